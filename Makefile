@@ -1,0 +1,33 @@
+# One entry point for everything: `make demo`, `make test` (README); the rest are for developers.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export TF_CPP_MIN_LOG_LEVEL := 3
+export PYTHONHASHSEED := 0
+
+.PHONY: demo test bench fuzz lint clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c constraints.txt torch==2.13.0
+	$(PY) -m pip install -q -c constraints.txt -e '.[all,test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) examples/demo.py
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+# Timings: medians and ratios against baselines measured in the same run.
+bench: $(STAMP)
+	$(PY) benchmarks/bench_call_overhead.py
+
+# Long property runs (the test suite runs a bounded slice).
+fuzz: $(STAMP)
+	SHAPECONTRACT_FUZZ_EXAMPLES=5000 $(PY) -m pytest -q tests/test_agreement.py
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache

@@ -1,0 +1,74 @@
+"""shapecontract: array-shape contracts that fail early and explain themselves.
+
+```python
+from shapecontract import Array, Float, contract
+
+@contract
+def make_windows(series: Float[Array, "samples features"], timesteps: int
+                 ) -> Float[Array, "windows timesteps features"]: ...
+```
+
+`import shapecontract` imports no array framework (and not jaxtyping, which imports numpy):
+frameworks are touched only when an object of theirs shows up.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ._config import config, get_mode
+from ._contract import Contract, Slot
+from ._decorator import checker_source, contract
+from ._errors import ContractSyntaxError, ShapeContractError, ShapeContractWarning, Violation
+from ._types import Array
+
+if TYPE_CHECKING:  # static type checkers see jaxtyping's own annotations
+    from jaxtyping import (
+        BFloat16, Bool, Complex, Complex64, Complex128, Float, Float16, Float32, Float64,
+        Inexact, Int, Int8, Int16, Int32, Int64, Integer, Num, Real, Shaped, UInt, UInt8,
+        UInt16, UInt32, UInt64,
+    )
+else:
+    from ._types import DTYPE_NAMES as _DTYPE_NAMES, DtypeAnnotation as _DtypeAnnotation
+
+    globals().update({_n: _DtypeAnnotation(_n) for _n in _DTYPE_NAMES})
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Array",
+    "BFloat16",
+    "Bool",
+    "Complex",
+    "Complex128",
+    "Complex64",
+    "Contract",
+    "ContractSyntaxError",
+    "Float",
+    "Float16",
+    "Float32",
+    "Float64",
+    "Inexact",
+    "Int",
+    "Int16",
+    "Int32",
+    "Int64",
+    "Int8",
+    "Integer",
+    "Num",
+    "Real",
+    "ShapeContractError",
+    "ShapeContractWarning",
+    "Shaped",
+    "Slot",
+    "UInt",
+    "UInt16",
+    "UInt32",
+    "UInt64",
+    "UInt8",
+    "Violation",
+    "checker_source",
+    "config",
+    "contract",
+    "get_mode",
+]

@@ -1,0 +1,142 @@
+"""`@contract`: read a function's annotations once, compile a checker, wrap.
+
+Design rules:
+- Annotations are read and validated at decoration time; a malformed one raises
+  `ContractSyntaxError` then, never at call time. (Forward references that cannot be resolved
+  yet are resolved on the first call instead.)
+- Functions, methods, staticmethods, classmethods and async functions are wrapped by one
+  generated wrapper each; generators and async generators have their arguments checked when
+  called (the yield type is left alone for now).
+- With mode `off` at decoration time, the function itself is returned: zero overhead.
+- The wrapper carries `__wrapped__` and `__shapecontract__` (the Contract, with its source).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import typing
+from typing import Any, Callable, TypeVar
+
+from ._compile import compile_wrapper
+from ._config import get_mode
+from ._contract import Contract, Slot
+from ._errors import ContractSyntaxError
+from ._spec import spec_from_hint
+
+__all__ = ["checker_source", "contract"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def contract(fn: F) -> F:
+    """Check a function's array annotations on every call (arguments and return share dims).
+
+    ```python
+    @contract
+    def make_windows(series: Float[Array, "samples features"], timesteps: int
+                     ) -> Float[Array, "windows timesteps features"]: ...
+    ```
+    """
+    if isinstance(fn, (staticmethod, classmethod)):
+        return type(fn)(contract(fn.__func__))  # type: ignore[return-value]
+    if not callable(fn):
+        raise TypeError(f"@contract decorates a function, not {type(fn).__name__}")
+    if get_mode() == "off":
+        return fn
+    try:
+        hints = typing.get_type_hints(fn, include_extras=True)
+    except NameError:
+        return _deferred(fn)
+    return _build(fn, hints)
+
+
+def _build(fn: Any, hints: dict[str, Any]) -> Any:
+    sig = inspect.signature(fn)
+    is_gen = inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn)
+    is_async = inspect.iscoroutinefunction(fn)
+    name = getattr(fn, "__qualname__", getattr(fn, "__name__", "function"))
+    specs: dict[str, Any] = {}
+    for pname, hint in hints.items():
+        if pname == "return" and is_gen:
+            continue
+        try:
+            specs[pname] = spec_from_hint(hint)
+        except ContractSyntaxError as e:
+            raise ContractSyntaxError(f"{name}: {'return' if pname == 'return' else 'argument ' + pname}: {e}") from None
+    all_names = _dim_names_in(specs)
+    slots: list[Slot] = []
+    P = inspect.Parameter
+    for p in sig.parameters.values():
+        if p.name not in hints:
+            continue
+        star = "*" if p.kind is P.VAR_POSITIONAL else "**" if p.kind is P.VAR_KEYWORD else ""
+        spec = specs.get(p.name)
+        if spec is not None:
+            slots.append(Slot(p.name, "array", spec, hints[p.name], star))
+        elif hints[p.name] is int and p.name in all_names and not star:
+            slots.append(Slot(p.name, "dim", None, int))
+        elif not star:  # *args/**kwargs with a non-array hint: not checked (documented)
+            slots.append(Slot(p.name, "hint", None, hints[p.name]))
+    check_return = False
+    if "return" in hints and not is_gen:
+        spec = specs.get("return")
+        if spec is not None:
+            slots.append(Slot("return", "array", spec, hints["return"]))
+            check_return = True
+        elif hints["return"] is not type(None) and hints["return"] is not None:
+            slots.append(Slot("return", "hint", None, hints["return"]))
+            check_return = True
+    c = Contract(name, tuple(slots))
+    if not c.slots:
+        return fn
+    wrapper, source = compile_wrapper(fn, c, sig, is_async, check_return)
+    object.__setattr__(c, "source", source)
+    functools.update_wrapper(wrapper, fn)
+    wrapper.__shapecontract__ = c  # type: ignore[attr-defined]
+    return wrapper
+
+
+def _dim_names_in(specs: dict[str, Any]) -> set[str]:
+    from ._contract import iter_array_specs
+    from ._spec import Expr, Named
+
+    names: set[str] = set()
+    for spec in specs.values():
+        for a in iter_array_specs(spec):
+            for d in a.dims:
+                if isinstance(d, Named):
+                    names.add(d.name)
+                elif isinstance(d, Expr):
+                    names.update(d.names)
+    return names
+
+
+def _deferred(fn: Any) -> Any:
+    """Annotations that name things not defined yet: resolve and compile on the first call."""
+    state: dict[str, Any] = {}
+
+    @functools.wraps(fn)
+    def first_call(*args: Any, **kwargs: Any) -> Any:
+        __tracebackhide__ = True
+        checked = state.get("fn")
+        if checked is None:
+            checked = state["fn"] = _build(fn, typing.get_type_hints(fn, include_extras=True))
+            first_call.__shapecontract__ = getattr(checked, "__shapecontract__", None)  # type: ignore[attr-defined]
+        return checked(*args, **kwargs)
+
+    if inspect.iscoroutinefunction(fn):
+        @functools.wraps(fn)
+        async def first_call_async(*args: Any, **kwargs: Any) -> Any:
+            return await first_call(*args, **kwargs)
+
+        return first_call_async
+    return first_call
+
+
+def checker_source(fn: Callable[..., Any]) -> str:
+    """The source of the checker `@contract` generated for `fn` (what runs on every call)."""
+    c = getattr(fn, "__shapecontract__", None)
+    if c is None:
+        raise TypeError(f"{fn!r} is not decorated with @contract")
+    return str(c.source)

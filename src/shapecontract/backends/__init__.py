@@ -1,0 +1,199 @@
+"""Array backends: what a value is, its dtype name and its shape, for any framework.
+
+Design rules:
+- A framework is never imported here: a backend is consulted only when its module is already
+  in `sys.modules` (an object of that framework can exist only then).
+- `backend_of(x)` caches by `type(x)`; the hot path never calls it (the compiled checker learns
+  exact types), only the slow path and the explainer do.
+- Dtype names agree with jaxtyping's (`float32`, `bfloat16`, `bool`, `int64` ...), so a
+  `Float` slot means the same thing under shapecontract and jaxtyping.
+- A size we cannot know (TensorFlow `None`, a torch `SymInt`) is reported as `None`; an
+  unknown rank makes the whole shape `None`. Unknown never fails and never binds.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+__all__ = ["Backend", "backend_of", "dtype_name", "is_array", "shape_of"]
+
+# Sets the compiled fast path tests with `in`. Only the slow path adds to them, and only what
+# it has verified, so the fast path learns exact types and dtypes it can pass on sight.
+ARRAY_TYPES: set[type] = set()  # exact types of arrays of any supported framework
+TYPE_SETS: dict[tuple[Any, ...], set[type]] = {}  # spec.array_types -> exact types seen valid
+DTYPE_SETS: dict[Any, set[Any]] = {}  # (dtype names, patterns) -> dtype objects seen valid
+
+
+class Backend:
+    """One framework's view of its arrays."""
+
+    name = "array"
+    module = ""
+
+    def array_types(self) -> tuple[type, ...]:
+        return ()
+
+    def shape(self, x: Any) -> tuple[int | None, ...] | None:
+        return tuple(s if type(s) is int else None for s in x.shape)
+
+    # Snippets for fix suggestions, written in this framework's own idiom.
+    def expand(self, var: str, axis: int) -> str:
+        return f"np.expand_dims({var}, {axis})"
+
+    def squeeze(self, var: str, axis: int) -> str:
+        return f"np.squeeze({var}, axis={axis})"
+
+    def permute(self, var: str, perm: tuple[int, ...]) -> str:
+        return f"np.transpose({var}, {perm})"
+
+    def cast(self, var: str, dtype: str) -> str:
+        return f"{var}.astype(np.{dtype})"
+
+
+class NumpyBackend(Backend):
+    name = module = "numpy"
+
+    def array_types(self) -> tuple[type, ...]:
+        return (sys.modules["numpy"].ndarray,)
+
+    def shape(self, x: Any) -> tuple[int | None, ...] | None:
+        return tuple(x.shape)
+
+
+class TorchBackend(Backend):
+    name = module = "torch"
+
+    def array_types(self) -> tuple[type, ...]:
+        return (sys.modules["torch"].Tensor,)
+
+    def expand(self, var: str, axis: int) -> str:
+        return f"{var}.unsqueeze({axis})"
+
+    def squeeze(self, var: str, axis: int) -> str:
+        return f"{var}.squeeze({axis})"
+
+    def permute(self, var: str, perm: tuple[int, ...]) -> str:
+        swapped = [i for i, p in enumerate(perm) if i != p]
+        if len(swapped) == 2:
+            return f"{var}.transpose({swapped[0]}, {swapped[1]})"
+        return f"{var}.permute{perm}"
+
+    def cast(self, var: str, dtype: str) -> str:
+        return f"{var}.to(torch.{dtype})"
+
+
+class TensorFlowBackend(Backend):
+    name = module = "tensorflow"
+
+    def array_types(self) -> tuple[type, ...]:
+        tf = sys.modules["tensorflow"]
+        return (tf.Tensor, tf.Variable)
+
+    def shape(self, x: Any) -> tuple[int | None, ...] | None:
+        shape = x.shape
+        if shape.rank is None:
+            return None
+        return tuple(s if type(s) is int else None for s in shape)
+
+    def expand(self, var: str, axis: int) -> str:
+        return f"tf.expand_dims({var}, {axis})"
+
+    def squeeze(self, var: str, axis: int) -> str:
+        return f"tf.squeeze({var}, axis={axis})"
+
+    def permute(self, var: str, perm: tuple[int, ...]) -> str:
+        return f"tf.transpose({var}, {list(perm)})"
+
+    def cast(self, var: str, dtype: str) -> str:
+        return f"tf.cast({var}, tf.{dtype})"
+
+
+class JaxBackend(Backend):
+    name = module = "jax"
+
+    def array_types(self) -> tuple[type, ...]:
+        return (sys.modules["jax"].Array,)
+
+    def expand(self, var: str, axis: int) -> str:
+        return f"jnp.expand_dims({var}, {axis})"
+
+    def squeeze(self, var: str, axis: int) -> str:
+        return f"jnp.squeeze({var}, axis={axis})"
+
+    def permute(self, var: str, perm: tuple[int, ...]) -> str:
+        return f"jnp.transpose({var}, {perm})"
+
+    def cast(self, var: str, dtype: str) -> str:
+        return f"{var}.astype(jnp.{dtype})"
+
+
+_BACKENDS: tuple[Backend, ...] = (NumpyBackend(), TorchBackend(), TensorFlowBackend(), JaxBackend())
+_GENERIC = Backend()
+_by_type: dict[type, Backend | None] = {}
+
+
+def backend_of(x: Any) -> Backend | None:
+    """The backend of an array of a supported framework, else None."""
+    t = type(x)
+    try:
+        return _by_type[t]
+    except KeyError:
+        pass
+    found = None
+    for b in _BACKENDS:
+        if b.module in sys.modules and isinstance(x, b.array_types()):
+            found = b
+            break
+    _by_type[t] = found
+    if found is not None:
+        ARRAY_TYPES.add(t)
+    return found
+
+
+def is_array(x: Any) -> bool:
+    """True for a numpy, torch, TensorFlow (incl. tf.Variable, graph tensors) or jax array."""
+    return backend_of(x) is not None
+
+
+def shape_of(x: Any) -> tuple[int | None, ...] | None:
+    """The shape as a tuple (None for an unknown size), or None for an unknown rank."""
+    b = backend_of(x) or _GENERIC
+    try:
+        return b.shape(x)
+    except (TypeError, ValueError, AttributeError):
+        return None
+
+
+def snippets(x: Any) -> Backend:
+    """The backend used to write fix suggestions for `x` (numpy idiom when unknown)."""
+    return backend_of(x) or _BACKENDS[0]
+
+
+_dtype_names: dict[Any, str] = {}
+
+
+def dtype_name(dtype: Any) -> str:
+    """jaxtyping's name for a dtype object: `float32`, `bool`, `bfloat16`, ..."""
+    try:
+        return _dtype_names[dtype]
+    except (KeyError, TypeError):
+        pass
+    if hasattr(dtype, "type") and hasattr(dtype.type, "__name__"):  # numpy, jax
+        name = dtype.type.__name__
+        if name == "void" and getattr(dtype, "names", None):
+            name = str(dtype)
+    elif hasattr(dtype, "as_numpy_dtype"):  # TensorFlow
+        try:
+            name = dtype.as_numpy_dtype.__name__
+        except (TypeError, AttributeError):
+            name = getattr(dtype, "name", str(dtype))
+    elif isinstance(dtype, str):
+        name = dtype
+    else:  # torch and everyone else
+        name = repr(dtype).rsplit(".", 1)[-1]
+    try:
+        _dtype_names[dtype] = name
+    except TypeError:
+        pass
+    return name
