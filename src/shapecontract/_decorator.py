@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import sys
 import typing
 from typing import Any, Callable, TypeVar
 
@@ -29,7 +30,7 @@ __all__ = ["checker_source", "contract"]
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def contract(fn: F) -> F:
+def contract(fn: F, *, _localns: dict[str, Any] | None = None) -> F:
     """Check a function's array annotations on every call (arguments and return share dims).
 
     ```python
@@ -38,16 +39,22 @@ def contract(fn: F) -> F:
                      ) -> Float[Array, "windows timesteps features"]: ...
     ```
     """
+    if _localns is None:
+        # Names local to the decorating scope (e.g. under `from __future__ import annotations`)
+        try:
+            _localns = dict(sys._getframe(1).f_locals)
+        except (AttributeError, ValueError):
+            _localns = {}
     if isinstance(fn, (staticmethod, classmethod)):
-        return type(fn)(contract(fn.__func__))  # type: ignore[return-value]
+        return type(fn)(contract(fn.__func__, _localns=_localns))  # type: ignore[return-value]
     if not callable(fn):
         raise TypeError(f"@contract decorates a function, not {type(fn).__name__}")
     if get_mode() == "off":
         return fn
     try:
-        hints = typing.get_type_hints(fn, include_extras=True)
+        hints = typing.get_type_hints(fn, localns=_localns, include_extras=True)
     except NameError:
-        return _deferred(fn)
+        return _deferred(fn, _localns)
     return _build(fn, hints)
 
 
@@ -112,7 +119,7 @@ def _dim_names_in(specs: dict[str, Any]) -> set[str]:
     return names
 
 
-def _deferred(fn: Any) -> Any:
+def _deferred(fn: Any, localns: dict[str, Any]) -> Any:
     """Annotations that name things not defined yet: resolve and compile on the first call."""
     state: dict[str, Any] = {}
 
@@ -121,7 +128,8 @@ def _deferred(fn: Any) -> Any:
         __tracebackhide__ = True
         checked = state.get("fn")
         if checked is None:
-            checked = state["fn"] = _build(fn, typing.get_type_hints(fn, include_extras=True))
+            checked = state["fn"] = _build(
+                fn, typing.get_type_hints(fn, localns=localns, include_extras=True))
             first_call.__shapecontract__ = getattr(checked, "__shapecontract__", None)  # type: ignore[attr-defined]
         return checked(*args, **kwargs)
 

@@ -115,10 +115,10 @@ class ShapeContractError(ValueError, TypeError):
             if tail:
                 msg += "  [" + "; ".join(tail) + "]"
             lines.append(_short(msg, 400))
-            if self.bindings:
-                lines.append("    bindings: " + _fmt_bindings(self.bindings))
             for s in v.suggestions:
                 lines.append("    fix: " + s)
+        if self.bindings:
+            lines.append("  bindings: " + _fmt_bindings(self.bindings))
         for note in self.notes:
             lines.append("  note: " + note)
         return "\n".join(lines)

@@ -70,7 +70,8 @@ def evaluate(contract: Contract, values: list[Any]) -> _State:
                 for k, item in v.items():
                     _check_value(slot.spec, item, f"{slot.label}[{k!r}]", k, st)
             else:
-                _check_value(slot.spec, v, slot.label, slot.name, st)
+                var = "result" if slot.is_return else slot.name
+                _check_value(slot.spec, v, slot.label, var, st)
     for spec, dim, axis, size, label, var, shape in st.pending:
         want = dim.evaluate(st.bindings)
         if want is None:
@@ -380,8 +381,9 @@ def _fixes(v: Violation, spec: ArraySpec, var: str, shape: tuple[Any, ...],
                         "[None]" if k == 0 else f"[{', '.join([':'] * k)}, None]")
                     axis = -1 if k == len(sizes) - 1 else k
                     what = _axis_name(spec, k)
+                    v.axis, v.dim = k, _dim_name(spec.dims[k])
                     out.append(f"the {what} axis {k} is missing; add it with {var}{idx} "
-                               f"or {be.expand(var, axis)}")
+                               f"or {be.expand(var, axis)} (the element count stays the same)")
                     return out
         if len(shape) == len(sizes) + 1:
             for k in range(len(shape)):
