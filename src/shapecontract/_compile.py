@@ -75,14 +75,15 @@ class _Gen:
                     conds.extend(sub)
             return self._optional(spec.optional, v, conds)
         conds = []
-        if spec.array_types:
-            t = self.const(TYPE_SETS.setdefault(spec.array_types, set()), "T")
-        else:
-            t = self.const(ARRAY_TYPES, "T")
-        conds.append(f"type({v}) in {t}")
         if spec.dtypes is not None:
-            key = (spec.dtypes, spec.dtype_patterns)
-            conds.append(f"{v}.dtype in {self.const(DTYPE_SETS.setdefault(key, set()), 'D')}")
+            # one lookup decides both: exact type seen valid, and dtype seen valid for that type
+            key = (spec.array_types, spec.dtypes, spec.dtype_patterns)
+            conds.append(f"{v}.dtype in {self.const(DTYPE_SETS.setdefault(key, {}), 'D')}[type({v})]")
+        elif spec.array_types:
+            t = self.const(TYPE_SETS.setdefault(spec.array_types, set()), "T")
+            conds.append(f"type({v}) in {t}")
+        else:
+            conds.append(f"type({v}) in {self.const(ARRAY_TYPES, 'T')}")
         s = self.var("s")
         same = self._identical(spec)
         if same is not None:

@@ -63,6 +63,7 @@ def _build(fn: Any, hints: dict[str, Any]) -> Any:
     is_gen = inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn)
     is_async = inspect.iscoroutinefunction(fn)
     name = getattr(fn, "__qualname__", getattr(fn, "__name__", "function"))
+    name = name.rsplit("<locals>.", 1)[-1]  # `Model.forward`, not `test.<locals>.Model.forward`
     specs: dict[str, Any] = {}
     for pname, hint in hints.items():
         if pname == "return" and is_gen:
@@ -101,6 +102,9 @@ def _build(fn: Any, hints: dict[str, Any]) -> Any:
     object.__setattr__(c, "source", source)
     functools.update_wrapper(wrapper, fn)
     wrapper.__shapecontract__ = c  # type: ignore[attr-defined]
+    # TensorFlow autograph: call the checker as plain Python (it cannot convert the generated
+    # code, and need not: it only reads static shapes). The attribute is autograph's marker.
+    wrapper.autograph_info__ = {}  # type: ignore[attr-defined]
     return wrapper
 
 

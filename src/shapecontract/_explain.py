@@ -123,9 +123,10 @@ def dtype_ok(spec: ArraySpec, v: Any) -> bool:
         return True
     name = dtype_name(v.dtype)
     ok = name in spec.dtypes or any(p.match(name) for p in spec.dtype_patterns)
-    if ok:
+    if ok and _type_ok(spec, v):
         try:
-            DTYPE_SETS.setdefault((spec.dtypes, spec.dtype_patterns), set()).add(v.dtype)
+            key = (spec.array_types, spec.dtypes, spec.dtype_patterns)
+            DTYPE_SETS.setdefault(key, {}).setdefault(type(v), set()).add(v.dtype)
         except TypeError:  # an unhashable dtype: always decided here
             pass
     return ok

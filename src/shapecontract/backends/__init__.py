@@ -22,7 +22,10 @@ __all__ = ["Backend", "backend_of", "dtype_name", "is_array", "shape_of"]
 # it has verified, so the fast path learns exact types and dtypes it can pass on sight.
 ARRAY_TYPES: set[type] = set()  # exact types of arrays of any supported framework
 TYPE_SETS: dict[tuple[Any, ...], set[type]] = {}  # spec.array_types -> exact types seen valid
-DTYPE_SETS: dict[Any, set[Any]] = {}  # (dtype names, patterns) -> dtype objects seen valid
+# (array types, dtype names, patterns) -> {exact array type -> dtype objects seen valid}. Keyed
+# by type first so each set holds one framework's dtypes (torch.compile can trace a set of
+# torch dtypes, not one that also holds a TensorFlow DType).
+DTYPE_SETS: dict[Any, dict[type, set[Any]]] = {}
 
 
 class Backend:
@@ -170,13 +173,16 @@ def snippets(x: Any) -> Backend:
     return backend_of(x) or _BACKENDS[0]
 
 
-_dtype_names: dict[Any, str] = {}
+# Two levels, by type of dtype first: a dict mixing TensorFlow DTypes with torch dtypes cannot
+# be traced by torch.compile (DType's C hash), one holding only torch dtypes can.
+_dtype_names: dict[type, dict[Any, str]] = {}
 
 
 def dtype_name(dtype: Any) -> str:
     """jaxtyping's name for a dtype object: `float32`, `bool`, `bfloat16`, ..."""
+    cache = _dtype_names.setdefault(type(dtype), {})
     try:
-        return _dtype_names[dtype]
+        return cache[dtype]
     except (KeyError, TypeError):
         pass
     if hasattr(dtype, "type") and hasattr(dtype.type, "__name__"):  # numpy, jax
@@ -193,7 +199,7 @@ def dtype_name(dtype: Any) -> str:
     else:  # torch and everyone else
         name = repr(dtype).rsplit(".", 1)[-1]
     try:
-        _dtype_names[dtype] = name
+        cache[dtype] = name
     except TypeError:
         pass
     return name

@@ -1,0 +1,43 @@
+"""`import shapecontract` imports no framework (numpy, torch, TensorFlow, Keras, jax)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+FRAMEWORKS = ("numpy", "torch", "tensorflow", "keras", "jax", "jaxtyping")
+
+
+def _loaded_after(code: str) -> list[str]:
+    probe = code + f"\nimport sys\nprint(' '.join(m for m in {FRAMEWORKS!r} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    return out.stdout.split()
+
+
+def test_import_loads_no_framework() -> None:
+    """A fresh `import shapecontract` leaves every framework unimported."""
+    assert _loaded_after("import shapecontract") == []
+
+
+def test_the_probe_can_fail() -> None:
+    """Meta-test: the same probe does see a framework that was imported."""
+    assert "numpy" in _loaded_after("import shapecontract, numpy")
+
+
+def test_decorating_with_array_annotations_does_not_import_torch_or_tf() -> None:
+    """Writing and decorating annotations loads jaxtyping (and its numpy), not torch or TF."""
+    loaded = _loaded_after(
+        "from shapecontract import Array, Float, contract\n"
+        "@contract\n"
+        "def f(x: Float[Array, 'b t']): return x\n"
+    )
+    assert "torch" not in loaded and "tensorflow" not in loaded and "keras" not in loaded
+
+
+def test_public_api_is_honest() -> None:
+    """Every name in __all__ exists, and __all__ is sorted."""
+    import shapecontract
+
+    for name in shapecontract.__all__:
+        assert hasattr(shapecontract, name), name
+    assert shapecontract.__all__ == sorted(shapecontract.__all__)

@@ -1,0 +1,135 @@
+"""Errors as data: fields, .errors(), rendering, and fixes that are valid."""
+
+from __future__ import annotations
+
+import math
+import pickle
+import re
+from typing import Any
+
+import numpy as np
+import pytest
+
+from shapecontract import Array, Float, ShapeContractError, Violation, contract
+
+
+@contract
+def lstm_in(X: Float[Array, "batch timesteps=24 features=3"]) -> None: ...
+
+
+@contract
+def grey(images: Float[Array, "batch 64 64 channels=1"]) -> None: ...
+
+
+@contract
+def seq(x: Float[Array, "batch time feat"], ref: Float[Array, "batch time feat"]) -> None: ...
+
+
+def _err(fn: Any, *args: Any) -> ShapeContractError:
+    with pytest.raises(ShapeContractError) as info:
+        fn(*args)
+    return info.value
+
+
+def test_error_is_value_and_type_error() -> None:
+    """Code catching ValueError or TypeError keeps working."""
+    e = _err(lstm_in, np.zeros((2, 24, 1)))
+    assert isinstance(e, ValueError) and isinstance(e, TypeError)
+
+
+def test_fields_name_argument_axis_dim_expected_origin() -> None:
+    """The first violation's fields say where, what, and where the expectation came from."""
+    e = _err(lstm_in, np.zeros((100, 24, 1)))
+    assert (e.function, e.slot, e.axis, e.dim, e.expected, e.actual) == (
+        "lstm_in", "argument X", 2, "features", 3, 1)
+    assert e.origin == "fixed in the annotation"
+    assert e.bindings == {"batch": 100}
+    text = str(e)
+    assert text.splitlines()[0] == "lstm_in: 1 contract violation"
+    assert "argument X, axis 2 (features)" in text
+    assert "got shape (100, 24, 1)" in text and "contract (batch, 24, 3)" in text
+    assert "A reshape cannot fix this (2400 elements vs 7200)" in text
+
+
+def test_errors_list_is_structured_and_picklable() -> None:
+    """.errors() gives one dict per violation; the error survives pickling (multiprocessing)."""
+    e = _err(seq, np.zeros((2, 3, 4)), np.zeros((2, 4, 3)))
+    errs = e.errors()
+    assert [d["axis"] for d in errs] == [1, 2]
+    assert all(d["function"] == "seq" and d["bindings"] == e.bindings for d in errs)
+    e2 = pickle.loads(pickle.dumps(e))
+    assert str(e2) == str(e)
+
+
+def test_missing_trailing_axis_suggests_expand_dims() -> None:
+    """A missing size-1 trailing axis suggests x[..., None], never a count-changing reshape."""
+    e = _err(grey, np.zeros((5, 64, 64)))
+    assert (e.axis, e.dim) == (3, "channels")
+    assert any("images[..., None]" in s and "np.expand_dims(images, -1)" in s for s in e.suggestions)
+
+
+def test_missing_axis_idiom_follows_the_framework() -> None:
+    """The fix is written in the array's own framework."""
+    import tensorflow as tf
+    import torch
+
+    e = _err(grey, torch.zeros((5, 64, 64)))
+    assert any("images.unsqueeze(-1)" in s for s in e.suggestions)
+    e = _err(grey, tf.zeros((5, 64, 64)))
+    assert any("tf.expand_dims(images, -1)" in s for s in e.suggestions)
+
+
+def test_extra_size_one_axis_suggests_squeeze() -> None:
+    """An extra axis of size 1 suggests dropping that axis."""
+    e = _err(lstm_in, np.zeros((7, 24, 1, 3)))
+    assert any("np.squeeze(X, axis=2)" in s for s in e.suggestions)
+
+
+def test_swapped_axes_suggest_the_permutation() -> None:
+    """Time-major data fed where batch-major is bound suggests the transpose that fixes it."""
+    import torch
+
+    e = _err(seq, torch.zeros(8, 24, 3), torch.zeros(24, 8, 3))
+    fixes = " ".join(e.suggestions)
+    assert "ref.transpose(0, 1)" in fixes
+    e = _err(seq, np.zeros((8, 24, 3)), np.zeros((3, 8, 24)))
+    assert "np.transpose(ref, (1, 2, 0))" in " ".join(e.suggestions)
+
+
+def test_reshape_only_when_element_count_matches() -> None:
+    """Every suggested reshape keeps the element count; otherwise the fix says it cannot."""
+    @contract
+    def f(x: Float[Array, "a=4 b=6"]) -> None: ...
+
+    e = _err(f, np.zeros((3, 8)))  # 24 elements, not a permutation
+    (fix,) = e.suggestions
+    m = re.search(r"reshape\((\d+), (\d+)\)", fix)
+    assert m and math.prod(map(int, m.groups())) == 24
+    e = _err(f, np.zeros((5, 6)))
+    assert "reshape" not in " ".join(e.suggestions).replace("A reshape cannot", "")
+
+
+@pytest.mark.parametrize("shape", [(2, 24, 1), (2, 48, 3), (2, 24), (2, 3, 24), (24, 3), (1, 2, 24, 3)])
+def test_every_suggested_reshape_keeps_the_count(shape: tuple[int, ...]) -> None:
+    """Property over several bad shapes: no suggestion reshapes to another element count."""
+    e = _err(lstm_in, np.zeros(shape))
+    n = math.prod(shape)
+    for s in e.suggestions:
+        for m in re.finditer(r"\.reshape\(([\d, ]+)\)", s):
+            assert math.prod(int(v) for v in m.group(1).split(",") if v.strip()) == n
+
+
+def test_violation_records_render_location() -> None:
+    """Violation.location() renders slot, axis and dim."""
+    v = Violation(slot="argument x", kind="dim", message="m", axis=1, dim="t")
+    assert v.location() == "argument x, axis 1 (t)"
+
+
+def test_multiple_violations_are_all_reported() -> None:
+    """Every broken slot is reported, not just the first."""
+    @contract
+    def f(a: Float[Array, "n"], b: Float[Array, "n"], c: Float[Array, "n 2"]) -> None: ...
+
+    e = _err(f, np.zeros(2), np.zeros(3), np.zeros((4, 3)))
+    assert [v.slot for v in e.violations] == ["argument b", "argument c", "argument c"]
+    assert e.render().splitlines()[0] == "f: 3 contract violations"
