@@ -13,7 +13,7 @@ overhead(jaxtyping) / overhead(shapecontract).
 Run: .venv/bin/python benchmarks/bench_call_overhead.py [--markdown]
 """
 
-from __future__ import annotations
+
 
 import statistics
 import sys
@@ -26,8 +26,12 @@ from jaxtyping import jaxtyped
 
 from shapecontract import Array, Float, contract
 
-REPEATS = 31
-NUMBER = 20000
+import os
+
+QUICK = bool(os.environ.get("SHAPECONTRACT_BENCH_QUICK"))
+REPEATS = 3 if QUICK else 31
+NUMBER = 200 if QUICK else 20000
+ROUNDS = 1 if QUICK else 5
 
 
 def make_variants(xp: str):  # type: ignore[no-untyped-def]
@@ -71,8 +75,20 @@ def make_variants(xp: str):  # type: ignore[no-untyped-def]
     def theirs(x: JFloat[ArrT, "b t f"], y: JFloat[ArrT, "b t f"], z: JFloat[ArrT, "b"]):  # type: ignore[no-untyped-def]
         return z
 
-    return {"bare": bare, "handwritten": handwritten, "shapecontract": ours,
-            "jaxtyping+beartype": theirs}, (x, x, z)
+    variants = {"bare": bare, "handwritten": handwritten, "shapecontract": ours,
+                "jaxtyping+beartype": theirs}
+    # Every checking variant must really check: each rejects a mismatched batch.
+    bad_z = z[:-1]
+    for name, fn in variants.items():
+        if name == "bare":
+            continue
+        try:
+            fn(x, x, bad_z)
+        except (TypeError, ValueError, Exception):
+            pass
+        else:
+            raise AssertionError(f"{name} accepted a mismatched batch: the benchmark is void")
+    return variants, (x, x, z)
 
 
 def median_us(fn, args, number: int) -> float:  # type: ignore[no-untyped-def]
@@ -88,7 +104,7 @@ def main() -> None:
         variants, args = make_variants(xp)
         # interleave the measurements so machine noise hits every variant alike
         samples: dict[str, list[float]] = {k: [] for k in variants}
-        for _ in range(5):
+        for _ in range(ROUNDS):
             for name, fn in variants.items():
                 n = NUMBER if name != "jaxtyping+beartype" else NUMBER // 20
                 samples[name].append(median_us(fn, args, n))
