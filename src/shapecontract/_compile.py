@@ -229,12 +229,24 @@ def _dynamic_names(contract: Contract) -> set[str]:
     return dynamic
 
 
+def _contains(spec: Any, kind: type) -> bool:
+    if isinstance(spec, kind):
+        return True
+    if isinstance(spec, TupleSpec):
+        return any(_contains(i, kind) for i in spec.items)
+    return False
+
+
 def _fast_possible(contract: Contract) -> bool:
     """Broadcast variadics and annotated *args/**kwargs always take the slow path."""
     from ._contract import iter_array_specs
 
+    from ._spec import OneOf
+
     for slot in contract.slots:
         if slot.star and slot.kind == "array":
+            return False
+        if _contains(slot.spec, OneOf):
             return False
         for spec in iter_array_specs(slot.spec):
             if any(isinstance(d, Variadic) and d.broadcast for d in spec.dims):

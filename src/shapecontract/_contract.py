@@ -16,9 +16,19 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from ._errors import ContractSyntaxError
-from ._spec import ArraySpec, Expr, Named, TupleSpec, Variadic
+from ._spec import ArraySpec, Expr, Named, OneOf, TupleSpec, Variadic
 
-__all__ = ["Contract", "Slot"]
+__all__ = ["Contract", "LayerRow", "Slot"]
+
+
+@dataclass(frozen=True)
+class LayerRow:
+    """One layer of a model's contract, for display: `lstm (LSTM): (batch, 24, 3) -> (batch, 50)`."""
+
+    name: str
+    kind: str
+    input: str
+    output: str
 
 
 @dataclass(frozen=True)
@@ -31,16 +41,24 @@ class Slot:
     hint: Any = None
     star: str = ""
     """`*` for `*args`, `**` for `**kwargs`: the spec applies to each item."""
+    display: str = ""
+    """How messages name the slot, when not `argument NAME` / `return` (e.g. `input 'x'`)."""
+    origin: str = ""
+    """For a `dim` slot: how messages name where its value comes from."""
+    output: bool = False
+    """An output slot that is not a function's `return` (a model's output)."""
 
     @property
     def label(self) -> str:
+        if self.display:
+            return self.display
         if self.name == "return":
             return "return"
         return f"argument {self.star}{self.name}"
 
     @property
     def is_return(self) -> bool:
-        return self.name == "return"
+        return self.name == "return" or self.output
 
 
 def iter_array_specs(spec: ArraySpec | TupleSpec | None) -> Iterator[ArraySpec]:
@@ -49,6 +67,8 @@ def iter_array_specs(spec: ArraySpec | TupleSpec | None) -> Iterator[ArraySpec]:
     elif isinstance(spec, TupleSpec):
         for item in spec.items:
             yield from iter_array_specs(item)
+    elif isinstance(spec, OneOf):
+        yield from spec.options
 
 
 @dataclass(frozen=True)
@@ -59,9 +79,56 @@ class Contract:
     slots: tuple[Slot, ...]
     source: str = field(default="", compare=False)
     """The generated checker's source, once compiled (see `shapecontract.checker_source`)."""
+    layers: tuple[LayerRow, ...] = field(default=(), compare=False)
+    """For a model: its layers in order, with the shapes between them."""
+    level: str = ""
+    """For a model: `strict` or `framework`."""
+    notes: tuple[str, ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
         self._validate()
+
+    # -- use -----------------------------------------------------------------------
+    def inputs(self) -> list[Slot]:
+        return [s for s in self.slots if s.kind == "array" and not s.is_return]
+
+    def outputs(self) -> list[Slot]:
+        return [s for s in self.slots if s.is_return]
+
+    def check(self, *inputs: Any, dims: dict[str, int] | None = None) -> None:
+        """Check values for the input slots (in order); raise `ShapeContractError` if they fail.
+
+        `dims` pins sizes the contract leaves open, e.g. `dims={"timesteps": 24}`.
+        """
+        __tracebackhide__ = True
+        checker, pins = self._checker(tuple(sorted((dims or {}).items())), with_output=False)
+        checker(*pins, *inputs)
+
+    def check_outputs(self, inputs: tuple[Any, ...], output: Any,
+                      dims: dict[str, int] | None = None) -> None:
+        """Check inputs and the output together (dims bound by inputs hold for the output)."""
+        __tracebackhide__ = True
+        checker, pins = self._checker(tuple(sorted((dims or {}).items())), with_output=True)
+        checker(*pins, *inputs, __out=output)
+
+    def _checker(self, pins: tuple[tuple[str, int], ...], with_output: bool) -> tuple[Any, list[int]]:
+        cache = self.__dict__.setdefault("_checkers", {})
+        key = (pins, with_output)
+        if key not in cache:
+            cache[key] = _build_checker(self, pins, with_output)
+        return cache[key], [v for _, v in pins]
+
+    # -- show ----------------------------------------------------------------------
+    def table(self) -> str:
+        """One row per layer: name, kind, input and output shapes with named dims."""
+        if not self.layers:
+            return str(self)
+        rows = [("layer", "type", "input", "output")]
+        rows += [(r.name, r.kind, r.input, r.output) for r in self.layers]
+        widths = [max(len(r[i]) for r in rows) for i in range(4)]
+        lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+        lines.insert(1, "  ".join("-" * w for w in widths))
+        return "\n".join(lines)
 
     def array_slots(self) -> list[Slot]:
         return [s for s in self.slots if s.kind == "array"]
@@ -100,6 +167,15 @@ class Contract:
                             )
 
     def __str__(self) -> str:
+        if self.layers:
+            first = self.layers[0].input
+            ins = self.inputs()
+            if first == "?" and ins and isinstance(ins[0].spec, ArraySpec):
+                first = shape_text(ins[0].spec)
+            chain = [first]
+            for r in self.layers:
+                chain += [r.name, r.output]
+            return " -> ".join(chain)
         parts = []
         ret = None
         for s in self.slots:
@@ -142,3 +218,35 @@ def shape_text(spec: ArraySpec) -> str:
     if len(items) == 1:
         return f"({items[0]},)"
     return "(" + ", ".join(items) + ")"
+
+
+def _build_checker(c: Contract, pins: tuple[tuple[str, int], ...], with_output: bool) -> Any:
+    """Compile `check(<pinned dims>, <inputs>[, __out])` with the one compiler."""
+    import inspect
+
+    from ._compile import compile_wrapper  # the compiler sits above contracts in the layering
+
+    pin_slots = [Slot(name, "dim", None, int, origin=f"dims={{{name!r}: {value}}}")
+                 for name, value in pins]
+    unknown = [n for n, _ in pins if n not in c.dim_names()[0]]
+    if unknown:
+        from ._errors import ContractSyntaxError
+
+        raise ContractSyntaxError(
+            f"{c.name}: dims={{{unknown[0]!r}: ...}} pins a dim the contract does not have; "
+            f"its dims are: {', '.join(c.dim_names()[0]) or 'none'}")
+    ins = c.inputs()
+    outs = c.outputs() if with_output else []
+    slots = tuple(pin_slots + ins + [Slot("return", "array", o.spec, display=o.label) for o in outs])
+    params = [s.name for s in pin_slots + ins]
+    src = f"def check({', '.join(params)}{', *, __out=None' if with_output else ''}):\n"
+    src += "    return __out\n" if with_output else "    return None\n"
+    ns: dict[str, Any] = {}
+    exec(src, ns)
+    fn = ns["check"]
+    fn.__qualname__ = fn.__name__ = "check"
+    fn.__module__ = "shapecontract"
+    sub = Contract(c.name, slots)
+    wrapper, source = compile_wrapper(fn, sub, inspect.signature(fn), False, bool(outs))
+    object.__setattr__(sub, "source", source)
+    return wrapper

@@ -21,7 +21,7 @@ from typing import Any
 from ._config import get_mode
 from ._contract import Contract, Slot, shape_text
 from ._errors import ShapeContractError, ShapeContractWarning, Violation
-from ._spec import Anon, ArraySpec, Expr, Fixed, Named, TupleSpec, Variadic
+from ._spec import Anon, ArraySpec, Expr, Fixed, Named, OneOf, TupleSpec, Variadic
 from .backends import DTYPE_SETS, TYPE_SETS, dtype_name, is_array, shape_of, snippets
 
 __all__ = ["MISSING", "evaluate", "report"]
@@ -56,7 +56,7 @@ def evaluate(contract: Contract, values: list[Any]) -> _State:
     pairs = list(zip(contract.slots, values))
     for slot, v in pairs:
         if slot.kind == "dim" and v is not MISSING and type(v) is int:
-            st.bind(slot.name, v, f"argument {slot.name}={v}")
+            st.bind(slot.name, v, slot.origin or f"argument {slot.name}={v}")
     for slot, v in pairs:
         if v is MISSING:
             continue
@@ -137,6 +137,24 @@ def _check_value(spec: ArraySpec | TupleSpec | None, v: Any, label: str, var: st
         return
     if v is None and spec.optional:
         return
+    if isinstance(spec, OneOf):
+        shape = shape_of(v) if _type_ok(spec.options[0], v) else None
+        chosen = spec.options[0] if shape is None else spec.pick(len(shape))
+        if chosen is None:
+            ranks = " or ".join(str(len(o.dims)) for o in spec.options)
+            st.violations.append(Violation(
+                slot=label, kind="rank", message=f"expected {ranks} axes, got {len(shape)}",
+                expected=tuple(len(o.dims) for o in spec.options), actual=len(shape),
+                contract=" or ".join(shape_text(o) for o in spec.options), shape=shape))
+            # explain against the option one axis longer (a missing axis is the usual cause)
+            longer = spec.pick(len(shape) + 1) or spec.pick(len(shape) - 1) or spec.options[0]
+            st.violations[-1].__dict__["_ctx"] = (longer, var)
+            st.values[var] = v
+            return
+        _check_value(chosen, v, label, var, st)
+        if len(spec.options) > 1 and shape is not None:
+            _note_other_options(st, spec, chosen, v, shape, label, var)
+        return
     if isinstance(spec, TupleSpec):
         if not isinstance(v, tuple) or len(v) != len(spec.items):
             got = f"a tuple of {len(v)}" if isinstance(v, tuple) else type(v).__name__
@@ -190,6 +208,25 @@ def _check_value(spec: ArraySpec | TupleSpec | None, v: Any, label: str, var: st
         _check_dim(st, spec, dim, axis, size, label, var, shape)
     if seg is not None:
         _check_variadic(st, spec, seg[0], seg[1], seg[2], label, var, shape)
+
+
+def _note_other_options(st: _State, spec: OneOf, chosen: ArraySpec, v: Any,
+                        shape: tuple[Any, ...], label: str, var: str) -> None:
+    """When the rank-matched option fails, say so if a missing axis would fit another option."""
+    fails = [x for x in st.violations if x.slot == label]
+    if not fails:
+        return
+    longer = spec.pick(len(shape) + 1)
+    if longer is None or longer is chosen:
+        return
+    sizes = _expected_sizes(longer, st.bindings)
+    if sizes is None:
+        return
+    probe = Violation(slot=label, kind="rank", message="", shape=shape)
+    fixes = _fixes(probe, longer, var, tuple(shape), sizes, snippets(v))
+    if fixes and "missing" in fixes[0]:
+        fails[0].suggestions.append(
+            f"{shape_text(longer)} is also accepted; if {var} lacks an axis: {fixes[0]}")
 
 
 def _check_dim(st: _State, spec: ArraySpec, dim: Any, axis: int, size: Any, label: str, var: str,
@@ -360,6 +397,7 @@ def _suggest(st: _State, contract_name: str) -> None:
         sizes = _expected_sizes(spec, st.bindings)
         be = snippets(st.values.get(var))
         first.suggestions.extend(_fixes(first, spec, var, tuple(shape), sizes, be))
+        first.suggestions.extend(a for a in spec.advice if a not in first.suggestions)
 
 
 def _fixes(v: Violation, spec: ArraySpec, var: str, shape: tuple[Any, ...],

@@ -330,6 +330,8 @@ class ArraySpec:
     dtype_patterns: tuple[re.Pattern[str], ...] = ()
     origins: tuple[str | None, ...] = field(default=(), compare=False)
     """Per dim, where its expectation comes from (e.g. "LSTM 'lstm' input_size"); may be empty."""
+    advice: tuple[str, ...] = field(default=(), compare=False)
+    """Extra fix advice from whoever stated the spec (an adapter), shown when the slot fails."""
     variadic_at: int | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
@@ -350,6 +352,25 @@ class ArraySpec:
         )
         text = f'{self.dtype_label}[{types}, "{self.dims_text()}"]'
         return text + " | None" if self.optional else text
+
+
+@dataclass(frozen=True)
+class OneOf:
+    """Alternative array specs told apart by rank (torch: batched or unbatched input)."""
+
+    options: tuple[ArraySpec, ...]
+    optional: bool = False
+
+    def pick(self, rank: int) -> ArraySpec | None:
+        for o in self.options:
+            if (o.variadic_at is None and rank == len(o.dims)) or (
+                o.variadic_at is not None and rank >= o.min_rank
+            ):
+                return o
+        return None
+
+    def __str__(self) -> str:
+        return " or ".join(str(o) for o in self.options)
 
 
 @dataclass(frozen=True)
