@@ -20,7 +20,9 @@ from ._config import config, get_mode
 from ._contract import Contract, Slot
 from ._decorator import checker_source, contract
 from ._errors import ContractSyntaxError, ShapeContractError, ShapeContractWarning, Violation
+from ._guard import guard, unguard
 from ._types import Array
+from .frameworks import contract_of
 
 if TYPE_CHECKING:  # static type checkers see jaxtyping's own annotations
     from jaxtyping import (
@@ -70,5 +72,8 @@ __all__ = [
     "checker_source",
     "config",
     "contract",
+    "contract_of",
     "get_mode",
+    "guard",
+    "unguard",
 ]

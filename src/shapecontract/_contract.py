@@ -111,6 +111,30 @@ class Contract:
         checker, pins = self._checker(tuple(sorted((dims or {}).items())), with_output=True)
         checker(*pins, *inputs, __out=output)
 
+    def pinned(self, dims: dict[str, int]) -> Contract:
+        """This contract's inputs, with `dims` bound first (as `dim` slots), e.g. timesteps=24."""
+        single = self.dim_names()[0]
+        fixed = {}
+        for slot in self.slots:
+            for spec in iter_array_specs(slot.spec):
+                for d in spec.dims:
+                    if getattr(d, "label", None) and hasattr(d, "size"):
+                        fixed.setdefault(d.label, d.size)
+        for n, v in list(dims.items()):
+            if n not in single and n in fixed:
+                if fixed[n] != v:
+                    raise ContractSyntaxError(
+                        f"{self.name}: dims={{{n!r}: {v}}} contradicts the contract, which fixes "
+                        f"{n}={fixed[n]}")
+                dims = {k: w for k, w in dims.items() if k != n}  # already enforced
+        unknown = [n for n in dims if n not in single]
+        if unknown:
+            raise ContractSyntaxError(
+                f"{self.name}: dims={{{unknown[0]!r}: ...}} pins a dim the contract leaves to no "
+                f"name; its named dims are: {', '.join(single) or 'none'}")
+        pins = [Slot(n, "dim", None, int, origin=f"dims={{{n!r}: {v}}}") for n, v in dims.items()]
+        return Contract(self.name, tuple(pins) + tuple(self.inputs()))
+
     def _checker(self, pins: tuple[tuple[str, int], ...], with_output: bool) -> tuple[Any, list[int]]:
         cache = self.__dict__.setdefault("_checkers", {})
         key = (pins, with_output)
@@ -226,15 +250,8 @@ def _build_checker(c: Contract, pins: tuple[tuple[str, int], ...], with_output: 
 
     from ._compile import compile_wrapper  # the compiler sits above contracts in the layering
 
-    pin_slots = [Slot(name, "dim", None, int, origin=f"dims={{{name!r}: {value}}}")
-                 for name, value in pins]
-    unknown = [n for n, _ in pins if n not in c.dim_names()[0]]
-    if unknown:
-        from ._errors import ContractSyntaxError
-
-        raise ContractSyntaxError(
-            f"{c.name}: dims={{{unknown[0]!r}: ...}} pins a dim the contract does not have; "
-            f"its dims are: {', '.join(c.dim_names()[0]) or 'none'}")
+    pinned = c.pinned(dict(pins))
+    pin_slots = [sl for sl in pinned.slots if sl.kind == "dim"]
     ins = c.inputs()
     outs = c.outputs() if with_output else []
     slots = tuple(pin_slots + ins + [Slot("return", "array", o.spec, display=o.label) for o in outs])

@@ -227,6 +227,7 @@ def _note_other_options(st: _State, spec: OneOf, chosen: ArraySpec, v: Any,
     if fixes and "missing" in fixes[0]:
         fails[0].suggestions.append(
             f"{shape_text(longer)} is also accepted; if {var} lacks an axis: {fixes[0]}")
+        fails[0].__dict__["_explained"] = True  # the likely cause: no generic advice after it
 
 
 def _check_dim(st: _State, spec: ArraySpec, dim: Any, axis: int, size: Any, label: str, var: str,
@@ -394,9 +395,12 @@ def _suggest(st: _State, contract_name: str) -> None:
         shape = first.shape
         if shape is None:
             continue
-        sizes = _expected_sizes(spec, st.bindings)
+        own = {k: v for k, v in st.bindings.items()
+               if not st.origins.get(k, "").startswith(first.slot + " ")}
+        sizes = _expected_sizes(spec, own)
         be = snippets(st.values.get(var))
-        first.suggestions.extend(_fixes(first, spec, var, tuple(shape), sizes, be))
+        if not first.__dict__.pop("_explained", False):
+            first.suggestions.extend(_fixes(first, spec, var, tuple(shape), sizes, be))
         first.suggestions.extend(a for a in spec.advice if a not in first.suggestions)
 
 
@@ -509,11 +513,19 @@ def report(contract: Contract, values: list[Any]) -> dict[str, Any]:
     st = evaluate(contract, values)
     if not st.violations:
         return st.bindings
+    if get_mode() == "off":
+        return st.bindings
+    deliver(build_error(contract, values, st))
+    return st.bindings
+
+
+def deliver(err: ShapeContractError, stacklevel: int = 5) -> None:
+    """Raise `err`, or warn with it, per the mode in force (nothing when `off`)."""
+    __tracebackhide__ = True
     mode = get_mode()
     if mode == "off":
-        return st.bindings
-    err = build_error(contract, values, st)
+        return
     if mode == "warn":
-        warnings.warn(str(err), ShapeContractWarning, stacklevel=4)
-        return st.bindings
+        warnings.warn(str(err), ShapeContractWarning, stacklevel=stacklevel)
+        return
     raise err
