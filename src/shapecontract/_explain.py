@@ -440,14 +440,20 @@ def _fixes(v: Violation, spec: ArraySpec, var: str, shape: tuple[Any, ...],
             out.append(f"the axes are in the wrong order; {be.permute(var, perm)} gives "
                        f"{_fmt(tuple(shape[p] for p in perm))}")
             return out
-    want_known = [s for s in sizes if s != "any"]
-    if known and len(want_known) == len(sizes):
-        n_want = math.prod(want_known)
-        if n_want == n_have and tuple(sizes) != tuple(shape):
-            out.append(f"{var}.reshape{_fmt(tuple(sizes))} has the right element count "
+    if known and len(sizes) == len(shape):
+        # an open dim ('any') keeps the data's own size: the count a reshape would need
+        target = tuple(shape[i] if w == "any" else w for i, w in enumerate(sizes))
+        n_want = math.prod(target)
+        if n_want == n_have and target != tuple(shape) and all(w != "any" for w in sizes):
+            out.append(f"{var}.reshape{_fmt(target)} has the right element count "
                        f"({n_want}), but only use it if the data really is laid out that way")
+        elif n_want == n_have and target != tuple(shape):
+            out.append(f"{var}.reshape{_fmt(target)} keeps the element count ({n_want}), but "
+                       "only use it if the data really is laid out that way")
         else:
             out.append(_cannot_reshape(v, spec, n_have, n_want))
+    elif known and all(w != "any" for w in sizes):
+        out.append(_cannot_reshape(v, spec, n_have, math.prod(sizes)))
     elif v.kind == "dim" and v.axis is not None:
         out.append(_cannot_reshape(v, spec, None, None))
     return out
