@@ -208,7 +208,8 @@ def contract_of_keras(model: Any, level: str = "strict") -> Contract:
             dims, origins = _framework_dims(model, i, shape, dims, origins)
         dtype = "Int" if type(consumer).__name__ == "Embedding" else "Num"
         spec = ArraySpec(tuple(dims), num, dtype, (Any,), origins=tuple(origins))
-        slots.append(Slot(f"x{i}", "array", spec, display=f"input '{in_name}'"))
+        var = "x" if len(inputs) == 1 else f"x{i}"  # the name fixes are written with
+        slots.append(Slot(var, "array", spec, display=f"input '{in_name}'"))
     for j, (shape, out_name, layer) in enumerate(_model_outputs(model)):
         in_names = None
         names = output_names(layer, len(shape), in_names) if layer is not None else (
