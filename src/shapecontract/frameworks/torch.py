@@ -190,11 +190,19 @@ def contract_of_torch(m: Any, level: str = "strict", input_shape: Any = None) ->
             if out_shape is not None:
                 dims = [_dim_from_standin(s, "units" if k == len(out_shape) - 1 else f"axis{k}")
                         for k, s in enumerate(out_shape)]
+                first_in = _first_dim(inp_spec)
+                if isinstance(first_in, Variadic) and dims and dims[0] == Named("batch"):
+                    dims[0] = first_in  # (*batch, features) in, (*batch, units) out
                 slots.append(Slot("output", "array", ArraySpec(tuple(dims), None, "Shaped", (Any,)),
                                   display="output", output=True))
     if level == "framework":
         notes.append("framework level: torch itself decides on each input shape (fake tensors)")
     return Contract(label, tuple(slots), layers=tuple(rows), level=level, notes=tuple(notes))
+
+
+def _first_dim(spec: Any) -> Any:
+    opt = spec.options[0] if isinstance(spec, OneOf) else spec
+    return opt.dims[0] if isinstance(opt, ArraySpec) and opt.dims else None
 
 
 def _dim_from_standin(size: int, name: str) -> Any:

@@ -1,0 +1,154 @@
+"""PyTorch adapter: contracts from module attributes, forward hooks, the seed scenarios."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import pytest
+
+torch = pytest.importorskip("torch")
+nn = torch.nn
+
+from shapecontract import ShapeContractError, contract_of, guard, unguard  # noqa: E402
+
+
+def _err(fn: Any, *args: Any) -> ShapeContractError:
+    with pytest.raises(ShapeContractError) as info:
+        fn(*args)
+    return info.value
+
+
+RNN_CONFIGS = list(itertools.product(
+    ["LSTM", "GRU", "RNN"], [False, True], [1, 2], [False, True], [0, 3]))
+
+
+@pytest.mark.parametrize("kind, batch_first, layers, bidir, proj", RNN_CONFIGS)
+def test_rnn_contract_matches_real_forward(kind: str, batch_first: bool, layers: int, bidir: bool,
+                                           proj: int) -> None:
+    """For every RNN config, real inputs, states and outputs satisfy the stated contract."""
+    if proj and kind != "LSTM":
+        pytest.skip("proj_size is LSTM-only")
+    kw = {"proj_size": proj} if proj else {}
+    m = getattr(nn, kind)(4, 6, num_layers=layers, bidirectional=bidir, batch_first=batch_first, **kw)
+    guard(m)  # the forward hook checks the real outputs against the contract
+    x = torch.zeros(2, 5, 4) if batch_first else torch.zeros(5, 2, 4)
+    out = m(x)
+    m(torch.zeros(5, 4))  # unbatched
+    D = 2 if bidir else 1
+    h_out = proj or 6
+    h0 = torch.zeros(D * layers, 2, h_out)
+    hx = (h0, torch.zeros(D * layers, 2, 6)) if kind == "LSTM" else h0
+    m(x, hx)
+    bad_h0 = torch.zeros(D * layers + 1, 2, h_out)
+    bad = (bad_h0, torch.zeros(D * layers, 2, 6)) if kind == "LSTM" else bad_h0
+    e = _err(m, x, bad)
+    assert e.dim == "directions*layers" and e.expected == D * layers
+    assert out[0].shape[-1] == D * h_out
+    with pytest.raises(ShapeContractError):
+        m(torch.zeros(2, 5, 3))
+    unguard(m)
+
+
+def test_seed_batch_first_false_caught_with_pinned_timesteps() -> None:
+    """nn.LSTM(3, 50) fed batch-major (100, 24, 3): caught with dims={'timesteps': 24}; both fixes named."""
+    lstm = nn.LSTM(3, 50)
+    lstm(torch.zeros(100, 24, 3))  # torch runs it silently, with 100 as time
+    guard(lstm, dims={"timesteps": 24})
+    e = _err(lstm, torch.zeros(100, 24, 3))
+    assert (e.slot, e.axis, e.dim, e.expected, e.actual) == ("argument input", 0, "timesteps", 24, 100)
+    fixes = " ".join(e.suggestions)
+    assert "input.transpose(0, 1)" in fixes and "batch_first=True" in fixes
+    assert any("PyTorch itself would have accepted" in n for n in e.notes)
+    lstm(torch.zeros(24, 100, 3))
+
+
+def test_seed_feature_counts() -> None:
+    """The LSTM seeds in torch: 1 feature for 3, 3 for 5: named, with the module origin."""
+    for want, got in ((3, 1), (5, 3)):
+        m = guard(nn.LSTM(want, 8, batch_first=True))
+        e = _err(m, torch.zeros(10, 24, got))
+        assert (e.dim, e.expected, e.actual) == ("features", want, got)
+        assert e.origin == "LSTM input_size"
+
+
+def test_seed_conv2d_missing_channel_axis_in_torch() -> None:
+    """(100, 64, 64) into Conv2d(1, ...): torch would read 100 as channels; we say add axis 1."""
+    m = guard(nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                            nn.Linear(4 * 31 * 31, 10)))
+    e = _err(m, torch.zeros(100, 64, 64))
+    assert e.dim == "channels"
+    assert any("input.unsqueeze(1)" in s for s in e.suggestions)
+    assert m(torch.zeros(2, 1, 64, 64)).shape == (2, 10)
+
+
+def test_linear_conv1d_embedding_flatten() -> None:
+    """Linear, Conv1d, Embedding and Flatten state their inputs and outputs."""
+    lin = guard(nn.Linear(3, 2))
+    lin(torch.zeros(4, 7, 3))
+    assert _err(lin, torch.zeros(4, 5)).dim == "features"
+    conv = guard(nn.Conv1d(3, 8, 2))
+    conv(torch.zeros(2, 3, 10))
+    conv(torch.zeros(3, 10))
+    assert _err(conv, torch.zeros(2, 10, 3)).dim == "channels"
+    emb = guard(nn.Embedding(10, 4))
+    emb(torch.zeros(2, 5, dtype=torch.long))
+    assert _err(emb, torch.zeros(2, 5)).violations[0].kind == "dtype"
+    assert "Flatten" in str(contract_of(nn.Flatten()))
+
+
+class Regressor(nn.Module):
+    def __init__(self, features: int = 3) -> None:
+        super().__init__()
+        self.lstm = nn.LSTM(features, 16, batch_first=True)
+        self.head = nn.Linear(16, 1)
+
+    def forward(self, x: Any) -> Any:
+        out, _ = self.lstm(x)
+        return self.head(out[:, -1])
+
+
+def test_custom_module_from_declared_input_shape() -> None:
+    """A custom module is propagated on fake tensors from input_shape: rows and output."""
+    c = contract_of(Regressor(), input_shape=(None, 24, 3))
+    assert str(c) == "(batch, 24, 3) -> lstm -> (batch, 24, 16) -> head -> (batch, 1)"
+    assert [d.label or d.name for d in c.outputs()[0].spec.dims] == ["batch", "units"]
+
+
+def test_custom_module_without_input_shape_uses_first_submodule() -> None:
+    """Without input_shape, the first known submodule states the input (said in a note)."""
+    m = Regressor()
+    c = contract_of(m)
+    assert "first submodule 'lstm'" in " ".join(c.notes)
+    guard(m)
+    assert _err(m, torch.zeros(4, 24, 2)).dim == "features"
+    unguard(m)
+    assert not m._forward_pre_hooks and not m._forward_hooks
+
+
+def test_framework_level_matches_torch() -> None:
+    """level='framework': what torch runs passes; what torch rejects fails with torch's reason."""
+    m = guard(nn.LSTM(3, 8), level="framework")
+    m(torch.zeros(100, 24, 3))
+    e = _err(m, torch.zeros(100, 24, 4))
+    assert any("PyTorch rejects it" in n for n in e.notes)
+
+
+def test_guard_keeps_data_untouched() -> None:
+    """A guarded module sees the very tensor it was given and returns its own output."""
+    seen = []
+
+    class Probe(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lin = nn.Linear(3, 2)
+
+        def forward(self, x: Any) -> Any:
+            seen.append(x)
+            return self.lin(x)
+
+    m = guard(Probe())  # deriving the contract ran forward once, on a fake tensor
+    x = torch.zeros(4, 3)
+    y = m(x)
+    assert seen[-1] is x
+    assert y.shape == (4, 2)
