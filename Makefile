@@ -24,10 +24,12 @@ test: $(STAMP)
 # Timings: medians and ratios against baselines measured in the same run.
 bench: $(STAMP)
 	$(PY) benchmarks/bench_call_overhead.py
+	$(PY) benchmarks/bench_contract_derivation.py
 
 # Long property runs (the test suite runs a bounded slice).
 fuzz: $(STAMP)
-	SHAPECONTRACT_FUZZ_EXAMPLES=5000 $(PY) -m pytest -q tests/test_agreement.py
+	SHAPECONTRACT_FUZZ_EXAMPLES=5000 SHAPECONTRACT_DIFF_CASES=500 \
+		$(PY) -m pytest -q -s tests/test_agreement.py tests/test_differential.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache
