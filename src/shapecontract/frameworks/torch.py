@@ -251,8 +251,40 @@ def _display(shape: Any) -> str:
     return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
 
 
+_ELEMENTWISE = {"ReLU", "ReLU6", "LeakyReLU", "ELU", "SELU", "GELU", "SiLU", "Mish", "Tanh",
+                "Sigmoid", "Softmax", "LogSoftmax", "Dropout", "Identity", "LayerNorm",
+                "BatchNorm1d", "Hardtanh", "Softplus", "PReLU"}
+
+
+def _shape_through(m: Any, shape: tuple[int, ...]) -> tuple[int, ...] | None:
+    """Output shape of a module we can compute by arithmetic, else None."""
+    cls = type(m).__name__
+    if cls in _ELEMENTWISE:
+        return shape
+    if cls == "Linear" and shape and shape[-1] == m.in_features:
+        return (*shape[:-1], m.out_features)
+    return None
+
+
+def _propagate_plain(m: Any, shape: tuple[int, ...]) -> tuple[list[LayerRow], tuple[int, ...] | None] | None:
+    """nn.Sequential of Linear and elementwise modules: shapes by arithmetic, no tracing."""
+    if type(m).__name__ != "Sequential":
+        return None
+    rows = []
+    for name, sub in m.named_children():
+        out = _shape_through(sub, shape)
+        if out is None:
+            return None
+        rows.append(LayerRow(name, type(sub).__name__, _display(shape), _display(out)))
+        shape = out
+    return rows, shape
+
+
 def _propagate(m: Any, shape: tuple[int, ...]) -> tuple[list[LayerRow], tuple[int, ...] | None]:
     """Run forward on a fake tensor; record each leaf module's input and output shapes."""
+    plain = _propagate_plain(m, shape)
+    if plain is not None:
+        return plain
     import torch
     from torch._subclasses.fake_tensor import FakeTensorMode
 
