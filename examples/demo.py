@@ -76,12 +76,83 @@ SCENARIOS = [
 ]
 
 
+# -- The same seeds against real models: Keras 3 and the equivalent PyTorch ports -----------
+def model_scenarios() -> list[tuple[str, object]]:
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    import keras
+    import torch
+    from keras import layers
+    from torch import nn
+
+    from shapecontract import contract_of, guard
+
+    def keras_lstm(timesteps: int, features: int) -> object:
+        m = keras.Sequential([keras.Input((timesteps, features)), layers.LSTM(50), layers.Dense(1)])
+        m.compile(optimizer="adam", loss="mse")
+        return guard(m)
+
+    keras_conv = guard(keras.Sequential([
+        keras.Input((64, 64, 1)), layers.Conv2D(32, (3, 3), activation="relu"),
+        layers.MaxPool2D((2, 2)), layers.Flatten(), layers.Dense(10, activation="softmax")]))
+    keras_dense = keras.Sequential([keras.Input((10,)), layers.Dense(16), layers.Dense(1)])
+    print("Keras contracts, read from the models' own metadata:")
+    print("  ", contract_of(keras_lstm(24, 3)))
+    print("  ", contract_of(keras_conv))
+    print()
+
+    class TorchRegressor(nn.Module):  # the PyTorch port of the Keras LSTM -> Dense regressor
+        def __init__(self, features: int, batch_first: bool = True) -> None:
+            super().__init__()
+            self.lstm = nn.LSTM(features, 50, batch_first=batch_first)
+            self.head = nn.Linear(50, 1)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            out, _ = self.lstm(x)
+            return self.head(out[:, -1])
+
+    torch_conv = guard(nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                                     nn.Linear(32 * 31 * 31, 10)))
+    time_major = guard(nn.LSTM(3, 50), dims={"timesteps": 24})
+    t = torch.rand
+    return [
+        ("Keras 000/1: LSTM Input((24, 3)) fit on (100, 24, 1)",
+         lambda: keras_lstm(24, 3).fit(rng.random((100, 24, 1)), rng.random((100, 1)), verbose=0)),
+        ("Keras 000/2: LSTM Input((24, 3)) fit on (100, 48, 3) -- Keras alone trains on it silently",
+         lambda: keras_lstm(24, 3).fit(rng.random((100, 48, 3)), rng.random((100, 1)), verbose=0)),
+        ("Keras 000/3: LSTM Input((24, 1)) fit on (100, 24)",
+         lambda: keras_lstm(24, 1).fit(rng.random((100, 24)), rng.random((100, 1)), verbose=0)),
+        ("Keras 004/1: Dense Input((10,)) predict on (200, 12)",
+         lambda: guard(keras_dense).predict(rng.random((200, 12)), verbose=0)),
+        ("Keras 004/2: Conv2D Input((64, 64, 1)) predict on grayscale (100, 64, 64)",
+         lambda: keras_conv.predict(rng.random((100, 64, 64)), verbose=0)),
+        ("Keras 004/3: LSTM Input((20, 5)) fit on (150, 20, 3)",
+         lambda: keras_lstm(20, 5).fit(rng.random((150, 20, 3)), rng.random((150, 1)), verbose=0)),
+        ("PyTorch 000/1: nn.LSTM(input_size=3) port fed (100, 24, 1)",
+         lambda: guard(TorchRegressor(3))(t(100, 24, 1))),
+        ("PyTorch 000/2: the port guarded with dims={'timesteps': 24} fed (100, 48, 3)",
+         lambda: guard(TorchRegressor(3), dims={"timesteps": 24})(t(100, 48, 3))),
+        ("PyTorch 000/3: nn.LSTM(input_size=1) port fed a 2-D (100, 24)",
+         lambda: guard(TorchRegressor(1))(t(100, 24))),
+        ("PyTorch 004/1: nn.Linear(10, 16) fed (200, 12)",
+         lambda: guard(nn.Sequential(nn.Linear(10, 16), nn.ReLU(), nn.Linear(16, 1)))(t(200, 12))),
+        ("PyTorch: nn.LSTM(3, 50) left at batch_first=False, fed batch-major (100, 24, 3)",
+         lambda: time_major(t(100, 24, 3))),
+        ("PyTorch 004/2: Conv2d(1, 32, 3) fed grayscale (100, 64, 64) without the channel axis",
+         lambda: torch_conv(t(100, 64, 64))),
+        ("PyTorch 004/3: nn.LSTM(input_size=5) port fed (150, 20, 3)",
+         lambda: guard(TorchRegressor(5))(t(150, 20, 3))),
+    ]
+
+
 def main() -> int:
     caught = 0
     print("shapecontract demo: the seed scenarios, each caught before a model runs\n")
     ok = dense_batch(rng.random((200, 10)), rng.random(200))
     print(f"[ok] 004 example 1 as written: (200, 10) passes the Dense contract -> {ok.shape}\n")
-    for title, run in SCENARIOS:
+    scenarios = SCENARIOS + model_scenarios()
+    for title, run in scenarios:
         print(f"== {title}")
         try:
             run()
@@ -91,8 +162,8 @@ def main() -> int:
         else:
             print("!! not caught")
         print()
-    print(f"{caught}/{len(SCENARIOS)} scenarios caught")
-    return 0 if caught == len(SCENARIOS) else 1
+    print(f"{caught}/{len(scenarios)} scenarios caught")
+    return 0 if caught == len(scenarios) else 1
 
 
 if __name__ == "__main__":

@@ -219,7 +219,7 @@ def _note_other_options(st: _State, spec: OneOf, chosen: ArraySpec, v: Any,
     longer = spec.pick(len(shape) + 1)
     if longer is None or longer is chosen:
         return
-    sizes = _expected_sizes(longer, st.bindings)
+    sizes = _expected_sizes(longer, _bindings_not_from(st, label))
     if sizes is None:
         return
     probe = Violation(slot=label, kind="rank", message="", shape=shape)
@@ -371,6 +371,25 @@ def _expected_sizes(spec: ArraySpec, bindings: dict[str, Any]) -> list[Any] | No
     return out
 
 
+def _bindings_not_from(st: _State, slot_label: str) -> dict[str, Any]:
+    """Bindings made by other slots: the failing slot's own sizes are not evidence."""
+    return {k: v for k, v in st.bindings.items()
+            if not st.origins.get(k, "").startswith(slot_label + " ")}
+
+
+def _expand_variadic(spec: ArraySpec, rank: int) -> ArraySpec:
+    """For suggestions: the variadic dim spelled out as anonymous axes for this rank."""
+    if spec.variadic_at is None or rank < spec.min_rank:
+        return spec
+    i = spec.variadic_at
+    dims = spec.dims[:i] + (Anon("_"),) * (rank - spec.min_rank) + spec.dims[i + 1:]
+    origins = spec.origins
+    if origins:
+        origins = origins[:i] + (None,) * (rank - spec.min_rank) + origins[i + 1:]
+    return ArraySpec(dims, spec.dtypes, spec.dtype_label, spec.array_types, spec.optional,
+                     spec.dtype_patterns, origins, spec.advice)
+
+
 def _fits(sizes: list[Any], shape: tuple[Any, ...], spec_dims: tuple[Any, ...]) -> bool:
     for want, got, d in zip(sizes, shape, spec_dims):
         if want == "any" or got is None:
@@ -395,8 +414,8 @@ def _suggest(st: _State, contract_name: str) -> None:
         shape = first.shape
         if shape is None:
             continue
-        own = {k: v for k, v in st.bindings.items()
-               if not st.origins.get(k, "").startswith(first.slot + " ")}
+        own = _bindings_not_from(st, first.slot)
+        spec = _expand_variadic(spec, len(shape))
         sizes = _expected_sizes(spec, own)
         be = snippets(st.values.get(var))
         if not first.__dict__.pop("_explained", False):
