@@ -77,6 +77,33 @@ def _keras_case(rng: random.Random) -> tuple[Callable[[], Any], tuple[int, ...],
     return build, shape, kind
 
 
+def _verdicts(model: Any, x: Any) -> tuple[bool, bool]:
+    """(does the framework accept x, does guard(level='framework') let x through)."""
+    try:
+        model(x)
+        real = True
+    except Exception:
+        real = False
+    guard(model, level="framework")
+    try:
+        model(x)
+        ours = True
+    except ShapeContractError:
+        ours = False
+    except Exception:
+        ours = True  # our check passed; the framework raised afterwards
+    return real, ours
+
+
+def _report(name: str, results: list[tuple[str, bool, bool]], capsys: pytest.CaptureFixture[str]) -> None:
+    rate = _agreement(results)
+    with capsys.disabled():
+        print(f"\n{name} framework-level agreement: {sum(r == o for _, r, o in results)}/"
+              f"{len(results)} ({rate:.0%}); {name} accepted {sum(r for _, r, _ in results)}")
+    assert rate == 1.0, [c for c in results if c[1] != c[2]]
+    assert 0 < sum(r for _, r, _ in results) < len(results)  # both verdicts occur
+
+
 @pytest.mark.filterwarnings("ignore")
 def test_keras_framework_level_agrees_with_keras(capsys: pytest.CaptureFixture[str]) -> None:
     """Guard(level='framework') raises before Keras exactly when Keras itself would raise."""
@@ -85,28 +112,9 @@ def test_keras_framework_level_agrees_with_keras(capsys: pytest.CaptureFixture[s
     for _ in range(CASES):
         build, declared, kind = _keras_case(rng)
         shape = (2, *_perturb(rng, declared))
-        model = build()
-        x = np.zeros(shape, np.float32)
-        try:
-            model(x)
-            real = True
-        except Exception:
-            real = False
-        guard(model, level="framework")
-        try:
-            model(x)
-            ours = True
-        except ShapeContractError:
-            ours = False
-        except Exception:
-            ours = True  # our check passed; Keras raised afterwards
+        real, ours = _verdicts(build(), np.zeros(shape, np.float32))
         results.append((f"{kind} declared {declared} fed {shape}", real, ours))
-    rate = _agreement(results)
-    with capsys.disabled():
-        print(f"\nKeras framework-level agreement: {sum(r == o for _, r, o in results)}/"
-              f"{len(results)} ({rate:.0%}); Keras accepted {sum(r for _, r, _ in results)}")
-    assert rate == 1.0, [c for c in results if c[1] != c[2]]
-    assert 0 < sum(r for _, r, _ in results) < len(results)  # both verdicts occur
+    _report("Keras", results, capsys)
 
 
 def _torch_case(rng: random.Random) -> tuple[Any, tuple[int, ...], str]:
@@ -135,27 +143,9 @@ def test_torch_framework_level_agrees_with_torch(capsys: pytest.CaptureFixture[s
     for _ in range(CASES):
         model, declared, kind = _torch_case(rng)
         shape = (declared[0], *_perturb(rng, declared[1:]))
-        x = torch.zeros(shape)
-        try:
-            model(x)
-            real = True
-        except Exception:
-            real = False
-        guard(model, level="framework")
-        try:
-            model(x)
-            ours = True
-        except ShapeContractError:
-            ours = False
-        except Exception:
-            ours = True
+        real, ours = _verdicts(model, torch.zeros(shape))
         results.append((f"{kind} fed {shape}", real, ours))
-    rate = _agreement(results)
-    with capsys.disabled():
-        print(f"\nPyTorch framework-level agreement: {sum(r == o for _, r, o in results)}/"
-              f"{len(results)} ({rate:.0%}); torch accepted {sum(r for _, r, _ in results)}")
-    assert rate == 1.0, [c for c in results if c[1] != c[2]]
-    assert 0 < sum(r for _, r, _ in results) < len(results)
+    _report("PyTorch", results, capsys)
 
 
 def test_the_agreement_measure_can_fail() -> None:
