@@ -23,6 +23,7 @@ from ._errors import ContractSyntaxError, ShapeContractError, ShapeContractWarni
 from ._guard import guard, unguard
 from ._types import Array
 from .frameworks import contract_of
+from .pipeline import Compatibility, ValidationReport, compatible, validate
 
 if TYPE_CHECKING:  # static type checkers see jaxtyping's own annotations
     from jaxtyping import (
@@ -41,6 +42,7 @@ __all__ = [
     "Array",
     "BFloat16",
     "Bool",
+    "Compatibility",
     "Complex",
     "Complex128",
     "Complex64",
@@ -68,12 +70,15 @@ __all__ = [
     "UInt32",
     "UInt64",
     "UInt8",
+    "ValidationReport",
     "Violation",
     "checker_source",
+    "compatible",
     "config",
     "contract",
     "contract_of",
     "get_mode",
     "guard",
     "unguard",
+    "validate",
 ]

@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 from . import _explain
 from ._contract import Contract, Slot
-from ._spec import Anon, ArraySpec, Expr, Fixed, Named, TupleSpec, Variadic, expr_source
+from ._spec import Anon, ArraySpec, DictSpec, Expr, Fixed, Named, TupleSpec, Variadic, expr_source
 from .backends import ARRAY_TYPES, DTYPE_SETS, TYPE_SETS
 
 __all__ = ["compile_wrapper"]
@@ -66,12 +66,22 @@ class _Gen:
         if spec is None:
             return []
         if isinstance(spec, TupleSpec):
-            conds = [f"type({v}) is tuple", f"len({v}) == {len(spec.items)}"]
+            kinds = self.const(frozenset(spec.kinds), "K")
+            conds = [f"type({v}) in {kinds}", f"len({v}) == {len(spec.items)}"]
             for i, item in enumerate(spec.items):
                 iv = self.var("t")
                 sub = self.value_conds(item, iv, pending, definite and not spec.optional)
                 if sub:
                     conds.append(f"(({iv} := {v}[{i}]) is not None or True)")
+                    conds.extend(sub)
+            return self._optional(spec.optional, v, conds)
+        if isinstance(spec, DictSpec):
+            conds = [f"type({v}) is dict"]
+            for k, item in zip(spec.keys, spec.items):
+                iv = self.var("t")
+                sub = self.value_conds(item, iv, pending, definite and not spec.optional)
+                if sub:
+                    conds.append(f"(({iv} := {v}[{k!r}]) is not None or True)")
                     conds.extend(sub)
             return self._optional(spec.optional, v, conds)
         conds = []
@@ -201,7 +211,7 @@ def _occurrences(contract: Contract) -> list[tuple[str, bool]]:
 
 
 def _spec_occurrences(spec: Any, definite: bool) -> list[tuple[str, bool]]:
-    if isinstance(spec, TupleSpec):
+    if isinstance(spec, (TupleSpec, DictSpec)):
         res = []
         for item in spec.items:
             res.extend(_spec_occurrences(item, definite and not spec.optional))
@@ -232,7 +242,7 @@ def _dynamic_names(contract: Contract) -> set[str]:
 def _contains(spec: Any, kind: type) -> bool:
     if isinstance(spec, kind):
         return True
-    if isinstance(spec, TupleSpec):
+    if isinstance(spec, (TupleSpec, DictSpec)):
         return any(_contains(i, kind) for i in spec.items)
     return False
 
@@ -291,12 +301,38 @@ def _signature_text(sig: inspect.Signature, gen: _Gen) -> tuple[str, str]:
     return ", ".join(params), ", ".join(call)
 
 
+def compile_checker(contract: Contract, with_output: bool = False,
+                    report: Callable[..., Any] | None = None) -> Callable[..., Any]:
+    """Compile `check(<dim slots>, <input slots>[, __out=...])` for a contract's slots.
+
+    Used for everything that is not a decorated function: model contracts, stream elements.
+    With `with_output`, the output slots are checked against `__out` with shared bindings.
+    """
+    ins = [s for s in contract.slots if not s.is_return]
+    outs = [s for s in contract.slots if s.is_return] if with_output else []
+    slots = tuple(ins + [Slot("return", "array", o.spec, display=o.label) for o in outs])
+    params = [s.name for s in ins]
+    src = f"def check({', '.join(params)}{', *, __out=None' if with_output else ''}):\n"
+    src += "    return __out\n" if with_output else "    return None\n"
+    ns: dict[str, Any] = {}
+    exec(src, ns)
+    fn = ns["check"]
+    fn.__module__ = "shapecontract"
+    sub = Contract(contract.name, slots)
+    wrapper, source = compile_wrapper(fn, sub, inspect.signature(fn), False, bool(outs), report)
+    object.__setattr__(sub, "source", source)
+    return wrapper
+
+
 def compile_wrapper(fn: Callable[..., Any], contract: Contract, sig: inspect.Signature,
-                    is_async: bool, check_return: bool) -> tuple[Callable[..., Any], str]:
-    """Generate, compile and return `(wrapper, source)`."""
+                    is_async: bool, check_return: bool,
+                    report: Callable[..., Any] | None = None) -> tuple[Callable[..., Any], str]:
+    """Generate, compile and return `(wrapper, source)`. `report` is the slow path to call
+    when the guard does not pass (default: decide, explain, and raise or warn per the mode)."""
     gen = _Gen(contract)
     params, call = _signature_text(sig, gen)
-    gen.globals.update({"__sc_fn": fn, "__sc_C": contract, "__sc_report": _explain.report,
+    gen.globals.update({"__sc_fn": fn, "__sc_C": contract,
+                        "__sc_report": report or _explain.report,
                         "__sc_MISSING": _explain.MISSING})
     arg_slots = [s for s in contract.slots if not s.is_return]
     ret_slot = next((s for s in contract.slots if s.is_return), None) if check_return else None

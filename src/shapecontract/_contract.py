@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from ._errors import ContractSyntaxError
-from ._spec import ArraySpec, Expr, Named, OneOf, TupleSpec, Variadic
+from ._spec import ArraySpec, DictSpec, Expr, Named, OneOf, TupleSpec, Variadic
 
 __all__ = ["Contract", "LayerRow", "Slot"]
 
@@ -69,6 +69,9 @@ def iter_array_specs(spec: ArraySpec | TupleSpec | None) -> Iterator[ArraySpec]:
             yield from iter_array_specs(item)
     elif isinstance(spec, OneOf):
         yield from spec.options
+    elif isinstance(spec, DictSpec):
+        for item in spec.items:
+            yield from iter_array_specs(item)
 
 
 @dataclass(frozen=True)
@@ -217,7 +220,10 @@ class Contract:
         return out + (f" -> {ret}" if ret else "")
 
 
-def _spec_text(spec: ArraySpec | TupleSpec | None) -> str:
+def _spec_text(spec: Any) -> str:
+    if isinstance(spec, DictSpec):
+        inner = ", ".join(f"{k!r}: {_spec_text(i)}" for k, i in zip(spec.keys, spec.items))
+        return "{" + inner + "}" + (" | None" if spec.optional else "")
     if isinstance(spec, TupleSpec):
         inner = ", ".join(_spec_text(i) if i is not None else "Any" for i in spec.items)
         return f"tuple[{inner}]" + (" | None" if spec.optional else "")
@@ -246,24 +252,7 @@ def shape_text(spec: ArraySpec) -> str:
 
 def _build_checker(c: Contract, pins: tuple[tuple[str, int], ...], with_output: bool) -> Any:
     """Compile `check(<pinned dims>, <inputs>[, __out])` with the one compiler."""
-    import inspect
-
-    from ._compile import compile_wrapper  # the compiler sits above contracts in the layering
+    from ._compile import compile_checker  # the compiler sits above contracts in the layering
 
     pinned = c.pinned(dict(pins))
-    pin_slots = [sl for sl in pinned.slots if sl.kind == "dim"]
-    ins = c.inputs()
-    outs = c.outputs() if with_output else []
-    slots = tuple(pin_slots + ins + [Slot("return", "array", o.spec, display=o.label) for o in outs])
-    params = [s.name for s in pin_slots + ins]
-    src = f"def check({', '.join(params)}{', *, __out=None' if with_output else ''}):\n"
-    src += "    return __out\n" if with_output else "    return None\n"
-    ns: dict[str, Any] = {}
-    exec(src, ns)
-    fn = ns["check"]
-    fn.__qualname__ = fn.__name__ = "check"
-    fn.__module__ = "shapecontract"
-    sub = Contract(c.name, slots)
-    wrapper, source = compile_wrapper(fn, sub, inspect.signature(fn), False, bool(outs))
-    object.__setattr__(sub, "source", source)
-    return wrapper
+    return compile_checker(Contract(c.name, pinned.slots + tuple(c.outputs())), with_output)

@@ -30,7 +30,8 @@ __all__ = ["checker_source", "contract"]
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def contract(fn: F, *, _localns: dict[str, Any] | None = None) -> F:
+def contract(fn: F | None = None, *, stable: tuple[str, ...] | list[str] = (),
+             _localns: dict[str, Any] | None = None) -> Any:
     """Check a function's array annotations on every call (arguments and return share dims).
 
     ```python
@@ -45,8 +46,10 @@ def contract(fn: F, *, _localns: dict[str, Any] | None = None) -> F:
             _localns = dict(sys._getframe(1).f_locals)
         except (AttributeError, ValueError):
             _localns = {}
+    if fn is None:  # @contract(stable=...)
+        return lambda f: contract(f, stable=stable, _localns=_localns)
     if isinstance(fn, (staticmethod, classmethod)):
-        return type(fn)(contract(fn.__func__, _localns=_localns))  # type: ignore[return-value]
+        return type(fn)(contract(fn.__func__, stable=stable, _localns=_localns))
     if not callable(fn):
         raise TypeError(f"@contract decorates a function, not {type(fn).__name__}")
     if get_mode() == "off":
@@ -54,17 +57,28 @@ def contract(fn: F, *, _localns: dict[str, Any] | None = None) -> F:
     try:
         hints = typing.get_type_hints(fn, localns=_localns, include_extras=True)
     except NameError:
-        return _deferred(fn, _localns)
-    return _build(fn, hints)
+        return _deferred(fn, _localns, tuple(stable))
+    return _build(fn, hints, tuple(stable))
 
 
-def _build(fn: Any, hints: dict[str, Any]) -> Any:
+def _build(fn: Any, hints: dict[str, Any], stable: tuple[str, ...] = ()) -> Any:
     sig = inspect.signature(fn)
     is_gen = inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn)
     is_async = inspect.iscoroutinefunction(fn)
     name = getattr(fn, "__qualname__", getattr(fn, "__name__", "function"))
     name = name.rsplit("<locals>.", 1)[-1]  # `Model.forward`, not `test.<locals>.Model.forward`
     specs: dict[str, Any] = {}
+    ys = None
+    if is_gen and "return" in hints:
+        from .pipeline import yield_spec
+
+        try:
+            ys = yield_spec(hints["return"])
+        except ContractSyntaxError as e:
+            raise ContractSyntaxError(f"{name}: yield type: {e}") from None
+    if stable and ys is None:
+        raise ContractSyntaxError(f"{name}: stable= applies to the elements of a generator "
+                                  "annotated with Iterator[...] / Generator[...]")
     for pname, hint in hints.items():
         if pname == "return" and is_gen:
             continue
@@ -72,7 +86,7 @@ def _build(fn: Any, hints: dict[str, Any]) -> Any:
             specs[pname] = spec_from_hint(hint)
         except ContractSyntaxError as e:
             raise ContractSyntaxError(f"{name}: {'return' if pname == 'return' else 'argument ' + pname}: {e}") from None
-    all_names = _dim_names_in(specs)
+    all_names = _dim_names_in({**specs, "<yield>": ys})
     slots: list[Slot] = []
     P = inspect.Parameter
     for p in sig.parameters.values():
@@ -96,9 +110,11 @@ def _build(fn: Any, hints: dict[str, Any]) -> Any:
             slots.append(Slot("return", "hint", None, hints["return"]))
             check_return = True
     c = Contract(name, tuple(slots))
-    if not c.slots:
+    if not c.slots and ys is None:
         return fn
     wrapper, source = compile_wrapper(fn, c, sig, is_async, check_return)
+    if ys is not None:
+        wrapper = _stream_wrapper(fn, wrapper, c, sig, ys, stable, name)
     object.__setattr__(c, "source", source)
     functools.update_wrapper(wrapper, fn)
     wrapper.__shapecontract__ = c  # type: ignore[attr-defined]
@@ -106,6 +122,43 @@ def _build(fn: Any, hints: dict[str, Any]) -> Any:
     # code, and need not: it only reads static shapes). The attribute is autograph's marker.
     wrapper.autograph_info__ = {}  # type: ignore[attr-defined]
     return wrapper
+
+
+def _stream_wrapper(fn: Any, checked: Any, c: Contract, sig: inspect.Signature, ys: Any,
+                    stable: tuple[str, ...], name: str) -> Any:
+    """Wrap a generator function: arguments checked on call, every element as it is yielded.
+    Dims the arguments bind hold for the whole stream; `stable` dims hold from the first element."""
+    from ._explain import evaluate
+    from .pipeline import AsyncGuardedIterator, GuardedIterator, StreamContract
+
+    sc = StreamContract(name, ys, stable=stable)
+    yield_names = {d.name for a in _iter(ys) for d in a.dims if hasattr(d, "name") and d.name}
+    iterator = AsyncGuardedIterator if inspect.isasyncgenfunction(fn) else GuardedIterator
+
+    def pins_of(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[dict[str, int], dict[str, str]]:
+        if not c.slots:
+            return {}, {}
+        ba = sig.bind(*args, **kwargs)
+        ba.apply_defaults()
+        st = evaluate(c, [ba.arguments.get(s.name) for s in c.slots])
+        pins = {k: v for k, v in st.bindings.items() if k in yield_names and type(v) is int}
+        return pins, {k: st.origins[k] for k in pins}
+
+    def stream(*args: Any, **kwargs: Any) -> Any:
+        __tracebackhide__ = True
+        source = checked(*args, **kwargs)
+        pins, origins = pins_of(args, kwargs)
+        return iterator(source, sc.start(pins, origins))
+
+    stream.__shapecontract_stream__ = sc  # type: ignore[attr-defined]
+    stream.__shapecontract_yield__ = ys  # type: ignore[attr-defined]
+    return stream
+
+
+def _iter(spec: Any) -> Any:
+    from ._contract import iter_array_specs
+
+    return iter_array_specs(spec)
 
 
 def _dim_names_in(specs: dict[str, Any]) -> set[str]:
@@ -123,7 +176,7 @@ def _dim_names_in(specs: dict[str, Any]) -> set[str]:
     return names
 
 
-def _deferred(fn: Any, localns: dict[str, Any]) -> Any:
+def _deferred(fn: Any, localns: dict[str, Any], stable: tuple[str, ...] = ()) -> Any:
     """Annotations that name things not defined yet: resolve and compile on the first call."""
     state: dict[str, Any] = {}
 
@@ -133,7 +186,7 @@ def _deferred(fn: Any, localns: dict[str, Any]) -> Any:
         checked = state.get("fn")
         if checked is None:
             checked = state["fn"] = _build(
-                fn, typing.get_type_hints(fn, localns=localns, include_extras=True))
+                fn, typing.get_type_hints(fn, localns=localns, include_extras=True), stable)
             first_call.__shapecontract__ = getattr(checked, "__shapecontract__", None)  # type: ignore[attr-defined]
         return checked(*args, **kwargs)
 

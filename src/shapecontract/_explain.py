@@ -21,7 +21,7 @@ from typing import Any
 from ._config import get_mode
 from ._contract import Contract, Slot, shape_text
 from ._errors import ShapeContractError, ShapeContractWarning, Violation
-from ._spec import Anon, ArraySpec, Expr, Fixed, Named, OneOf, TupleSpec, Variadic
+from ._spec import Anon, ArraySpec, DictSpec, Expr, Fixed, Named, OneOf, TupleSpec, Variadic
 from .backends import DTYPE_SETS, TYPE_SETS, dtype_name, is_array, shape_of, snippets
 
 __all__ = ["MISSING", "evaluate", "report"]
@@ -156,14 +156,27 @@ def _check_value(spec: ArraySpec | TupleSpec | None, v: Any, label: str, var: st
             _note_other_options(st, spec, chosen, v, shape, label, var)
         return
     if isinstance(spec, TupleSpec):
-        if not isinstance(v, tuple) or len(v) != len(spec.items):
-            got = f"a tuple of {len(v)}" if isinstance(v, tuple) else type(v).__name__
+        seq = isinstance(v, spec.kinds)
+        what = " or ".join(k.__name__ for k in spec.kinds)
+        if not seq or len(v) != len(spec.items):
+            got = f"one of {len(v)}" if seq else type(v).__name__
             st.violations.append(Violation(
-                slot=label, kind="type", message=f"expected a tuple of {len(spec.items)}, got {got}",
-                expected=len(spec.items), actual=len(v) if isinstance(v, tuple) else type(v)))
+                slot=label, kind="type", message=f"expected a {what} of {len(spec.items)}, got {got}",
+                expected=len(spec.items), actual=len(v) if seq else type(v)))
             return
         for i, (item_spec, item) in enumerate(zip(spec.items, v)):
             _check_value(item_spec, item, f"{label}[{i}]", f"{var}[{i}]", st)
+        return
+    if isinstance(spec, DictSpec):
+        missing = [k for k in spec.keys if not isinstance(v, dict) or k not in v]
+        if missing:
+            got = f"keys {sorted(v)}" if isinstance(v, dict) else type(v).__name__
+            st.violations.append(Violation(
+                slot=label, kind="type", message=f"expected a dict with {list(spec.keys)}, got {got}",
+                expected=spec.keys, actual=type(v)))
+            return
+        for k, item_spec in zip(spec.keys, spec.items):
+            _check_value(item_spec, v[k], f"{label}[{k!r}]", f"{var}[{k!r}]", st)
         return
     st.values[var] = v
     if not _type_ok(spec, v):
@@ -541,6 +554,16 @@ def report(contract: Contract, values: list[Any]) -> dict[str, Any]:
     if get_mode() == "off":
         return st.bindings
     deliver(build_error(contract, values, st))
+    return st.bindings
+
+
+def report_raise(contract: Contract, values: list[Any]) -> dict[str, Any]:
+    """Slow path that always raises on a violation, whatever the mode: for callers (streams)
+    that add context to the error before delivering it themselves."""
+    __tracebackhide__ = True
+    st = evaluate(contract, values)
+    if st.violations:
+        raise build_error(contract, values, st)
     return st.bindings
 
 

@@ -96,13 +96,29 @@ class _Guard:
         return torch_verdict(self.model, shapes, tuple(a.dtype for a in arrays))
 
 
-def guard(model: M, level: str = "strict", dims: dict[str, int] | None = None) -> M:
-    """Return `model` with its entry points checked against its own contract.
+def guard(obj: M, spec: Any = None, *, level: str = "strict",
+          dims: dict[str, int] | None = None, stable: Any = ()) -> M:
+    """Check a model's entry points against its own contract, or a stream's elements against `spec`.
 
-    Keras: `fit`, `predict`, `evaluate`, `train_on_batch`, `predict_on_batch`, `test_on_batch`
-    and calling the model. torch: `forward` (inputs before, outputs after). `dims` pins sizes
-    the model does not know itself, e.g. `dims={"timesteps": 24}`.
+    Models (no `spec`): Keras `fit`, `predict`, `evaluate`, `train_on_batch`,
+    `predict_on_batch`, `test_on_batch` and calling the model; torch `forward` (inputs before,
+    outputs after). The same model is returned. `level` is `strict` or `framework`.
+
+    Streams (`spec` given, e.g. `tuple[Float[Array, "batch timesteps features"], Float[Array,
+    "batch 1"]]`): any iterable or iterator, a torch `Dataset` (checked in `__getitem__`, also in
+    DataLoader workers) or `DataLoader`, a `tf.data.Dataset` (element_spec checked now, unknown
+    axes in the pipeline). Returns the guarded stream.
+
+    `dims` pins sizes, e.g. `dims={"timesteps": 24}`; `stable` names stream dims that must keep
+    the value of the first element (e.g. `stable=("timesteps", "features")`).
     """
+    if spec is not None or _is_stream(obj):
+        if spec is None:
+            raise TypeError("guard(stream, spec): a stream needs the spec of its elements")
+        from .pipeline import guard_stream
+
+        return guard_stream(obj, spec, dims, stable)  # type: ignore[no-any-return]
+    model = obj
     _check_level(level)
     if getattr(model, "_shapecontract_guard", None) is not None:
         unguard(model)
@@ -117,6 +133,15 @@ def guard(model: M, level: str = "strict", dims: dict[str, int] | None = None) -
         _guard_torch(model, _Guard(model, level, dims, "PyTorch"))
         return model
     raise TypeError(f"guard: {type(model).__name__} is neither a Keras model nor a torch.nn.Module")
+
+
+def _is_stream(obj: Any) -> bool:
+    from .frameworks.keras import is_keras
+    from .frameworks.torch import is_torch_module
+
+    if is_keras(obj) or is_torch_module(obj):
+        return False
+    return hasattr(obj, "__iter__") or hasattr(obj, "__next__") or hasattr(obj, "__getitem__")
 
 
 def unguard(model: M) -> M:

@@ -27,6 +27,7 @@ __all__ = [
     "Expr",
     "Fixed",
     "Named",
+    "DictSpec",
     "TupleSpec",
     "Variadic",
     "parse_dims",
@@ -379,6 +380,18 @@ class TupleSpec:
 
     items: tuple[Any, ...]
     optional: bool = False
+    kinds: tuple[type, ...] = (tuple,)
+    """Accepted exact types: `(tuple,)`, a NamedTuple class, or `(tuple, list)` for streams
+    (torch's DataLoader collates a tuple of tensors into a list)."""
+
+
+@dataclass(frozen=True)
+class DictSpec:
+    """A dict (a TypedDict annotation) whose listed keys hold specs."""
+
+    keys: tuple[str, ...]
+    items: tuple[Any, ...]
+    optional: bool = False
 
 
 def _jaxtyping_array_base() -> Any:
@@ -442,11 +455,25 @@ def spec_from_hint(hint: Any) -> ArraySpec | TupleSpec | None:
                 return ArraySpec(first.dims, first.dtypes, first.dtype_label, types, optional,
                                  first.dtype_patterns)
         if len(specs) == 1 and isinstance(specs[0], TupleSpec):
-            return TupleSpec(specs[0].items, optional)
+            return TupleSpec(specs[0].items, optional, specs[0].kinds)
+        if len(specs) == 1 and isinstance(specs[0], DictSpec):
+            return DictSpec(specs[0].keys, specs[0].items, optional)
         raise ContractSyntaxError(
             f"unsupported annotation {hint!r}: a union may hold one array spec (plus None), "
             "or arrays that differ only in their array type"
         )
+    if isinstance(hint, type) and issubclass(hint, tuple) and hasattr(hint, "_fields"):
+        fields = typing.get_type_hints(hint, include_extras=True)
+        items = tuple(spec_from_hint(fields[f]) if f in fields else None for f in hint._fields)
+        return None if all(i is None for i in items) else TupleSpec(items, kinds=(hint,))
+    if typing.is_typeddict(hint):
+        fields = typing.get_type_hints(hint, include_extras=True)
+        keys = tuple(fields)
+        items = tuple(spec_from_hint(fields[k]) for k in keys)
+        if all(i is None for i in items):
+            return None
+        return DictSpec(tuple(k for k, i in zip(keys, items) if i is not None),
+                        tuple(i for i in items if i is not None))
     if origin is tuple:
         if len(args) == 2 and args[1] is Ellipsis:
             if spec_from_hint(args[0]) is None:

@@ -1,0 +1,646 @@
+"""Streams checked element by element: generators, iterables, torch Dataset/DataLoader, tf.data.
+
+Design rules:
+- A stream's contract is one `element` slot (the yield type / the given spec) plus pinned dims:
+  dims bound by the producing function's arguments, `dims=` given by the user, and `stable`
+  dims learned from the first good element. Each element is checked by a compiled checker of
+  exactly those slots: the one compiler, the one explainer.
+- Every other dim re-binds per element (a smaller last batch is fine).
+- Nothing lost, nothing changed: the very same objects are passed on, in order, one at a time
+  (no buffering, no prefetch); the source's exceptions propagate and `close()` reaches it. In
+  `warn` mode a bad element is reported and still passed on.
+- The element index is part of every error ("element 137") and of `validate`'s report.
+- tf.data: `element_spec` is checked statically first (before any element is read); axes it
+  leaves unknown are checked inside the pipeline with graph-mode assertions, so the dataset
+  stays a dataset (model.fit, tf.distribute, tf.data service).
+"""
+
+from __future__ import annotations
+
+import sys
+import typing
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Iterator
+
+from ._contract import Contract, Slot, iter_array_specs
+from ._errors import ContractSyntaxError, ShapeContractError, Violation
+from ._explain import build_error, deliver, evaluate, report_raise
+from ._spec import ArraySpec, DictSpec, Fixed, Named, OneOf, TupleSpec, spec_from_hint
+
+__all__ = ["StreamContract", "ValidationReport", "compatible", "guard_stream", "validate"]
+
+
+# --------------------------------------------------------------------------- contract
+class StreamContract:
+    """What every element of a stream must satisfy, and which dims hold for the whole stream."""
+
+    def __init__(self, name: str, spec: Any, dims: dict[str, int] | None = None,
+                 stable: Iterable[str] = (), origins: dict[str, str] | None = None) -> None:
+        self.name = name
+        self.spec = spec
+        self.pins = dict(dims or {})
+        self.pin_origins = {k: f"dims={{{k!r}: {v}}}" for k, v in self.pins.items()}
+        self.pin_origins.update(origins or {})
+        self.stable = tuple(stable)
+        names = _single_names(spec)
+        for n in (*self.pins, *self.stable):
+            if n not in names:
+                raise ContractSyntaxError(
+                    f"{name}: {n!r} is not a dim of the element spec; its dims are: "
+                    f"{', '.join(sorted(names)) or 'none'}")
+        self._checkers: dict[Any, Callable[..., Any]] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_checkers"] = {}  # generated code is rebuilt in the receiving process
+        return state
+
+    def checker(self, pins: dict[str, int], origins: dict[str, str]) -> Callable[..., Any]:
+        key = tuple((k, origins.get(k, "")) for k in pins)
+        fn = self._checkers.get(key)
+        if fn is None:
+            from ._compile import compile_checker
+
+            slots = [Slot(k, "dim", None, int, origin=origins.get(k, "")) for k in pins]
+            slots.append(Slot("element", "array", self.spec, display="element"))
+            fn = self._checkers[key] = compile_checker(Contract(self.name, tuple(slots)),
+                                                       report=report_raise)
+        return fn
+
+    def start(self, pins: dict[str, int] | None = None,
+              origins: dict[str, str] | None = None) -> _StreamState:
+        """A new pass over the stream; `pins` adds dims fixed for this pass (e.g. arguments)."""
+        return _StreamState(self, pins, origins)
+
+    def contract(self) -> Contract:
+        return Contract(self.name, (Slot("element", "array", self.spec, display="element"),))
+
+
+def _single_names(spec: Any) -> set[str]:
+    return {d.name for a in iter_array_specs(spec) for d in a.dims if isinstance(d, Named)}
+
+
+class _StreamState:
+    """One pass over a stream: the pins in force, the element index, stable dims learned."""
+
+    __slots__ = ("sc", "pins", "origins", "index", "learn", "fn", "values")
+
+    def __init__(self, sc: StreamContract, pins: dict[str, int] | None = None,
+                 origins: dict[str, str] | None = None) -> None:
+        self.sc = sc
+        self.pins = {**(pins or {}), **sc.pins}
+        self.origins = {**(origins or {}), **sc.pin_origins}
+        self.index = 0
+        self.learn = [n for n in sc.stable if n not in self.pins]
+        self._refresh()
+
+    def _refresh(self) -> None:
+        self.fn = self.sc.checker(self.pins, self.origins)
+        self.values = tuple(self.pins.values())
+
+    def check(self, element: Any, index: int | None = None) -> None:
+        """Check one element; on a violation raise/warn per the mode (with its index)."""
+        __tracebackhide__ = True
+        i = self.index if index is None else index
+        self.index += 1
+        try:
+            self.fn(*self.values, element)
+        except ShapeContractError as e:
+            deliver(relabel(e, i), stacklevel=4)
+            return
+        if self.learn:
+            self._learn(element, i)
+
+    def errors_of(self, element: Any, index: int) -> ShapeContractError | None:
+        """The error for one element, or None (for collecting, whatever the mode)."""
+        try:
+            self.fn(*self.values, element)
+        except ShapeContractError as e:
+            return relabel(e, index)
+        if self.learn:
+            self._learn(element, index)
+        return None
+
+    def _learn(self, element: Any, index: int) -> None:
+        slots = [Slot(k, "dim", None, int, origin=self.origins.get(k, "")) for k in self.pins]
+        slots.append(Slot("element", "array", self.sc.spec, display="element"))
+        st = evaluate(Contract(self.sc.name, tuple(slots)), [*self.pins.values(), element])
+        for n in list(self.learn):
+            v = st.bindings.get(n)
+            if type(v) is int:
+                self.pins[n] = v
+                self.origins[n] = f"element {index} (stable={n!r})"
+                self.learn.remove(n)
+        self._refresh()
+
+
+def relabel(e: ShapeContractError, index: int) -> ShapeContractError:
+    """The same error, its slots naming the element: `element 137[0], axis 1 (timesteps)`."""
+    vs = []
+    for v in e.violations:
+        v.slot = v.slot.replace("element", f"element {index}", 1)
+        vs.append(v)
+    err = ShapeContractError(vs, e.function, e.bindings, e.notes)
+    err.index = index  # type: ignore[attr-defined]
+    return err
+
+
+# ----------------------------------------------------------------------------- spec
+def as_spec(spec: Any) -> Any:
+    """A stream spec from an annotation, a Contract (its first input) or a spec object."""
+    if isinstance(spec, Contract):
+        ins = spec.inputs()
+        if len(ins) != 1:
+            raise ContractSyntaxError(f"{spec.name}: a stream spec needs one input slot, not {len(ins)}")
+        return ins[0].spec
+    if isinstance(spec, (ArraySpec, TupleSpec, DictSpec, OneOf)):
+        return spec
+    out = spec_from_hint(spec)
+    if out is None:
+        raise ContractSyntaxError(f"{spec!r} states no array shapes to check")
+    return out
+
+
+def lists_as_tuples(spec: Any) -> Any:
+    """The same spec, accepting lists where it says tuple (torch's default collate)."""
+    if isinstance(spec, TupleSpec):
+        kinds = spec.kinds if spec.kinds != (tuple,) else (tuple, list)
+        return TupleSpec(tuple(lists_as_tuples(i) for i in spec.items), spec.optional, kinds)
+    if isinstance(spec, DictSpec):
+        return DictSpec(spec.keys, tuple(lists_as_tuples(i) for i in spec.items), spec.optional)
+    return spec
+
+
+ITERATOR_ORIGINS = {"Iterator", "Iterable", "Generator", "AsyncIterator", "AsyncIterable",
+                    "AsyncGenerator"}
+
+
+def yield_spec(hint: Any) -> Any:
+    """The element spec of `Iterator[Y]`, `Generator[Y, S, R]`, `AsyncIterator[Y]` ..., or None."""
+    origin = typing.get_origin(hint)
+    if origin is None or getattr(origin, "__name__", "") not in ITERATOR_ORIGINS:
+        return None
+    args = typing.get_args(hint)
+    return spec_from_hint(args[0]) if args else None
+
+
+# --------------------------------------------------------------------------- streams
+class GuardedIterator:
+    """An iterator passing on the source's elements unchanged, each checked on the way."""
+
+    __slots__ = ("_it", "_state")
+
+    def __init__(self, source: Iterator[Any], state: _StreamState) -> None:
+        self._it = source
+        self._state = state
+
+    def __iter__(self) -> GuardedIterator:
+        return self
+
+    def __next__(self) -> Any:
+        __tracebackhide__ = True
+        item = next(self._it)
+        self._state.check(item)
+        return item
+
+    def send(self, value: Any) -> Any:
+        item = self._it.send(value)  # type: ignore[attr-defined]
+        self._state.check(item)
+        return item
+
+    def throw(self, *args: Any) -> Any:
+        item = self._it.throw(*args)  # type: ignore[attr-defined]
+        self._state.check(item)
+        return item
+
+    def close(self) -> None:
+        close = getattr(self._it, "close", None)
+        if close is not None:
+            close()
+
+    def __getattr__(self, name: str) -> Any:  # gi_frame, gi_running ... of a generator source
+        return getattr(self._it, name)
+
+
+class AsyncGuardedIterator:
+    """The async twin of GuardedIterator (async generators, async iterables)."""
+
+    __slots__ = ("_it", "_state")
+
+    def __init__(self, source: Any, state: _StreamState) -> None:
+        self._it = source
+        self._state = state
+
+    def __aiter__(self) -> AsyncGuardedIterator:
+        return self
+
+    async def __anext__(self) -> Any:
+        item = await self._it.__anext__()
+        self._state.check(item)
+        return item
+
+    async def asend(self, value: Any) -> Any:
+        item = await self._it.asend(value)
+        self._state.check(item)
+        return item
+
+    async def athrow(self, *args: Any) -> Any:
+        item = await self._it.athrow(*args)
+        self._state.check(item)
+        return item
+
+    async def aclose(self) -> None:
+        close = getattr(self._it, "aclose", None)
+        if close is not None:
+            await close()
+
+
+class GuardedIterable:
+    """An iterable (list, DataLoader, ...) whose every pass is checked; attributes forwarded."""
+
+    def __init__(self, source: Any, sc: StreamContract) -> None:
+        self._source = source
+        self._sc = sc
+
+    def __iter__(self) -> GuardedIterator:
+        return GuardedIterator(iter(self._source), self._sc.start())
+
+    def __len__(self) -> int:
+        return len(self._source)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.__dict__["_source"], name)
+
+    def __repr__(self) -> str:
+        return f"guarded({self._source!r})"
+
+
+def _torch_dataset_class() -> Any:
+    import torch.utils.data
+
+    class GuardedDataset(torch.utils.data.Dataset):  # type: ignore[type-arg]
+        """A torch Dataset whose `__getitem__` checks each item (index in the error)."""
+
+        def __init__(self, dataset: Any, sc: StreamContract) -> None:
+            self.dataset = dataset
+            self.sc = sc
+            self._state: _StreamState | None = None
+
+        def __getitem__(self, index: Any) -> Any:
+            __tracebackhide__ = True
+            item = self.dataset[index]
+            if self._state is None:  # per process: each DataLoader worker has its own
+                self._state = self.sc.start()
+            self._state.check(item, index)
+            return item
+
+        def __len__(self) -> int:
+            return len(self.dataset)
+
+        def __getstate__(self) -> dict[str, Any]:
+            return {"dataset": self.dataset, "sc": self.sc, "_state": None}
+
+        def __getattr__(self, name: str) -> Any:
+            if name in ("dataset", "sc", "_state"):
+                raise AttributeError(name)
+            return getattr(self.dataset, name)
+
+    return GuardedDataset
+
+
+_GUARDED_DATASET: Any = None
+
+
+def guarded_dataset_type() -> Any:
+    global _GUARDED_DATASET
+    if _GUARDED_DATASET is None:
+        _GUARDED_DATASET = _torch_dataset_class()
+        _GUARDED_DATASET.__module__ = __name__
+        _GUARDED_DATASET.__qualname__ = "GuardedDataset"
+    return _GUARDED_DATASET
+
+
+def __getattr__(name: str) -> Any:  # lets pickle find GuardedDataset in worker processes
+    if name == "GuardedDataset":
+        return guarded_dataset_type()
+    raise AttributeError(name)
+
+
+def guard_stream(stream: Any, spec: Any, dims: dict[str, int] | None = None,
+                 stable: Iterable[str] = ()) -> Any:
+    """Check every element of `stream` against `spec` (see `shapecontract.guard`)."""
+    name = _stream_name(stream)
+    spec = as_spec(spec)
+    tf = sys.modules.get("tensorflow")
+    if tf is not None and isinstance(stream, tf.data.Dataset):
+        return _guard_tf_dataset(stream, StreamContract(name, spec, dims, stable))
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        data = torch.utils.data
+        if isinstance(stream, data.DataLoader):
+            return GuardedIterable(stream, StreamContract(name, lists_as_tuples(spec), dims, stable))
+        if isinstance(stream, data.Dataset) and hasattr(stream, "__getitem__") and not isinstance(
+                stream, data.IterableDataset):
+            return guarded_dataset_type()(stream, StreamContract(name, spec, dims, stable))
+    sc = StreamContract(name, spec, dims, stable)
+    if hasattr(stream, "__anext__"):
+        return AsyncGuardedIterator(stream, sc.start())
+    if hasattr(stream, "__next__"):
+        return GuardedIterator(stream, sc.start())
+    if hasattr(stream, "__iter__"):
+        return GuardedIterable(stream, sc)
+    raise TypeError(f"guard: {type(stream).__name__} is not a stream (no __iter__/__next__)")
+
+
+def _stream_name(stream: Any) -> str:
+    code = getattr(stream, "gi_code", None) or getattr(stream, "ag_code", None)
+    if code is not None:
+        return code.co_name
+    return type(stream).__name__
+
+
+# ---------------------------------------------------------------------------- tf.data
+def _guard_tf_dataset(ds: Any, sc: StreamContract) -> Any:
+    """Static check of element_spec now; graph-mode assertions for the axes it leaves open."""
+    import tensorflow as tf
+
+    spec = _static(sc.spec)
+    static_sc = StreamContract(sc.name, spec, sc.pins)
+    err = static_sc.start().errors_of(ds.element_spec, 0)
+    if err is not None:
+        for v in err.violations:
+            v.slot = v.slot.replace("element 0", "element_spec", 1)
+        raise ShapeContractError(err.violations, f"{sc.name}.element_spec", err.bindings,
+                                 ["checked statically, before any element was read"])
+    checks = _runtime_checks(ds.element_spec, sc)
+    if not checks:
+        return ds
+
+    def assert_shapes(*elem: Any) -> Any:
+        value = elem[0] if len(elem) == 1 else elem
+        deps = []
+        for path, axis, want, message in checks:
+            t = _at(value, path)
+            got = tf.shape(t)[axis]
+            expected = want if isinstance(want, int) else tf.shape(_at(value, want[0]))[want[1]]
+            deps.append(tf.debugging.assert_equal(got, tf.cast(expected, got.dtype), message=message))
+        with tf.control_dependencies(deps):
+            return tf.nest.map_structure(tf.identity, value)
+
+    return ds.map(assert_shapes)
+
+
+def _static(spec: Any) -> Any:
+    """The spec for checking TensorSpecs: same dims, any object with shape and dtype."""
+    if isinstance(spec, ArraySpec):
+        return ArraySpec(spec.dims, spec.dtypes, spec.dtype_label, (Any,), spec.optional,
+                         spec.dtype_patterns, spec.origins, spec.advice)
+    if isinstance(spec, TupleSpec):
+        return TupleSpec(tuple(_static(i) for i in spec.items), spec.optional, (tuple, list))
+    if isinstance(spec, DictSpec):
+        return DictSpec(spec.keys, tuple(_static(i) for i in spec.items), spec.optional)
+    return spec
+
+
+def _leaves(spec: Any, ts: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], ArraySpec, Any]]:
+    if isinstance(spec, ArraySpec):
+        yield path, spec, ts
+    elif isinstance(spec, TupleSpec):
+        for i, item in enumerate(spec.items):
+            yield from _leaves(item, ts[i], (*path, i))
+    elif isinstance(spec, DictSpec):
+        for k, item in zip(spec.keys, spec.items):
+            yield from _leaves(item, ts[k], (*path, k))
+
+
+def _at(value: Any, path: tuple[Any, ...]) -> Any:
+    for p in path:
+        value = value[p]
+    return value
+
+
+def _runtime_checks(element_spec: Any, sc: StreamContract) -> list[tuple[Any, int, Any, str]]:
+    """(path, axis, expected int or (path, axis) of the first occurrence, message) for each
+    axis whose size element_spec leaves unknown; sizes it knows were checked statically."""
+    checks: list[tuple[Any, int, Any, str]] = []
+    first: dict[str, tuple[tuple[Any, ...], int, bool]] = {}
+    for path, spec, ts in _leaves(sc.spec, element_spec):
+        shape = list(ts.shape) if ts.shape.rank is not None else None
+        if shape is None or spec.variadic_at is not None:
+            continue
+        label = "element" + "".join(f"[{p!r}]" for p in path)
+        for axis, (d, size) in enumerate(zip(spec.dims, shape)):
+            name = d.label if isinstance(d, Fixed) else getattr(d, "name", None)
+            msg = f"shapecontract: {sc.name}: {label}, axis {axis} ({name})"
+            if isinstance(d, Fixed) and size is None and not d.broadcast:
+                checks.append((path, axis, d.size, f"{msg} must be {d.size}"))
+            elif isinstance(d, Named) and not d.broadcast:
+                if d.name in sc.pins and size is None:
+                    checks.append((path, axis, sc.pins[d.name],
+                                   f"{msg} must be {sc.pins[d.name]} ({sc.pin_origins[d.name]})"))
+                elif d.name in first:
+                    fpath, faxis, fknown = first[d.name]
+                    if size is None or not fknown:
+                        checks.append((path, axis, (fpath, faxis),
+                                       f"{msg} must equal {d.name} bound by element"
+                                       + "".join(f"[{p!r}]" for p in fpath) + f" axis {faxis}"))
+                else:
+                    first[d.name] = (path, axis, size is not None)
+    return checks
+
+
+# --------------------------------------------------------------------------- validate
+@dataclass
+class ValidationReport:
+    """Every violation of a stream: `(element index, ShapeContractError)` pairs."""
+
+    name: str
+    elements: int = 0
+    failures: list[tuple[int, ShapeContractError]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def violations(self) -> list[tuple[int, Violation]]:
+        return [(i, v) for i, e in self.failures for v in e.violations]
+
+    def __str__(self) -> str:
+        if self.ok:
+            return f"{self.name}: {self.elements} elements, no contract violations"
+        lines = [f"{self.name}: {len(self.failures)} of {self.elements} elements violate the "
+                 f"contract ({len(self.violations())} violations)"]
+        for i, e in self.failures[:20]:
+            for v in e.violations:
+                lines.append(f"  {v.location()}: {v.message}")
+        if len(self.failures) > 20:
+            lines.append(f"  ... and {len(self.failures) - 20} more elements")
+        return "\n".join(lines)
+
+
+def validate(stream: Any, spec: Any, *, lazy: bool = True, dims: dict[str, int] | None = None,
+             stable: Iterable[str] = (), progress: bool | None = None) -> ValidationReport:
+    """Read a whole stream and report every violation (element index, slot, axis).
+
+    `lazy=True` collects everything (the report to read before a long training run);
+    `lazy=False` raises at the first violation. `progress=None` shows a progress bar when
+    stderr is a terminal (rich, else tqdm, if installed).
+    """
+    sc = StreamContract(_stream_name(stream), lists_as_tuples(as_spec(spec)), dims, stable)
+    state = sc.start()
+    report = ValidationReport(sc.name)
+    it: Iterable[Any] = stream
+    if progress or (progress is None and sys.stderr.isatty()):
+        it = _with_progress(stream, sc.name)
+    for i, element in enumerate(it):
+        report.elements += 1
+        err = state.errors_of(element, i)
+        if err is not None:
+            if not lazy:
+                raise err
+            report.failures.append((i, err))
+    return report
+
+
+def _with_progress(stream: Any, name: str) -> Iterable[Any]:
+    total = len(stream) if hasattr(stream, "__len__") else None
+    try:
+        from rich.progress import track
+
+        return track(stream, description=f"validating {name}", total=total)  # type: ignore[no-any-return]
+    except ImportError:
+        pass
+    try:
+        from tqdm import tqdm
+
+        return tqdm(stream, desc=f"validating {name}", total=total)  # type: ignore[no-any-return]
+    except ImportError:
+        return stream
+
+
+# ------------------------------------------------------------------------- compatible
+@dataclass
+class Compatibility:
+    """The result of `compatible(producer, consumer)`: each disagreeing dim, or none."""
+
+    producer: str
+    consumer: str
+    differences: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.differences
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def __str__(self) -> str:
+        if self.ok:
+            return f"{self.producer} -> {self.consumer}: compatible"
+        return "\n".join([f"{self.producer} -> {self.consumer}: {len(self.differences)} "
+                          "disagreement(s)"] + [f"  {d}" for d in self.differences])
+
+
+def compatible(producer: Any, consumer: Any, dims: dict[str, int] | None = None) -> Compatibility:
+    """Compare what a pipeline produces with what a model consumes, without loading data.
+
+    `producer`: a `@contract` generator function, a guarded stream, a tf.data dataset, a
+    `StreamContract`, a `Contract` or an annotation. `consumer`: a Keras/torch model, a
+    `Contract` or an annotation. For a (x, y) element, x is compared with the model's input.
+    `dims` pins producer dims (e.g. the `timesteps` argument the producer will be called with).
+    """
+    pname, pspec = _producer_spec(producer)
+    cname, cspec = _consumer_spec(consumer)
+    pins = dict(dims or {})
+    if isinstance(pspec, TupleSpec) and not isinstance(cspec, TupleSpec):
+        pspec = pspec.items[0]
+    out = Compatibility(pname, cname)
+    if isinstance(cspec, OneOf):
+        cspec = next((o for o in cspec.options if isinstance(pspec, ArraySpec)
+                      and len(o.dims) == len(pspec.dims)), cspec.options[0])
+    if not isinstance(pspec, ArraySpec) or not isinstance(cspec, ArraySpec):
+        out.differences.append("only single arrays (or the x of (x, y)) are compared")
+        return out
+    _compare(pspec, cspec, pins, out)
+    return out
+
+
+def _compare(p: ArraySpec, c: ArraySpec, pins: dict[str, int], out: Compatibility) -> None:
+    from ._contract import dim_text, shape_text
+
+    if p.variadic_at is None and c.variadic_at is None and len(p.dims) != len(c.dims):
+        out.differences.append(f"rank: the producer yields {len(p.dims)} axes "
+                               f"{shape_text(p)}, the consumer takes {len(c.dims)} {shape_text(c)}")
+        return
+    if p.variadic_at is not None or c.variadic_at is not None:
+        return
+    bound: dict[str, int] = {}
+    for axis, (pd, cd) in enumerate(zip(p.dims, c.dims)):
+        psize = pd.size if isinstance(pd, Fixed) else pins.get(getattr(pd, "name", ""), None)
+        csize = cd.size if isinstance(cd, Fixed) else None
+        pname = getattr(pd, "label", None) or getattr(pd, "name", None) or dim_text(pd)
+        cname = getattr(cd, "label", None) or getattr(cd, "name", None) or dim_text(cd)
+        if psize is not None and csize is not None and psize != csize:
+            origin = (c.origins[axis] if c.origins and axis < len(c.origins) else None) or "the consumer"
+            out.differences.append(f"axis {axis}: the producer's {pname} is {psize}, the "
+                                   f"consumer's {cname} is {csize} ({origin})")
+        elif isinstance(cd, Named) and psize is not None:
+            prev = bound.setdefault(cd.name, psize)
+            if prev != psize:
+                out.differences.append(f"axis {axis}: {cd.name} is {psize} here and {prev} before")
+    if p.dtypes is not None and c.dtypes is not None and not (p.dtypes & c.dtypes):
+        out.differences.append(f"dtype: the producer yields {p.dtype_label}, the consumer takes "
+                               f"{c.dtype_label}")
+
+
+def _producer_spec(producer: Any) -> tuple[str, Any]:
+    if isinstance(producer, StreamContract):
+        return producer.name, producer.spec
+    sc = getattr(producer, "__shapecontract_stream__", None)
+    if sc is not None:
+        return sc.name, sc.spec
+    for attr in ("_sc", "sc"):
+        if isinstance(getattr(producer, attr, None), StreamContract):
+            s = getattr(producer, attr)
+            return s.name, s.spec
+    c = getattr(producer, "__shapecontract__", None)
+    if c is not None:
+        ys = getattr(producer, "__shapecontract_yield__", None)
+        if ys is not None:
+            return c.name, ys
+        outs = c.outputs()
+        if outs:
+            return c.name, outs[0].spec
+    tf = sys.modules.get("tensorflow")
+    if tf is not None and isinstance(producer, tf.data.Dataset):
+        return "tf.data.Dataset", _spec_of_tensorspecs(producer.element_spec)
+    return repr(producer), as_spec(producer)
+
+
+def _spec_of_tensorspecs(es: Any) -> Any:
+    if isinstance(es, tuple):
+        return TupleSpec(tuple(_spec_of_tensorspecs(e) for e in es))
+    if isinstance(es, dict):
+        return DictSpec(tuple(es), tuple(_spec_of_tensorspecs(e) for e in es.values()))
+    from .backends import dtype_name
+
+    dims = tuple(Named(f"axis{i}") if s is None else Fixed(int(s)) for i, s in enumerate(es.shape))
+    return ArraySpec(dims, frozenset({dtype_name(es.dtype)}), dtype_name(es.dtype), (Any,))
+
+
+def _consumer_spec(consumer: Any) -> tuple[str, Any]:
+    if isinstance(consumer, Contract):
+        ins = consumer.inputs()
+        return consumer.name, ins[0].spec if ins else None
+    from .frameworks import contract_of
+    from .frameworks.keras import is_keras
+    from .frameworks.torch import is_torch_module
+
+    if is_keras(consumer) or is_torch_module(consumer):
+        c = contract_of(consumer)
+        ins = c.inputs()
+        return c.name, ins[0].spec if ins else None
+    return repr(consumer), as_spec(consumer)
