@@ -68,11 +68,18 @@ class ShapeContractError(ValueError, TypeError):
 
     def __init__(
         self,
-        violations: list[Violation],
+        violations: list[Violation] | str,
         function: str = "",
         bindings: dict[str, Any] | None = None,
         notes: list[str] | None = None,
     ) -> None:
+        if isinstance(violations, str):
+            # Rebuilt from its message alone (e.g. re-raised by torch's DataLoader from a worker
+            # process): keep the text, which already says everything.
+            self._text = violations
+            violations = [Violation(slot="", kind="message", message=violations)]
+        else:
+            self._text = ""
         if not violations:
             raise ValueError("ShapeContractError needs at least one violation")
         self.violations = list(violations)
@@ -100,6 +107,8 @@ class ShapeContractError(ValueError, TypeError):
         return out
 
     def render(self) -> str:
+        if self._text:
+            return self._text
         n = len(self.violations)
         head = f"{self.function}: " if self.function else ""
         lines = [f"{head}{n} contract violation{'s' if n != 1 else ''}"]

@@ -445,7 +445,7 @@ def _fixes(v: Violation, spec: ArraySpec, var: str, shape: tuple[Any, ...],
         return out
     if v.kind == "rank":
         if len(shape) == len(sizes) - 1:
-            for k in range(len(sizes)):
+            for k in reversed(range(len(sizes))):  # a missing trailing axis is the usual case
                 want_k = sizes[k]
                 if want_k not in (1, "any") and not getattr(spec.dims[k], "broadcast", False):
                     continue

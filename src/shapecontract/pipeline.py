@@ -136,9 +136,13 @@ class _StreamState:
 
 def relabel(e: ShapeContractError, index: int) -> ShapeContractError:
     """The same error, its slots naming the element: `element 137[0], axis 1 (timesteps)`."""
+    import re
+
     vs = []
     for v in e.violations:
         v.slot = v.slot.replace("element", f"element {index}", 1)
+        if v.origin:  # "b=2 from element[0] axis 0" -> "... from element 1[0] axis 0"
+            v.origin = re.sub(r"from element(?=\[| axis)", f"from element {index}", v.origin)
         vs.append(v)
     err = ShapeContractError(vs, e.function, e.bindings, e.notes)
     err.index = index  # type: ignore[attr-defined]
