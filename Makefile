@@ -25,6 +25,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/bench_call_overhead.py
 	$(PY) benchmarks/bench_contract_derivation.py
+	$(PY) benchmarks/bench_streams.py
 
 # Long property runs (the test suite runs a bounded slice).
 fuzz: $(STAMP)

@@ -146,12 +146,52 @@ def model_scenarios() -> list[tuple[str, object]]:
     ]
 
 
+# -- A pipeline caught before training starts -----------------------------------------------
+def pipeline_scenarios() -> list[tuple[str, object]]:
+    from typing import Iterator
+
+    import keras
+    import tensorflow as tf
+
+    from shapecontract import compatible, guard, validate
+
+    XY = tuple[Float[Array, "batch timesteps features"], Float[Array, "batch 1"]]
+
+    @contract(stable=("timesteps", "features"))
+    def train_batches(n: int) -> Iterator[XY]:
+        for i in range(n):  # batch 137 was cut from a shorter file: 23 steps
+            yield rng.random((32, 23 if i == 137 else 24, 3)), rng.random((32, 1))
+
+    model = keras.Sequential([keras.Input((24, 3)), keras.layers.LSTM(8), keras.layers.Dense(1)])
+    ds = tf.data.Dataset.from_tensor_slices((rng.random((64, 24, 1)).astype("float32"),
+                                             rng.random((64, 1)).astype("float32"))).batch(32)
+
+    def validate_first() -> None:
+        report = validate(train_batches.__wrapped__(300), XY, stable=("timesteps",), progress=False)
+        print(report)
+        for _, err in report.failures:
+            raise err
+
+    def check_before_fit() -> None:
+        print(compatible(ds, model))
+        guard(ds, tuple[Float[Array, "batch 24 features=3"], Float[Array, "batch 1"]])
+
+    return [
+        ("pipeline: validate() reads the whole stream before training; batch 137 is short",
+         validate_first),
+        ("pipeline: a tf.data dataset with 1 feature, checked against the model before fit",
+         check_before_fit),
+        ("pipeline: the same generator, guarded while training, stops at batch 137",
+         lambda: [None for _ in train_batches(300)]),
+    ]
+
+
 def main() -> int:
     caught = 0
     print("shapecontract demo: the seed scenarios, each caught before a model runs\n")
     ok = dense_batch(rng.random((200, 10)), rng.random(200))
     print(f"[ok] 004 example 1 as written: (200, 10) passes the Dense contract -> {ok.shape}\n")
-    scenarios = SCENARIOS + model_scenarios()
+    scenarios = SCENARIOS + model_scenarios() + pipeline_scenarios()
     for title, run in scenarios:
         print(f"== {title}")
         try:

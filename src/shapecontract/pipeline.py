@@ -204,7 +204,15 @@ class GuardedIterator:
     def __next__(self) -> Any:
         __tracebackhide__ = True
         item = next(self._it)
-        self._state.check(item)
+        st = self._state
+        if st.learn:
+            st.check(item)
+            return item
+        try:  # the common case, inlined: one call to the compiled checker
+            st.fn(*st.values, item)
+        except ShapeContractError as e:
+            deliver(relabel(e, st.index), stacklevel=3)
+        st.index += 1
         return item
 
     def send(self, value: Any) -> Any:
@@ -585,12 +593,11 @@ def _compare(p: ArraySpec, c: ArraySpec, pins: dict[str, int], out: Compatibilit
     for axis, (pd, cd) in enumerate(zip(p.dims, c.dims)):
         psize = pd.size if isinstance(pd, Fixed) else pins.get(getattr(pd, "name", ""), None)
         csize = cd.size if isinstance(cd, Fixed) else None
-        pname = getattr(pd, "label", None) or getattr(pd, "name", None) or dim_text(pd)
         cname = getattr(cd, "label", None) or getattr(cd, "name", None) or dim_text(cd)
         if psize is not None and csize is not None and psize != csize:
             origin = (c.origins[axis] if c.origins and axis < len(c.origins) else None) or "the consumer"
-            out.differences.append(f"axis {axis}: the producer's {pname} is {psize}, the "
-                                   f"consumer's {cname} is {csize} ({origin})")
+            out.differences.append(f"axis {axis} ({cname}): the producer yields {psize}, the "
+                                   f"consumer takes {csize} ({origin})")
         elif isinstance(cd, Named) and psize is not None:
             prev = bound.setdefault(cd.name, psize)
             if prev != psize:
