@@ -19,7 +19,8 @@ def test_demo_catches_every_seed_scenario() -> None:
     blocks = [b for b in out.split("\n== ")[1:]]
     assert blocks, out
     for block in blocks:
-        assert re.search(r"(argument \w+|return|input '\w+'), axis \d+ \([\w*]+\)", block), block
+        where = r"(argument \w+|return|input '\w+'|element(_spec)?[\w \[\]']*)"
+        assert re.search(where + r", axis \d+ \([\w*]+\)", block), block
         assert "fix:" in block, block
     assert re.search(r"(\d+)/\1 scenarios caught", out)
 
