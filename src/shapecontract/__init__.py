@@ -26,13 +26,15 @@ from .frameworks import contract_of
 from .pipeline import Compatibility, ValidationReport, compatible, validate
 
 if TYPE_CHECKING:  # static type checkers see jaxtyping's own annotations
+    from typing import Annotated as Model
+
     from jaxtyping import (
         BFloat16, Bool, Complex, Complex64, Complex128, Float, Float16, Float32, Float64,
         Inexact, Int, Int8, Int16, Int32, Int64, Integer, Num, Real, Shaped, UInt, UInt8,
         UInt16, UInt32, UInt64,
     )
 else:
-    from ._types import DTYPE_NAMES as _DTYPE_NAMES, DtypeAnnotation as _DtypeAnnotation
+    from ._types import DTYPE_NAMES as _DTYPE_NAMES, DtypeAnnotation as _DtypeAnnotation, Model
 
     globals().update({_n: _DtypeAnnotation(_n) for _n in _DTYPE_NAMES})
 
@@ -59,6 +61,7 @@ __all__ = [
     "Int64",
     "Int8",
     "Integer",
+    "Model",
     "Num",
     "Real",
     "ShapeContractError",

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from ._errors import ContractSyntaxError
-from ._spec import ArraySpec, DictSpec, Expr, Named, OneOf, TupleSpec, Variadic
+from ._spec import ArraySpec, DictSpec, Expr, ModelSpec, Named, OneOf, TupleSpec, Variadic
 
 __all__ = ["Contract", "LayerRow", "Slot"]
 
@@ -72,6 +72,9 @@ def iter_array_specs(spec: ArraySpec | TupleSpec | None) -> Iterator[ArraySpec]:
     elif isinstance(spec, DictSpec):
         for item in spec.items:
             yield from iter_array_specs(item)
+    elif isinstance(spec, ModelSpec):
+        for dims in spec.inputs + spec.outputs:
+            yield ArraySpec(dims, None, "Shaped", (Any,))
 
 
 @dataclass(frozen=True)

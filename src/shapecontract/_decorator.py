@@ -31,7 +31,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def contract(fn: F | None = None, *, stable: tuple[str, ...] | list[str] = (),
-             _localns: dict[str, Any] | None = None) -> Any:
+             guard: bool = False, _localns: dict[str, Any] | None = None) -> Any:
     """Check a function's array annotations on every call (arguments and return share dims).
 
     ```python
@@ -46,10 +46,10 @@ def contract(fn: F | None = None, *, stable: tuple[str, ...] | list[str] = (),
             _localns = dict(sys._getframe(1).f_locals)
         except (AttributeError, ValueError):
             _localns = {}
-    if fn is None:  # @contract(stable=...)
-        return lambda f: contract(f, stable=stable, _localns=_localns)
+    if fn is None:  # @contract(stable=..., guard=...)
+        return lambda f: contract(f, stable=stable, guard=guard, _localns=_localns)
     if isinstance(fn, (staticmethod, classmethod)):
-        return type(fn)(contract(fn.__func__, stable=stable, _localns=_localns))
+        return type(fn)(contract(fn.__func__, stable=stable, guard=guard, _localns=_localns))
     if not callable(fn):
         raise TypeError(f"@contract decorates a function, not {type(fn).__name__}")
     if get_mode() == "off":
@@ -57,11 +57,11 @@ def contract(fn: F | None = None, *, stable: tuple[str, ...] | list[str] = (),
     try:
         hints = typing.get_type_hints(fn, localns=_localns, include_extras=True)
     except NameError:
-        return _deferred(fn, _localns, tuple(stable))
-    return _build(fn, hints, tuple(stable))
+        return _deferred(fn, _localns, tuple(stable), guard)
+    return _build(fn, hints, tuple(stable), guard)
 
 
-def _build(fn: Any, hints: dict[str, Any], stable: tuple[str, ...] = ()) -> Any:
+def _build(fn: Any, hints: dict[str, Any], stable: tuple[str, ...] = (), guard: bool = False) -> Any:
     sig = inspect.signature(fn)
     is_gen = inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn)
     is_async = inspect.iscoroutinefunction(fn)
@@ -115,6 +115,13 @@ def _build(fn: Any, hints: dict[str, Any], stable: tuple[str, ...] = ()) -> Any:
     wrapper, source = compile_wrapper(fn, c, sig, is_async, check_return)
     if ys is not None:
         wrapper = _stream_wrapper(fn, wrapper, c, sig, ys, stable, name)
+    if guard:
+        from ._spec import ModelSpec
+
+        ret = next((s for s in c.slots if s.is_return), None)
+        if ret is None or not isinstance(ret.spec, ModelSpec):
+            raise ContractSyntaxError(f"{name}: guard=True needs a Model[...] return annotation")
+        wrapper = _guarding_builder(wrapper, c, sig)
     object.__setattr__(c, "source", source)
     functools.update_wrapper(wrapper, fn)
     wrapper.__shapecontract__ = c  # type: ignore[attr-defined]
@@ -155,6 +162,28 @@ def _stream_wrapper(fn: Any, checked: Any, c: Contract, sig: inspect.Signature, 
     return stream
 
 
+def _guarding_builder(build: Any, c: Contract, sig: inspect.Signature) -> Any:
+    """A model builder whose (checked) model comes back guarded, with the dims its arguments
+    bound pinned where the model leaves them open."""
+    from ._explain import evaluate
+    from ._guard import guard as guard_model
+    from .frameworks import contract_of
+
+    def builder(*args: Any, **kwargs: Any) -> Any:
+        __tracebackhide__ = True
+        model = build(*args, **kwargs)
+        ba = sig.bind(*args, **kwargs)
+        ba.apply_defaults()
+        values = [ba.arguments.get(s.name) if not s.is_return else model for s in c.slots]
+        bindings = evaluate(c, values).bindings
+        open_dims = contract_of(model).dim_names()[0]
+        pins = {k: v for k, v in bindings.items() if k in open_dims and type(v) is int
+                and k != "batch"}
+        return guard_model(model, dims=pins or None)
+
+    return builder
+
+
 def _iter(spec: Any) -> Any:
     from ._contract import iter_array_specs
 
@@ -176,7 +205,8 @@ def _dim_names_in(specs: dict[str, Any]) -> set[str]:
     return names
 
 
-def _deferred(fn: Any, localns: dict[str, Any], stable: tuple[str, ...] = ()) -> Any:
+def _deferred(fn: Any, localns: dict[str, Any], stable: tuple[str, ...] = (),
+              guard: bool = False) -> Any:
     """Annotations that name things not defined yet: resolve and compile on the first call."""
     state: dict[str, Any] = {}
 
@@ -186,7 +216,7 @@ def _deferred(fn: Any, localns: dict[str, Any], stable: tuple[str, ...] = ()) ->
         checked = state.get("fn")
         if checked is None:
             checked = state["fn"] = _build(
-                fn, typing.get_type_hints(fn, localns=localns, include_extras=True), stable)
+                fn, typing.get_type_hints(fn, localns=localns, include_extras=True), stable, guard)
             first_call.__shapecontract__ = getattr(checked, "__shapecontract__", None)  # type: ignore[attr-defined]
         return checked(*args, **kwargs)
 

@@ -21,7 +21,7 @@ from typing import Any
 from ._config import get_mode
 from ._contract import Contract, Slot, shape_text
 from ._errors import ShapeContractError, ShapeContractWarning, Violation
-from ._spec import Anon, ArraySpec, DictSpec, Expr, Fixed, Named, OneOf, TupleSpec, Variadic
+from ._spec import Anon, ArraySpec, DictSpec, Expr, Fixed, ModelSpec, Named, OneOf, TupleSpec, Variadic
 from .backends import DTYPE_SETS, TYPE_SETS, dtype_name, is_array, shape_of, snippets
 
 __all__ = ["MISSING", "evaluate", "report"]
@@ -136,6 +136,11 @@ def _check_value(spec: ArraySpec | TupleSpec | None, v: Any, label: str, var: st
     if spec is None:
         return
     if v is None and spec.optional:
+        return
+    if isinstance(spec, ModelSpec):
+        from .frameworks.check_model import check_model
+
+        check_model(spec, v, label, st)
         return
     if isinstance(spec, OneOf):
         shape = shape_of(v) if _type_ok(spec.options[0], v) else None
@@ -390,7 +395,7 @@ def _bindings_not_from(st: _State, slot_label: str) -> dict[str, Any]:
             if not st.origins.get(k, "").startswith(slot_label + " ")}
 
 
-def _expand_variadic(spec: ArraySpec, rank: int) -> ArraySpec:
+def expand_variadic(spec: ArraySpec, rank: int) -> ArraySpec:
     """For suggestions: the variadic dim spelled out as anonymous axes for this rank."""
     if spec.variadic_at is None or rank < spec.min_rank:
         return spec
@@ -428,7 +433,7 @@ def _suggest(st: _State, contract_name: str) -> None:
         if shape is None:
             continue
         own = _bindings_not_from(st, first.slot)
-        spec = _expand_variadic(spec, len(shape))
+        spec = expand_variadic(spec, len(shape))
         sizes = _expected_sizes(spec, own)
         be = snippets(st.values.get(var))
         if not first.__dict__.pop("_explained", False):

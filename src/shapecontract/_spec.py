@@ -28,6 +28,7 @@ __all__ = [
     "Fixed",
     "Named",
     "DictSpec",
+    "ModelSpec",
     "TupleSpec",
     "Variadic",
     "parse_dims",
@@ -394,6 +395,32 @@ class DictSpec:
     optional: bool = False
 
 
+@dataclass(frozen=True)
+class ModelSpec:
+    """`Model[keras.Model, "batch timesteps features -> batch 1"]`: what a built model takes
+    and returns, checked against the model's own derived contract."""
+
+    model_type: Any
+    inputs: tuple[tuple[Dim, ...], ...]
+    outputs: tuple[tuple[Dim, ...], ...]
+    text: str
+    optional: bool = False
+
+    def __str__(self) -> str:
+        return f'Model[{getattr(self.model_type, "__name__", "Any")}, "{self.text}"]'
+
+
+def parse_model(text: str) -> tuple[tuple[tuple[Dim, ...], ...], tuple[tuple[Dim, ...], ...]]:
+    """`"batch t f -> batch 1"` (inputs and outputs separated by `,`) into dim tuples."""
+    if not isinstance(text, str) or text.count("->") != 1:
+        raise ContractSyntaxError("a model spec reads 'inputs -> outputs', e.g. "
+                                  "'batch timesteps features -> batch 1'", str(text))
+    left, right = text.split("->")
+    ins = tuple(parse_dims(part.strip()) for part in left.split(","))
+    outs = tuple(parse_dims(part.strip()) for part in right.split(","))
+    return ins, outs
+
+
 def _jaxtyping_array_base() -> Any:
     jt = sys.modules.get("jaxtyping")
     return None if jt is None else jt.AbstractArray
@@ -433,6 +460,8 @@ def spec_from_hint(hint: Any) -> ArraySpec | TupleSpec | None:
 
     if is_array_hint(hint):
         return array_spec_from_jaxtyping(hint)
+    if isinstance(hint, ModelSpec):
+        return hint
     origin = typing.get_origin(hint)
     args = typing.get_args(hint)
     if origin is Union or (sys.version_info >= (3, 10) and _is_uniontype(origin)):

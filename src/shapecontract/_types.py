@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._errors import ContractSyntaxError
-from ._spec import parse_dims
+from ._spec import ModelSpec, parse_dims, parse_model
 from .backends import is_array
 
 DTYPE_NAMES = (
@@ -102,3 +102,29 @@ class DtypeAnnotation:
 
 
 Array.__module__ = "shapecontract"
+
+
+class _ModelMeta(type):
+    def __getitem__(cls, item: Any) -> ModelSpec:
+        if isinstance(item, tuple) and len(item) == 2:
+            model_type, text = item
+        else:
+            model_type, text = Any, item
+        ins, outs = parse_model(text)
+        return ModelSpec(model_type, ins, outs, text.strip())
+
+    def __repr__(cls) -> str:
+        return "shapecontract.Model"
+
+
+class Model(metaclass=_ModelMeta):
+    """`Model[keras.Model, "batch timesteps features -> batch 1"]`: the return annotation of a
+    model builder. The built model's own contract (read from its layers) must match it, with
+    dims bound by the builder's `int` parameters. Static type checkers read it as
+    `Annotated[keras.Model, ...]`, i.e. as the model type."""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("shapecontract.Model is a type for annotations; it has no instances")
+
+
+Model.__module__ = "shapecontract"

@@ -217,12 +217,25 @@ def contract_of_keras(model: Any, level: str = "strict") -> Contract:
         dims = [Named("batch") if (k == 0 and s is None) else
                 (Fixed(int(s), False, names[k]) if s is not None else Named(f"out_{names[k]}"))
                 for k, s in enumerate(shape)]
-        spec = ArraySpec(tuple(dims), None, "Shaped", (Any,))
+        origins = [None] * len(dims)
+        if layer is not None and dims:
+            origins[-1] = _output_origin(layer)
+        spec = ArraySpec(tuple(dims), None, "Shaped", (Any,), origins=tuple(origins))
         slots.append(Slot(f"y{j}", "array", spec, display=f"output '{out_name}'", output=True))
     notes = ()
     if not getattr(model, "built", True):
         notes = ("the model is not built: only the rank and the dims its first layer fixes are known",)
     return Contract(name, tuple(slots), layers=tuple(_rows(model)), level=level, notes=notes)
+
+
+def _output_origin(layer: Any) -> str | None:
+    """The attribute that fixes a layer's last output axis: `Dense 'dense' units`."""
+    cls = type(layer).__name__
+    target = layer.forward_layer if cls == "Bidirectional" else layer
+    for attr in ("units", "filters", "output_dim"):
+        if hasattr(target, attr):
+            return f"{cls} '{layer.name}' {attr}"
+    return None
 
 
 def _framework_dims(model: Any, index: int, shape: Any, dims: list[Any],

@@ -193,11 +193,22 @@ def contract_of_torch(m: Any, level: str = "strict", input_shape: Any = None) ->
                 first_in = _first_dim(inp_spec)
                 if isinstance(first_in, Variadic) and dims and dims[0] == Named("batch"):
                     dims[0] = first_in  # (*batch, features) in, (*batch, units) out
-                slots.append(Slot("output", "array", ArraySpec(tuple(dims), None, "Shaped", (Any,)),
+                origins: list[str | None] = [None] * len(dims)
+                if rows and dims:
+                    attr = _OUT_ATTR.get(rows[-1].kind)
+                    if attr:
+                        origins[-1] = f"{rows[-1].kind} '{rows[-1].name}' {attr}"
+                slots.append(Slot("output", "array", ArraySpec(tuple(dims), None, "Shaped", (Any,),
+                                                               origins=tuple(origins)),
                                   display="output", output=True))
     if level == "framework":
         notes.append("framework level: torch itself decides on each input shape (fake tensors)")
     return Contract(label, tuple(slots), layers=tuple(rows), level=level, notes=tuple(notes))
+
+
+_OUT_ATTR = {"Linear": "out_features", "Conv1d": "out_channels", "Conv2d": "out_channels",
+             "LSTM": "hidden_size", "GRU": "hidden_size", "RNN": "hidden_size",
+             "Embedding": "embedding_dim"}
 
 
 def _first_dim(spec: Any) -> Any:

@@ -1,0 +1,95 @@
+"""A built model against a `Model[...]` annotation: its derived contract, dim by dim.
+
+Design rules:
+- The model states its contract (the adapters); the annotation states the intent, with dims
+  bound by the builder's arguments. They are compared statically, axis by axis: no data.
+- A mismatch names the layer attribute that causes it ("Dense 'dense' has units=10; the
+  annotation says 1"), taken from the derived contract's origins.
+- A custom torch module is propagated on fake tensors from the annotation's input shape.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._errors import Violation
+from .._spec import ArraySpec, Expr, Fixed, ModelSpec, Named, OneOf
+
+__all__ = ["check_model"]
+
+
+def check_model(spec: ModelSpec, model: Any, label: str, st: Any) -> None:
+    from . import contract_of
+    from .keras import is_keras
+    from .torch import _known, is_torch_module
+
+    if not (is_keras(model) or is_torch_module(model)) or (
+            isinstance(spec.model_type, type) and not isinstance(model, spec.model_type)):
+        want = getattr(spec.model_type, "__name__", "a Keras model or torch module")
+        st.violations.append(Violation(slot=label, kind="type",
+                                        message=f"expected {want}, got {type(model).__name__}",
+                                        expected=spec.model_type, actual=type(model)))
+        return
+    input_shape = None
+    if is_torch_module(model) and _known(model, "") is None:
+        input_shape = tuple(_expected(d, st.bindings) for d in spec.inputs[0])
+        input_shape = tuple(None if isinstance(s, str) else s for s in input_shape)
+    c = contract_of(model, input_shape=input_shape)
+    derived_in = [s.spec for s in c.inputs()]
+    derived_out = [s.spec for s in c.outputs()]
+    for kind, want_list, got_list in (("input", spec.inputs, derived_in),
+                                      ("output", spec.outputs, derived_out)):
+        for i, (want, got) in enumerate(zip(want_list, got_list)):
+            if isinstance(got, OneOf):
+                got = next((o for o in got.options if len(o.dims) == len(want)), got.options[0])
+            if not isinstance(got, ArraySpec):
+                continue
+            _compare(f"{label} (model {kind} {i})", want, got, st)
+
+
+def _expected(d: Any, bindings: dict[str, Any]) -> Any:
+    if isinstance(d, Fixed):
+        return d.size
+    if isinstance(d, Named):
+        return bindings.get(d.name, d.name)
+    if isinstance(d, Expr):
+        v = d.evaluate(bindings)
+        return d.text if v is None else v
+    return "_"
+
+
+def _compare(where: str, want: tuple[Any, ...], got: ArraySpec, st: Any) -> None:
+    from .._contract import shape_text
+    from .._explain import expand_variadic
+
+    got = expand_variadic(got, len(want))  # (*batch, features) read at the annotation's rank
+    if got.variadic_at is not None:
+        return
+    if len(want) != len(got.dims):
+        st.violations.append(Violation(
+            slot=where, kind="rank",
+            message=f"the model has {len(got.dims)} axes {shape_text(got)}; the annotation says "
+                    f"{len(want)}", expected=len(want), actual=len(got.dims)))
+        return
+    for axis, (w, g) in enumerate(zip(want, got.dims)):
+        actual = g.size if isinstance(g, Fixed) else None
+        if actual is None:
+            continue
+        expected = _expected(w, st.bindings)
+        if isinstance(w, Named) and isinstance(expected, str):
+            st.bind(w.name, actual, f"{where} axis {axis}")
+            continue
+        if isinstance(expected, int) and expected != actual and not (
+                getattr(w, "broadcast", False) and actual == 1):
+            origin = got.origins[axis] if got.origins and axis < len(got.origins) else None
+            name = (w.name if isinstance(w, Named) else None) or g.label
+            if origin:
+                head, _, attr = origin.rpartition(" ")
+                said = (f"{head} has {attr}={actual}" if attr.isidentifier() and head
+                        else f"{origin} gives {actual}")
+            else:
+                said = f"the model has {actual}"
+            st.violations.append(Violation(
+                slot=where, kind="dim", axis=axis, dim=name,
+                message=f"{said}; the annotation says {expected}", expected=expected,
+                actual=actual, origin=origin, contract=shape_text(got)))
