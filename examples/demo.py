@@ -186,6 +186,52 @@ def pipeline_scenarios() -> list[tuple[str, object]]:
     ]
 
 
+# -- Model builders and a Keras -> PyTorch port --------------------------------------------
+def porting_demo() -> bool:
+    import keras
+    import torch
+    from keras import layers
+    from torch import nn
+
+    from shapecontract import Model
+    from shapecontract.port import assert_equivalent, compare, transfer_weights
+
+    print("== builder: Model[...] says the regressor returns (batch, 1); the builder used Dense(10)")
+
+    @contract
+    def build(timesteps: int, features: int) -> Model[keras.Model, "batch timesteps features -> batch 1"]:
+        return keras.Sequential([keras.Input((timesteps, features)), layers.LSTM(50), layers.Dense(10)])
+
+    try:
+        build(24, 3)
+        return False
+    except ShapeContractError as e:
+        print(e, "\n")
+
+    keras_model = keras.Sequential([keras.Input((24, 3)), layers.LSTM(50), layers.Dense(1)])
+
+    class Port(nn.Module):
+        def __init__(self, batch_first: bool, last_step: bool) -> None:
+            super().__init__()
+            self.lstm = nn.LSTM(3, 50, batch_first=batch_first)
+            self.dense = nn.Linear(50, 1)
+            self.last_step = last_step
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            out, _ = self.lstm(x)
+            return self.dense(out[:, -1] if self.last_step else out)
+
+    print("== port: a first PyTorch port of the LSTM regressor (batch_first left False, no [:, -1])")
+    report = compare(keras_model, Port(batch_first=False, last_step=False))
+    print(report, "\n")
+    print("== port: fixed as the report says, weights transferred, outputs compared")
+    port = Port(batch_first=True, last_step=True)
+    print(compare(keras_model, port))
+    transfer_weights(keras_model, port)
+    print(assert_equivalent(keras_model, port, atol=1e-5), "\n")
+    return not report.ok
+
+
 def main() -> int:
     caught = 0
     print("shapecontract demo: the seed scenarios, each caught before a model runs\n")
@@ -202,8 +248,9 @@ def main() -> int:
         else:
             print("!! not caught")
         print()
-    print(f"{caught}/{len(scenarios)} scenarios caught")
-    return 0 if caught == len(scenarios) else 1
+    print(f"{caught}/{len(scenarios)} scenarios caught\n")
+    ported = porting_demo()
+    return 0 if caught == len(scenarios) and ported else 1
 
 
 if __name__ == "__main__":

@@ -275,12 +275,12 @@ def _compare_flow(keras_model: Any, torch_model: Any, pairs: list[_Pair], report
                    "take the last step: out[:, -1] (batch_first) / out[-1], or h_n[-1]")
             _diff(report, p, "what is returned", "last step only (return_sequences=False)",
                   f"all steps reach {type(nxt.module).__name__} '{nxt.name}' {tuple(got)}", fix)
-    k_out = tuple(keras_model.outputs[0].shape[1:]) if keras_model.outputs else None
+    k_out = tuple(2 if s is None else s for s in keras_model.outputs[0].shape) if keras_model.outputs else None
     t_out = shapes.get("__output__")
-    if k_out is not None and t_out is not None and tuple(t_out[1:]) != k_out:
+    if k_out is not None and t_out is not None and tuple(t_out) != k_out:
         report.differences.append(Difference(
-            f"model '{keras_model.name}' output", "torch forward output", "output shape",
-            ("batch",) + k_out, ("batch",) + tuple(t_out[1:]),
+            f"model '{keras_model.name}' output", "torch forward output",
+            "output shape for a probe batch of 2", k_out, tuple(t_out),
             "make the torch forward return what the Keras model returns (see the differences above)"))
 
 
