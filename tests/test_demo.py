@@ -16,13 +16,17 @@ def test_demo_catches_every_seed_scenario() -> None:
     out = subprocess.run([sys.executable, str(ROOT / "examples" / "demo.py")], capture_output=True,
                          text=True, check=True, timeout=300,
                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}).stdout
-    blocks = [b for b in out.split("\n== ")[1:]]
+    scenarios, porting = out.split("scenarios caught", 1)
+    blocks = scenarios.split("\n== ")[1:]
     assert blocks, out
     for block in blocks:
         where = r"(argument \w+|return|input '\w+'|element(_spec)?[\w \[\]']*)"
         assert re.search(where + r", axis \d+ \([\w*]+\)", block), block
         assert "fix:" in block, block
     assert re.search(r"(\d+)/\1 scenarios caught", out)
+    assert "has units=10; the annotation says 1" in porting
+    assert "batch_first=True" in porting and "out[:, -1]" in porting
+    assert "no differences in contract" in porting and "max |keras - torch|" in porting
 
 
 def test_benchmark_script_runs_and_its_variants_really_check() -> None:
