@@ -161,6 +161,20 @@ class ContractSyntaxError(ValueError):
         return (type(self), (self.reason, self.source, self.position))
 
 
+class Report:
+    """Base of the reports (validate, compatible, port.compare): truthy when nothing is wrong."""
+
+    def problems(self) -> list[Any]:
+        return list(getattr(self, "differences", []))
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems()
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
 class ShapeContractWarning(UserWarning):
     """Issued instead of raising when the mode is `warn`."""
 

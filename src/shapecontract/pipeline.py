@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
 from ._contract import Contract, Slot, iter_array_specs
-from ._errors import ContractSyntaxError, ShapeContractError, Violation
+from ._errors import ContractSyntaxError, Report, ShapeContractError, Violation
 from ._explain import build_error, deliver, evaluate, report_raise
 from ._spec import ArraySpec, DictSpec, Fixed, Named, OneOf, TupleSpec, spec_from_hint
 
@@ -463,19 +463,15 @@ def _runtime_checks(element_spec: Any, sc: StreamContract) -> list[tuple[Any, in
 
 # --------------------------------------------------------------------------- validate
 @dataclass
-class ValidationReport:
+class ValidationReport(Report):
     """Every violation of a stream: `(element index, ShapeContractError)` pairs."""
 
     name: str
     elements: int = 0
     failures: list[tuple[int, ShapeContractError]] = field(default_factory=list)
 
-    @property
-    def ok(self) -> bool:
-        return not self.failures
-
-    def __bool__(self) -> bool:
-        return self.ok
+    def problems(self) -> list[Any]:
+        return self.failures
 
     def violations(self) -> list[tuple[int, Violation]]:
         return [(i, v) for i, e in self.failures for v in e.violations]
@@ -535,19 +531,12 @@ def _with_progress(stream: Any, name: str) -> Iterable[Any]:
 
 # ------------------------------------------------------------------------- compatible
 @dataclass
-class Compatibility:
+class Compatibility(Report):
     """The result of `compatible(producer, consumer)`: each disagreeing dim, or none."""
 
     producer: str
     consumer: str
     differences: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.differences
-
-    def __bool__(self) -> bool:
-        return self.ok
 
     def __str__(self) -> str:
         if self.ok:

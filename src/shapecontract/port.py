@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from ._errors import Report
+
 __all__ = ["Difference", "Equivalence", "PortMismatch", "PortReport", "assert_equivalent",
            "compare", "transfer_weights"]
 
@@ -54,18 +56,11 @@ class Difference:
 
 
 @dataclass
-class PortReport:
+class PortReport(Report):
     """`compare`'s answer: the layer pairs, and every difference found."""
 
     pairs: list[tuple[str, str]] = field(default_factory=list)
     differences: list[Difference] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.differences
-
-    def __bool__(self) -> bool:
-        return self.ok
 
     def __str__(self) -> str:
         head = "port: " + ", ".join(f"{k} <-> {t}" for k, t in self.pairs)
