@@ -24,7 +24,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from ._contract import Contract, Slot, iter_array_specs
 from ._errors import ContractSyntaxError, Report, ShapeContractError, Violation
-from ._explain import build_error, deliver, evaluate, report_raise
+from ._explain import deliver, evaluate, report_raise
 from ._spec import ArraySpec, DictSpec, Fixed, Named, OneOf, TupleSpec, spec_from_hint
 
 __all__ = ["StreamContract", "ValidationReport", "compatible", "guard_stream", "validate"]
@@ -481,7 +481,7 @@ class ValidationReport(Report):
             return f"{self.name}: {self.elements} elements, no contract violations"
         lines = [f"{self.name}: {len(self.failures)} of {self.elements} elements violate the "
                  f"contract ({len(self.violations())} violations)"]
-        for i, e in self.failures[:20]:
+        for _, e in self.failures[:20]:
             for v in e.violations:
                 lines.append(f"  {v.location()}: {v.message}")
         if len(self.failures) > 20:

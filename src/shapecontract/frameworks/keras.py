@@ -18,7 +18,7 @@ import sys
 from typing import Any
 
 from .._contract import Contract, LayerRow, Slot
-from .._spec import ArraySpec, Fixed, Named, Variadic
+from .._spec import ArraySpec, Fixed, Named
 
 __all__ = ["contract_of_keras", "is_keras", "keras_verdict"]
 
