@@ -292,3 +292,21 @@ def test_warn_mode_lets_keras_run() -> None:
         out = m.predict(np.zeros((2, 48, 3), np.float32), verbose=0)
     assert out.shape == (2, 1)
     assert any(issubclass(x.category, ShapeContractWarning) for x in w)
+
+
+def test_multi_input_functional_model() -> None:
+    """Two named inputs: lists and dicts are checked per input; a graph is not drawn as a chain."""
+    a = keras.Input((24, 3), name="seq")
+    b = keras.Input((5,), name="static")
+    out = layers.Dense(1)(layers.Concatenate()([layers.LSTM(4)(a), layers.Dense(2)(b)]))
+    m = guard(keras.Model([a, b], out))
+    c = contract_of(m)
+    assert " -> " not in str(c).split(")")[0] and "x1: Num[Any" in str(c)
+    assert len(c.table().splitlines()) == 2 + 4
+    good = [np.zeros((2, 24, 3)), np.zeros((2, 5))]
+    assert m.predict(good, verbose=0).shape == (2, 1)
+    assert m.predict({"seq": good[0], "static": good[1]}, verbose=0).shape == (2, 1)
+    e = _err(m.predict, [good[0], np.zeros((2, 6))], verbose=0)
+    assert (e.slot, e.dim, e.expected) == ("input 'static'", "features", 5)
+    e = _err(m.predict, {"seq": np.zeros((2, 24, 2)), "static": good[1]}, verbose=0)
+    assert (e.slot, e.dim, e.expected) == ("input 'seq'", "features", 3)

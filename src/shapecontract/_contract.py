@@ -90,6 +90,8 @@ class Contract:
     level: str = ""
     """For a model: `strict` or `framework`."""
     notes: tuple[str, ...] = field(default=(), compare=False)
+    chain: bool = field(default=True, compare=False)
+    """For a model: its layers form one chain (str() draws it); False for a graph."""
 
     def __post_init__(self) -> None:
         self._validate()
@@ -197,7 +199,7 @@ class Contract:
                             )
 
     def __str__(self) -> str:
-        if self.layers:
+        if self.layers and self.chain:
             first = self.layers[0].input
             ins = self.inputs()
             if first == "?" and ins and isinstance(ins[0].spec, ArraySpec):

@@ -225,7 +225,8 @@ def contract_of_keras(model: Any, level: str = "strict") -> Contract:
     notes = ()
     if not getattr(model, "built", True):
         notes = ("the model is not built: only the rank and the dims its first layer fixes are known",)
-    return Contract(name, tuple(slots), layers=tuple(_rows(model)), level=level, notes=notes)
+    return Contract(name, tuple(slots), layers=tuple(_rows(model)), level=level, notes=notes,
+                    chain=_is_chain(model))
 
 
 def _output_origin(layer: Any) -> str | None:
@@ -298,6 +299,22 @@ def _model_outputs(model: Any) -> list[tuple[tuple[Any, ...], str, Any]]:
     t = outs[0]
     layer = getattr(getattr(t, "_keras_history", None), "operation", None)
     return [(tuple(t.shape), getattr(layer, "name", "output"), layer)]
+
+
+def _is_chain(model: Any) -> bool:
+    """Does each layer take exactly the previous layer's output (a Sequential-like chain)?"""
+    prev = None
+    for layer in _layers(model):
+        try:
+            ins = layer.input
+        except Exception:
+            return True  # unbuilt: a Sequential, a chain by construction
+        if isinstance(ins, (list, tuple)):
+            return False
+        if prev is not None and ins is not prev:
+            return False
+        prev = layer.output
+    return True
 
 
 def _rows(model: Any) -> list[LayerRow]:
