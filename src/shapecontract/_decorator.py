@@ -17,7 +17,7 @@ import functools
 import inspect
 import sys
 import typing
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, TypeVar, overload
 
 from ._compile import compile_wrapper
 from ._config import get_mode
@@ -30,7 +30,16 @@ __all__ = ["checker_source", "contract"]
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def contract(fn: F | None = None, *, stable: tuple[str, ...] | list[str] = (),
+@overload
+def contract(fn: F, *, stable: tuple[str, ...] | list[str] = (), guard: bool = False) -> F: ...
+
+
+@overload
+def contract(fn: None = None, *, stable: tuple[str, ...] | list[str] = (),
+             guard: bool = False) -> Callable[[F], F]: ...
+
+
+def contract(fn: Any = None, *, stable: tuple[str, ...] | list[str] = (),
              guard: bool = False, _localns: dict[str, Any] | None = None) -> Any:
     """Check a function's array annotations on every call (arguments and return share dims).
 
@@ -39,6 +48,10 @@ def contract(fn: F | None = None, *, stable: tuple[str, ...] | list[str] = (),
     def make_windows(series: Float[Array, "samples features"], timesteps: int
                      ) -> Float[Array, "windows timesteps features"]: ...
     ```
+
+    Generators annotated `Iterator[...]` have every element checked; `stable=("timesteps",)`
+    names element dims that must keep the first element's value. A builder annotated
+    `Model[...]` has the built model checked; `guard=True` returns it guarded.
     """
     if _localns is None:
         # Names local to the decorating scope (e.g. under `from __future__ import annotations`)
