@@ -68,23 +68,19 @@ class _Gen:
             return []
         if isinstance(spec, ModelSpec):
             return ["False"]  # a model's contract is derived and compared on the slow path
-        if isinstance(spec, TupleSpec):
-            kinds = self.const(frozenset(spec.kinds), "K")
-            conds = [f"type({v}) in {kinds}", f"len({v}) == {len(spec.items)}"]
-            for i, item in enumerate(spec.items):
+        if isinstance(spec, (TupleSpec, DictSpec)):
+            if isinstance(spec, TupleSpec):
+                kinds = self.const(frozenset(spec.kinds), "K")
+                conds = [f"type({v}) in {kinds}", f"len({v}) == {len(spec.items)}"]
+                keys: list[Any] = list(range(len(spec.items)))
+            else:
+                conds = [f"type({v}) is dict"]
+                keys = list(spec.keys)
+            for key, item in zip(keys, spec.items):
                 iv = self.var("t")
                 sub = self.value_conds(item, iv, pending, definite and not spec.optional)
-                if sub:
-                    conds.append(f"(({iv} := {v}[{i}]) is not None or True)")
-                    conds.extend(sub)
-            return self._optional(spec.optional, v, conds)
-        if isinstance(spec, DictSpec):
-            conds = [f"type({v}) is dict"]
-            for k, item in zip(spec.keys, spec.items):
-                iv = self.var("t")
-                sub = self.value_conds(item, iv, pending, definite and not spec.optional)
-                if sub:
-                    conds.append(f"(({iv} := {v}[{k!r}]) is not None or True)")
+                if sub:  # a missing key raises inside the guard: the slow path explains
+                    conds.append(f"(({iv} := {v}[{key!r}]) is not None or True)")
                     conds.extend(sub)
             return self._optional(spec.optional, v, conds)
         conds = []

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from ._errors import ContractSyntaxError
-from ._spec import ArraySpec, DictSpec, Expr, ModelSpec, Named, OneOf, TupleSpec, Variadic
+from ._spec import ArraySpec, DictSpec, Expr, Fixed, ModelSpec, Named, OneOf, TupleSpec, Variadic
 
 __all__ = ["Contract", "LayerRow", "Slot"]
 
@@ -233,6 +233,62 @@ def _spec_text(spec: Any) -> str:
         inner = ", ".join(_spec_text(i) if i is not None else "Any" for i in spec.items)
         return f"tuple[{inner}]" + (" | None" if spec.optional else "")
     return str(spec)
+
+
+@dataclass
+class Mismatch:
+    """One axis (or the rank) on which two specs disagree, statically."""
+
+    axis: int | None  # None: the ranks differ
+    name: str | None
+    left: Any
+    right: Any
+    left_origin: str | None = None
+    right_origin: str | None = None
+
+
+def _size(d: Any, bindings: dict[str, Any]) -> int | None:
+    if isinstance(d, Fixed):
+        return d.size
+    if isinstance(d, Named):
+        v = bindings.get(d.name)
+        return v if type(v) is int else None
+    if isinstance(d, Expr):
+        return d.evaluate(bindings)
+    return None
+
+
+def static_compare(left: ArraySpec, right: ArraySpec, bindings: dict[str, Any],
+                   origins: dict[str, str] | None = None) -> list[Mismatch]:
+    """Compare two specs axis by axis without data (a producer and a consumer, a model and its
+    annotation). Sizes come from fixed dims and `bindings`; a name unbound on one side is bound
+    (in `bindings`, with `origins[name]` saying where) to the other side's known size."""
+    if left.variadic_at is not None:
+        left = left.expanded(len(right.dims))
+    if right.variadic_at is not None:
+        right = right.expanded(len(left.dims))
+    if left.variadic_at is not None or right.variadic_at is not None:
+        return []
+    if len(left.dims) != len(right.dims):
+        return [Mismatch(None, None, len(left.dims), len(right.dims))]
+    out = []
+    for axis, (a, b) in enumerate(zip(left.dims, right.dims)):
+        va, vb = _size(a, bindings), _size(b, bindings)
+        for d, known in ((a, vb), (b, va)):
+            if isinstance(d, Named) and known is not None and d.name not in bindings:
+                bindings[d.name] = known
+                if origins is not None:
+                    origins[d.name] = f"axis {axis}"
+        if va is None or vb is None or va == vb:
+            continue
+        if (getattr(a, "broadcast", False) and va == 1) or (getattr(b, "broadcast", False) and vb == 1):
+            continue
+        name = (getattr(b, "label", None) or getattr(b, "name", None)
+                or getattr(a, "label", None) or getattr(a, "name", None))
+        lo = left.origins[axis] if left.origins and axis < len(left.origins) else None
+        ro = right.origins[axis] if right.origins and axis < len(right.origins) else None
+        out.append(Mismatch(axis, name, va, vb, lo, ro))
+    return out
 
 
 def dim_text(d: Any) -> str:

@@ -395,19 +395,6 @@ def _bindings_not_from(st: _State, slot_label: str) -> dict[str, Any]:
             if not st.origins.get(k, "").startswith(slot_label + " ")}
 
 
-def expand_variadic(spec: ArraySpec, rank: int) -> ArraySpec:
-    """For suggestions: the variadic dim spelled out as anonymous axes for this rank."""
-    if spec.variadic_at is None or rank < spec.min_rank:
-        return spec
-    i = spec.variadic_at
-    dims = spec.dims[:i] + (Anon("_"),) * (rank - spec.min_rank) + spec.dims[i + 1:]
-    origins = spec.origins
-    if origins:
-        origins = origins[:i] + (None,) * (rank - spec.min_rank) + origins[i + 1:]
-    return ArraySpec(dims, spec.dtypes, spec.dtype_label, spec.array_types, spec.optional,
-                     spec.dtype_patterns, origins, spec.advice)
-
-
 def _fits(sizes: list[Any], shape: tuple[Any, ...], spec_dims: tuple[Any, ...]) -> bool:
     for want, got, d in zip(sizes, shape, spec_dims):
         if want == "any" or got is None:
@@ -433,7 +420,7 @@ def _suggest(st: _State, contract_name: str) -> None:
         if shape is None:
             continue
         own = _bindings_not_from(st, first.slot)
-        spec = expand_variadic(spec, len(shape))
+        spec = spec.expanded(len(shape))
         sizes = _expected_sizes(spec, own)
         be = snippets(st.values.get(var))
         if not first.__dict__.pop("_explained", False):

@@ -348,6 +348,18 @@ class ArraySpec:
     def dims_text(self) -> str:
         return " ".join(str(d) for d in self.dims)
 
+    def expanded(self, rank: int) -> ArraySpec:
+        """This spec read at `rank`: its variadic dim spelled out as anonymous axes."""
+        if self.variadic_at is None or rank < self.min_rank:
+            return self
+        i, extra = self.variadic_at, rank - self.min_rank
+        dims = self.dims[:i] + (Anon("_"),) * extra + self.dims[i + 1:]
+        origins = self.origins
+        if origins:
+            origins = origins[:i] + (None,) * extra + origins[i + 1:]
+        return ArraySpec(dims, self.dtypes, self.dtype_label, self.array_types, self.optional,
+                         self.dtype_patterns, origins, self.advice)
+
     def __str__(self) -> str:
         types = "Array" if not self.array_types else " | ".join(
             getattr(t, "__name__", repr(t)) for t in self.array_types

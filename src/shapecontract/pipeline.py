@@ -570,27 +570,15 @@ def compatible(producer: Any, consumer: Any, dims: dict[str, int] | None = None)
 
 
 def _compare(p: ArraySpec, c: ArraySpec, pins: dict[str, int], out: Compatibility) -> None:
-    from ._contract import dim_text, shape_text
+    from ._contract import shape_text, static_compare
 
-    if p.variadic_at is None and c.variadic_at is None and len(p.dims) != len(c.dims):
-        out.differences.append(f"rank: the producer yields {len(p.dims)} axes "
-                               f"{shape_text(p)}, the consumer takes {len(c.dims)} {shape_text(c)}")
-        return
-    if p.variadic_at is not None or c.variadic_at is not None:
-        return
-    bound: dict[str, int] = {}
-    for axis, (pd, cd) in enumerate(zip(p.dims, c.dims)):
-        psize = pd.size if isinstance(pd, Fixed) else pins.get(getattr(pd, "name", ""), None)
-        csize = cd.size if isinstance(cd, Fixed) else None
-        cname = getattr(cd, "label", None) or getattr(cd, "name", None) or dim_text(cd)
-        if psize is not None and csize is not None and psize != csize:
-            origin = (c.origins[axis] if c.origins and axis < len(c.origins) else None) or "the consumer"
-            out.differences.append(f"axis {axis} ({cname}): the producer yields {psize}, the "
-                                   f"consumer takes {csize} ({origin})")
-        elif isinstance(cd, Named) and psize is not None:
-            prev = bound.setdefault(cd.name, psize)
-            if prev != psize:
-                out.differences.append(f"axis {axis}: {cd.name} is {psize} here and {prev} before")
+    for m in static_compare(p, c, dict(pins)):
+        if m.axis is None:
+            out.differences.append(f"rank: the producer yields {m.left} axes {shape_text(p)}, "
+                                   f"the consumer takes {m.right} {shape_text(c)}")
+        else:
+            out.differences.append(f"axis {m.axis} ({m.name}): the producer yields {m.left}, the "
+                                   f"consumer takes {m.right} ({m.right_origin or 'the consumer'})")
     if p.dtypes is not None and c.dtypes is not None and not (p.dtypes & c.dtypes):
         out.differences.append(f"dtype: the producer yields {p.dtype_label}, the consumer takes "
                                f"{c.dtype_label}")

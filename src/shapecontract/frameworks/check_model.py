@@ -59,37 +59,28 @@ def _expected(d: Any, bindings: dict[str, Any]) -> Any:
 
 
 def _compare(where: str, want: tuple[Any, ...], got: ArraySpec, st: Any) -> None:
-    from .._contract import shape_text
-    from .._explain import expand_variadic
+    from .._contract import shape_text, static_compare
 
-    got = expand_variadic(got, len(want))  # (*batch, features) read at the annotation's rank
-    if got.variadic_at is not None:
-        return
-    if len(want) != len(got.dims):
-        st.violations.append(Violation(
-            slot=where, kind="rank",
-            message=f"the model has {len(got.dims)} axes {shape_text(got)}; the annotation says "
-                    f"{len(want)}", expected=len(want), actual=len(got.dims)))
-        return
-    for axis, (w, g) in enumerate(zip(want, got.dims)):
-        actual = g.size if isinstance(g, Fixed) else None
-        if actual is None:
-            continue
-        expected = _expected(w, st.bindings)
-        if isinstance(w, Named) and isinstance(expected, str):
-            st.bind(w.name, actual, f"{where} axis {axis}")
-            continue
-        if isinstance(expected, int) and expected != actual and not (
-                getattr(w, "broadcast", False) and actual == 1):
-            origin = got.origins[axis] if got.origins and axis < len(got.origins) else None
-            name = (w.name if isinstance(w, Named) else None) or g.label
-            if origin:
-                head, _, attr = origin.rpartition(" ")
-                said = (f"{head} has {attr}={actual}" if attr.isidentifier() and head
-                        else f"{origin} gives {actual}")
-            else:
-                said = f"the model has {actual}"
+    annotated = ArraySpec(want, None, "Shaped", (Any,))
+    bound = dict(st.bindings)
+    for m in static_compare(got, annotated, bound):
+        if m.axis is None:
             st.violations.append(Violation(
-                slot=where, kind="dim", axis=axis, dim=name,
-                message=f"{said}; the annotation says {expected}", expected=expected,
-                actual=actual, origin=origin, contract=shape_text(got)))
+                slot=where, kind="rank",
+                message=f"the model has {m.left} axes {shape_text(got)}; the annotation says {m.right}",
+                expected=m.right, actual=m.left))
+            continue
+        origin = m.left_origin
+        if origin:
+            head, _, attr = origin.rpartition(" ")
+            said = (f"{head} has {attr}={m.left}" if attr.isidentifier() and head
+                    else f"{origin} gives {m.left}")
+        else:
+            said = f"the model has {m.left}"
+        st.violations.append(Violation(
+            slot=where, kind="dim", axis=m.axis, dim=m.name,
+            message=f"{said}; the annotation says {m.right}", expected=m.right, actual=m.left,
+            origin=origin, contract=shape_text(got)))
+    for name, value in bound.items():  # names the model's sizes bound (e.g. batch-free dims)
+        if name not in st.bindings:
+            st.bind(name, value, f"{where}")
