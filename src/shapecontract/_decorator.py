@@ -40,7 +40,7 @@ def contract(fn: None = None, *, stable: tuple[str, ...] | list[str] = (),
 
 
 def contract(fn: Any = None, *, stable: tuple[str, ...] | list[str] = (),
-             guard: bool = False, _localns: dict[str, Any] | None = None) -> Any:
+             guard: bool = False) -> Any:
     """Check a function's array annotations on every call (arguments and return share dims).
 
     ```python
@@ -53,25 +53,28 @@ def contract(fn: Any = None, *, stable: tuple[str, ...] | list[str] = (),
     names element dims that must keep the first element's value. A builder annotated
     `Model[...]` has the built model checked; `guard=True` returns it guarded.
     """
-    if _localns is None:
-        # Names local to the decorating scope (e.g. under `from __future__ import annotations`)
-        try:
-            _localns = dict(sys._getframe(1).f_locals)
-        except (AttributeError, ValueError):
-            _localns = {}
+    # Names local to the decorating scope (e.g. under `from __future__ import annotations`)
+    try:
+        localns = dict(sys._getframe(1).f_locals)
+    except (AttributeError, ValueError):
+        localns = {}
     if fn is None:  # @contract(stable=..., guard=...)
-        return lambda f: contract(f, stable=stable, guard=guard, _localns=_localns)
+        return lambda f: _decorate(f, tuple(stable), guard, localns)
+    return _decorate(fn, tuple(stable), guard, localns)
+
+
+def _decorate(fn: Any, stable: tuple[str, ...], guard: bool, localns: dict[str, Any]) -> Any:
     if isinstance(fn, (staticmethod, classmethod)):
-        return type(fn)(contract(fn.__func__, stable=stable, guard=guard, _localns=_localns))
+        return type(fn)(_decorate(fn.__func__, stable, guard, localns))
     if not callable(fn):
         raise TypeError(f"@contract decorates a function, not {type(fn).__name__}")
     if get_mode() == "off":
         return fn
     try:
-        hints = typing.get_type_hints(fn, localns=_localns, include_extras=True)
+        hints = typing.get_type_hints(fn, localns=localns, include_extras=True)
     except NameError:
-        return _deferred(fn, _localns, tuple(stable), guard)
-    return _build(fn, hints, tuple(stable), guard)
+        return _deferred(fn, localns, stable, guard)
+    return _build(fn, hints, stable, guard)
 
 
 def _build(fn: Any, hints: dict[str, Any], stable: tuple[str, ...] = (), guard: bool = False) -> Any:

@@ -462,7 +462,7 @@ def array_spec_from_jaxtyping(hint: Any, optional: bool = False) -> ArraySpec:
     return ArraySpec(dims, names, hint.dtype.__name__, types, optional, patterns)
 
 
-def spec_from_hint(hint: Any) -> ArraySpec | TupleSpec | None:
+def spec_from_hint(hint: Any) -> ArraySpec | TupleSpec | DictSpec | OneOf | ModelSpec | None:
     """The shape spec a type hint states, or None when it states none (checked by beartype).
 
     Raises `ContractSyntaxError` for hints that mix arrays into a structure this version

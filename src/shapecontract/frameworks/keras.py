@@ -349,7 +349,7 @@ def _rows(model: Any) -> list[LayerRow]:
 
 
 # ----------------------------------------------------------------- framework verdicts
-_verdicts: dict[tuple[int, Any], tuple[bool, str]] = {}
+_verdicts: dict[tuple[Any, ...], tuple[bool, str]] = {}
 
 
 def keras_verdict(model: Any, shapes: tuple[Any, ...]) -> tuple[bool, str]:

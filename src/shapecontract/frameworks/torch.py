@@ -340,7 +340,7 @@ class _quiet:
 
 
 # ------------------------------------------------------------------ framework verdicts
-_verdicts: dict[tuple[int, Any], tuple[bool, str]] = {}
+_verdicts: dict[tuple[Any, ...], tuple[bool, str]] = {}
 
 
 def torch_verdict(m: Any, shapes: tuple[Any, ...], dtypes: tuple[Any, ...]) -> tuple[bool, str]:
