@@ -315,19 +315,22 @@ def compile_checker(contract: Contract, with_output: bool = False,
     src += "    return __out\n" if with_output else "    return None\n"
     ns: dict[str, Any] = {}
     exec(src, ns)
-    fn = ns["check"]
+    fn = ns["check"]  # its signature only: the result is inlined, nothing is called per check
     fn.__module__ = "shapecontract"
     sub = Contract(contract.name, slots)
-    wrapper, source = compile_wrapper(fn, sub, inspect.signature(fn), False, bool(outs), report)
+    wrapper, source = compile_wrapper(fn, sub, inspect.signature(fn), False, bool(outs), report,
+                                      result="__out" if with_output else "None")
     object.__setattr__(sub, "source", source)
     return wrapper
 
 
 def compile_wrapper(fn: Callable[..., Any], contract: Contract, sig: inspect.Signature,
                     is_async: bool, check_return: bool,
-                    report: Callable[..., Any] | None = None) -> tuple[Callable[..., Any], str]:
+                    report: Callable[..., Any] | None = None,
+                    result: str | None = None) -> tuple[Callable[..., Any], str]:
     """Generate, compile and return `(wrapper, source)`. `report` is the slow path to call
-    when the guard does not pass (default: decide, explain, and raise or warn per the mode)."""
+    when the guard does not pass (default: decide, explain, and raise or warn per the mode).
+    `result`, for pure checkers, is an expression used instead of calling `fn`."""
     gen = _Gen(contract)
     params, call = _signature_text(sig, gen)
     gen.globals.update({"__sc_fn": fn, "__sc_C": contract,
@@ -370,6 +373,7 @@ def compile_wrapper(fn: Callable[..., Any], contract: Contract, sig: inspect.Sig
     vals_args = "[" + slot_values.replace("{ret}", "__sc_MISSING") + "]"
     vals_ret = "[" + slot_values.replace("{ret}", "__sc_r") + "]"
     aw = "await " if is_async else ""
+    invoke = result if result is not None else f"{aw}__sc_fn({call})"
     name = fn.__name__ if fn.__name__.isidentifier() else "wrapper"
     for p in sig.parameters:
         if p.startswith("__sc_"):
@@ -387,11 +391,11 @@ def compile_wrapper(fn: Callable[..., Any], contract: Contract, sig: inspect.Sig
     if ret_slot is None:
         lines += ["    if not __sc_ok:",
                   f"        __sc_report(__sc_C, {vals_args})",
-                  f"    return {aw}__sc_fn({call})"]
+                  f"    return {invoke}"]
     else:
         rguard = " and ".join(ret_conds) if ret_conds else "True"
         lines += ["    if __sc_ok:",
-                  f"        __sc_r = {aw}__sc_fn({call})",
+                  f"        __sc_r = {invoke}",
                   "        try:",
                   f"            if {rguard}:",
                   "                return __sc_r",
@@ -399,7 +403,7 @@ def compile_wrapper(fn: Callable[..., Any], contract: Contract, sig: inspect.Sig
                   "            pass",
                   "    else:",
                   f"        __sc_report(__sc_C, {vals_args})",
-                  f"        __sc_r = {aw}__sc_fn({call})",
+                  f"        __sc_r = {invoke}",
                   f"    __sc_report(__sc_C, {vals_ret})",
                   "    return __sc_r"]
     source = "\n".join(lines) + "\n"
