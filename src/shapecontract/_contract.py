@@ -247,7 +247,8 @@ class Mismatch:
     right_origin: str | None = None
 
 
-def _size(d: Any, bindings: dict[str, Any]) -> int | None:
+def dim_size(d: Any, bindings: dict[str, Any]) -> int | None:
+    """The size a dim stands for under `bindings`, or None when it is open."""
     if isinstance(d, Fixed):
         return d.size
     if isinstance(d, Named):
@@ -273,7 +274,7 @@ def static_compare(left: ArraySpec, right: ArraySpec, bindings: dict[str, Any],
         return [Mismatch(None, None, len(left.dims), len(right.dims))]
     out = []
     for axis, (a, b) in enumerate(zip(left.dims, right.dims)):
-        va, vb = _size(a, bindings), _size(b, bindings)
+        va, vb = dim_size(a, bindings), dim_size(b, bindings)
         for d, known in ((a, vb), (b, va)):
             if isinstance(d, Named) and known is not None and d.name not in bindings:
                 bindings[d.name] = known

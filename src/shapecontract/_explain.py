@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._config import get_mode
-from ._contract import Contract, Slot, shape_text
+from ._contract import Contract, Slot, dim_size, shape_text
 from ._errors import ShapeContractError, ShapeContractWarning, Violation
 from ._spec import Anon, ArraySpec, DictSpec, Expr, Fixed, ModelSpec, Named, OneOf, TupleSpec, Variadic
 from .backends import DTYPE_SETS, TYPE_SETS, dtype_name, is_array, shape_of, snippets
@@ -375,18 +375,8 @@ def _expected_sizes(spec: ArraySpec, bindings: dict[str, Any]) -> list[Any] | No
     """Per dim: an int (known), 'any' (anonymous / unbound name), or None if variadic."""
     if spec.variadic_at is not None:
         return None
-    out: list[Any] = []
-    for d in spec.dims:
-        if isinstance(d, Fixed):
-            out.append(d.size)
-        elif isinstance(d, Named):
-            out.append(bindings.get(d.name, "any"))
-        elif isinstance(d, Expr):
-            v = d.evaluate(bindings)
-            out.append("any" if v is None else v)
-        else:
-            out.append("any")
-    return out
+    sizes = (dim_size(d, bindings) for d in spec.dims)
+    return ["any" if v is None else v for v in sizes]
 
 
 def _bindings_not_from(st: _State, slot_label: str) -> dict[str, Any]:

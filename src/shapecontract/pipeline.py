@@ -55,15 +55,19 @@ class StreamContract:
         state["_checkers"] = {}  # generated code is rebuilt in the receiving process
         return state
 
+    def with_pins(self, pins: dict[str, int], origins: dict[str, str]) -> Contract:
+        """The element contract with `pins` bound first: `check(<pins>, element)`."""
+        slots = [Slot(k, "dim", None, int, origin=origins.get(k, "")) for k in pins]
+        slots.append(Slot("element", "array", self.spec, display="element"))
+        return Contract(self.name, tuple(slots))
+
     def checker(self, pins: dict[str, int], origins: dict[str, str]) -> Callable[..., Any]:
         key = tuple((k, origins.get(k, "")) for k in pins)
         fn = self._checkers.get(key)
         if fn is None:
             from ._compile import compile_checker
 
-            slots = [Slot(k, "dim", None, int, origin=origins.get(k, "")) for k in pins]
-            slots.append(Slot("element", "array", self.spec, display="element"))
-            fn = self._checkers[key] = compile_checker(Contract(self.name, tuple(slots)),
+            fn = self._checkers[key] = compile_checker(self.with_pins(pins, origins),
                                                        report=report_raise)
         return fn
 
@@ -122,9 +126,7 @@ class _StreamState:
         return None
 
     def _learn(self, element: Any, index: int) -> None:
-        slots = [Slot(k, "dim", None, int, origin=self.origins.get(k, "")) for k in self.pins]
-        slots.append(Slot("element", "array", self.sc.spec, display="element"))
-        st = evaluate(Contract(self.sc.name, tuple(slots)), [*self.pins.values(), element])
+        st = evaluate(self.sc.with_pins(self.pins, self.origins), [*self.pins.values(), element])
         for n in list(self.learn):
             v = st.bindings.get(n)
             if type(v) is int:

@@ -13,12 +13,13 @@ from __future__ import annotations
 from typing import Any
 
 from .._errors import Violation
-from .._spec import ArraySpec, Expr, Fixed, ModelSpec, Named, OneOf
+from .._spec import ArraySpec, ModelSpec, OneOf
 
 __all__ = ["check_model"]
 
 
 def check_model(spec: ModelSpec, model: Any, label: str, st: Any) -> None:
+    from .._contract import dim_size
     from . import contract_of
     from .keras import is_keras
     from .torch import _known, is_torch_module
@@ -32,8 +33,7 @@ def check_model(spec: ModelSpec, model: Any, label: str, st: Any) -> None:
         return
     input_shape = None
     if is_torch_module(model) and _known(model, "") is None:
-        input_shape = tuple(_expected(d, st.bindings) for d in spec.inputs[0])
-        input_shape = tuple(None if isinstance(s, str) else s for s in input_shape)
+        input_shape = tuple(dim_size(d, st.bindings) for d in spec.inputs[0])
     c = contract_of(model, input_shape=input_shape)
     derived_in = [s.spec for s in c.inputs()]
     derived_out = [s.spec for s in c.outputs()]
@@ -45,17 +45,6 @@ def check_model(spec: ModelSpec, model: Any, label: str, st: Any) -> None:
             if not isinstance(got, ArraySpec):
                 continue
             _compare(f"{label} (model {kind} {i})", want, got, st)
-
-
-def _expected(d: Any, bindings: dict[str, Any]) -> Any:
-    if isinstance(d, Fixed):
-        return d.size
-    if isinstance(d, Named):
-        return bindings.get(d.name, d.name)
-    if isinstance(d, Expr):
-        v = d.evaluate(bindings)
-        return d.text if v is None else v
-    return "_"
 
 
 def _compare(where: str, want: tuple[Any, ...], got: ArraySpec, st: Any) -> None:
