@@ -310,3 +310,12 @@ def test_multi_input_functional_model() -> None:
     assert (e.slot, e.dim, e.expected) == ("input 'static'", "features", 5)
     e = _err(m.predict, {"seq": np.zeros((2, 24, 2)), "static": good[1]}, verbose=0)
     assert (e.slot, e.dim, e.expected) == ("input 'seq'", "features", 3)
+
+
+def test_framework_level_pins_next_to_a_pin_the_model_fixes() -> None:
+    """A pin the model already fixes (features=3) does not shift the others (timesteps=24)."""
+    m = guard(keras.Sequential([keras.Input((None, 3)), layers.LSTM(4)]), level="framework",
+              dims={"features": 3, "timesteps": 24})
+    m.predict(np.zeros((2, 24, 3), np.float32), verbose=0)
+    e = _err(m.predict, np.zeros((2, 30, 3), np.float32), verbose=0)
+    assert (e.dim, e.expected, e.actual) == ("timesteps", 24, 30)

@@ -60,27 +60,25 @@ class _Guard:
                                          notes) from None
             return
         ok, reason = self._framework_verdict(arrays)
-        if ok:
-            if self.dims:  # pinned dims are the user's own intent: enforced at every level
-                c = self.contract.pinned(self.dims)
-                values = [*self.dims.values(), *arrays]
-                st = evaluate(c, values)
-                if st.violations and all(v.kind == "dim" for v in st.violations):
-                    pinned = [v for v in st.violations if v.dim in self.dims]
-                    if pinned:
-                        st.violations[:] = pinned
-                        err = build_error(c, values, st)
-                        deliver(ShapeContractError(err.violations, f"{err.function}.{where}",
-                                                   err.bindings))
+        if ok and not self.dims:
             return
-        ins = self.contract.inputs()
-        st = evaluate(type(self.contract)(self.contract.name, tuple(ins)), arrays[:len(ins)])
-        if not st.violations:
-            st.violations.append(Violation(slot=ins[0].label if ins else "input", kind="value",
-                                           message=reason))
-        err = build_error(self.contract, arrays, st)
-        deliver(ShapeContractError(err.violations, f"{err.function}.{where}", err.bindings,
-                                   [f"{self.framework} rejects it: {reason}"]))
+        c = self.contract.pinned(self.dims)  # drops pins the model fixes anyway
+        values = [self.dims[sl.name] for sl in c.slots if sl.kind == "dim"]
+        values += arrays[:len(c.inputs())]
+        st = evaluate(c, values)
+        notes = []
+        if ok:  # the framework accepts: only pinned dims (the user's own intent) still count
+            st.violations[:] = [v for v in st.violations if v.kind == "dim" and v.dim in self.dims]
+            if not st.violations:
+                return
+        else:
+            if not st.violations:
+                ins = c.inputs()
+                st.violations.append(Violation(slot=ins[0].label if ins else "input",
+                                               kind="value", message=reason))
+            notes.append(f"{self.framework} rejects it: {reason}")
+        err = build_error(c, values, st)
+        deliver(ShapeContractError(err.violations, f"{err.function}.{where}", err.bindings, notes))
 
     def _framework_verdict(self, arrays: list[Any]) -> tuple[bool, str]:
         arrays = [a for a in arrays if a is not None]
