@@ -93,7 +93,20 @@ def test_linear_conv1d_embedding_flatten() -> None:
     emb = guard(nn.Embedding(10, 4))
     emb(torch.zeros(2, 5, dtype=torch.long))
     assert _err(emb, torch.zeros(2, 5)).violations[0].kind == "dtype"
-    assert "Flatten" in str(contract_of(nn.Flatten()))
+    for start_dim in (1, 2):  # the contract's verdict equals torch's, rank by rank
+        flat = guard(nn.Flatten(start_dim=start_dim))
+        for rank in (1, 2, 3):
+            x = torch.zeros((2,) * rank)
+            try:
+                nn.Flatten(start_dim=start_dim)(x)
+                torch_ok = True
+            except (RuntimeError, IndexError):
+                torch_ok = False
+            if torch_ok:
+                flat(x)
+            else:
+                with pytest.raises(ShapeContractError, match="at least"):
+                    flat(x)
 
 
 class Regressor(nn.Module):

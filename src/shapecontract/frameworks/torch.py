@@ -18,7 +18,7 @@ import sys
 from typing import Any
 
 from .._contract import Contract, LayerRow, Slot
-from .._spec import ArraySpec, Fixed, Named, OneOf, TupleSpec, Variadic
+from .._spec import Anon, ArraySpec, Fixed, Named, OneOf, TupleSpec, Variadic
 
 __all__ = ["contract_of_torch", "is_torch_module", "torch_verdict"]
 
@@ -137,8 +137,11 @@ def _known(m: Any, name: str) -> tuple[Any, Any, Any] | None:
                     [None, f"{_who('Embedding', name)} embedding_dim"], _shaped())
         return inp, None, out
     if cls == "Flatten":
-        inp = _spec([Variadic("batch")], [None], _shaped())
-        return inp, None, None
+        if m.start_dim >= 1:  # torch needs more than start_dim axes
+            dims = [Named("batch"), *[Anon("_")] * m.start_dim, Variadic(None)]
+        else:
+            dims = [Variadic(None)]
+        return _spec(dims, [None] * len(dims), _shaped()), None, None
     return None
 
 
