@@ -458,10 +458,7 @@ def _fixes(v: Violation, spec: ArraySpec, var: str, shape: tuple[Any, ...],
         # an open dim ('any') keeps the data's own size: the count a reshape would need
         target = tuple(shape[i] if w == "any" else w for i, w in enumerate(sizes))
         n_want = math.prod(target)
-        if n_want == n_have and target != tuple(shape) and all(w != "any" for w in sizes):
-            out.append(f"{var}.reshape{_fmt(target)} has the right element count "
-                       f"({n_want}), but only use it if the data really is laid out that way")
-        elif n_want == n_have and target != tuple(shape):
+        if n_want == n_have and target != tuple(shape):
             out.append(f"{var}.reshape{_fmt(target)} keeps the element count ({n_want}), but "
                        "only use it if the data really is laid out that way")
         else:
