@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import shapecontract as sc
 from shapecontract import ShapeContractError
-from shapecontract._explain import evaluate
+from shapecontract._evaluate import evaluate
 
 from .strategies import DTYPES, shape_for, signature
 

@@ -284,10 +284,10 @@ def test_keras_with_the_torch_backend() -> None:
 
 def test_warn_mode_lets_keras_run() -> None:
     """In warn mode a guarded model warns and Keras still runs the (accepted) input."""
-    from shapecontract import ShapeContractWarning, config
+    from shapecontract import ShapeContractWarning, scoped
 
     m = guard(lstm_model())
-    with config(mode="warn"), warnings.catch_warnings(record=True) as w:
+    with scoped(mode="warn"), warnings.catch_warnings(record=True) as w:
         warnings.simplefilter("always")
         out = m.predict(np.zeros((2, 48, 3), np.float32), verbose=0)
     assert out.shape == (2, 1)

@@ -120,9 +120,12 @@ def test_every_suggested_reshape_keeps_the_count(shape: tuple[int, ...]) -> None
 
 
 def test_violation_records_render_location() -> None:
-    """Violation.location() renders slot, axis and dim."""
-    v = Violation(slot="argument x", kind="dim", message="m", axis=1, dim="t")
-    assert v.location() == "argument x, axis 1 (t)"
+    """A violation's location is a tuple; `slot` and `location_text()` render it."""
+    v = Violation(("argument", "x"), "dim", "m", axis=1, dim="t")
+    assert v.slot == "argument x"
+    assert v.location_text() == "argument x, axis 1 (t)"
+    assert Violation(("element", 137, 0), "dim", "m").slot == "element 137[0]"
+    assert Violation(("return", ("model output", 0)), "dim", "m").slot == "return (model output 0)"
 
 
 def test_multiple_violations_are_all_reported() -> None:

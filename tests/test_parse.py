@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from shapecontract import ContractSyntaxError, Float, Array
-from shapecontract._spec import Anon, Expr, Fixed, Named, Variadic, parse_dims
+from shapecontract._dims import Anon, Expr, Fixed, Named, Variadic, parse_dims
 
 
 def test_plain_forms() -> None:

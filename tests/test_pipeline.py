@@ -18,6 +18,7 @@ from shapecontract import (
     ShapeContractWarning,
     compatible,
     config,
+    scoped,
     contract,
     guard,
     validate,
@@ -161,7 +162,7 @@ def test_source_exceptions_and_close_propagate() -> None:
 def test_warn_mode_passes_bad_elements_on() -> None:
     """In warn mode a bad element is reported and still yielded."""
     items = list(_batches(4, bad=2))
-    with config(mode="warn"), warnings.catch_warnings(record=True) as w:
+    with scoped(mode="warn"), warnings.catch_warnings(record=True) as w:
         warnings.simplefilter("always")
         out = list(guard(iter(items), XY, stable=("timesteps",)))
     assert [a is b for a, b in zip(out, items)] == [True] * 4

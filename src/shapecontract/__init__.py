@@ -16,10 +16,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ._config import config, get_mode
-from ._contract import Contract, Slot
+from ._compile import Contract
+from ._config import config, get_mode, reset_mode, scoped
+from ._contract import Slot
 from ._decorator import checker_source, contract
-from ._errors import ContractSyntaxError, ShapeContractError, ShapeContractWarning, Violation
+from ._errors import (ContractSyntaxError, Fix, Origin, ShapeContractError, ShapeContractWarning,
+                      Violation)
 from ._guard import guard, unguard
 from ._types import Array
 from .frameworks import contract_of
@@ -50,6 +52,7 @@ __all__ = [
     "Complex64",
     "Contract",
     "ContractSyntaxError",
+    "Fix",
     "Float",
     "Float16",
     "Float32",
@@ -63,6 +66,7 @@ __all__ = [
     "Integer",
     "Model",
     "Num",
+    "Origin",
     "Real",
     "ShapeContractError",
     "ShapeContractWarning",
@@ -82,6 +86,8 @@ __all__ = [
     "contract_of",
     "get_mode",
     "guard",
+    "reset_mode",
+    "scoped",
     "unguard",
     "validate",
 ]

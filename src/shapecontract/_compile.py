@@ -1,16 +1,19 @@
-"""Contract + signature -> one generated wrapper function (the fast path).
+"""Contract -> one generated checker (layer L5): the fast path, for every kind of contract.
 
 Design rules:
-- The wrapper has the decorated function's own parameter list, so a call costs one extra
-  frame and no `*args/**kwargs` packing.
-- Its guard is a single boolean expression: exact-type membership in sets the slow path fills
-  (`type(x) in T`), dtype membership (`x.dtype in D`), rank, and dim equalities. Bindings are
-  the shape tuples themselves (`s0[1]`), so a passing call allocates almost nothing.
-- The guard only decides "surely fine". Any miss, and any exception while deciding, goes to
-  the slow path (`_explain.report`), which gives the real verdict and the explanation. So the
-  fast path may be conservative, never lenient.
-- Source is registered in `linecache` under a readable name, so tracebacks, `inspect` and pdb
-  show it; `checker_source(fn)` returns it.
+- A decorated function's wrapper has the function's own parameter list, so a call costs one
+  extra frame and no `*args/**kwargs` packing; a contract's checker (models, streams) has one
+  parameter per input slot, optional slots defaulting to None.
+- Its guard decides "surely fine" with one boolean expression, one line per slot: exact-type
+  membership in sets the slow path fills (`type(x) in T`), dtype membership, rank, and dim
+  equalities. Alternatives told apart by rank (batched or unbatched) are a conditional chain
+  that picks exactly the option `OneOf.pick` picks. Bindings are the shape tuples themselves
+  (`s0[1]`), so a passing call allocates almost nothing.
+- Any miss, and any exception while deciding, goes to the slow path (`_evaluate.report`),
+  which returns the error; the generated code raises it (or warns at the caller's line) so
+  the traceback ends at the user's call. The fast path may be conservative, never lenient.
+- Source is registered in `linecache` under a readable name for exactly as long as the
+  checker lives, so tracebacks, `inspect` and pdb show it; `checker_source` returns it.
 """
 
 from __future__ import annotations
@@ -18,15 +21,16 @@ from __future__ import annotations
 import inspect
 import itertools
 import linecache
+import weakref
 from typing import Any, Callable
 
-from . import _explain
-from ._contract import Contract, Slot
-from ._spec import (Anon, ArraySpec, DictSpec, Expr, Fixed, ModelSpec, Named, TupleSpec, Variadic,
-                    expr_source)
+from . import _contract, _evaluate
+from ._contract import Slot
+from ._dims import Anon, Expr, Fixed, Named, Variadic, expr_source
+from ._spec import ArraySpec, DictSpec, ModelSpec, OneOf, TupleSpec, iter_array_specs
 from .backends import ARRAY_TYPES, DTYPE_SETS, TYPE_SETS
 
-__all__ = ["compile_wrapper"]
+__all__ = ["Contract", "compile_checker", "compile_wrapper"]
 
 _counter = itertools.count()
 
@@ -34,7 +38,7 @@ _counter = itertools.count()
 class _Gen:
     """Holds the state of one code generation: constants, shape variables, dim sources."""
 
-    def __init__(self, contract: Contract) -> None:
+    def __init__(self, contract: _contract.Contract) -> None:
         self.contract = contract
         self.globals: dict[str, Any] = {}
         self.n = 0
@@ -46,9 +50,9 @@ class _Gen:
 
     def const(self, obj: Any, prefix: str) -> str:
         for k, v in self.globals.items():
-            if v is obj and k.startswith(f"__sc_{prefix}"):
+            if v is obj and k.startswith(f"__sc_{prefix}_"):
                 return k
-        name = f"__sc_{prefix}{len(self.globals)}"
+        name = f"__sc_{prefix}_{len(self.globals)}"
         self.globals[name] = obj
         return name
 
@@ -68,9 +72,23 @@ class _Gen:
             return []
         if isinstance(spec, ModelSpec):
             return ["False"]  # a model's contract is derived and compared on the slow path
+        if isinstance(spec, OneOf):
+            # alternatives by rank, in order: exactly the option OneOf.pick picks
+            s = self.var("s")
+            branches = []
+            for k, opt in enumerate(spec.options):
+                body = self._array_conds(opt, v, s, pending, definite=False, shape_known=True)
+                rank = len(opt.dims) if opt.variadic_at is None else opt.min_rank
+                op = "==" if opt.variadic_at is None else ">="
+                test = f"len({s} := {v}.shape) {op} {rank}" if k == 0 else f"len({s}) {op} {rank}"
+                branches.append((test, " and ".join(body) or "True"))
+            chain = "False"
+            for test, body in reversed(branches):
+                chain = f"({body}) if {test} else {chain}"
+            return self._optional(spec.optional, v, [f"({chain})"])
         if isinstance(spec, (TupleSpec, DictSpec)):
             if isinstance(spec, TupleSpec):
-                kinds = self.const(frozenset(spec.kinds), "K")
+                kinds = self.const(frozenset(spec.kinds), "kinds")
                 conds = [f"type({v}) in {kinds}", f"len({v}) == {len(spec.items)}"]
                 keys: list[Any] = list(range(len(spec.items)))
             else:
@@ -83,24 +101,28 @@ class _Gen:
                     conds.append(f"(({iv} := {v}[{key!r}]) is not None or True)")
                     conds.extend(sub)
             return self._optional(spec.optional, v, conds)
+        return self._array_conds(spec, v, self.var("s"), pending, definite, shape_known=False)
+
+    def _array_conds(self, spec: ArraySpec, v: str, s: str, pending: list[Any], definite: bool,
+                     shape_known: bool) -> list[str]:
         conds = []
         if spec.dtypes is not None:
             # one lookup decides both: exact type seen valid, and dtype seen valid for that type
             key = (spec.array_types, spec.dtypes, spec.dtype_patterns)
-            conds.append(f"{v}.dtype in {self.const(DTYPE_SETS.setdefault(key, {}), 'D')}[type({v})]")
+            conds.append(f"{v}.dtype in {self.const(DTYPE_SETS.setdefault(key, {}), 'dtypes')}[type({v})]")
         elif spec.array_types:
-            t = self.const(TYPE_SETS.setdefault(spec.array_types, set()), "T")
+            t = self.const(TYPE_SETS.setdefault(spec.array_types, set()), "types")
             conds.append(f"type({v}) in {t}")
         else:
-            conds.append(f"type({v}) in {self.const(ARRAY_TYPES, 'T')}")
-        s = self.var("s")
-        same = self._identical(spec)
+            conds.append(f"type({v}) in {self.const(ARRAY_TYPES, 'array_types')}")
+        same = None if shape_known else self._identical(spec)
         if same is not None:
             conds.append(f"({s} := {v}.shape) == {same}")
         else:
-            rank = len(spec.dims) if spec.variadic_at is None else spec.min_rank
-            op = "==" if spec.variadic_at is None else ">="
-            conds.append(f"len({s} := {v}.shape) {op} {rank}")
+            if not shape_known:
+                rank = len(spec.dims) if spec.variadic_at is None else spec.min_rank
+                op = "==" if spec.variadic_at is None else ">="
+                conds.append(f"len({s} := {v}.shape) {op} {rank}")
             conds.extend(self._dim_conds(spec, s, pending, definite and not spec.optional))
         if definite and not spec.optional:
             self.shape_of_spec.append((spec, s))
@@ -183,10 +205,10 @@ class _Gen:
         if slot.kind == "dim":
             return f"type({v}) is int"
         if isinstance(hint, type) and not _is_generic(hint):
-            return f"isinstance({v}, {self.const(hint, 'H')})"
+            return f"isinstance({v}, {self.const(hint, 'hint')})"
         from beartype.door import is_bearable
 
-        checker = self.const(lambda obj, _h=hint: is_bearable(obj, _h), "B")
+        checker = self.const(lambda obj, _h=hint: is_bearable(obj, _h), "bearable")
         return f"{checker}({v})"
 
 
@@ -196,20 +218,22 @@ def _is_generic(hint: Any) -> bool:
     return typing.get_origin(hint) is not None or hint is typing.Any
 
 
-def _occurrences(contract: Contract) -> list[tuple[str, bool]]:
+def _occurrences(contract: _contract.Contract) -> list[tuple[str, bool]]:
     """(dim name, binds-for-sure-here) in evaluation order."""
     out: list[tuple[str, bool]] = []
     for slot in contract.slots:
-        if slot.kind == "dim":
+        if slot.kind in ("dim", "pin"):
             out.append((slot.name, True))
     for slot in contract.slots:
         if slot.kind != "array":
             continue
-        out.extend(_spec_occurrences(slot.spec, definite=not slot.star))
+        out.extend(_spec_occurrences(slot.spec, definite=not slot.star and not slot.optional))
     return out
 
 
 def _spec_occurrences(spec: Any, definite: bool) -> list[tuple[str, bool]]:
+    if isinstance(spec, OneOf):  # which option binds is known only at call time
+        return [o for opt in spec.options for o in _spec_occurrences(opt, False)]
     if isinstance(spec, (TupleSpec, DictSpec)):
         res = []
         for item in spec.items:
@@ -227,7 +251,7 @@ def _spec_occurrences(spec: Any, definite: bool) -> list[tuple[str, bool]]:
     return res
 
 
-def _dynamic_names(contract: Contract) -> set[str]:
+def _dynamic_names(contract: _contract.Contract) -> set[str]:
     seen: set[str] = set()
     dynamic: set[str] = set()
     for name, sure in _occurrences(contract):
@@ -246,21 +270,26 @@ def _contains(spec: Any, kind: type) -> bool:
     return False
 
 
-def _fast_possible(contract: Contract) -> bool:
-    """Broadcast variadics and annotated *args/**kwargs always take the slow path."""
-    from ._contract import iter_array_specs
-
-    from ._spec import OneOf
-
+def _fast_possible(contract: _contract.Contract) -> bool:
+    """Broadcast variadics, annotated *args/**kwargs and symbolic dims inside alternatives
+    always take the slow path."""
     for slot in contract.slots:
         if slot.star and slot.kind == "array":
-            return False
-        if _contains(slot.spec, OneOf):
             return False
         for spec in iter_array_specs(slot.spec):
             if any(isinstance(d, Variadic) and d.broadcast for d in spec.dims):
                 return False
+        if _has_oneof_expr(slot.spec):
+            return False
     return True
+
+
+def _has_oneof_expr(spec: Any) -> bool:
+    if isinstance(spec, OneOf):
+        return any(isinstance(d, Expr) for o in spec.options for d in o.dims)
+    if isinstance(spec, (TupleSpec, DictSpec)):
+        return any(_has_oneof_expr(i) for i in spec.items)
+    return False
 
 
 # ------------------------------------------------------------------------- wrapper
@@ -300,111 +329,140 @@ def _signature_text(sig: inspect.Signature, gen: _Gen) -> tuple[str, str]:
     return ", ".join(params), ", ".join(call)
 
 
-def compile_checker(contract: Contract, with_output: bool = False,
+def compile_checker(contract: _contract.Contract, with_output: bool = False,
                     report: Callable[..., Any] | None = None) -> Callable[..., Any]:
-    """Compile `check(<dim slots>, <input slots>[, __out=...])` for a contract's slots.
+    """Compile `check(<input slots>[, __out=...])` for a contract (pins are constants in it).
 
     Used for everything that is not a decorated function: model contracts, stream elements.
     With `with_output`, the output slots are checked against `__out` with shared bindings.
     """
-    ins = [s for s in contract.slots if not s.is_return]
+    pins = tuple(s for s in contract.slots if s.kind == "pin")
+    ins = [s for s in contract.slots if not s.is_return and s.kind != "pin"]
     outs = [s for s in contract.slots if s.is_return] if with_output else []
-    slots = tuple(ins + [Slot("return", "array", o.spec, display=o.label) for o in outs])
-    params = [s.name for s in ins]
+    slots = pins + tuple(ins) + tuple(Slot("return", "array", o.spec, loc=o.location) for o in outs)
+    params, defaulted = [], False
+    for s in ins:  # after an optional slot every parameter needs a default (None fails later)
+        defaulted = defaulted or s.optional
+        params.append(f"{s.name}=None" if defaulted else s.name)
     src = f"def check({', '.join(params)}{', *, __out=None' if with_output else ''}):\n"
     src += "    return __out\n" if with_output else "    return None\n"
     ns: dict[str, Any] = {}
     exec(src, ns)
     fn = ns["check"]  # its signature only: the result is inlined, nothing is called per check
     fn.__module__ = "shapecontract"
-    sub = Contract(contract.name, slots)
-    wrapper, source = compile_wrapper(fn, sub, inspect.signature(fn), False, bool(outs), report,
-                                      result="__out" if with_output else "None")
-    object.__setattr__(sub, "source", source)
+    fn.__qualname__ = f"check[{contract.name}]"
+    sub = contract.replace(slots=slots)
+    wrapper, _ = compile_wrapper(fn, sub, inspect.signature(fn), False, bool(outs), report,
+                                 result="__out" if with_output else "None")
     return wrapper
 
 
-def compile_wrapper(fn: Callable[..., Any], contract: Contract, sig: inspect.Signature,
+def compile_wrapper(fn: Callable[..., Any], contract: _contract.Contract, sig: inspect.Signature,
                     is_async: bool, check_return: bool,
                     report: Callable[..., Any] | None = None,
                     result: str | None = None) -> tuple[Callable[..., Any], str]:
-    """Generate, compile and return `(wrapper, source)`. `report` is the slow path to call
-    when the guard does not pass (default: decide, explain, and raise or warn per the mode).
+    """Generate, compile and return `(wrapper, source)`. `report` is the slow path called when
+    the guard does not pass (default: `_evaluate.report`, which returns the error or None).
     `result`, for pure checkers, is an expression used instead of calling `fn`."""
     gen = _Gen(contract)
     params, call = _signature_text(sig, gen)
     gen.globals.update({"__sc_fn": fn, "__sc_C": contract,
-                        "__sc_report": report or _explain.report,
-                        "__sc_MISSING": _explain.MISSING})
+                        "__sc_report": report or _evaluate.report,
+                        "__sc_warned": _evaluate.warned,
+                        "__sc_warn_mode": _evaluate.warn_mode,
+                        "__sc_MISSING": _evaluate.MISSING})
     arg_slots = [s for s in contract.slots if not s.is_return]
     ret_slot = next((s for s in contract.slots if s.is_return), None) if check_return else None
 
     pending: list[Any] = []
-    arg_conds: list[str] = []
+    arg_lines: list[tuple[str, list[str]]] = []  # (comment, conditions) per slot
+    ret_lines: list[tuple[str, list[str]]] = []
     if gen.fast:
         for slot in arg_slots:
-            if slot.kind == "dim":
-                arg_conds.append(gen.hint_cond(slot, slot.name))
+            if slot.kind == "pin":
+                gen.static[slot.name] = gen.const(slot.value, f"pin_{slot.name}")
+                gen.bound.add(slot.name)
+            elif slot.kind == "dim":
+                arg_lines.append((f"{slot.name}: int (binds dim {slot.name})",
+                                  [gen.hint_cond(slot, slot.name)]))
                 gen.static[slot.name] = slot.name
                 gen.bound.add(slot.name)
         for slot in arg_slots:
             if slot.kind == "hint":
-                arg_conds.append(gen.hint_cond(slot, slot.name))
+                arg_lines.append((f"{slot.name}: {_hint_text(slot.hint)}",
+                                  [gen.hint_cond(slot, slot.name)]))
             elif slot.kind == "array":
-                arg_conds.extend(gen.value_conds(slot.spec, slot.name, pending, definite=True))
+                conds = gen.value_conds(slot.spec, slot.name, pending,
+                                        definite=not slot.optional)
+                if slot.optional and conds and not getattr(slot.spec, "optional", False):
+                    conds = [f"({slot.name} is None or ({' and '.join(conds)}))"]
+                arg_lines.append((f"{slot.name}: {_contract.spec_text(slot.spec)}", conds))
         more, pending = gen.expr_conds(pending, final=ret_slot is None)
-        arg_conds.extend(more)
-        ret_conds: list[str] = []
+        if more:
+            arg_lines.append(("symbolic dims", more))
         if ret_slot is not None:
             if ret_slot.kind == "array":
-                ret_conds.extend(gen.value_conds(ret_slot.spec, "__sc_r", pending, definite=True))
+                conds = gen.value_conds(ret_slot.spec, "__sc_r", pending, definite=True)
+                ret_lines.append((f"return: {_contract.spec_text(ret_slot.spec)}", conds))
             else:
-                ret_conds.append(gen.hint_cond(ret_slot, "__sc_r"))
+                ret_lines.append((f"return: {_hint_text(ret_slot.hint)}",
+                                  [gen.hint_cond(ret_slot, "__sc_r")]))
             more, _ = gen.expr_conds(pending, final=True)
-            ret_conds.extend(more)
+            if more:
+                ret_lines.append(("symbolic dims", more))
     else:
-        arg_conds = ["False"]
-        ret_conds = ["False"]
+        arg_lines = [("checked on the slow path only", ["False"])]
+        ret_lines = [("checked on the slow path only", ["False"])]
 
-    slot_values = ", ".join(
-        (s.name if not s.is_return else "{ret}") for s in contract.slots)
-    if ret_slot is None and any(s.is_return for s in contract.slots):
-        slot_values = slot_values.replace("{ret}", "__sc_MISSING")
-    vals_args = "[" + slot_values.replace("{ret}", "__sc_MISSING") + "]"
-    vals_ret = "[" + slot_values.replace("{ret}", "__sc_r") + "]"
+    values = ["None" if s.kind == "pin" else ("__sc_r" if s.is_return else s.name)
+              for s in contract.slots]
+    vals_args = "[" + ", ".join(v if v != "__sc_r" else "__sc_MISSING" for v in values) + "]"
+    vals_ret = "[" + ", ".join(values) + "]"
     aw = "await " if is_async else ""
     invoke = result if result is not None else f"{aw}__sc_fn({call})"
     name = fn.__name__ if fn.__name__.isidentifier() else "wrapper"
     for p in sig.parameters:
         if p.startswith("__sc_"):
             raise ValueError(f"parameter names starting with '__sc_' are reserved: {p}")
-    dyn = sorted(gen.dynamic)
     lines = [f"{'async ' if is_async else ''}def {name}({params}):",
              "    __tracebackhide__ = True"]
-    for d in dyn:
+    for d in sorted(gen.dynamic):
         lines.append(f"    __sc_d_{d} = None")
-    guard = " and ".join(arg_conds) if arg_conds else "True"
-    lines += ["    try:",
-              f"        __sc_ok = {guard}",
-              "    except Exception:",
+    lines += ["    try:"]
+    lines += _guard_lines("__sc_ok", arg_lines, 8)
+    lines += ["    except Exception:",
               "        __sc_ok = False"]
+    raise_it = "if __sc_e is not None and not __sc_warned(__sc_e):"
     if ret_slot is None:
         lines += ["    if not __sc_ok:",
-                  f"        __sc_report(__sc_C, {vals_args})",
+                  f"        __sc_e = __sc_report(__sc_C, {vals_args})",
+                  f"        {raise_it}",
+                  "            raise __sc_e",
                   f"    return {invoke}"]
     else:
-        rguard = " and ".join(ret_conds) if ret_conds else "True"
         lines += ["    if __sc_ok:",
                   f"        __sc_r = {invoke}",
-                  "        try:",
-                  f"            if {rguard}:",
-                  "                return __sc_r",
-                  "        except Exception:",
-                  "            pass",
+                  "        try:"]
+        lines += _guard_lines("__sc_rok", ret_lines, 12)
+        lines += ["        except Exception:",
+                  "            __sc_rok = False",
+                  "        if __sc_rok:",
+                  "            return __sc_r",
+                  f"        __sc_e = __sc_report(__sc_C, {vals_ret})",
                   "    else:",
-                  f"        __sc_report(__sc_C, {vals_args})",
-                  f"        __sc_r = {invoke}",
-                  f"    __sc_report(__sc_C, {vals_ret})",
+                  f"        __sc_e = __sc_report(__sc_C, {vals_args})",
+                  "        if __sc_e is not None and not __sc_warn_mode():",
+                  "            raise __sc_e",
+                  "        # warn mode: one warning per call, with the return's violations too",
+                  "        try:",
+                  f"            __sc_r = {invoke}",
+                  "        except BaseException:",
+                  "            if __sc_e is not None:",
+                  "                __sc_warned(__sc_e)",
+                  "            raise",
+                  f"        __sc_e = __sc_report(__sc_C, {vals_ret})",
+                  f"    {raise_it}",
+                  "        raise __sc_e",
                   "    return __sc_r"]
     source = "\n".join(lines) + "\n"
     filename = f"<shapecontract checker {next(_counter)} for {fn.__module__}.{fn.__qualname__}>"
@@ -413,7 +471,83 @@ def compile_wrapper(fn: Callable[..., Any], contract: Contract, sig: inspect.Sig
     except SyntaxError as e:  # a bug in the generator: show the numbered source
         numbered = "\n".join(f"{i + 1:4d}  {line}" for i, line in enumerate(source.splitlines()))
         raise RuntimeError(f"shapecontract generated invalid code ({e}):\n{numbered}") from None
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     ns = dict(gen.globals)
     exec(code, ns)
-    return ns[name], source
+    wrapper = ns[name]
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    weakref.finalize(wrapper, linecache.cache.pop, filename, None)  # lives as long as it
+    wrapper.__shapecontract_source__ = source
+    return wrapper, source
+
+
+def _guard_lines(var: str, groups: list[tuple[str, list[str]]], indent: int) -> list[str]:
+    """`var = (` one line per slot, with a comment naming it `)`."""
+    pad = " " * indent
+    groups = [(c, conds) for c, conds in groups if conds]
+    if not groups:
+        return [f"{pad}{var} = True"]
+    out = [f"{pad}{var} = ("]
+    for k, (comment, conds) in enumerate(groups):
+        out.append(f"{pad}    # {comment}")
+        out.append(f"{pad}    {'and ' if k else ''}{' and '.join(conds)}")
+    out.append(f"{pad})")
+    return out
+
+
+def _hint_text(hint: Any) -> str:
+    return getattr(hint, "__name__", repr(hint)).replace("\n", " ")
+
+
+# ------------------------------------------------------------------------ contracts
+class Contract(_contract.Contract):
+    """Named slots that share dims, checkable: `check(x)` asks the one verdict, through a
+    compiled checker (cached per pinned dims) whose slow path explains.
+
+    `contract_of(model)` returns one for a model; `str()` shows it, `table()` its layers,
+    `slots` holds it, `checker_source()` shows the generated code that checks it.
+    """
+
+    def check(self, *inputs: Any, dims: dict[str, int] | None = None, **named: Any) -> None:
+        """Check values for the input slots (in order, or by slot name); raise
+        `ShapeContractError` (or warn, per the mode) if they fail. Optional slots (`hx`) may be
+        omitted. `dims` pins sizes the contract leaves open, e.g. `dims={"timesteps": 24}`."""
+        __tracebackhide__ = True
+        self.checker(dims)(*inputs, **named)
+
+    def check_outputs(self, inputs: tuple[Any, ...], output: Any,
+                      dims: dict[str, int] | None = None) -> None:
+        """Check inputs and the output together (dims bound by inputs hold for the output)."""
+        __tracebackhide__ = True
+        self.checker(dims, with_output=True)(*inputs, __out=output)
+
+    def checker(self, dims: dict[str, int] | None = None, with_output: bool = False,
+                name: str | None = None) -> Callable[..., Any]:
+        """The compiled checker of this contract with `dims` pinned (cached): one parameter
+        per input slot. `name` renames the contract in its errors (`Sequential.predict`)."""
+        key = (tuple(sorted((dims or {}).items())), with_output, name)
+        fn = self._checkers.get(key)
+        if fn is None:
+            c = self.pinned(dict(key[0]))
+            if name is not None:
+                c = c.replace(name=name)
+            fn = self._checkers[key] = compile_checker(c, with_output)
+        return fn
+
+    def checker_source(self, dims: dict[str, int] | None = None) -> str:
+        """The generated source of `checker(dims)`: what runs on every check."""
+        return str(self.checker(dims).__shapecontract_source__)
+
+    @property
+    def _checkers(self) -> dict[Any, Callable[..., Any]]:
+        return _CHECKERS.setdefault(id(self), _Checkers(self))
+
+
+class _Checkers(dict):  # type: ignore[type-arg]
+    """A contract's compiled checkers; dropped with the contract (weakref.finalize)."""
+
+    def __init__(self, owner: Contract) -> None:
+        super().__init__()
+        weakref.finalize(owner, _CHECKERS.pop, id(owner), None)
+
+
+_CHECKERS: dict[int, _Checkers] = {}

@@ -1,10 +1,13 @@
-"""Contract: named slots, each with a spec, sharing one set of dims.
+"""Contract: named slots, each with a spec, sharing one set of dims (layer L3).
 
 Design rules:
-- A Contract is plain data. It is built from annotations (the decorator), and later from a
-  framework's layer metadata; it is used by the compiler (fast checker) and the explainer.
-- Slot kinds: `array` (an ArraySpec or TupleSpec), `dim` (an `int` parameter whose name is a
-  dim name: it binds that dim), `hint` (any other annotation, checked with beartype).
+- A Contract is frozen data: slots, the model's layers (for display), its level and, for a
+  model, the framework's own verdict on shapes (a callable the adapter supplies). It is built
+  from annotations (the decorator), a framework's layer metadata (the adapters) or a stream
+  spec, and checked by the compiled checker (`_compile`) whose slow path is `_evaluate`.
+- Slot kinds: `array` (a spec), `dim` (an `int` parameter whose name is a dim: it binds that
+  dim), `pin` (a dim fixed when the contract is pinned, e.g. `dims={"timesteps": 24}`), `hint`
+  (any other annotation, checked with beartype). An `optional` slot may be omitted or None.
 - A contract is validated when it is built: a name used in a symbolic dim must be bound
   somewhere, a name cannot be both single and variadic. Errors are `ContractSyntaxError`,
   raised at decoration time, never at call time.
@@ -12,13 +15,18 @@ Design rules:
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, Callable
 
-from ._errors import ContractSyntaxError
-from ._spec import ArraySpec, DictSpec, Expr, Fixed, ModelSpec, Named, OneOf, TupleSpec, Variadic
+from ._dims import Expr, Fixed, Named, Variadic, dim_size
+from ._errors import ContractSyntaxError, Location, Origin, render_location
+from ._spec import ArraySpec, DictSpec, TupleSpec, iter_array_specs, shape_text
 
-__all__ = ["Contract", "LayerRow", "Slot"]
+__all__ = ["Contract", "FrameworkVerdict", "LayerRow", "Mismatch", "Slot", "static_compare"]
+
+FrameworkVerdict = Callable[[list[Any]], tuple[bool, str]]
+"""The framework's own verdict on input values (shapes only): (accepted, reason or note)."""
 
 
 @dataclass(frozen=True)
@@ -34,57 +42,49 @@ class LayerRow:
 @dataclass(frozen=True)
 class Slot:
     name: str
-    """The parameter name, or `return`."""
+    """The parameter name (a Python identifier: generated code uses it), or `return`."""
     kind: str
-    """`array`, `dim` or `hint`."""
-    spec: ArraySpec | TupleSpec | None = None
+    """`array`, `dim`, `pin` or `hint`."""
+    spec: Any = None
     hint: Any = None
     star: str = ""
     """`*` for `*args`, `**` for `**kwargs`: the spec applies to each item."""
-    display: str = ""
-    """How messages name the slot, when not `argument NAME` / `return` (e.g. `input 'x'`)."""
-    origin: str = ""
-    """For a `dim` slot: how messages name where its value comes from."""
+    loc: Location = ()
+    """How messages locate the slot, when not `("argument", name)` / `("return",)`."""
+    origin: Origin | None = None
+    """For a `dim` or `pin` slot: where its value comes from."""
     output: bool = False
     """An output slot that is not a function's `return` (a model's output)."""
+    optional: bool = False
+    """May be omitted (`hx` of a torch RNN, an optional Keras input)."""
+    key: str | None = None
+    """The framework's own name for this input (a Keras input name, for dict inputs)."""
+    value: int | None = None
+    """For a `pin` slot: the pinned size."""
+
+    @property
+    def location(self) -> Location:
+        if self.loc:
+            return self.loc
+        if self.name == "return":
+            return ("return",)
+        return ("argument", self.star + self.name)
 
     @property
     def label(self) -> str:
-        if self.display:
-            return self.display
-        if self.name == "return":
-            return "return"
-        return f"argument {self.star}{self.name}"
+        return render_location(self.location)
 
     @property
     def is_return(self) -> bool:
         return self.name == "return" or self.output
 
 
-def iter_array_specs(spec: ArraySpec | TupleSpec | None) -> Iterator[ArraySpec]:
-    if isinstance(spec, ArraySpec):
-        yield spec
-    elif isinstance(spec, TupleSpec):
-        for item in spec.items:
-            yield from iter_array_specs(item)
-    elif isinstance(spec, OneOf):
-        yield from spec.options
-    elif isinstance(spec, DictSpec):
-        for item in spec.items:
-            yield from iter_array_specs(item)
-    elif isinstance(spec, ModelSpec):
-        for dims in spec.inputs + spec.outputs:
-            yield ArraySpec(dims, None, "Shaped", (Any,))
-
-
 @dataclass(frozen=True)
 class Contract:
-    """Named slots that share dims. `str()` shows it; `slots` holds it."""
+    """Named slots that share dims. `str()` shows it; `slots` holds it; `check()` checks it."""
 
     name: str
     slots: tuple[Slot, ...]
-    source: str = field(default="", compare=False)
-    """The generated checker's source, once compiled (see `shapecontract.checker_source`)."""
     layers: tuple[LayerRow, ...] = field(default=(), compare=False)
     """For a model: its layers in order, with the shapes between them."""
     level: str = ""
@@ -92,6 +92,10 @@ class Contract:
     notes: tuple[str, ...] = field(default=(), compare=False)
     chain: bool = field(default=True, compare=False)
     """For a model: its layers form one chain (str() draws it); False for a graph."""
+    framework: FrameworkVerdict | None = field(default=None, compare=False, repr=False)
+    """For a model: the framework's own verdict on input values (shapes only)."""
+    framework_name: str = field(default="", compare=False)
+    """`Keras`, `PyTorch`: who `framework` speaks for."""
 
     def __post_init__(self) -> None:
         self._validate()
@@ -103,52 +107,43 @@ class Contract:
     def outputs(self) -> list[Slot]:
         return [s for s in self.slots if s.is_return]
 
-    def check(self, *inputs: Any, dims: dict[str, int] | None = None) -> None:
-        """Check values for the input slots (in order); raise `ShapeContractError` if they fail.
-
-        `dims` pins sizes the contract leaves open, e.g. `dims={"timesteps": 24}`.
-        """
-        __tracebackhide__ = True
-        checker, pins = self._checker(tuple(sorted((dims or {}).items())), with_output=False)
-        checker(*pins, *inputs)
-
-    def check_outputs(self, inputs: tuple[Any, ...], output: Any,
-                      dims: dict[str, int] | None = None) -> None:
-        """Check inputs and the output together (dims bound by inputs hold for the output)."""
-        __tracebackhide__ = True
-        checker, pins = self._checker(tuple(sorted((dims or {}).items())), with_output=True)
-        checker(*pins, *inputs, __out=output)
+    def replace(self, **changes: Any) -> Contract:
+        """A copy with `changes` (same class: a checkable contract stays checkable)."""
+        return dataclasses.replace(self, **changes)
 
     def pinned(self, dims: dict[str, int]) -> Contract:
-        """This contract's inputs, with `dims` bound first (as `dim` slots), e.g. timesteps=24."""
+        """This contract with `dims` bound first (as `pin` slots), e.g. `{"timesteps": 24}`.
+
+        A pin on a dim the contract already fixes to the same size is dropped (already
+        enforced); a different size, or a name the contract does not have, is an error."""
+        if not dims:
+            return self
         single = self.dim_names()[0]
-        fixed = {}
+        fixed: dict[str, int] = {}
         for slot in self.slots:
             for spec in iter_array_specs(slot.spec):
                 for d in spec.dims:
-                    if getattr(d, "label", None) and hasattr(d, "size"):
+                    if isinstance(d, Fixed) and d.label:
                         fixed.setdefault(d.label, d.size)
-        for n, v in list(dims.items()):
+        keep: dict[str, int] = {}
+        for n, v in dims.items():
             if n not in single and n in fixed:
                 if fixed[n] != v:
                     raise ContractSyntaxError(
                         f"{self.name}: dims={{{n!r}: {v}}} contradicts the contract, which fixes "
                         f"{n}={fixed[n]}")
-                dims = {k: w for k, w in dims.items() if k != n}  # already enforced
-        unknown = [n for n in dims if n not in single]
-        if unknown:
-            raise ContractSyntaxError(
-                f"{self.name}: dims={{{unknown[0]!r}: ...}} pins a dim the contract leaves to no "
-                f"name; its named dims are: {', '.join(single) or 'none'}")
-        pins = [Slot(n, "dim", None, int, origin=f"dims={{{n!r}: {v}}}") for n, v in dims.items()]
-        return Contract(self.name, tuple(pins) + tuple(self.inputs()))
+                continue  # already enforced
+            if n not in single:
+                raise ContractSyntaxError(
+                    f"{self.name}: dims={{{n!r}: ...}} pins a dim the contract leaves to no "
+                    f"name; its named dims are: {', '.join(single) or 'none'}")
+            keep[n] = v
+        pins = tuple(Slot(n, "pin", None, int, value=v,
+                          origin=Origin(f"dims={{{n!r}: {v}}}", "pin")) for n, v in keep.items())
+        return self.replace(slots=pins + tuple(s for s in self.slots if s.kind != "pin"))
 
-    def _checker(self, pins: tuple[tuple[str, int], ...], with_output: bool) -> tuple[Any, list[int]]:
-        cache = self.__dict__.setdefault("_checkers", {})
-        key = (pins, with_output)
-        if key not in cache:
-            cache[key] = _build_checker(self, pins, with_output)
-        return cache[key], [v for _, v in pins]
+    def pins(self) -> dict[str, int]:
+        return {s.name: s.value for s in self.slots if s.kind == "pin" and s.value is not None}
 
     # -- show ----------------------------------------------------------------------
     def table(self) -> str:
@@ -167,7 +162,7 @@ class Contract:
 
     def dim_names(self) -> tuple[list[str], list[str]]:
         """(single dim names, variadic dim names), in order of first appearance."""
-        single: list[str] = [s.name for s in self.slots if s.kind == "dim"]
+        single: list[str] = [s.name for s in self.slots if s.kind in ("dim", "pin")]
         variadic: list[str] = []
         for slot in self.slots:
             for spec in iter_array_specs(slot.spec):
@@ -212,30 +207,32 @@ class Contract:
         ret = None
         for s in self.slots:
             if s.kind == "array":
-                text = f"{s.star}{s.name}: {_spec_text(s.spec)}"
+                text = f"{s.star}{s.name}: {spec_text(s.spec)}"
             elif s.kind == "dim":
                 text = f"{s.name}: int (binds dim {s.name})"
+            elif s.kind == "pin":
+                text = f"{s.name}={s.value}"
             else:
                 text = f"{s.star}{s.name}: {getattr(s.hint, '__name__', repr(s.hint))}"
             if s.is_return:
-                ret = _spec_text(s.spec) if s.kind == "array" else text.split(": ", 1)[1]
+                ret = spec_text(s.spec) if s.kind == "array" else text.split(": ", 1)[1]
             else:
                 parts.append(text)
         out = f"{self.name}({', '.join(parts)})"
         return out + (f" -> {ret}" if ret else "")
 
 
-def _spec_text(spec: Any) -> str:
+def spec_text(spec: Any) -> str:
     if isinstance(spec, DictSpec):
-        inner = ", ".join(f"{k!r}: {_spec_text(i)}" for k, i in zip(spec.keys, spec.items))
+        inner = ", ".join(f"{k!r}: {spec_text(i)}" for k, i in zip(spec.keys, spec.items))
         return "{" + inner + "}" + (" | None" if spec.optional else "")
     if isinstance(spec, TupleSpec):
-        inner = ", ".join(_spec_text(i) if i is not None else "Any" for i in spec.items)
+        inner = ", ".join(spec_text(i) if i is not None else "Any" for i in spec.items)
         return f"tuple[{inner}]" + (" | None" if spec.optional else "")
     return str(spec)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Mismatch:
     """One axis (or the rank) on which two specs disagree, statically."""
 
@@ -243,20 +240,8 @@ class Mismatch:
     name: str | None
     left: Any
     right: Any
-    left_origin: str | None = None
-    right_origin: str | None = None
-
-
-def dim_size(d: Any, bindings: dict[str, Any]) -> int | None:
-    """The size a dim stands for under `bindings`, or None when it is open."""
-    if isinstance(d, Fixed):
-        return d.size
-    if isinstance(d, Named):
-        v = bindings.get(d.name)
-        return v if type(v) is int else None
-    if isinstance(d, Expr):
-        return d.evaluate(bindings)
-    return None
+    left_origin: Origin | None = None
+    right_origin: Origin | None = None
 
 
 def static_compare(left: ArraySpec, right: ArraySpec, bindings: dict[str, Any],
@@ -286,35 +271,5 @@ def static_compare(left: ArraySpec, right: ArraySpec, bindings: dict[str, Any],
             continue
         name = (getattr(b, "label", None) or getattr(b, "name", None)
                 or getattr(a, "label", None) or getattr(a, "name", None))
-        lo = left.origins[axis] if left.origins and axis < len(left.origins) else None
-        ro = right.origins[axis] if right.origins and axis < len(right.origins) else None
-        out.append(Mismatch(axis, name, va, vb, lo, ro))
+        out.append(Mismatch(axis, name, va, vb, left.origin_of(axis), right.origin_of(axis)))
     return out
-
-
-def dim_text(d: Any) -> str:
-    """A dim as a shape shows it: `batch`, `24`, `t-1`, `*rest` (labels dropped)."""
-    b = "#" if getattr(d, "broadcast", False) else ""
-    if isinstance(d, Named):
-        return b + d.name
-    if isinstance(d, Expr):
-        return b + d.text
-    if hasattr(d, "size"):
-        return b + str(d.size)
-    return str(d)
-
-
-def shape_text(spec: ArraySpec) -> str:
-    """`(batch, 24, 3)`: the expected shape with names, sizes where fixed."""
-    items = [dim_text(d) for d in spec.dims]
-    if len(items) == 1:
-        return f"({items[0]},)"
-    return "(" + ", ".join(items) + ")"
-
-
-def _build_checker(c: Contract, pins: tuple[tuple[str, int], ...], with_output: bool) -> Any:
-    """Compile `check(<pinned dims>, <inputs>[, __out])` with the one compiler."""
-    from ._compile import compile_checker  # the compiler sits above contracts in the layering
-
-    pinned = c.pinned(dict(pins))
-    return compile_checker(Contract(c.name, pinned.slots + tuple(c.outputs())), with_output)

@@ -5,10 +5,11 @@ Design rules:
   `ContractSyntaxError` then, never at call time. (Forward references that cannot be resolved
   yet are resolved on the first call instead.)
 - Functions, methods, staticmethods, classmethods and async functions are wrapped by one
-  generated wrapper each; generators and async generators have their arguments checked when
-  called (the yield type is left alone for now).
+  generated wrapper each; generators and async generators annotated `Iterator[...]` have
+  their arguments checked when called and every element checked as it is yielded.
 - With mode `off` at decoration time, the function itself is returned: zero overhead.
-- The wrapper carries `__wrapped__` and `__shapecontract__` (the Contract, with its source).
+- The wrapper carries `__wrapped__`, `__shapecontract__` (the Contract) and
+  `__shapecontract_source__` (the generated code, see `checker_source`).
 """
 
 from __future__ import annotations
@@ -19,11 +20,14 @@ import sys
 import typing
 from typing import Any, Callable, TypeVar, overload
 
-from ._compile import compile_wrapper
+from ._compile import Contract, compile_wrapper
 from ._config import get_mode
-from ._contract import Contract, Slot
+from ._contract import Slot
+from ._dims import Expr, Named
 from ._errors import ContractSyntaxError
-from ._spec import spec_from_hint
+from ._evaluate import evaluate
+from ._hints import spec_from_hint, yield_spec
+from ._spec import ModelSpec, iter_array_specs
 
 __all__ = ["checker_source", "contract"]
 
@@ -86,8 +90,6 @@ def _build(fn: Any, hints: dict[str, Any], stable: tuple[str, ...] = (), guard: 
     specs: dict[str, Any] = {}
     ys = None
     if is_gen and "return" in hints:
-        from .pipeline import yield_spec
-
         try:
             ys = yield_spec(hints["return"])
         except ContractSyntaxError as e:
@@ -99,7 +101,7 @@ def _build(fn: Any, hints: dict[str, Any], stable: tuple[str, ...] = (), guard: 
         if pname == "return" and is_gen:
             continue
         try:
-            specs[pname] = spec_from_hint(hint)
+            specs[pname] = _with_model_checker(spec_from_hint(hint))
         except ContractSyntaxError as e:
             raise ContractSyntaxError(f"{name}: {'return' if pname == 'return' else 'argument ' + pname}: {e}") from None
     all_names = _dim_names_in({**specs, "<yield>": ys})
@@ -132,15 +134,13 @@ def _build(fn: Any, hints: dict[str, Any], stable: tuple[str, ...] = (), guard: 
     if ys is not None:
         wrapper = _stream_wrapper(fn, wrapper, c, sig, ys, stable, name)
     if guard:
-        from ._spec import ModelSpec
-
         ret = next((s for s in c.slots if s.is_return), None)
         if ret is None or not isinstance(ret.spec, ModelSpec):
             raise ContractSyntaxError(f"{name}: guard=True needs a Model[...] return annotation")
         wrapper = _guarding_builder(wrapper, c, sig)
-    object.__setattr__(c, "source", source)
     functools.update_wrapper(wrapper, fn)
     wrapper.__shapecontract__ = c  # type: ignore[attr-defined]
+    wrapper.__shapecontract_source__ = source  # type: ignore[attr-defined]
     # TensorFlow autograph: call the checker as plain Python (it cannot convert the generated
     # code, and need not: it only reads static shapes). The attribute is autograph's marker.
     wrapper.autograph_info__ = {}  # type: ignore[attr-defined]
@@ -151,11 +151,11 @@ def _stream_wrapper(fn: Any, checked: Any, c: Contract, sig: inspect.Signature, 
                     stable: tuple[str, ...], name: str) -> Any:
     """Wrap a generator function: arguments checked on call, every element as it is yielded.
     Dims the arguments bind hold for the whole stream; `stable` dims hold from the first element."""
-    from ._explain import evaluate
     from .pipeline import AsyncGuardedIterator, GuardedIterator, StreamContract
 
     sc = StreamContract(name, ys, stable=stable)
-    yield_names = {d.name for a in _iter(ys) for d in a.dims if hasattr(d, "name") and d.name}
+    yield_names = {d.name for a in iter_array_specs(ys) for d in a.dims
+                   if hasattr(d, "name") and d.name}
     iterator = AsyncGuardedIterator if inspect.isasyncgenfunction(fn) else GuardedIterator
 
     def pins_of(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[dict[str, int], dict[str, str]]:
@@ -181,7 +181,6 @@ def _stream_wrapper(fn: Any, checked: Any, c: Contract, sig: inspect.Signature, 
 def _guarding_builder(build: Any, c: Contract, sig: inspect.Signature) -> Any:
     """A model builder whose (checked) model comes back guarded, with the dims its arguments
     bound pinned where the model leaves them open."""
-    from ._explain import evaluate
     from ._guard import guard as guard_model
     from .frameworks import contract_of
 
@@ -200,16 +199,18 @@ def _guarding_builder(build: Any, c: Contract, sig: inspect.Signature) -> Any:
     return builder
 
 
-def _iter(spec: Any) -> Any:
-    from ._contract import iter_array_specs
+def _with_model_checker(spec: Any) -> Any:
+    """A `Model[...]` spec gets the adapters' `check_model` as its checker."""
+    if isinstance(spec, ModelSpec) and spec.checker is None:
+        import dataclasses
 
-    return iter_array_specs(spec)
+        from .frameworks.check_model import check_model
+
+        return dataclasses.replace(spec, checker=check_model)
+    return spec
 
 
 def _dim_names_in(specs: dict[str, Any]) -> set[str]:
-    from ._contract import iter_array_specs
-    from ._spec import Expr, Named
-
     names: set[str] = set()
     for spec in specs.values():
         for a in iter_array_specs(spec):
@@ -245,9 +246,29 @@ def _deferred(fn: Any, localns: dict[str, Any], stable: tuple[str, ...] = (),
     return first_call
 
 
-def checker_source(fn: Callable[..., Any]) -> str:
-    """The source of the checker `@contract` generated for `fn` (what runs on every call)."""
-    c = getattr(fn, "__shapecontract__", None)
-    if c is None:
-        raise TypeError(f"{fn!r} is not decorated with @contract")
-    return str(c.source)
+def checker_source(obj: Any) -> str:
+    """The generated source of the checker behind `obj`: a `@contract` function, a `Contract`,
+    a guarded model (its forward / `__call__` checker) or a guarded stream (its element
+    checker). What runs on every call, readable."""
+    source = getattr(obj, "__shapecontract_source__", None)
+    if source is not None:
+        return str(source)
+    if isinstance(obj, Contract):
+        return obj.checker_source()
+    c = getattr(obj, "__shapecontract__", None)
+    if isinstance(c, Contract):
+        return c.checker_source()
+    from .frameworks import adapter_of
+
+    adapter = adapter_of(obj)
+    g = adapter.guard_of(obj) if adapter is not None else None
+    if g is not None:
+        where = "forward" if adapter is not None and adapter.package == "torch" else "__call__"
+        return str(g.checker(obj, where).__shapecontract_source__)
+    from .pipeline import stream_checker
+
+    fn = stream_checker(obj)
+    if fn is not None:
+        return str(fn.__shapecontract_source__)
+    raise TypeError(f"{obj!r} has no shapecontract checker (not decorated with @contract, not a "
+                    "Contract, not guarded)")

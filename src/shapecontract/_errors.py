@@ -11,39 +11,164 @@ Design rules:
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
     "ContractSyntaxError",
+    "Fix",
+    "Origin",
     "ShapeContractError",
     "ShapeContractWarning",
     "Violation",
 ]
 
 
+KINDS = ("type", "dtype", "rank", "dim", "value", "message")
+"""The closed set of violation kinds: wrong type, wrong dtype, wrong number of axes, a wrong
+size on one axis, a value the framework itself rejects, and a message rebuilt from text alone."""
+
+FIX_KINDS = ("insert_axis", "squeeze", "permute", "reshape", "cast", "convert", "no_reshape",
+             "alternative", "advice")
+ORIGIN_SOURCES = ("annotation", "argument", "binding", "pin", "element", "layer", "model",
+                  "input_shape", "framework")
+
+
+class Origin(str):
+    """Where an expectation comes from, as text (what messages show) and as data.
+
+    `source` is one of `ORIGIN_SOURCES`; `layer` names a layer (`LSTM 'lstm'`), `attribute` the
+    layer attribute or config entry that fixes the size (`input_size`, `kernel`), `detail` any
+    extra (`(3, 200)`). Being a `str`, it compares and prints as its text.
+    """
+
+    source: str
+    layer: str | None
+    attribute: str | None
+    detail: str | None
+
+    def __new__(cls, text: str, source: str = "annotation", layer: str | None = None,
+                attribute: str | None = None, detail: str | None = None) -> Origin:
+        if source not in ORIGIN_SOURCES:
+            raise ValueError(f"origin source {source!r} is not one of {ORIGIN_SOURCES}")
+        self = super().__new__(cls, text)
+        self.source, self.layer, self.attribute, self.detail = source, layer, attribute, detail
+        return self
+
+    @classmethod
+    def of_layer(cls, layer: str, attribute: str, detail: str | None = None) -> Origin:
+        """`LSTM 'lstm' input_size`, or `LSTM 'lstm' kernel (3, 200)` with a detail."""
+        text = f"{layer} {attribute}" + (f" {detail}" if detail else "")
+        return cls(text, "layer", layer, attribute, detail)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Origin, (str(self), self.source, self.layer, self.attribute, self.detail))
+
+
+class Fix(str):
+    """A suggested fix, as the text shown and as data: `kind` (one of `FIX_KINDS`) and `code`,
+    the expression to paste (None for advice). Being a `str`, it prints as its text."""
+
+    kind: str
+    code: str | None
+
+    def __new__(cls, text: str, kind: str, code: str | None = None) -> Fix:
+        if kind not in FIX_KINDS:
+            raise ValueError(f"fix kind {kind!r} is not one of {FIX_KINDS}")
+        self = super().__new__(cls, text)
+        self.kind, self.code = kind, code
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Fix, (str(self), self.kind, self.code))
+
+
+Location = tuple[Any, ...]
+"""Where a violation is: a root and a path, e.g. `("argument", "X")`, `("return", 1)`,
+`("input", "seq")`, `("element", 137, 0)`, `("element_spec", 0)`, `("target", "y")`. Path items
+are ints (tuple items), strs (dict keys) or `(what, index)` pairs (`("model output", 0)`)."""
+
+_NAMED_ROOTS = {"argument": "argument {}", "input": "input '{}'", "output": "output '{}'",
+                "target": "target '{}'", "element": "element {}"}
+
+
+def render_location(loc: Location) -> str:
+    """`("argument", "x", 1)` -> `argument x[1]`; `("element", 137, 0)` -> `element 137[0]`."""
+    if not loc:
+        return ""
+    root, rest = loc[0], list(loc[1:])
+    if root in _NAMED_ROOTS and rest:
+        head = rest.pop(0)
+        text = root if head is None else _NAMED_ROOTS[root].format(head)
+    else:
+        text = str(root)
+    for part in rest:
+        if isinstance(part, tuple):
+            text += " (" + " ".join(str(p) for p in part) + ")"
+        elif isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f"[{part!r}]"
+    return text
+
+
 @dataclass
 class Violation:
-    """One broken expectation: where (slot, axis, dim), what (expected vs actual), and why."""
+    """One broken expectation: where (location, axis, dim), what (expected vs actual), and why."""
 
-    slot: str
-    """`argument x`, `return`, `return[0]`, `yield`, `input 0` ..."""
+    location: Location
+    """See `Location`: `("argument", "x")`, `("return",)`, `("element", 137, 0)` ..."""
     kind: str
-    """One of `type`, `dtype`, `rank`, `dim`, `value`."""
+    """One of `KINDS`."""
     message: str
     axis: int | None = None
     dim: str | None = None
     expected: Any = None
     actual: Any = None
-    origin: str | None = None
+    origin: Origin | None = None
     """Where the expected value came from: the annotation, an earlier argument, a layer."""
     contract: str | None = None
     """The slot's whole expected shape, rendered with names, e.g. `(batch, 24, 3)`."""
     shape: tuple[Any, ...] | None = None
     """The actual shape of the value, when it has one."""
-    suggestions: list[str] = field(default_factory=list)
+    suggestions: list[Fix] = field(default_factory=list)
+    spec: Any = field(default=None, repr=False, compare=False)
+    """The spec the value was checked against (the explainer's context for fixes)."""
+    var: str = field(default="", repr=False, compare=False)
+    """The expression fixes are written with (`x`, `batch[0]`)."""
+    explained: bool = field(default=False, repr=False, compare=False)
+    """True once a specific cause is given: no generic fix is added after it."""
 
-    def location(self) -> str:
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"violation kind {self.kind!r} is not one of {KINDS}")
+        if isinstance(self.location, str):
+            self.location = (self.location,)
+        if self.origin is not None and not isinstance(self.origin, Origin):
+            self.origin = Origin(str(self.origin))
+
+    @property
+    def slot(self) -> str:
+        """The location as text: `argument x`, `return[1]`, `element 137[0]`."""
+        return render_location(self.location)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The violation as plain data (JSON-friendly apart from the values themselves)."""
+        out: dict[str, Any] = {
+            "location": self.location, "slot": self.slot, "kind": self.kind,
+            "message": self.message, "axis": self.axis, "dim": self.dim,
+            "expected": self.expected, "actual": self.actual,
+            "origin": None if self.origin is None else str(self.origin),
+            "contract": self.contract, "shape": self.shape,
+            "suggestions": [str(s) for s in self.suggestions],
+        }
+        if self.origin is not None:
+            out["origin_info"] = {"source": self.origin.source, "layer": self.origin.layer,
+                                  "attribute": self.origin.attribute,
+                                  "detail": self.origin.detail}
+        return out
+
+    def location_text(self) -> str:
         loc = self.slot
         if self.axis is not None:
             loc += f", axis {self.axis}"
@@ -77,7 +202,7 @@ class ShapeContractError(ValueError, TypeError):
             # Rebuilt from its message alone (e.g. re-raised by torch's DataLoader from a worker
             # process): keep the text, which already says everything.
             self._text = violations
-            violations = [Violation(slot="", kind="message", message=violations)]
+            violations = [Violation(location=(), kind="message", message=violations)]
         else:
             self._text = ""
         if not violations:
@@ -100,7 +225,7 @@ class ShapeContractError(ValueError, TypeError):
         """Every violation as a plain dict (JSON-friendly apart from the values themselves)."""
         out = []
         for v in self.violations:
-            d = asdict(v)
+            d = v.to_dict()
             d["bindings"] = dict(self.bindings)
             d["function"] = self.function
             out.append(d)
@@ -113,7 +238,7 @@ class ShapeContractError(ValueError, TypeError):
         head = f"{self.function}: " if self.function else ""
         lines = [f"{head}{n} contract violation{'s' if n != 1 else ''}"]
         for v in self.violations:
-            lines.append(f"  {v.location()}")
+            lines.append(f"  {v.location_text()}")
             tail = []
             if v.contract is not None:
                 c = f"contract {v.contract}"
@@ -196,5 +321,6 @@ def _fmt_bindings(bindings: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
-for _cls in (ShapeContractError, ContractSyntaxError, ShapeContractWarning, Violation):
+for _cls in (ShapeContractError, ContractSyntaxError, ShapeContractWarning, Violation, Origin,
+             Fix):
     _cls.__module__ = "shapecontract"

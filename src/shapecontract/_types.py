@@ -15,7 +15,8 @@ from __future__ import annotations
 from typing import Any
 
 from ._errors import ContractSyntaxError
-from ._spec import ModelSpec, parse_dims, parse_model
+from ._dims import parse_dims
+from ._spec import ModelSpec, parse_model
 from .backends import is_array
 
 DTYPE_NAMES = (

@@ -22,10 +22,13 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
-from ._contract import Contract, Slot, iter_array_specs
-from ._errors import ContractSyntaxError, Report, ShapeContractError, Violation
-from ._explain import deliver, evaluate, report_raise
-from ._spec import ArraySpec, DictSpec, Fixed, Named, OneOf, TupleSpec, spec_from_hint
+from ._compile import Contract, compile_checker
+from ._contract import Slot
+from ._dims import Fixed, Named
+from ._errors import ContractSyntaxError, Origin, Report, ShapeContractError, Violation
+from ._evaluate import deliver, evaluate, report_always, verdict
+from ._hints import spec_from_hint
+from ._spec import ArraySpec, DictSpec, OneOf, TupleSpec, iter_array_specs, shape_text
 
 __all__ = ["StreamContract", "ValidationReport", "compatible", "guard_stream", "validate"]
 
@@ -55,21 +58,30 @@ class StreamContract:
         state["_checkers"] = {}  # generated code is rebuilt in the receiving process
         return state
 
-    def with_pins(self, pins: dict[str, int], origins: dict[str, str]) -> Contract:
-        """The element contract with `pins` bound first: `check(<pins>, element)`."""
-        slots = [Slot(k, "dim", None, int, origin=origins.get(k, "")) for k in pins]
-        slots.append(Slot("element", "array", self.spec, display="element"))
+    def with_pins(self, pins: dict[str, int], origins: dict[str, str],
+                  index: int | None = None) -> Contract:
+        """The element contract with `pins` bound first: `check(<pins>, element)`; `index`
+        names the element in errors (`element 137`)."""
+        slots = [Slot(k, "dim", None, int, origin=Origin(origins[k], _source(origins[k]))
+                      if origins.get(k) else None) for k in pins]
+        slots.append(Slot("element", "array", self.spec, loc=("element", index)))
         return Contract(self.name, tuple(slots))
 
     def checker(self, pins: dict[str, int], origins: dict[str, str]) -> Callable[..., Any]:
         key = tuple((k, origins.get(k, "")) for k in pins)
         fn = self._checkers.get(key)
         if fn is None:
-            from ._compile import compile_checker
-
             fn = self._checkers[key] = compile_checker(self.with_pins(pins, origins),
-                                                       report=report_raise)
+                                                       report=report_always)
         return fn
+
+    def error(self, pins: dict[str, int], origins: dict[str, str], element: Any,
+              index: int) -> ShapeContractError | None:
+        """The explained error for one element, named by its index (the slow path only)."""
+        err = verdict(self.with_pins(pins, origins, index), [*pins.values(), element])
+        if err is not None:
+            err.index = index
+        return err
 
     def start(self, pins: dict[str, int] | None = None,
               origins: dict[str, str] | None = None) -> _StreamState:
@@ -77,7 +89,12 @@ class StreamContract:
         return _StreamState(self, pins, origins)
 
     def contract(self) -> Contract:
-        return Contract(self.name, (Slot("element", "array", self.spec, display="element"),))
+        return Contract(self.name, (Slot("element", "array", self.spec, loc=("element", None)),))
+
+
+def _source(origin: str) -> str:
+    return "pin" if origin.startswith("dims=") else "element" if origin.startswith(
+        "element") else "argument"
 
 
 def _single_names(spec: Any) -> set[str]:
@@ -110,7 +127,7 @@ class _StreamState:
         try:
             self.fn(*self.values, element)
         except ShapeContractError as e:
-            deliver(relabel(e, i), stacklevel=4)
+            deliver(self.sc.error(self.pins, self.origins, element, i) or e)
             return
         if self.learn:
             self._learn(element, i)
@@ -120,7 +137,7 @@ class _StreamState:
         try:
             self.fn(*self.values, element)
         except ShapeContractError as e:
-            return relabel(e, index)
+            return self.sc.error(self.pins, self.origins, element, index) or e
         if self.learn:
             self._learn(element, index)
         return None
@@ -134,21 +151,6 @@ class _StreamState:
                 self.origins[n] = f"element {index} (stable={n!r})"
                 self.learn.remove(n)
         self._refresh()
-
-
-def relabel(e: ShapeContractError, index: int) -> ShapeContractError:
-    """The same error, its slots naming the element: `element 137[0], axis 1 (timesteps)`."""
-    import re
-
-    vs = []
-    for v in e.violations:
-        v.slot = v.slot.replace("element", f"element {index}", 1)
-        if v.origin:  # "b=2 from element[0] axis 0" -> "... from element 1[0] axis 0"
-            v.origin = re.sub(r"from element(?=\[| axis)", f"from element {index}", v.origin)
-        vs.append(v)
-    err = ShapeContractError(vs, e.function, e.bindings, e.notes)
-    err.index = index  # type: ignore[attr-defined]
-    return err
 
 
 # ----------------------------------------------------------------------------- spec
@@ -177,19 +179,6 @@ def lists_as_tuples(spec: Any) -> Any:
     return spec
 
 
-ITERATOR_ORIGINS = {"Iterator", "Iterable", "Generator", "AsyncIterator", "AsyncIterable",
-                    "AsyncGenerator"}
-
-
-def yield_spec(hint: Any) -> Any:
-    """The element spec of `Iterator[Y]`, `Generator[Y, S, R]`, `AsyncIterator[Y]` ..., or None."""
-    origin = typing.get_origin(hint)
-    if origin is None or getattr(origin, "__name__", "") not in ITERATOR_ORIGINS:
-        return None
-    args = typing.get_args(hint)
-    return spec_from_hint(args[0]) if args else None
-
-
 # --------------------------------------------------------------------------- streams
 class GuardedIterator:
     """An iterator passing on the source's elements unchanged, each checked on the way."""
@@ -213,7 +202,7 @@ class GuardedIterator:
         try:  # the common case, inlined: one call to the compiled checker
             st.fn(*st.values, item)
         except ShapeContractError as e:
-            deliver(relabel(e, st.index), stacklevel=3)
+            deliver(st.sc.error(st.pins, st.origins, item, st.index) or e)
         st.index += 1
         return item
 
@@ -379,11 +368,11 @@ def _guard_tf_dataset(ds: Any, sc: StreamContract) -> Any:
     import tensorflow as tf
 
     spec = _static(sc.spec)
-    static_sc = StreamContract(sc.name, spec, sc.pins)
-    err = static_sc.start().errors_of(ds.element_spec, 0)
+    static = StreamContract(sc.name, spec, sc.pins).with_pins(sc.pins, sc.pin_origins)
+    static = static.replace(slots=static.slots[:-1] + (
+        Slot("element", "array", spec, loc=("element_spec",)),))
+    err = verdict(static, [*sc.pins.values(), ds.element_spec])
     if err is not None:
-        for v in err.violations:
-            v.slot = v.slot.replace("element 0", "element_spec", 1)
         raise ShapeContractError(err.violations, f"{sc.name}.element_spec", err.bindings,
                                  ["checked statically, before any element was read"])
     checks = _runtime_checks(ds.element_spec, sc)
@@ -485,7 +474,7 @@ class ValidationReport(Report):
                  f"contract ({len(self.violations())} violations)"]
         for _, e in self.failures[:20]:
             for v in e.violations:
-                lines.append(f"  {v.location()}: {v.message}")
+                lines.append(f"  {v.location_text()}: {v.message}")
         if len(self.failures) > 20:
             lines.append(f"  ... and {len(self.failures) - 20} more elements")
         return "\n".join(lines)
@@ -572,7 +561,7 @@ def compatible(producer: Any, consumer: Any, dims: dict[str, int] | None = None)
 
 
 def _compare(p: ArraySpec, c: ArraySpec, pins: dict[str, int], out: Compatibility) -> None:
-    from ._contract import shape_text, static_compare
+    from ._contract import static_compare
 
     for m in static_compare(p, c, dict(pins)):
         if m.axis is None:
@@ -634,3 +623,16 @@ def _consumer_spec(consumer: Any) -> tuple[str, Any]:
         ins = c.inputs()
         return c.name, ins[0].spec if ins else None
     return repr(consumer), as_spec(consumer)
+
+
+def stream_checker(obj: Any) -> Any:
+    """The compiled element checker of a guarded stream, or None."""
+    state = getattr(obj, "_state", None)
+    if isinstance(state, _StreamState):
+        return state.fn
+    sc = obj.__dict__.get("_sc", None) if hasattr(obj, "__dict__") else None
+    if sc is None:
+        sc = getattr(obj, "sc", None)
+    if isinstance(sc, StreamContract):
+        return sc.start().fn
+    return None

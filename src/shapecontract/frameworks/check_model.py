@@ -1,35 +1,35 @@
-"""A built model against a `Model[...]` annotation: its derived contract, dim by dim.
+"""A built model against a `Model[...]` annotation: its derived contract, dim by dim (layer L6).
 
 Design rules:
 - The model states its contract (the adapters); the annotation states the intent, with dims
   bound by the builder's arguments. They are compared statically, axis by axis: no data.
 - A mismatch names the layer attribute that causes it ("Dense 'dense' has units=10; the
-  annotation says 1"), taken from the derived contract's origins.
+  annotation says 1"), read from the derived contract's structured origins.
 - A custom torch module is propagated on fake tensors from the annotation's input shape.
+- The decorator hands this function to the `ModelSpec` (its `checker`): the core never
+  imports the adapters.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from .._errors import Violation
-from .._spec import ArraySpec, ModelSpec, OneOf
+from .._contract import static_compare
+from .._dims import dim_size
+from .._errors import Location, Violation
+from .._spec import ArraySpec, ModelSpec, OneOf, shape_text
+from . import adapter_of, contract_of
+from .torch import _known, is_torch_module
 
 __all__ = ["check_model"]
 
 
-def check_model(spec: ModelSpec, model: Any, label: str, st: Any) -> None:
-    from .._contract import dim_size
-    from . import contract_of
-    from .keras import is_keras
-    from .torch import _known, is_torch_module
-
-    if not (is_keras(model) or is_torch_module(model)) or (
+def check_model(spec: ModelSpec, model: Any, loc: Location, st: Any) -> None:
+    if adapter_of(model) is None or (
             isinstance(spec.model_type, type) and not isinstance(model, spec.model_type)):
         want = getattr(spec.model_type, "__name__", "a Keras model or torch module")
-        st.violations.append(Violation(slot=label, kind="type",
-                                        message=f"expected {want}, got {type(model).__name__}",
-                                        expected=spec.model_type, actual=type(model)))
+        st.violations.append(Violation(loc, "type", f"expected {want}, got {type(model).__name__}",
+                                       expected=spec.model_type, actual=type(model)))
         return
     input_shape = None
     if is_torch_module(model) and _known(model, "") is None:
@@ -44,32 +44,31 @@ def check_model(spec: ModelSpec, model: Any, label: str, st: Any) -> None:
                 got = next((o for o in got.options if len(o.dims) == len(want)), got.options[0])
             if not isinstance(got, ArraySpec):
                 continue
-            _compare(f"{label} (model {kind} {i})", want, got, st)
+            _compare((*loc, (f"model {kind}", i)), want, got, st)
 
 
-def _compare(where: str, want: tuple[Any, ...], got: ArraySpec, st: Any) -> None:
-    from .._contract import shape_text, static_compare
-
+def _compare(loc: Location, want: tuple[Any, ...], got: ArraySpec, st: Any) -> None:
     annotated = ArraySpec(want, None, "Shaped", (Any,))
     bound = dict(st.bindings)
     for m in static_compare(got, annotated, bound):
         if m.axis is None:
             st.violations.append(Violation(
-                slot=where, kind="rank",
-                message=f"the model has {m.left} axes {shape_text(got)}; the annotation says {m.right}",
+                loc, "rank",
+                f"the model has {m.left} axes {shape_text(got)}; the annotation says {m.right}",
                 expected=m.right, actual=m.left))
             continue
         origin = m.left_origin
-        if origin:
-            head, _, attr = origin.rpartition(" ")
-            said = (f"{head} has {attr}={m.left}" if attr.isidentifier() and head
-                    else f"{origin} gives {m.left}")
+        if origin is not None and origin.layer and origin.attribute:
+            said = f"{origin.layer} has {origin.attribute}={m.left}"
+        elif origin:
+            said = f"{origin} gives {m.left}"
         else:
             said = f"the model has {m.left}"
         st.violations.append(Violation(
-            slot=where, kind="dim", axis=m.axis, dim=m.name,
-            message=f"{said}; the annotation says {m.right}", expected=m.right, actual=m.left,
-            origin=origin, contract=shape_text(got)))
+            loc, "dim", f"{said}; the annotation says {m.right}", axis=m.axis, dim=m.name,
+            expected=m.right, actual=m.left, origin=origin, contract=shape_text(got)))
+    from .._errors import render_location
+
     for name, value in bound.items():  # names the model's sizes bound (e.g. batch-free dims)
         if name not in st.bindings:
-            st.bind(name, value, f"{where}")
+            st.bind(name, value, render_location(loc), loc)

@@ -1,38 +1,83 @@
 """Keras 3 models and layers -> Contract, from Keras's own metadata (no forward pass on data).
 
 Design rules:
-- Imported only when a Keras object shows up (`contract_of`, `guard`), so `keras` is already
-  loaded; works on every Keras backend (TensorFlow, torch, jax).
+- This module never imports Keras at import time: it runs only once a Keras object showed up
+  (then `keras` is in `sys.modules`). Works on every Keras backend (TensorFlow, torch, jax).
+- Layer knowledge is one table, `LAYERS`: a Keras class name -> its rule (how it names its
+  input and output axes, which attribute fixes its last output axis), looked up along the MRO,
+  so a subclass of `keras.layers.LSTM` is an LSTM. Adding a layer is one entry.
 - The strict contract states every declared dim: `Input((24, 3))` means 24 timesteps and 3
-  features, named by the layer that consumes them (LSTM: batch, timesteps, features; Conv2D:
-  batch, height, width, channels ...). Fixed sizes record their origin (Input shape, kernel).
+  features, named by the layer that consumes them. Fixed sizes record a structured origin.
 - The framework level asks Keras, on shapes only: the model's own input-rank adjustment
   (squeeze/expand of a trailing 1), then each layer's `input_spec` and recurrent kernel in
-  graph order, propagating `compute_output_spec` on symbolic tensors. Verdicts are cached by
-  input shape.
+  graph order, propagating `compute_output_spec` on symbolic tensors. Verdicts are cached per
+  model (on the verdict object, which the contract carries) by input shape.
 """
 
 from __future__ import annotations
 
 import sys
+import weakref
+from dataclasses import dataclass
 from typing import Any
 
-from .._contract import Contract, LayerRow, Slot
-from .._spec import ArraySpec, Fixed, Named
+from .._compile import Contract
+from .._contract import LayerRow, Slot
+from .._dims import Fixed, Named
+from .._errors import Origin
+from .._spec import ArraySpec
+from ..backends import shape_of
+from ._table import lookup
 
-__all__ = ["contract_of_keras", "is_keras", "keras_verdict"]
+__all__ = ["LAYERS", "contract_of_keras", "is_keras", "keras_verdict"]
 
-_RNN = {"LSTM", "GRU", "SimpleRNN", "RNN", "Bidirectional"}
-_CONV1D = {"Conv1D", "Conv1DTranspose", "SeparableConv1D", "DepthwiseConv1D", "MaxPooling1D",
-           "AveragePooling1D", "GlobalMaxPooling1D", "GlobalAveragePooling1D", "UpSampling1D",
-           "ZeroPadding1D", "Cropping1D"}
-_CONV2D = {"Conv2D", "Conv2DTranspose", "SeparableConv2D", "DepthwiseConv2D", "MaxPooling2D",
-           "AveragePooling2D", "GlobalMaxPooling2D", "GlobalAveragePooling2D", "UpSampling2D",
-           "ZeroPadding2D", "Cropping2D"}
-_SAME_SHAPE = {"Dropout", "BatchNormalization", "LayerNormalization", "Masking", "Activation",
-               "GaussianNoise", "GaussianDropout", "SpatialDropout1D", "SpatialDropout2D",
-               "ReLU", "LeakyReLU", "Softmax", "ELU", "PReLU", "UnitNormalization",
-               "GroupNormalization", "Normalization", "Rescaling", "InputLayer"}
+
+@dataclass(frozen=True)
+class LayerRule:
+    """What shapecontract knows of one Keras layer class."""
+
+    kind: str
+    """`rnn`, `bidirectional`, `conv1d`, `conv2d`, `conv3d`, `dense`, `embedding`, `flatten`,
+    `time_distributed`, `same` (output shape = input shape) or `input`."""
+    output_attr: str | None = None
+    """The attribute that fixes the last output axis (`units`, `filters`, `output_dim`)."""
+
+
+_conv = {f"{base}{n}D": LayerRule(f"conv{n}d", "filters" if "Conv" in base and "Depthwise" not in base else None)
+         for n in (1, 2) for base in ("Conv", "SeparableConv", "DepthwiseConv")}
+_conv.update({f"Conv{n}DTranspose": LayerRule(f"conv{n}d", "filters") for n in (1, 2)})
+_conv.update({f"{base}{n}D": LayerRule(f"conv{n}d")
+              for n in (1, 2) for base in ("MaxPooling", "AveragePooling", "GlobalMaxPooling",
+                                           "GlobalAveragePooling", "UpSampling", "ZeroPadding",
+                                           "Cropping")})
+LAYERS: dict[str, LayerRule] = {
+    "LSTM": LayerRule("rnn", "units"), "GRU": LayerRule("rnn", "units"),
+    "SimpleRNN": LayerRule("rnn", "units"), "RNN": LayerRule("rnn"),
+    "Bidirectional": LayerRule("bidirectional"),
+    **_conv,
+    "Conv3D": LayerRule("conv3d", "filters"), "MaxPooling3D": LayerRule("conv3d"),
+    "AveragePooling3D": LayerRule("conv3d"),
+    "Dense": LayerRule("dense", "units"), "EinsumDense": LayerRule("dense"),
+    "Embedding": LayerRule("embedding", "output_dim"),
+    "Flatten": LayerRule("flatten"),
+    "TimeDistributed": LayerRule("time_distributed"),
+    **{n: LayerRule("same") for n in (
+        "Dropout", "BatchNormalization", "LayerNormalization", "Masking", "Activation",
+        "GaussianNoise", "GaussianDropout", "SpatialDropout1D", "SpatialDropout2D", "ReLU",
+        "LeakyReLU", "Softmax", "ELU", "PReLU", "UnitNormalization", "GroupNormalization",
+        "Normalization", "Rescaling")},
+    "InputLayer": LayerRule("input"),
+}
+"""Keras layer class name -> rule. Looked up along the MRO (`rule_of`)."""
+
+
+def rule_of(layer: Any) -> LayerRule | None:
+    return lookup(layer, LAYERS, "keras")
+
+
+def _kind(layer: Any) -> str | None:
+    rule = rule_of(layer)
+    return None if rule is None else rule.kind
 
 
 def is_keras(obj: Any) -> bool:
@@ -53,47 +98,47 @@ def _channels_first(layer: Any) -> bool:
 
 def input_names(layer: Any, rank: int) -> list[str] | None:
     """Canonical names of a layer's input axes, or None if the layer does not give them."""
-    cls = type(layer).__name__
+    kind = _kind(layer)
     generic = ["batch"] + [f"axis{i}" for i in range(1, rank)]
-    if cls in _RNN:
+    if kind in ("rnn", "bidirectional"):
         return ["batch", "timesteps", "features"] if rank == 3 else generic
-    if cls == "TimeDistributed" and rank >= 2:
+    if kind == "time_distributed" and rank >= 2:
         inner = input_names(layer.layer, rank - 1) or generic[1:]
         return ["batch", "timesteps"] + inner[1:]
-    if cls in _CONV1D and rank == 3:
+    if kind == "conv1d" and rank == 3:
         return ["batch", "channels", "length"] if _channels_first(layer) else ["batch", "length", "channels"]
-    if cls in _CONV2D and rank == 4:
+    if kind == "conv2d" and rank == 4:
         return (["batch", "channels", "height", "width"] if _channels_first(layer)
                 else ["batch", "height", "width", "channels"])
-    if cls in ("Conv3D", "MaxPooling3D", "AveragePooling3D") and rank == 5:
+    if kind == "conv3d" and rank == 5:
         return (["batch", "channels", "depth", "height", "width"] if _channels_first(layer)
                 else ["batch", "depth", "height", "width", "channels"])
-    if cls == "Embedding":
+    if kind == "embedding":
         return (["batch", "length"] + generic[2:])[:rank]
-    if cls in ("Dense", "EinsumDense"):
+    if kind == "dense":
         if rank == 2:
             return ["batch", "features"]
         if rank == 3:
             return ["batch", "timesteps", "features"]
         return generic[:-1] + ["features"]
-    if cls in _SAME_SHAPE:
+    if kind in ("same", "input"):
         return None
     return generic
 
 
 def output_names(layer: Any, rank: int, in_names: list[str] | None) -> list[str]:
-    cls = type(layer).__name__
+    kind = _kind(layer)
     generic = ["batch"] + [f"axis{i}" for i in range(1, rank)]
-    if cls in _RNN:
+    if kind in ("rnn", "bidirectional"):
         return ["batch", "timesteps", "units"] if rank == 3 else ["batch", "units"][:rank]
-    if cls in ("Dense", "EinsumDense", "Embedding"):
+    if kind in ("dense", "embedding"):
         base = (in_names or generic)[: rank - 1]
-        return base + ["units" if cls != "Embedding" else "features"]
-    if cls in _CONV1D | _CONV2D and in_names and len(in_names) == rank:
+        return base + ["units" if kind != "embedding" else "features"]
+    if kind in ("conv1d", "conv2d") and in_names and len(in_names) == rank:
         return in_names
-    if cls == "Flatten":
+    if kind == "flatten":
         return ["batch", "features"][:rank]
-    if cls in _SAME_SHAPE and in_names and len(in_names) == rank:
+    if kind in ("same", "input") and in_names and len(in_names) == rank:
         return in_names
     return generic
 
@@ -152,29 +197,34 @@ def _names_for_input(model: Any, tensor: Any, rank: int) -> tuple[list[str], Any
     return ["batch"] + [f"axis{i}" for i in range(1, rank)], None
 
 
-def _kernel_origin(layer: Any) -> tuple[str, int] | None:
-    """(origin text, input size) when a built layer's weights fix its input's last axis."""
+def _who(layer: Any) -> str:
+    return f"{type(layer).__name__} '{layer.name}'"
+
+
+def _kernel_origin(layer: Any) -> tuple[Origin, int] | None:
+    """(origin, input size) when a built layer's weights fix its input's last axis."""
     if layer is None:
         return None
-    cls = type(layer).__name__
+    kind = _kind(layer)
     target = layer
-    if cls == "Bidirectional":
+    if kind == "bidirectional":
         target = layer.forward_layer
-    if cls == "TimeDistributed":
+    if kind == "time_distributed":
         return _kernel_origin(layer.layer)
     cell = getattr(target, "cell", None)
     kernel = getattr(cell if cell is not None else target, "kernel", None)
     if kernel is None or not getattr(layer, "built", False):
         return None
     shape = tuple(kernel.shape)
-    size = shape[0] if cell is not None or cls in ("Dense",) else shape[-2]
-    return f"{cls} '{layer.name}' kernel {shape}", int(size)
+    size = shape[0] if cell is not None or kind == "dense" else shape[-2]
+    return Origin.of_layer(_who(layer), "kernel", str(shape)), int(size)
 
 
 # ---------------------------------------------------------------------------- contract
 def contract_of_keras(model: Any, level: str = "strict") -> Contract:
     """The Contract a Keras model or layer states through its own metadata."""
     name = f"{type(model).__name__} '{model.name}'"
+    verdict = KerasVerdict(model)
     inputs = _model_inputs(model)
     slots: list[Slot] = []
     num = _num_dtypes()
@@ -187,13 +237,15 @@ def contract_of_keras(model: Any, level: str = "strict") -> Contract:
                                  or ["batch"] + [f"axis{i}" for i in range(1, rank)],
                                  _first_layer(model)))
         kernel = _kernel_origin(consumer)
-        declared = f"Input({tuple(shape[1:])}) of {name}"
+        declared = Origin(f"Input({tuple(shape[1:])}) of {name}", "model", name, "input_shape",
+                          str(tuple(shape[1:])))
         dims: list[Any] = []
-        origins: list[str | None] = []
+        origins: list[Origin | None] = []
         for ax, (size, dname) in enumerate(zip(shape, names)):
             if ax == 0 and dname == "batch":
                 dims.append(Named("batch") if size is None else Fixed(size, False, "batch"))
-                origins.append(None if size is None else f"batch_shape of {name}")
+                origins.append(None if size is None else Origin(
+                    f"batch_shape of {name}", "model", name, "batch_shape"))
             elif size is None:
                 if ax == rank - 1 and kernel is not None:
                     dims.append(Fixed(kernel[1], False, dname))
@@ -205,11 +257,14 @@ def contract_of_keras(model: Any, level: str = "strict") -> Contract:
                 dims.append(Fixed(int(size), False, dname))
                 origins.append(kernel[0] if ax == rank - 1 and kernel is not None else declared)
         if level == "framework":
-            dims, origins = _framework_dims(model, i, shape, dims, origins)
-        dtype = "Int" if type(consumer).__name__ == "Embedding" else "Num"
+            dims, origins = _framework_dims(verdict, len(inputs), i, shape, dims, origins)
+        dtype = "Int" if _kind(consumer) == "embedding" else "Num"
         spec = ArraySpec(tuple(dims), num, dtype, (Any,), origins=tuple(origins))
         var = "x" if len(inputs) == 1 else f"x{i}"  # the name fixes are written with
-        slots.append(Slot(var, "array", spec, display=f"input '{in_name}'"))
+        optional = bool(getattr(getattr(getattr(tensor, "_keras_history", None), "operation",
+                                        None), "optional", False))
+        slots.append(Slot(var, "array", spec, loc=("input", in_name), key=in_name,
+                          optional=optional))
     for j, (shape, out_name, layer) in enumerate(_model_outputs(model)):
         in_names = None
         names = output_names(layer, len(shape), in_names) if layer is not None else (
@@ -221,30 +276,31 @@ def contract_of_keras(model: Any, level: str = "strict") -> Contract:
         if layer is not None and dims:
             origins[-1] = _output_origin(layer)
         spec = ArraySpec(tuple(dims), None, "Shaped", (Any,), origins=tuple(origins))
-        slots.append(Slot(f"y{j}", "array", spec, display=f"output '{out_name}'", output=True))
-    notes = ()
+        slots.append(Slot(f"y{j}", "array", spec, loc=("output", out_name), output=True))
+    notes: tuple[str, ...] = ()
     if not getattr(model, "built", True):
         notes = ("the model is not built: only the rank and the dims its first layer fixes are known",)
     return Contract(name, tuple(slots), layers=tuple(_rows(model)), level=level, notes=notes,
-                    chain=_is_chain(model))
+                    chain=_is_chain(model), framework=verdict, framework_name="Keras")
 
 
-def _output_origin(layer: Any) -> str | None:
+def _output_origin(layer: Any) -> Origin | None:
     """The attribute that fixes a layer's last output axis: `Dense 'dense' units`."""
-    cls = type(layer).__name__
-    target = layer.forward_layer if cls == "Bidirectional" else layer
-    for attr in ("units", "filters", "output_dim"):
-        if hasattr(target, attr):
-            return f"{cls} '{layer.name}' {attr}"
-    return None
+    rule = rule_of(layer)
+    if rule is not None and rule.kind == "bidirectional":
+        inner = rule_of(layer.forward_layer)
+        attr = inner.output_attr if inner is not None else None
+    else:
+        attr = rule.output_attr if rule is not None else None
+    return Origin.of_layer(_who(layer), attr) if attr else None
 
 
-def _framework_dims(model: Any, index: int, shape: Any, dims: list[Any],
-                    origins: list[str | None]) -> tuple[list[Any], list[str | None]]:
+def _framework_dims(verdict: KerasVerdict, n_inputs: int, index: int, shape: Any,
+                    dims: list[Any], origins: list[Origin | None]
+                    ) -> tuple[list[Any], list[Origin | None]]:
     """Keep a fixed dim only where Keras itself rejects a change of it (asked on shapes)."""
     base = tuple(8 if s is None else s for s in shape)
     out, outo = list(dims), list(origins)
-    n_inputs = len(_model_inputs(model))
     for ax, d in enumerate(dims):
         if not isinstance(d, Fixed) or ax == 0:
             continue
@@ -254,7 +310,7 @@ def _framework_dims(model: Any, index: int, shape: Any, dims: list[Any],
             probe[ax] = new
             shapes: list[Any] = [None] * n_inputs
             shapes[index] = tuple(probe)
-            accepted = accepted and keras_verdict(model, tuple(shapes))[0]
+            accepted = accepted and verdict.shapes(tuple(shapes))[0]
         if accepted:
             out[ax] = Named(d.label or f"axis{ax}")
             outo[ax] = None
@@ -321,7 +377,7 @@ def _rows(model: Any) -> list[LayerRow]:
     rows = []
     names_by_tensor: dict[int, list[str]] = {}
     for layer in _layers(model):
-        if type(layer).__name__ == "InputLayer":
+        if _kind(layer) == "input":
             continue
         try:
             ins = layer.input
@@ -349,16 +405,34 @@ def _rows(model: Any) -> list[LayerRow]:
 
 
 # ----------------------------------------------------------------- framework verdicts
-_verdicts: dict[tuple[Any, ...], tuple[bool, str]] = {}
+class KerasVerdict:
+    """Keras's own verdict for one model on input values: shapes only, cached by shape (and by
+    whether the model is built). Held by the model's contract; holds the model weakly."""
+
+    def __init__(self, model: Any) -> None:
+        self._model = weakref.ref(model)
+        self._cache: dict[tuple[Any, ...], tuple[bool, str]] = {}
+
+    def __call__(self, values: list[Any]) -> tuple[bool, str]:
+        shapes = tuple(None if v is None else shape_of(v) for v in values)
+        if any(s is not None and None in s for s in shapes):
+            return True, ""  # unknown sizes are checked when they are known
+        return self.shapes(shapes)
+
+    def shapes(self, shapes: tuple[Any, ...]) -> tuple[bool, str]:
+        model = self._model()
+        if model is None:
+            return True, ""
+        key = (shapes, bool(getattr(model, "built", True)))
+        hit = self._cache.get(key)
+        if hit is None:
+            hit = self._cache[key] = _keras_verdict(model, shapes)
+        return hit
 
 
 def keras_verdict(model: Any, shapes: tuple[Any, ...]) -> tuple[bool, str]:
-    """Would Keras accept inputs of these shapes? (ok, reason/note). Shapes only, cached."""
-    key = (id(model), shapes)
-    hit = _verdicts.get(key)
-    if hit is None:
-        hit = _verdicts[key] = _keras_verdict(model, shapes)
-    return hit
+    """Would Keras accept inputs of these shapes? (ok, reason/note). Shapes only, uncached."""
+    return _keras_verdict(model, shapes)
 
 
 def _keras_verdict(model: Any, shapes: tuple[Any, ...]) -> tuple[bool, str]:
@@ -408,13 +482,115 @@ def _assert_layer_accepts(layer: Any, args: tuple[Any, ...]) -> None:
     x = args[0]
     if getattr(layer, "input_spec", None) is not None:
         assert_input_compatibility(layer.input_spec, x, layer.name)
-    cls = type(layer).__name__
-    if cls == "TimeDistributed" and hasattr(x, "shape") and len(x.shape) >= 2:
+    kind = _kind(layer)
+    if kind == "time_distributed" and hasattr(x, "shape") and len(x.shape) >= 2:
         inner = keras.KerasTensor((x.shape[0], *x.shape[2:]), dtype=x.dtype)
         _assert_layer_accepts(layer.layer, (inner,))
         return
     k = _kernel_origin(layer)
-    if k is not None and cls in _RNN and hasattr(x, "shape") and x.shape[-1] is not None:
+    if k is not None and kind in ("rnn", "bidirectional") and hasattr(x, "shape") and (
+            x.shape[-1] is not None):
         if x.shape[-1] != k[1]:
-            raise ValueError(f"{cls} '{layer.name}' expects {k[1]} features ({k[0]}), "
+            raise ValueError(f"{_who(layer)} expects {k[1]} features ({k[0]}), "
                              f"got {x.shape[-1]}")
+
+
+# ---------------------------------------------------------------------------- guards
+ENTRY_POINTS = ("fit", "predict", "evaluate", "train_on_batch", "predict_on_batch",
+                "test_on_batch", "__call__")
+_GUARD_KEY = "_shapecontract_guard"
+_OBJECT_CLASS = object.__dict__["__class__"]  # the real `__class__` slot of every object
+_guarded_classes: dict[type, type] = {}
+
+
+def guard_of(model: Any) -> Any:
+    """The guard installed on a Keras model, or None."""
+    if "__shapecontract_base__" not in type(model).__dict__:
+        return None
+    return model.__dict__.get(_GUARD_KEY)
+
+
+def install_guard(model: Any, guard: Any) -> None:
+    """Swap the instance's class for a subclass whose entry points ask `guard` first.
+
+    Python looks special methods (`__call__`) up on the type, so this needs a class; the
+    subclass is made once per Keras class. It reports the Keras class as `__class__`, so Keras
+    serialisation (`model.save`, `clone_model`) sees the model's own class, and it reduces
+    (pickle, `copy.deepcopy`) to the model's own reduction plus the guard, so copies stay
+    guarded. `model.save` and `clone_model` give unguarded models: their formats hold configs
+    and weights, not Python objects.
+    """
+    base = type(model)
+    sub = _guarded_classes.get(base)
+    if sub is None:
+        sub = _guarded_classes[base] = _make_guarded_class(base)
+    model.__dict__[_GUARD_KEY] = guard
+    _OBJECT_CLASS.__set__(model, sub)
+
+
+def remove_guard(model: Any) -> None:
+    base = type(model).__dict__.get("__shapecontract_base__")
+    if base is None:
+        return
+    _OBJECT_CLASS.__set__(model, base)
+    model.__dict__.pop(_GUARD_KEY, None)
+
+
+def restore_guarded(func: Any, args: tuple[Any, ...], guard: Any) -> Any:
+    """Unpickling/copying target: rebuild the model as Keras does, then guard it again."""
+    model = func(*args)
+    install_guard(model, guard)
+    return model
+
+
+def _make_guarded_class(base: type) -> type:
+    ns: dict[str, Any] = {"__shapecontract_base__": base, "__module__": base.__module__,
+                          "__qualname__": base.__qualname__}
+    for name in ENTRY_POINTS:
+        ns[name] = _entry(base, name)
+
+    def __reduce__(self: Any) -> tuple[Any, ...]:
+        guard = self.__dict__[_GUARD_KEY]
+        _OBJECT_CLASS.__set__(self, base)
+        state = self.__dict__.pop(_GUARD_KEY)
+        try:
+            func, args = base.__reduce__(self)[:2]  # type: ignore[index]
+        finally:
+            self.__dict__[_GUARD_KEY] = state
+            _OBJECT_CLASS.__set__(self, sub)
+        return (restore_guarded, (func, args, guard))
+
+    def get_class(self: Any) -> type:
+        return base
+
+    def set_class(self: Any, cls: type) -> None:
+        _OBJECT_CLASS.__set__(self, cls)
+
+    ns["__reduce__"] = __reduce__
+    ns["__class__"] = property(get_class, set_class)
+    sub = type(base.__name__, (base,), ns)
+    return sub
+
+
+def _entry(base: type, name: str) -> Any:
+    import inspect
+
+    method = getattr(base, name)
+    first = list(inspect.signature(method).parameters)[1]  # after self: x / inputs
+
+    def entry(self: Any, *args: Any, **kwargs: Any) -> Any:
+        __tracebackhide__ = True
+        g = self.__dict__.get(_GUARD_KEY)
+        if g is not None:
+            if args:
+                args = (g.keras_input(self, name, args[0]), *args[1:])
+            elif first in kwargs:
+                kwargs[first] = g.keras_input(self, name, kwargs[first])
+            if name == "fit" and "validation_data" in kwargs:
+                kwargs["validation_data"] = g.keras_validation(self, kwargs["validation_data"])
+        return method(self, *args, **kwargs)
+
+    entry.__name__ = name
+    entry.__qualname__ = f"{base.__qualname__}.{name}"
+    entry.__doc__ = method.__doc__
+    return entry

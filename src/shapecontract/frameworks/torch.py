@@ -1,26 +1,35 @@
 """PyTorch modules -> Contract, from their constructor arguments (and fake-tensor propagation).
 
 Design rules:
-- Imported only when a torch module shows up, so `torch` is already loaded.
+- This module never imports torch at import time: it runs only once a torch module showed up.
+- Module knowledge is one table, `MODULES`: a torch class name -> its rule (kind, how its
+  attributes state its input/hx/output specs, which attribute fixes its last output axis),
+  looked up along the MRO, so a subclass of `nn.LSTM` is an LSTM. Adding a module is one entry.
 - Known modules state their contract from their attributes: nn.LSTM/GRU/RNN (input_size,
   hidden_size, num_layers, bidirectional, proj_size, batch_first; batched and unbatched input;
-  h_0/c_0 and output/h_n/c_n), nn.Linear, nn.Conv1d, nn.Conv2d, nn.Embedding, nn.Flatten,
-  nn.Sequential. Dims get canonical names; fixed sizes record `Module 'name' attribute`.
+  optional hx/(h_0, c_0) and output/h_n/c_n), nn.Linear, nn.Conv1d/2d, nn.Embedding,
+  nn.Flatten, nn.Sequential. Dims get canonical names; fixed sizes record structured origins.
 - `batch_first=False` is stated, not hidden: the contract reads `(timesteps, batch, features)`,
   and a failure on it says how to fix either side.
 - Any other module: its forward is run on fake tensors (no memory, no data) from a declared
-  `input_shape`, which also gives the per-layer table and the framework-level verdicts.
+  `input_shape`; the framework level's verdict runs forward on fake tensors too, cached per
+  module by input shapes and dtypes.
 """
 
 from __future__ import annotations
 
 import sys
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Callable
 
-from .._contract import Contract, LayerRow, Slot
-from .._spec import Anon, ArraySpec, Fixed, Named, OneOf, TupleSpec, Variadic
+from .._compile import Contract
+from .._contract import LayerRow, Slot
+from .._dims import Anon, Fixed, Named, Variadic
+from .._errors import Origin
+from .._spec import ArraySpec, OneOf, TupleSpec
+from ._table import lookup
 
-__all__ = ["contract_of_torch", "is_torch_module", "torch_verdict"]
+__all__ = ["MODULES", "TorchVerdict", "contract_of_torch", "is_torch_module", "rule_of"]
 
 # Stand-in sizes for unknown dims during fake propagation: far apart, so that a conv or pool
 # turning one into another is unlikely; shapes are fake, so size costs nothing.
@@ -35,16 +44,16 @@ def is_torch_module(obj: Any) -> bool:
 def _float() -> tuple[frozenset[str], str]:
     import jaxtyping
 
-    return frozenset(jaxtyping.Float.dtypes), "Float"
+    return frozenset(jaxtyping.Float.dtypes), "Float"  # type: ignore[attr-defined]
 
 
 def _integer() -> tuple[frozenset[str], str]:
     import jaxtyping
 
-    return frozenset(jaxtyping.Integer.dtypes), "Integer"
+    return frozenset(jaxtyping.Integer.dtypes), "Integer"  # type: ignore[attr-defined]
 
 
-def _spec(dims: list[Any], origins: list[str | None], dtype: tuple[frozenset[str] | None, str],
+def _spec(dims: list[Any], origins: list[Origin | None], dtype: tuple[frozenset[str] | None, str],
           advice: tuple[str, ...] = ()) -> ArraySpec:
     import torch
 
@@ -56,40 +65,44 @@ def _shaped() -> tuple[None, str]:
     return None, "Shaped"
 
 
-# ---------------------------------------------------------------------- known modules
 def _who(cls: str, name: str) -> str:
     return f"{cls} '{name}'" if name else cls
 
 
-def _rnn(m: Any, name: str) -> tuple[Any, Any, Any]:
-    """(input spec, hx spec, output spec) of nn.LSTM / nn.GRU / nn.RNN."""
-    cls = type(m).__name__
+Specs = tuple[Any, Any, Any]
+"""(input spec, hx spec or None, output spec or None)."""
+
+
+# ---------------------------------------------------------------------- known modules
+def _rnn(m: Any, name: str, cls: str) -> Specs:
+    """nn.LSTM / nn.GRU / nn.RNN: input, optional hx, output."""
     lstm = cls == "LSTM"
+    who = _who(cls, name)
     D = 2 if m.bidirectional else 1
     L = m.num_layers
     proj = getattr(m, "proj_size", 0) or 0
     h_out = proj if proj > 0 else m.hidden_size
     f = _float()
-    o_feat = f"{_who(cls, name)} input_size"
-    o_dl = f"{_who(cls, name)} num_layers={L} x {'2 directions' if D == 2 else '1 direction'}"
-    o_h = f"{_who(cls, name)} {'proj_size' if proj > 0 else 'hidden_size'}"
-    o_c = f"{_who(cls, name)} hidden_size"
+    o_feat = Origin.of_layer(who, "input_size")
+    o_dl = Origin(f"{who} num_layers={L} x {'2 directions' if D == 2 else '1 direction'}",
+                  "layer", who, "num_layers", f"x {D} direction(s)")
+    o_h = Origin.of_layer(who, "proj_size" if proj > 0 else "hidden_size")
+    o_c = Origin.of_layer(who, "hidden_size")
     feat = Fixed(m.input_size, False, "features")
     dl = Fixed(D * L, False, "directions*layers")
     advice: tuple[str, ...] = ()
     if m.batch_first:
         batched = [Named("batch"), Named("timesteps"), feat]
-        bo = [None, None, o_feat]
         out_b = [Named("batch"), Named("timesteps"), Fixed(D * h_out, False, "units")]
     else:
         batched = [Named("timesteps"), Named("batch"), feat]
-        bo = [None, None, o_feat]
         out_b = [Named("timesteps"), Named("batch"), Fixed(D * h_out, False, "units")]
-        advice = (f"nn.{_who(cls, name)} has batch_first=False: it reads axis 0 as time and axis 1 "
+        advice = (f"nn.{who} has batch_first=False: it reads axis 0 as time and axis 1 "
                   f"as batch. If your data is batch-major (batch, timesteps, features), build it "
                   f"with nn.{cls}(..., batch_first=True), or pass x.transpose(0, 1)",)
     unbatched = [Named("timesteps"), feat]
-    inp = OneOf((_spec(batched, bo, f, advice), _spec(unbatched, [None, o_feat], f, advice)))
+    inp = OneOf((_spec(batched, [None, None, o_feat], f, advice),
+                 _spec(unbatched, [None, o_feat], f, advice)))
     h = OneOf((_spec([dl, Named("batch"), Fixed(h_out, False, "units")], [o_dl, None, o_h], f),
                _spec([dl, Fixed(h_out, False, "units")], [o_dl, o_h], f)))
     c = OneOf((_spec([dl, Named("batch"), Fixed(m.hidden_size, False, "hidden")], [o_dl, None, o_c], f),
@@ -107,49 +120,103 @@ def _rnn(m: Any, name: str) -> tuple[Any, Any, Any]:
     return inp, hx, outputs
 
 
-def _known(m: Any, name: str) -> tuple[Any, Any, Any] | None:
-    """(input spec, extra hx spec or None, output spec) for modules we know by their attributes."""
-    cls = type(m).__name__
-    if cls in ("LSTM", "GRU", "RNN"):
-        return _rnn(m, name)
+def _linear(m: Any, name: str, cls: str) -> Specs:
+    who = _who(cls, name)
+    inp = _spec([Variadic("batch"), Fixed(m.in_features, False, "features")],
+                [None, Origin.of_layer(who, "in_features")], _float())
+    out = _spec([Variadic("batch"), Fixed(m.out_features, False, "units")],
+                [None, Origin.of_layer(who, "out_features")], _shaped())
+    return inp, None, out
+
+
+def _conv(m: Any, name: str, cls: str) -> Specs:
+    who = _who(cls, name)
+    o = Origin.of_layer(who, "in_channels")
+    oo = Origin.of_layer(who, "out_channels")
+    spatial = ["length"] if len(m.kernel_size) == 1 else ["height", "width"]
+    none = [None] * len(spatial)
+    ch = Fixed(m.in_channels, False, "channels")
     f = _float()
-    if cls == "Linear":
-        o = f"{_who('Linear', name)} in_features"
-        inp = _spec([Variadic("batch"), Fixed(m.in_features, False, "features")], [None, o], f)
-        out = _spec([Variadic("batch"), Fixed(m.out_features, False, "units")],
-                    [None, f"{_who('Linear', name)} out_features"], _shaped())
-        return inp, None, out
-    if cls in ("Conv1d", "Conv2d"):
-        o = f"{_who(cls, name)} in_channels"
-        spatial = ["length"] if cls == "Conv1d" else ["height", "width"]
-        ch = Fixed(m.in_channels, False, "channels")
-        batched = _spec([Named("batch"), ch, *map(Named, spatial)], [None, o] + [None] * len(spatial), f)
-        single = _spec([ch, *map(Named, spatial)], [o] + [None] * len(spatial), f)
-        oc = Fixed(m.out_channels, False, "channels")
-        ob = _spec([Named("batch"), oc] + [Named(f"out_{s}") for s in spatial],
-                   [None, f"{_who(cls, name)} out_channels"] + [None] * len(spatial), _shaped())
-        osg = _spec([oc] + [Named(f"out_{s}") for s in spatial],
-                    [f"{_who(cls, name)} out_channels"] + [None] * len(spatial), _shaped())
-        return OneOf((batched, single)), None, OneOf((ob, osg))
-    if cls == "Embedding":
-        inp = _spec([Variadic("batch")], [None], _integer())
-        out = _spec([Variadic("batch"), Fixed(m.embedding_dim, False, "features")],
-                    [None, f"{_who('Embedding', name)} embedding_dim"], _shaped())
-        return inp, None, out
-    if cls == "Flatten":
-        if m.start_dim >= 1:  # torch needs more than start_dim axes
-            dims = [Named("batch"), *[Anon("_")] * m.start_dim, Variadic(None)]
-        else:
-            dims = [Variadic(None)]
-        return _spec(dims, [None] * len(dims), _shaped()), None, None
-    return None
+    batched = _spec([Named("batch"), ch, *map(Named, spatial)], [None, o, *none], f)
+    single = _spec([ch, *map(Named, spatial)], [o, *none], f)
+    oc = Fixed(m.out_channels, False, "channels")
+    out_dims = [Named(f"out_{s}") for s in spatial]
+    ob = _spec([Named("batch"), oc, *out_dims], [None, oo, *none], _shaped())
+    osg = _spec([oc, *out_dims], [oo, *none], _shaped())
+    return OneOf((batched, single)), None, OneOf((ob, osg))
+
+
+def _embedding(m: Any, name: str, cls: str) -> Specs:
+    inp = _spec([Variadic("batch")], [None], _integer())
+    out = _spec([Variadic("batch"), Fixed(m.embedding_dim, False, "features")],
+                [None, Origin.of_layer(_who(cls, name), "embedding_dim")], _shaped())
+    return inp, None, out
+
+
+def _flatten(m: Any, name: str, cls: str) -> Specs:
+    if m.start_dim >= 1:  # torch needs more than start_dim axes
+        dims: list[Any] = [Named("batch"), *[Anon("_")] * m.start_dim, Variadic(None)]
+    else:
+        dims = [Variadic(None)]
+    return _spec(dims, [None] * len(dims), _shaped()), None, None
+
+
+@dataclass(frozen=True)
+class ModuleRule:
+    """What shapecontract knows of one torch module class."""
+
+    kind: str
+    """`rnn`, `linear`, `conv`, `embedding`, `flatten`, `elementwise` or `sequential`."""
+    specs: Callable[[Any, str, str], Specs] | None = None
+    """(module, its name, the torch class name) -> its specs, from its attributes."""
+    output_attr: str | None = None
+    """The attribute that fixes the last output axis (`hidden_size`, `out_features` ...)."""
+    first_input: bool = True
+    """Its input contract can stand for a container's input (not so for Flatten)."""
+
+
+MODULES: dict[str, ModuleRule] = {
+    "LSTM": ModuleRule("rnn", _rnn, "hidden_size"),
+    "GRU": ModuleRule("rnn", _rnn, "hidden_size"),
+    "RNN": ModuleRule("rnn", _rnn, "hidden_size"),
+    "Linear": ModuleRule("linear", _linear, "out_features"),
+    "Conv1d": ModuleRule("conv", _conv, "out_channels"),
+    "Conv2d": ModuleRule("conv", _conv, "out_channels"),
+    "Embedding": ModuleRule("embedding", _embedding, "embedding_dim"),
+    "Flatten": ModuleRule("flatten", _flatten, first_input=False),
+    "Sequential": ModuleRule("sequential"),
+    **{n: ModuleRule("elementwise") for n in (
+        "ReLU", "ReLU6", "LeakyReLU", "ELU", "SELU", "GELU", "SiLU", "Mish", "Tanh", "Sigmoid",
+        "Softmax", "LogSoftmax", "Dropout", "Identity", "LayerNorm", "BatchNorm1d", "Hardtanh",
+        "Softplus", "PReLU")},
+}
+"""torch class name -> rule. Looked up along the MRO (`rule_of`)."""
+
+
+def rule_of(m: Any) -> ModuleRule | None:
+    return lookup(m, MODULES, "torch")
+
+
+def _torch_class(m: Any) -> str:
+    from ._table import framework_class
+
+    return framework_class(m, MODULES, "torch") or type(m).__name__
+
+
+def _known(m: Any, name: str) -> Specs | None:
+    """(input spec, hx spec or None, output spec or None) for modules known by their attributes."""
+    rule = rule_of(m)
+    if rule is None or rule.specs is None:
+        return None
+    return rule.specs(m, name, _torch_class(m))
 
 
 def _first_known(m: Any) -> tuple[str, Any] | None:
     for name, sub in m.named_modules():
         if sub is m:
             continue
-        if _known(sub, name) is not None and type(sub).__name__ != "Flatten":
+        rule = rule_of(sub)
+        if rule is not None and rule.specs is not None and rule.first_input:
             return name, sub
     return None
 
@@ -160,6 +227,7 @@ def contract_of_torch(m: Any, level: str = "strict", input_shape: Any = None) ->
     what fake-tensor propagation of its forward shows)."""
     cls = type(m).__name__
     label = cls
+    rule = rule_of(m)
     notes: list[str] = []
     known = _known(m, "") if input_shape is None else None
     slots: list[Slot] = []
@@ -168,9 +236,9 @@ def contract_of_torch(m: Any, level: str = "strict", input_shape: Any = None) ->
         inp, hx, out = known
         slots.append(Slot("input", "array", inp))
         if hx is not None:
-            slots.append(Slot("hx", "array", hx))
+            slots.append(Slot("hx", "array", hx, optional=True))
         if out is not None:
-            slots.append(Slot("output", "array", out, display="output", output=True))
+            slots.append(Slot("output", "array", out, loc=("output", None), output=True))
     else:
         if input_shape is not None:
             inp_spec = _spec_from_shape(m, tuple(input_shape))
@@ -180,7 +248,7 @@ def contract_of_torch(m: Any, level: str = "strict", input_shape: Any = None) ->
                 raise TypeError(f"contract_of: {cls} has no submodule whose contract is known; "
                                 "declare its input with input_shape=(None, ...)")
             inp_spec = _known(first[1], first[0])[0]  # type: ignore[index]
-            if cls != "Sequential":
+            if rule is None or rule.kind != "sequential":
                 notes.append(f"input contract taken from the first submodule '{first[0]}' "
                              "(pass input_shape= to propagate through forward instead)")
         slots.append(Slot("input", "array", inp_spec))
@@ -196,22 +264,18 @@ def contract_of_torch(m: Any, level: str = "strict", input_shape: Any = None) ->
                 first_in = _first_dim(inp_spec)
                 if isinstance(first_in, Variadic) and dims and dims[0] == Named("batch"):
                     dims[0] = first_in  # (*batch, features) in, (*batch, units) out
-                origins: list[str | None] = [None] * len(dims)
+                origins: list[Origin | None] = [None] * len(dims)
                 if rows and dims:
-                    attr = _OUT_ATTR.get(rows[-1].kind)
+                    attr = MODULES[rows[-1].kind].output_attr if rows[-1].kind in MODULES else None
                     if attr:
-                        origins[-1] = f"{rows[-1].kind} '{rows[-1].name}' {attr}"
+                        origins[-1] = Origin.of_layer(f"{rows[-1].kind} '{rows[-1].name}'", attr)
                 slots.append(Slot("output", "array", ArraySpec(tuple(dims), None, "Shaped", (Any,),
                                                                origins=tuple(origins)),
-                                  display="output", output=True))
+                                  loc=("output", None), output=True))
     if level == "framework":
         notes.append("framework level: torch itself decides on each input shape (fake tensors)")
-    return Contract(label, tuple(slots), layers=tuple(rows), level=level, notes=tuple(notes))
-
-
-_OUT_ATTR = {"Linear": "out_features", "Conv1d": "out_channels", "Conv2d": "out_channels",
-             "LSTM": "hidden_size", "GRU": "hidden_size", "RNN": "hidden_size",
-             "Embedding": "embedding_dim"}
+    return Contract(label, tuple(slots), layers=tuple(rows), level=level, notes=tuple(notes),
+                    framework=TorchVerdict(m), framework_name="PyTorch")
 
 
 def _first_dim(spec: Any) -> Any:
@@ -265,24 +329,21 @@ def _display(shape: Any) -> str:
     return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
 
 
-_ELEMENTWISE = {"ReLU", "ReLU6", "LeakyReLU", "ELU", "SELU", "GELU", "SiLU", "Mish", "Tanh",
-                "Sigmoid", "Softmax", "LogSoftmax", "Dropout", "Identity", "LayerNorm",
-                "BatchNorm1d", "Hardtanh", "Softplus", "PReLU"}
-
-
 def _shape_through(m: Any, shape: tuple[int, ...]) -> tuple[int, ...] | None:
     """Output shape of a module we can compute by arithmetic, else None."""
-    cls = type(m).__name__
-    if cls in _ELEMENTWISE:
+    rule = rule_of(m)
+    kind = rule.kind if rule is not None else None
+    if kind == "elementwise":
         return shape
-    if cls == "Linear" and shape and shape[-1] == m.in_features:
+    if kind == "linear" and shape and shape[-1] == m.in_features:
         return (*shape[:-1], m.out_features)
     return None
 
 
 def _propagate_plain(m: Any, shape: tuple[int, ...]) -> tuple[list[LayerRow], tuple[int, ...] | None] | None:
     """nn.Sequential of Linear and elementwise modules: shapes by arithmetic, no tracing."""
-    if type(m).__name__ != "Sequential":
+    rule = rule_of(m)
+    if rule is None or rule.kind != "sequential":
         return None
     rows = []
     for name, sub in m.named_children():
@@ -343,31 +404,98 @@ class _quiet:
 
 
 # ------------------------------------------------------------------ framework verdicts
-_verdicts: dict[tuple[Any, ...], tuple[bool, str]] = {}
+class TorchVerdict:
+    """torch's own verdict for one module on input values: its forward run on fake tensors of
+    the same shapes and dtypes (no memory, no data), cached by them. Held by the module's
+    contract; holds the module weakly. Runs `forward` itself, so the module's hooks (a guard)
+    are not involved."""
+
+    def __init__(self, module: Any) -> None:
+        import weakref
+
+        self._module = weakref.ref(module)
+        self._cache: dict[Any, tuple[bool, str]] = {}
+
+    def __call__(self, values: list[Any]) -> tuple[bool, str]:
+        while values and values[-1] is None:  # omitted optional inputs (hx)
+            values = values[:-1]
+        key = _signature(values)
+        if key is None:
+            return True, ""  # unknown sizes or something that is not a tensor: not ours to say
+        hit = self._cache.get(key)
+        if hit is None:
+            m = self._module()
+            if m is None:
+                return True, ""
+            hit = self._cache[key] = _torch_verdict(m, key)
+        return hit
 
 
-def torch_verdict(m: Any, shapes: tuple[Any, ...], dtypes: tuple[Any, ...]) -> tuple[bool, str]:
-    """Would this module's forward accept inputs of these shapes? Fake tensors, cached."""
-    key = (id(m), shapes, dtypes)
-    hit = _verdicts.get(key)
-    if hit is None:
-        hit = _verdicts[key] = _torch_verdict(m, shapes, dtypes)
-    return hit
+def _signature(values: Any) -> Any:
+    """Nested (shape, dtype) of tensors (tuples for tuples), or None if any is unknown."""
+    out = []
+    for v in values:
+        if isinstance(v, (tuple, list)):
+            inner = _signature(v)
+            if inner is None:
+                return None
+            out.append(inner)
+        elif v is None:
+            out.append(None)
+        elif hasattr(v, "shape") and hasattr(v, "dtype"):
+            try:
+                shape = tuple(int(s) for s in v.shape)
+            except (TypeError, ValueError):
+                return None
+            out.append((shape, v.dtype))
+        else:
+            return None
+    return tuple(out)
 
 
-def _torch_verdict(m: Any, shapes: tuple[Any, ...], dtypes: tuple[Any, ...]) -> tuple[bool, str]:
+def _fake(sig: Any) -> Any:
     import torch
+
+    if sig is None:
+        return None
+    if len(sig) == 2 and isinstance(sig[0], tuple) and not isinstance(sig[1], tuple):
+        return torch.empty(sig[0], dtype=sig[1])
+    return tuple(_fake(s) for s in sig)
+
+
+def _torch_verdict(m: Any, sig: Any) -> tuple[bool, str]:
     from torch._subclasses.fake_tensor import FakeTensorMode
 
     try:
         with _quiet(), FakeTensorMode(allow_non_fake_inputs=True):
-            args = [torch.empty(s, dtype=d) for s, d in zip(shapes, dtypes)]
-            was = getattr(m, "_shapecontract_hooks_off", False)
-            m._shapecontract_hooks_off = True
-            try:
-                m(*args)
-            finally:
-                m._shapecontract_hooks_off = was
+            m.forward(*[_fake(s) for s in sig])
     except Exception as e:  # torch's own verdict, in torch's own words
         return False, str(e).strip().splitlines()[0][:300]
     return True, ""
+
+
+# ---------------------------------------------------------------------------- guards
+def guard_of(m: Any) -> Any:
+    """The guard installed on a torch module, or None."""
+    for h in m._forward_pre_hooks.values():
+        if getattr(h, "is_shapecontract_guard", False):
+            return h
+    return None
+
+
+def install_guard(m: Any, guard: Any) -> None:
+    """Register `guard` itself as a forward pre-hook (with kwargs). It is a module-level object
+    with picklable state, so the module pickles, `torch.save`s, deep-copies and crosses
+    `spawn` with its guard. The handle is kept in `__dict__`: unpickling it advances torch's
+    hook-id counter, so a later hook cannot take our id."""
+    handle = m.register_forward_pre_hook(guard, with_kwargs=True)
+    m.__dict__["_shapecontract_handle"] = handle
+
+
+def remove_guard(m: Any) -> None:
+    """Remove our hook by looking for it (works after a copy or a load, without handles)."""
+    for hid in [k for k, h in m._forward_pre_hooks.items()
+                if getattr(h, "is_shapecontract_guard", False)]:
+        del m._forward_pre_hooks[hid]
+        m._forward_pre_hooks_with_kwargs.pop(hid, None)
+    m.__dict__.pop("_shapecontract_handle", None)

@@ -1,0 +1,467 @@
+"""The reference verdict (layer L4): does a call satisfy its contract, and if not, why.
+
+Design rules:
+- `evaluate` is the reference semantics. The compiled fast path (`_compile`) is an
+  optimisation that may only pass what `evaluate` passes; anything it cannot decide cheaply
+  comes here, and so does every question asked without a compiled checker.
+- Bindings follow slot order: pins and `int` dim parameters first, then arrays in parameter
+  order, then the return value; the first occurrence of a dim binds it and records where.
+  Symbolic dims are evaluated after all bindings, so they may refer to any bound dim.
+- Unknown sizes (None, symbolic) never fail and never bind.
+- `verdict` is the one answer for a contract of any level: the strict level reports every
+  violation (noting when the framework would have accepted the value); the framework level
+  accepts what the framework's own verdict accepts, except a size the user pinned.
+- The slow path returns the error; the generated wrapper raises it, or warns at the caller.
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._config import get_mode
+from ._contract import Contract, Slot
+from ._dims import Anon, Expr, Fixed, Named, Variadic, dim_label
+from ._errors import Location, Origin, ShapeContractError, ShapeContractWarning, Violation
+from ._spec import ArraySpec, DictSpec, ModelSpec, OneOf, TupleSpec, shape_text
+from ._suggest import add_suggestions, cast_fix, note_other_options
+from .backends import DTYPE_SETS, TYPE_SETS, dtype_name, is_array, shape_of, snippets
+
+__all__ = ["MISSING", "State", "deliver", "evaluate", "report", "verdict"]
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Any = _Missing()
+
+
+@dataclass
+class State:
+    """The bindings, where each came from, and the violations found so far."""
+
+    bindings: dict[str, Any] = field(default_factory=dict)
+    origins: dict[str, str] = field(default_factory=dict)
+    bound_at: dict[str, Location] = field(default_factory=dict)
+    vbroadcast: dict[str, bool] = field(default_factory=dict)
+    violations: list[Violation] = field(default_factory=list)
+    pending: list[tuple[Any, ...]] = field(default_factory=list)
+    values: dict[str, Any] = field(default_factory=dict)  # var -> value, for fix snippets
+
+    def bind(self, name: str, value: Any, origin: str, at: Location = ()) -> None:
+        self.bindings[name] = value
+        self.origins[name] = origin
+        self.bound_at[name] = at
+
+    def bindings_not_from(self, loc: Location) -> dict[str, Any]:
+        """Bindings made by other slots: the failing slot's own sizes are not evidence."""
+        return {k: v for k, v in self.bindings.items() if self.bound_at.get(k) != loc}
+
+
+# ------------------------------------------------------------------------ verdict
+def evaluate(contract: Contract, values: list[Any]) -> State:
+    """Check `values` (one per slot; MISSING for a slot not yet known) against `contract`."""
+    st = State()
+    pairs = list(zip(contract.slots, values))
+    for slot in contract.slots:
+        if slot.kind == "pin" and slot.value is not None:
+            st.bind(slot.name, slot.value, str(slot.origin or f"dims={{{slot.name!r}: {slot.value}}}"))
+    for slot, v in pairs:
+        if slot.kind == "dim" and v is not MISSING and type(v) is int:
+            st.bind(slot.name, v, str(slot.origin or f"argument {slot.name}={v}"))
+    for slot, v in pairs:
+        if v is MISSING or slot.kind == "pin":
+            continue
+        if slot.kind == "hint" or (slot.kind == "dim" and type(v) is not int):
+            _check_hint(slot, v, st)
+        elif slot.kind == "array":
+            if v is None and slot.optional:
+                continue
+            loc = slot.location
+            if slot.star == "*":
+                for i, item in enumerate(v):
+                    _check_value(slot.spec, item, (*loc, i), f"{slot.name}[{i}]", st)
+            elif slot.star == "**":
+                for k, item in v.items():
+                    _check_value(slot.spec, item, (*loc, k), k, st)
+            else:
+                var = "result" if slot.is_return else slot.name
+                _check_value(slot.spec, v, loc, var, st)
+    for spec, dim, axis, size, loc, var, shape in st.pending:
+        want = dim.evaluate(st.bindings)
+        if want is None:
+            continue  # refers to a dim not bound yet (e.g. only by the return value)
+        if dim.broadcast and size == 1:
+            continue
+        if size != want:
+            names = ", ".join(f"{n}={st.bindings[n]}" for n in dim.names)
+            _dim_violation(st, spec, axis, dim, size, want, loc, var, shape,
+                           Origin(f"{dim.text} with {names}", "binding"))
+    return st
+
+
+def verdict(contract: Contract, values: list[Any], returns_only: bool = False
+            ) -> ShapeContractError | None:
+    """The one answer for a call: None when it holds, else the explained error.
+
+    `returns_only`: the arguments were reported already; report only the return's violations.
+    """
+    st = evaluate(contract, values)
+    notes: list[str] = []
+    fw = contract.framework
+    if fw is not None and contract.level == "framework":
+        inputs = [v for s, v in zip(contract.slots, values) if s.kind == "array" and not s.is_return]
+        ok, reason = fw(inputs)
+        pins = contract.pins()
+        if ok:  # the framework accepts: only pinned dims (the user's own intent) still count
+            st.violations[:] = [v for v in st.violations if v.kind == "dim" and v.dim in pins]
+        else:
+            if not st.violations:
+                ins = contract.inputs()
+                st.violations.append(Violation(ins[0].location if ins else ("input", None),
+                                               "value", reason))
+            notes.append(f"{contract.framework_name} rejects it: {reason}")
+    if returns_only:
+        st.violations[:] = [v for v in st.violations if _is_return_loc(contract, v.location)]
+    if not st.violations:
+        return None
+    if fw is not None and contract.level != "framework":
+        inputs = [v for s, v in zip(contract.slots, values) if s.kind == "array" and not s.is_return]
+        ok, reason = fw(inputs)
+        if ok:
+            notes.append(f"{contract.framework_name} itself would have accepted this input "
+                         f"silently{': ' + reason if reason else ''}; shapecontract's strict "
+                         "level enforces every declared dim (level='framework' accepts what the "
+                         "framework accepts)")
+    return build_error(contract, st, notes)
+
+
+def _is_return_loc(contract: Contract, loc: Location) -> bool:
+    return any(s.is_return and loc[:len(s.location)] == s.location for s in contract.slots)
+
+
+def build_error(contract: Contract, st: State, notes: list[str] | None = None) -> ShapeContractError:
+    add_suggestions(st)
+    return ShapeContractError(st.violations, function=contract.name, bindings=st.bindings,
+                              notes=notes)
+
+
+def report(contract: Contract, values: list[Any], returns_only: bool = False
+           ) -> ShapeContractError | None:
+    """The slow path of a compiled checker: the error to raise or warn with, or None (the call
+    holds, or the mode is `off`)."""
+    err = verdict(contract, values, returns_only)
+    if err is None or get_mode() == "off":  # the mode is read only when something failed
+        return None
+    return err
+
+
+def report_always(contract: Contract, values: list[Any], returns_only: bool = False
+                  ) -> ShapeContractError | None:
+    """A slow path that ignores the mode: for callers (streams, validate) that add context to
+    the error and then deliver it themselves."""
+    return verdict(contract, values, returns_only)
+
+
+_INTERNAL = ("shapecontract", "torch", "keras", "tensorflow", "jax", "optree", "contextlib",
+             "<shapecontract")
+
+
+def caller_stacklevel() -> int:
+    """The `stacklevel` that makes a warning point at the user's line: the first frame (from
+    the caller of this function's caller) outside shapecontract and the frameworks."""
+    frame = sys._getframe(2)
+    level = 2
+    while frame is not None:
+        mod = frame.f_globals.get("__name__", "") or ""
+        fname = frame.f_code.co_filename
+        if not (mod.split(".")[0] in _INTERNAL or fname.startswith("<shapecontract")):
+            return level
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    return 2
+
+
+def warn_mode() -> bool:
+    return get_mode() == "warn"
+
+
+def warned(err: ShapeContractError) -> bool:
+    """In `warn` mode, warn with `err` at the user's line and return True; else False."""
+    if get_mode() != "warn":
+        return False
+    warnings.warn(err.render(), ShapeContractWarning, stacklevel=caller_stacklevel())
+    return True
+
+
+def deliver(err: ShapeContractError) -> None:
+    """Raise `err`, or warn with it at the user's line, per the mode (nothing when `off`)."""
+    __tracebackhide__ = True
+    mode = get_mode()
+    if mode == "off":
+        return
+    if mode == "warn":
+        warnings.warn(err.render(), ShapeContractWarning, stacklevel=caller_stacklevel())
+        return
+    raise err
+
+
+# ------------------------------------------------------------------------ slots
+def _check_hint(slot: Slot, v: Any, st: State) -> None:
+    from beartype.door import is_bearable
+
+    hint: Any = int if slot.kind == "dim" else slot.hint
+    try:
+        ok = is_bearable(v, hint)
+    except Exception:  # beartype cannot check this hint: do not fail the user's call on it
+        ok = True
+    if not ok:
+        st.violations.append(Violation(
+            slot.location, "type",
+            f"expected {getattr(hint, '__name__', repr(hint))}, got "
+            f"{type(v).__name__} {_short_repr(v)}",
+            expected=hint, actual=type(v)))
+
+
+def _short_repr(v: Any) -> str:
+    r = repr(v)
+    return r if len(r) <= 60 else r[:28] + " ... " + r[-27:]
+
+
+def type_ok(spec: ArraySpec, v: Any) -> bool:
+    if not spec.array_types:
+        return is_array(v)  # learns the type into ARRAY_TYPES
+    if spec.array_types == (Any,):
+        ok = hasattr(v, "shape") and hasattr(v, "dtype")
+    else:
+        ok = isinstance(v, spec.array_types)
+    if ok:
+        TYPE_SETS.setdefault(spec.array_types, set()).add(type(v))
+    return ok
+
+
+def dtype_ok(spec: ArraySpec, v: Any) -> bool:
+    if spec.dtypes is None:
+        return True
+    name = dtype_name(v.dtype)
+    ok = name in spec.dtypes or any(p.match(name) for p in spec.dtype_patterns)
+    if ok and type_ok(spec, v):
+        try:
+            key = (spec.array_types, spec.dtypes, spec.dtype_patterns)
+            DTYPE_SETS.setdefault(key, {}).setdefault(type(v), set()).add(v.dtype)
+        except TypeError:  # an unhashable dtype: always decided here
+            pass
+    return ok
+
+
+def _check_value(spec: Any, v: Any, loc: Location, var: str, st: State) -> None:
+    if spec is None:
+        return
+    if v is None and getattr(spec, "optional", False):
+        return
+    if isinstance(spec, ModelSpec):
+        if spec.checker is None:
+            st.violations.append(Violation(loc, "type", "no framework adapter can read this model",
+                                           expected=spec, actual=type(v)))
+        else:
+            spec.checker(spec, v, loc, st)
+        return
+    if isinstance(spec, OneOf):
+        shape = shape_of(v) if type_ok(spec.options[0], v) else None
+        chosen = spec.options[0] if shape is None else spec.pick(len(shape))
+        if chosen is None:
+            assert shape is not None
+            ranks = " or ".join(str(len(o.dims)) for o in spec.options)
+            # explain against the option one axis longer (a missing axis is the usual cause)
+            longer = spec.pick(len(shape) + 1) or spec.pick(len(shape) - 1) or spec.options[0]
+            st.violations.append(Violation(
+                loc, "rank", f"expected {ranks} axes, got {len(shape)}",
+                expected=tuple(len(o.dims) for o in spec.options), actual=len(shape),
+                contract=" or ".join(shape_text(o) for o in spec.options), shape=shape,
+                spec=longer, var=var))
+            st.values[var] = v
+            return
+        _check_value(chosen, v, loc, var, st)
+        if len(spec.options) > 1 and shape is not None:
+            note_other_options(st, spec, chosen, v, shape, loc, var)
+        return
+    if isinstance(spec, TupleSpec):
+        seq = isinstance(v, spec.kinds)
+        what = " or ".join(k.__name__ for k in spec.kinds)
+        if not seq or len(v) != len(spec.items):
+            got = f"one of {len(v)}" if seq else type(v).__name__
+            st.violations.append(Violation(
+                loc, "type", f"expected a {what} of {len(spec.items)}, got {got}",
+                expected=len(spec.items), actual=len(v) if seq else type(v)))
+            return
+        for i, (item_spec, item) in enumerate(zip(spec.items, v)):
+            _check_value(item_spec, item, (*loc, i), f"{var}[{i}]", st)
+        return
+    if isinstance(spec, DictSpec):
+        missing = [k for k in spec.keys if not isinstance(v, dict) or k not in v]
+        if missing:
+            got = f"keys {sorted(v)}" if isinstance(v, dict) else type(v).__name__
+            st.violations.append(Violation(
+                loc, "type", f"expected a dict with {list(spec.keys)}, got {got}",
+                expected=spec.keys, actual=type(v)))
+            return
+        for k, item_spec in zip(spec.keys, spec.items):
+            _check_value(item_spec, v[k], (*loc, k), f"{var}[{k!r}]", st)
+        return
+    assert isinstance(spec, ArraySpec)
+    st.values[var] = v
+    if not type_ok(spec, v):
+        want = "an array" if not spec.array_types else " or ".join(
+            getattr(t, "__name__", str(t)) for t in spec.array_types)
+        from ._errors import Fix
+
+        sugg = []
+        if isinstance(v, (list, tuple)) and spec.array_types in ((), (Any,)):
+            sugg.append(Fix(f"convert it first: np.asarray({var})", "convert", f"np.asarray({var})"))
+        st.violations.append(Violation(
+            loc, "type", f"expected {want} ({spec}), got {type(v).__name__}",
+            expected=spec, actual=type(v), suggestions=sugg))
+        return
+    if not dtype_ok(spec, v):
+        got = dtype_name(v.dtype)
+        sugg = [cast_fix(spec, v, var)] if spec.dtypes else []
+        st.violations.append(Violation(
+            loc, "dtype", f"expected dtype {spec.dtype_label} ({_dtype_list(spec)}), got {got}",
+            expected=spec.dtype_label, actual=got, suggestions=[f for f in sugg if f]))
+    shape = shape_of(v)
+    if shape is None:
+        return  # unknown rank: nothing more can be known now
+    dims = spec.dims
+    n = len(shape)
+    if spec.variadic_at is None:
+        if n != len(dims):
+            _rank_violation(st, spec, shape, loc, var)
+            return
+        aligned = list(zip(dims, range(n), shape))
+        seg = None
+    else:
+        if n < spec.min_rank:
+            _rank_violation(st, spec, shape, loc, var)
+            return
+        i = spec.variadic_at
+        k = len(dims) - i - 1  # dims after the variadic
+        aligned = list(zip(dims[:i], range(i), shape[:i]))
+        aligned += list(zip(dims[i + 1:], range(n - k, n), shape[n - k:]))
+        seg = (dims[i], i, tuple(shape[i:n - k]))
+    for dim, axis, size in aligned:
+        _check_dim(st, spec, dim, axis, size, loc, var, shape)
+    if seg is not None:
+        vdim = seg[0]
+        assert isinstance(vdim, Variadic)
+        _check_variadic(st, spec, vdim, seg[1], seg[2], loc, shape)
+
+
+def _check_dim(st: State, spec: ArraySpec, dim: Any, axis: int, size: Any, loc: Location,
+               var: str, shape: tuple[Any, ...]) -> None:
+    if isinstance(dim, Anon) or size is None:
+        return
+    if isinstance(dim, Expr):
+        st.pending.append((spec, dim, axis, size, loc, var, shape))
+        return
+    if dim.broadcast and size == 1:
+        return
+    if isinstance(dim, Fixed):
+        if size != dim.size:
+            origin = spec.origin_of(axis) or Origin("fixed in the annotation", "annotation")
+            _dim_violation(st, spec, axis, dim, size, dim.size, loc, var, shape, origin)
+        return
+    assert isinstance(dim, Named)
+    bound = st.bindings.get(dim.name, MISSING)
+    if bound is MISSING:
+        from ._errors import render_location
+
+        st.bind(dim.name, size, f"{render_location(loc)} axis {axis}", loc)
+    elif bound != size:
+        _dim_violation(st, spec, axis, dim, size, bound, loc, var, shape,
+                       Origin(f"{dim.name}={bound} from {st.origins[dim.name]}", "binding",
+                              detail=st.origins[dim.name]))
+
+
+def _check_variadic(st: State, spec: ArraySpec, dim: Variadic, axis: int, seg: tuple[Any, ...],
+                    loc: Location, shape: tuple[Any, ...]) -> None:
+    if dim.name is None or any(s is None for s in seg):
+        return
+    from ._errors import render_location
+
+    name = dim.name
+    prev = st.bindings.get(name, MISSING)
+    if prev is MISSING:
+        st.bind(name, seg, f"{render_location(loc)} axes {axis}..{axis + len(seg) - 1}", loc)
+        st.vbroadcast[name] = dim.broadcast
+        return
+    prev_b = st.vbroadcast.get(name, False)
+    problem = None
+    if prev_b or dim.broadcast:
+        joint = _broadcast(seg, prev)
+        if joint is None:
+            problem = "cannot be broadcast with"
+        elif prev_b and not dim.broadcast and joint != seg:
+            problem = "cannot take the broadcast of"
+        elif not prev_b and dim.broadcast and joint != prev:
+            problem = "cannot be broadcast to"
+        elif prev_b:
+            st.bindings[name] = joint
+            st.vbroadcast[name] = dim.broadcast
+    elif seg != prev:
+        problem = "does not equal"
+    if problem:
+        st.violations.append(Violation(
+            loc, "dim", f"axes {axis}..{axis + len(seg) - 1} (*{name}) are {seg}, which "
+                        f"{problem} *{name}={prev}",
+            axis=axis, dim=f"*{name}", expected=prev, actual=seg,
+            origin=Origin(f"*{name}={prev} from {st.origins[name]}", "binding",
+                          detail=st.origins[name]),
+            contract=shape_text(spec), shape=shape))
+
+
+def _broadcast(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...] | None:
+    n = max(len(a), len(b))
+    a = (1,) * (n - len(a)) + a
+    b = (1,) * (n - len(b)) + b
+    out = []
+    for x, y in zip(a, b):
+        if x == y or y == 1:
+            out.append(x)
+        elif x == 1:
+            out.append(y)
+        else:
+            return None
+    return tuple(out)
+
+
+def _dim_violation(st: State, spec: ArraySpec, axis: int, dim: Any, size: int, want: int,
+                   loc: Location, var: str, shape: tuple[Any, ...], origin: Origin) -> None:
+    st.violations.append(Violation(
+        loc, "dim", f"expected {want}, got {size}", axis=axis, dim=dim_label(dim),
+        expected=want, actual=size, origin=origin, contract=shape_text(spec), shape=shape,
+        spec=spec, var=var))
+
+
+def _rank_violation(st: State, spec: ArraySpec, shape: tuple[Any, ...], loc: Location,
+                    var: str) -> None:
+    want = f"{len(spec.dims)}" if spec.variadic_at is None else f"at least {spec.min_rank}"
+    st.violations.append(Violation(
+        loc, "rank", f"expected {want} axes, got {len(shape)}",
+        expected=len(spec.dims) if spec.variadic_at is None else spec.min_rank,
+        actual=len(shape), contract=shape_text(spec), shape=shape, spec=spec, var=var))
+
+
+def _dtype_list(spec: ArraySpec) -> str:
+    names = sorted(spec.dtypes or ())
+    if len(names) > 4:
+        return ", ".join(n for n in names if n in ("float16", "bfloat16", "float32", "float64",
+                                                    "int32", "int64", "uint8", "bool")) + ", ..."
+    return ", ".join(names)
+
+
+def snippets_for(st: State, var: str) -> Any:
+    return snippets(st.values.get(var))

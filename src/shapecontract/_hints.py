@@ -1,0 +1,141 @@
+"""Annotations -> specs (layer L2): jaxtyping array classes, unions, tuples, TypedDicts, yields.
+
+Design rules:
+- An annotation that states no array shape gives None (beartype checks it instead).
+- An annotation that mixes arrays into a structure this version cannot check raises
+  `ContractSyntaxError` at decoration time, rather than being checked silently wrong.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import typing
+from typing import Any, Union
+
+from ._dims import parse_dims
+from ._errors import ContractSyntaxError
+from ._spec import ArraySpec, DictSpec, ModelSpec, OneOf, TupleSpec, _AnyArray
+
+__all__ = ["array_spec_from_jaxtyping", "is_array_hint", "spec_from_hint", "yield_spec"]
+
+
+def _jaxtyping_array_base() -> Any:
+    jt = sys.modules.get("jaxtyping")
+    return None if jt is None else jt.AbstractArray
+
+
+def is_array_hint(hint: Any) -> bool:
+    base = _jaxtyping_array_base()
+    return base is not None and isinstance(hint, type) and issubclass(hint, base) and hint is not base
+
+
+def array_spec_from_jaxtyping(hint: Any, optional: bool = False) -> ArraySpec:
+    """Our spec for one jaxtyping array class (`jaxtyping.Float[np.ndarray, "b t"]`)."""
+    dims = parse_dims(hint.dim_str)
+    raw = hint.dtypes
+    if isinstance(raw, (tuple, list)):
+        names = frozenset(d for d in raw if isinstance(d, str))
+        patterns = tuple(d for d in raw if isinstance(d, re.Pattern))
+    else:  # jaxtyping's "any dtype" sentinel
+        names, patterns = None, ()  # type: ignore[assignment]
+    at = hint.array_type
+    if at is _AnyArray or getattr(at, "__shapecontract_any_array__", False):
+        types: tuple[Any, ...] = ()
+    elif at is Any:
+        types = (Any,)
+    else:
+        types = (at,)
+    return ArraySpec(dims, names, hint.dtype.__name__, types, optional, patterns)
+
+
+def spec_from_hint(hint: Any) -> ArraySpec | TupleSpec | DictSpec | OneOf | ModelSpec | None:
+    """The shape spec a type hint states, or None when it states none (checked by beartype).
+
+    Raises `ContractSyntaxError` for hints that mix arrays into a structure this version
+    cannot check, rather than check them silently wrong.
+    """
+    import typing
+
+    if is_array_hint(hint):
+        return array_spec_from_jaxtyping(hint)
+    if isinstance(hint, ModelSpec):
+        return hint
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin is Union or (sys.version_info >= (3, 10) and _is_uniontype(origin)):
+        members = [a for a in args if a is not type(None)]
+        optional = len(members) < len(args)
+        specs = [spec_from_hint(m) for m in members]
+        if all(s is None for s in specs):
+            return None
+        if all(isinstance(s, ArraySpec) for s in specs):
+            first = specs[0]
+            assert isinstance(first, ArraySpec)
+            same = all(
+                isinstance(s, ArraySpec) and s.dims == first.dims and s.dtypes == first.dtypes
+                for s in specs
+            )
+            if same:
+                types: tuple[Any, ...] = ()
+                if all(s.array_types for s in specs if isinstance(s, ArraySpec)):
+                    types = tuple(t for s in specs if isinstance(s, ArraySpec) for t in s.array_types)
+                return ArraySpec(first.dims, first.dtypes, first.dtype_label, types, optional,
+                                 first.dtype_patterns)
+        if len(specs) == 1 and isinstance(specs[0], TupleSpec):
+            return TupleSpec(specs[0].items, optional, specs[0].kinds)
+        if len(specs) == 1 and isinstance(specs[0], DictSpec):
+            return DictSpec(specs[0].keys, specs[0].items, optional)
+        raise ContractSyntaxError(
+            f"unsupported annotation {hint!r}: a union may hold one array spec (plus None), "
+            "or arrays that differ only in their array type"
+        )
+    if isinstance(hint, type) and issubclass(hint, tuple) and hasattr(hint, "_fields"):
+        fields = typing.get_type_hints(hint, include_extras=True)
+        items = tuple(spec_from_hint(fields[f]) if f in fields else None for f in hint._fields)
+        return None if all(i is None for i in items) else TupleSpec(items, kinds=(hint,))
+    if typing.is_typeddict(hint):
+        fields = typing.get_type_hints(hint, include_extras=True)
+        keys = tuple(fields)
+        items = tuple(spec_from_hint(fields[k]) for k in keys)
+        if all(i is None for i in items):
+            return None
+        return DictSpec(tuple(k for k, i in zip(keys, items) if i is not None),
+                        tuple(i for i in items if i is not None))
+    if origin is tuple:
+        if len(args) == 2 and args[1] is Ellipsis:
+            if spec_from_hint(args[0]) is None:
+                return None
+            raise ContractSyntaxError(
+                f"unsupported annotation {hint!r}: variable-length tuples of arrays are not "
+                "checked yet; give each item its own spec"
+            )
+        items = tuple(spec_from_hint(a) for a in args)
+        if all(i is None for i in items):
+            return None
+        return TupleSpec(items)
+    if args and any(spec_from_hint(a) is not None for a in args if not isinstance(a, (str, int))):
+        raise ContractSyntaxError(
+            f"unsupported annotation {hint!r}: arrays inside {origin!r} are not checked yet"
+        )
+    return None
+
+
+def _is_uniontype(origin: Any) -> bool:
+    import types
+
+    return origin is types.UnionType
+
+
+
+ITERATOR_ORIGINS = {"Iterator", "Iterable", "Generator", "AsyncIterator", "AsyncIterable",
+                    "AsyncGenerator"}
+
+
+def yield_spec(hint: Any) -> Any:
+    """The element spec of `Iterator[Y]`, `Generator[Y, S, R]`, `AsyncIterator[Y]` ..., or None."""
+    origin = typing.get_origin(hint)
+    if origin is None or getattr(origin, "__name__", "") not in ITERATOR_ORIGINS:
+        return None
+    args = typing.get_args(hint)
+    return spec_from_hint(args[0]) if args else None

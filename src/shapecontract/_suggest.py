@@ -1,0 +1,202 @@
+"""Fixes (layer L4): each rule states when it is valid, and is offered only then.
+
+Design rules:
+- A fix is code the user will paste. It is offered only if, applied to the bad value, it
+  satisfies the contract and keeps the meaning of every axis: an axis insertion only when the
+  rest matches, a permutation only when it yields the expected shape (written as the full
+  permutation, never a swap that exchanges two other axes), a reshape only when the element
+  counts match. Otherwise the fix says plainly that a reshape cannot help.
+- Fixes are `Fix` values: the text shown, a `kind` from a closed set, and the code.
+- The failing slot's own sizes are not evidence of what it should have been: expected sizes
+  come from the contract and from bindings made by other slots.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ._dims import dim_label, dim_size
+from ._errors import Fix, Location, Violation
+from ._spec import ArraySpec, OneOf, shape_text
+from .backends import snippets
+
+__all__ = ["add_suggestions", "cast_fix", "note_other_options"]
+
+
+def add_suggestions(st: Any) -> None:
+    """Add fixes to the first violation of each slot that carries its spec (rank and dims)."""
+    seen: set[Location] = set()
+    for v in st.violations:
+        if v.spec is None or v.location in seen:
+            continue
+        seen.add(v.location)
+        shape = v.shape
+        if shape is None:
+            continue
+        spec = v.spec.expanded(len(shape))
+        sizes = expected_sizes(spec, st.bindings_not_from(v.location))
+        be = snippets(st.values.get(v.var))
+        if not v.explained:
+            v.suggestions.extend(fixes(v, spec, v.var, tuple(shape), sizes, be))
+        v.suggestions.extend(Fix(a, "advice") for a in spec.advice if a not in v.suggestions)
+
+
+def note_other_options(st: Any, spec: OneOf, chosen: ArraySpec, v: Any, shape: tuple[Any, ...],
+                       loc: Location, var: str) -> None:
+    """When the rank-matched option fails, say so if a missing axis would fit another option."""
+    fails = [x for x in st.violations if x.location == loc]
+    if not fails:
+        return
+    longer = spec.pick(len(shape) + 1)
+    if longer is None or longer is chosen:
+        return
+    sizes = expected_sizes(longer, st.bindings_not_from(loc))
+    if sizes is None:
+        return
+    probe = Violation(loc, "rank", "", shape=shape)
+    found = fixes(probe, longer, var, tuple(shape), sizes, snippets(v))
+    if found and found[0].kind == "insert_axis":
+        fails[0].suggestions.append(Fix(
+            f"{shape_text(longer)} is also accepted; if {var} lacks an axis: {found[0]}",
+            "alternative", found[0].code))
+        fails[0].explained = True  # the likely cause: no generic advice after it
+
+
+def cast_fix(spec: ArraySpec, v: Any, var: str) -> Fix | None:
+    target = _dtype_target(spec)
+    if target is None:
+        return None
+    code = snippets(v).cast(var, target)
+    return Fix(code, "cast", code)
+
+
+def _dtype_target(spec: ArraySpec) -> str | None:
+    if spec.dtypes is None:
+        return None
+    for pref in ("float32", "int64", "int32", "bool", "uint8", "complex64"):
+        if pref in spec.dtypes:
+            return pref
+    return sorted(spec.dtypes)[0] if spec.dtypes else None
+
+
+def expected_sizes(spec: ArraySpec, bindings: dict[str, Any]) -> list[Any] | None:
+    """Per dim: an int (known), 'any' (anonymous / unbound name), or None if variadic."""
+    if spec.variadic_at is not None:
+        return None
+    sizes = (dim_size(d, bindings) for d in spec.dims)
+    return ["any" if v is None else v for v in sizes]
+
+
+def _fits(sizes: list[Any], shape: tuple[Any, ...], spec_dims: tuple[Any, ...]) -> bool:
+    for want, got, d in zip(sizes, shape, spec_dims):
+        if want == "any" or got is None:
+            continue
+        if getattr(d, "broadcast", False) and got == 1:
+            continue
+        if want != got:
+            return False
+    return True
+
+
+def fixes(v: Violation, spec: ArraySpec, var: str, shape: tuple[Any, ...],
+          sizes: list[Any] | None, be: Any) -> list[Fix]:
+    out: list[Fix] = []
+    known = all(s is not None for s in shape)
+    n_have = math.prod(shape) if known else None
+    if sizes is None:
+        return out
+    if v.kind == "rank":
+        if len(shape) == len(sizes) - 1:
+            for k in reversed(range(len(sizes))):  # a missing trailing axis is the usual case
+                want_k = sizes[k]
+                if want_k not in (1, "any") and not getattr(spec.dims[k], "broadcast", False):
+                    continue
+                rest = sizes[:k] + sizes[k + 1:]
+                dims_rest = spec.dims[:k] + spec.dims[k + 1:]
+                if _fits(rest, shape, dims_rest):
+                    idx = "[..., None]" if k == len(sizes) - 1 else (
+                        "[None]" if k == 0 else f"[{', '.join([':'] * k)}, None]")
+                    axis = -1 if k == len(sizes) - 1 else k
+                    what = _axis_name(spec, k)
+                    v.axis, v.dim = k, dim_label(spec.dims[k])
+                    out.append(Fix(f"the {what} axis {k} is missing; add it with {var}{idx} "
+                                   f"or {be.expand(var, axis)} (the element count stays the same)",
+                                   "insert_axis", f"{var}{idx}"))
+                    return out
+        if len(shape) == len(sizes) + 1:
+            for k in range(len(shape)):
+                if shape[k] == 1 and _fits(sizes, shape[:k] + shape[k + 1:], spec.dims):
+                    code = be.squeeze(var, k)
+                    out.append(Fix(f"axis {k} has size 1 and the contract has no such axis; "
+                                   f"drop it with {code}", "squeeze", code))
+                    return out
+    if v.kind == "dim" and len(shape) == len(sizes) and known:
+        perm = _permutation(shape, sizes, spec)
+        if perm is not None:
+            code = be.permute(var, perm)
+            out.append(Fix(f"the axes are in the wrong order; {code} gives "
+                           f"{_fmt(tuple(shape[p] for p in perm))}", "permute", code))
+            return out
+    if known and len(sizes) == len(shape):
+        # an open dim ('any') keeps the data's own size: the count a reshape would need
+        target = tuple(shape[i] if w == "any" else w for i, w in enumerate(sizes))
+        n_want = math.prod(target)
+        if n_want == n_have and target != tuple(shape):
+            code = f"{var}.reshape{_fmt(target)}"
+            out.append(Fix(f"{code} keeps the element count ({n_want}), but only use it if the "
+                           "data really is laid out that way", "reshape", code))
+        else:
+            out.append(_cannot_reshape(v, n_have, n_want))
+    elif known and all(w != "any" for w in sizes):
+        out.append(_cannot_reshape(v, n_have, math.prod(sizes)))
+    elif v.kind == "dim" and v.axis is not None:
+        out.append(_cannot_reshape(v, None, None))
+    return out
+
+
+def _cannot_reshape(v: Violation, n_have: Any, n_want: Any) -> Fix:
+    if v.kind == "dim" and v.axis is not None:
+        what = v.dim or f"axis {v.axis}"
+        msg = (f"the contract expects {v.expected} {what} on axis {v.axis}; the data has "
+               f"{v.actual}. Change the data (select, pad or engineer that axis) or change the "
+               f"contract")
+    else:
+        msg = "the data and the contract disagree on the number of axes"
+    if n_have is not None and n_want is not None:
+        msg += f". A reshape cannot fix this ({n_have} elements vs {n_want})"
+    else:
+        msg += ". A reshape cannot fix this"
+    return Fix(msg + ".", "no_reshape")
+
+
+def _axis_name(spec: ArraySpec, k: int) -> str:
+    name = dim_label(spec.dims[k])
+    return f"'{name}'" if name else "size-1"
+
+
+def _permutation(shape: tuple[int, ...], sizes: list[Any], spec: ArraySpec) -> tuple[int, ...] | None:
+    n = len(shape)
+    used: set[int] = set()
+    perm: list[int] = []
+    for i, want in enumerate(sizes):
+        cands = [j for j in range(n) if j not in used and (want == "any" or shape[j] == want)]
+        if not cands:
+            return None
+        j = i if i in cands else cands[0]
+        # prefer an exact size match over an 'any' placeholder
+        if want == "any":
+            exact = [c for c in cands if c == i]
+            j = exact[0] if exact else cands[0]
+        used.add(j)
+        perm.append(j)
+    p = tuple(perm)
+    if p == tuple(range(n)):
+        return None
+    if not _fits(sizes, tuple(shape[j] for j in p), spec.dims):
+        return None
+    return p
+
+
+def _fmt(t: tuple[Any, ...]) -> str:
+    return f"({t[0]},)" if len(t) == 1 else "(" + ", ".join(str(x) for x in t) + ")"
