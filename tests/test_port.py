@@ -200,3 +200,115 @@ def test_batchnorm_and_embedding_and_conv1d_transfer() -> None:
     transfer_weights(kn, tn)
     assert np.allclose(tn[0].running_mean.numpy(), np.arange(4))
     assert_equivalent(kn, tn)
+
+
+# -------------------------------------------------- layers recognised by class, not by name
+class MyLSTM(nn.LSTM):
+    """A user's subclass of nn.LSTM that adds nothing: it must port exactly like nn.LSTM."""
+
+
+@keras.saving.register_keras_serializable("shapecontract_tests")  # Bidirectional rebuilds it
+class MyKerasLSTM(layers.LSTM):
+    """A user's subclass of keras.layers.LSTM that adds nothing."""
+
+
+def subclassed(name: str, **torch_kwargs: Any) -> tuple[Any, Any]:
+    """PORTS[name] with every LSTM, on both sides, replaced by the user's subclass."""
+    if name == "lstm":
+        km = keras.Sequential([keras.Input((6, 3)), MyKerasLSTM(8), layers.Dense(1)])
+        tm = LSTMRegressor(**torch_kwargs)
+        tm.lstm = MyLSTM(3, tm.lstm.hidden_size, batch_first=tm.lstm.batch_first)
+        return km, tm
+    km = keras.Sequential([keras.Input((6, 3)),
+                           layers.Bidirectional(MyKerasLSTM(4, return_sequences=True)),
+                           layers.Bidirectional(MyKerasLSTM(4)), layers.Dense(2)])
+    tm = StackedBiLSTM()
+    tm.lstm = MyLSTM(3, 4, num_layers=2, bidirectional=True, batch_first=True)
+    return km, tm
+
+
+def _found(report: Any) -> list[tuple[Any, ...]]:
+    return [(d.what, d.keras_value, d.torch_value, d.fix) for d in report.differences]
+
+
+@pytest.mark.parametrize("torch_kwargs", [{}, {"units": 6, "batch_first": False, "last_step": False}])
+def test_subclasses_compare_like_their_framework_classes(torch_kwargs: dict[str, Any]) -> None:
+    """Subclasses of keras.layers.LSTM and nn.LSTM are paired and compared like LSTMs, fixes included."""
+    base = compare(keras_lstm(), LSTMRegressor(**torch_kwargs))
+    report = compare(*subclassed("lstm", **torch_kwargs))
+    assert [t for _, t in report.pairs] == ["MyLSTM 'lstm'", "Linear 'dense'"]
+    assert len(report.pairs) == len(base.pairs) and _found(report) == _found(base)
+    assert bool(torch_kwargs) == bool(report.differences)
+
+
+@pytest.mark.parametrize("name", ["lstm", "stacked_bilstm"])
+@pytest.mark.parametrize("direction", ["keras_to_torch", "torch_to_keras"])
+def test_subclasses_transfer_like_their_framework_classes(name: str, direction: str) -> None:
+    """Subclassed LSTMs (also wrapped in Bidirectional, and num_layers=2) transfer and agree within 1e-5."""
+    km, tm = subclassed(name)
+    assert compare(km, tm).ok
+    transfer_weights(km, tm, direction=direction)
+    assert_equivalent(km, tm, atol=1e-5)
+
+
+def test_torch_module_merely_named_lstm_is_not_an_lstm() -> None:
+    """A torch nn.Module named LSTM (not an nn.LSTM subclass) is not paired; the nn.LSTM inside it is."""
+    class LSTM(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.rnn = nn.LSTM(3, 8, batch_first=True)
+            self.head = nn.Linear(8, 1)
+
+        def forward(self, x: Any) -> Any:
+            out, _ = self.rnn(x)
+            return self.head(out[:, -1])
+
+    km, tm = keras_lstm(), LSTM()
+    report = compare(km, tm)
+    assert [t for _, t in report.pairs] == ["LSTM 'rnn'", "Linear 'head'"] and report.ok, str(report)
+    transfer_weights(km, tm)
+    assert_equivalent(km, tm, atol=1e-5)
+
+
+def test_keras_layer_merely_named_lstm_is_not_an_lstm() -> None:
+    """A Keras layer class named LSTM (not a keras.layers.LSTM subclass) is not paired."""
+    class LSTM(keras.layers.Layer):
+        def call(self, x: Any) -> Any:
+            return x[:, -1]
+
+    class LastStep(nn.Module):
+        def forward(self, x: Any) -> Any:
+            return x[:, -1]
+
+    km = keras.Sequential([keras.Input((6, 3)), LSTM(), layers.Dense(1)])
+    tm = nn.Sequential(LastStep(), nn.Linear(3, 1))
+    report = compare(km, tm)
+    assert len(report.pairs) == 1 and report.ok, str(report)
+    transfer_weights(km, tm)
+    assert_equivalent(km, tm, atol=1e-5)
+
+
+def test_importing_port_loads_no_framework() -> None:
+    """`import shapecontract.port` imports none of numpy, torch, keras, tensorflow."""
+    import subprocess
+    import sys
+
+    code = ("import sys, shapecontract.port\n"
+            "print(' '.join(m for m in ('numpy', 'torch', 'keras', 'tensorflow') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == []
+
+
+def test_batchnorm_without_scale_compares_its_features() -> None:
+    """BatchNormalization(scale=False) has no gamma: its features are still read (no false 'None')."""
+    km = keras.Sequential([keras.Input((4,)), layers.BatchNormalization(scale=False, epsilon=1e-5,
+                                                                        momentum=0.9), layers.Dense(1)])
+    assert compare(km, nn.Sequential(nn.BatchNorm1d(4), nn.Linear(4, 1))).ok
+    (d,) = compare(km, nn.Sequential(nn.BatchNorm1d(5), nn.Linear(5, 1))).differences[:1]
+    assert (d.what, d.keras_value, d.torch_value) == ("features", 4, 5)
+
+
+def test_transfer_refuses_a_pair_of_different_kinds() -> None:
+    """transfer_weights on a Keras LSTM paired with a torch Linear raises ValueError naming the pair."""
+    with pytest.raises(ValueError, match=r"LSTM 'lstm.*' -> Linear '0'"):
+        transfer_weights(keras_lstm(), nn.Sequential(nn.Linear(3, 1)))

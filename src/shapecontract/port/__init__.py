@@ -1,0 +1,22 @@
+"""Keras 3 <-> PyTorch porting checks: compare contracts, transfer weights, check outputs.
+
+Design rules:
+- What the port knows about layers is in `rules`: one table per side, keyed by framework
+  class names and looked up along the MRO, so a subclass of `nn.LSTM` / `keras.layers.LSTM` is
+  an LSTM and a user's class that is merely named `LSTM` is not. A rule gives the kind (a
+  Keras layer pairs with a torch module of the same kind), the checks, the weight transfer
+  and the layout. Adding a layer kind is one entry per side (plus its transfer function).
+- `compare` pairs and checks from metadata (torch runs only on fake tensors);
+  `transfer_weights` converts layouts and gate orders both ways; `assert_equivalent` runs
+  both models on the same data and names the first diverging pair.
+- No module here imports keras, torch or numpy when it is imported.
+"""
+
+from __future__ import annotations
+
+from .compare import Difference, PortReport, compare
+from .equivalence import Equivalence, PortMismatch, assert_equivalent
+from .weights import transfer_weights
+
+__all__ = ["Difference", "Equivalence", "PortMismatch", "PortReport", "assert_equivalent",
+           "compare", "transfer_weights"]

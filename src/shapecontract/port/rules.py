@@ -1,0 +1,552 @@
+"""What the port knows about layers: one rule table per side, looked up along the MRO.
+
+Design rules:
+- `KERAS` and `TORCH` map framework class names to rules; `keras_rule` / `torch_rule` look a
+  layer up with `frameworks._table.lookup`, so a user's subclass of `keras.layers.LSTM` or
+  `nn.LSTM` gets the LSTM rule and a user's class that is merely named `LSTM` gets none.
+- A rule names a canonical kind (`dense`, `lstm`, ...): a Keras layer pairs with a torch
+  module of the same kind. The Keras rule carries the rest: the torch class it ports to, the
+  checks `compare` runs (in report order), the weight transfer, its output layout; a torch
+  rule says whether it is paired at all, whether `num_layers` stacks Keras layers, its layout.
+- Adding a layer kind is one entry per side, plus its transfer function if it has weights.
+  Entries without a `port` are known only for their layout (the Flatten reorder).
+- keras, torch and numpy are imported inside functions only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from ..frameworks._table import framework_class, lookup
+
+if TYPE_CHECKING:
+    import numpy as np
+
+__all__ = ["ACTIVATIONS", "CHANNELS", "FLATTENED", "KERAS", "SAME", "SEQUENCE", "TORCH", "Attr",
+           "Channels", "Issue", "KerasRule", "Layout", "Pair", "TorchRule", "directions",
+           "keras_class", "keras_paired", "keras_rule", "to_numpy", "torch_class", "torch_rule"]
+
+
+class Issue(NamedTuple):
+    """One difference a check found, before `compare` labels it with the pair."""
+
+    what: str
+    keras_value: Any
+    torch_value: Any
+    fix: str
+
+
+@dataclass
+class Pair:
+    """A Keras layer (or L stacked RNN layers for a torch `num_layers=L`) and its torch module."""
+
+    keras: list[Any]
+    name: str
+    module: Any
+    after: Any = None  # the module registered right after `module` in its parent, if any
+
+    @property
+    def where(self) -> str:
+        k = self.keras[0]
+        return f"{type(k).__name__} '{k.name}' -> {type(self.module).__name__} '{self.name}'"
+
+
+Check = Callable[[Pair], list[Issue]]
+# (pair, to Keras -> torch?, the (h, w, c) map a Flatten right before the Keras layer flattened)
+Transfer = Callable[[Pair, bool, tuple[int, ...] | None], None]
+
+
+# ----------------------------------------------------------------------------- layouts
+class Layout:
+    """How data is laid out on each side: the same, unless a subclass says otherwise."""
+
+    def to_torch(self, x: Any, module: Any) -> Any:
+        """A torch tensor in Keras layout, laid out for `module`'s input."""
+        return x
+
+    def to_keras(self, out: np.ndarray, keras_out: np.ndarray, p: Pair) -> np.ndarray | None:
+        """The torch module's output laid out like the Keras layer's (None: incomparable)."""
+        return out
+
+
+class Channels(Layout):
+    """A map: channels last in Keras (batch, ..., channels), first in torch (batch, channels, ...)."""
+
+    def __init__(self, rank: int | None = None) -> None:
+        self.rank = rank  # the input rank torch expects (3 for Conv1d, 4 for Conv2d)
+
+    def to_torch(self, x: Any, module: Any) -> Any:
+        if self.rank is None or x.dim() != self.rank:
+            return x
+        return x.permute(0, self.rank - 1, *range(1, self.rank - 1)).contiguous()
+
+    def to_keras(self, out: np.ndarray, keras_out: np.ndarray, p: Pair) -> np.ndarray | None:
+        import numpy as np
+
+        return np.moveaxis(out, 1, -1) if out.ndim == keras_out.ndim else out
+
+
+class _Sequence(Layout):
+    """(batch, timesteps, features) in Keras; in torch too with batch_first, else time-major.
+    Keras may return the last step only (return_sequences=False) where torch returns all."""
+
+    def to_torch(self, x: Any, module: Any) -> Any:
+        if not module.batch_first and x.dim() == 3:
+            return x.transpose(0, 1).contiguous()
+        return x
+
+    def to_keras(self, out: np.ndarray, keras_out: np.ndarray, p: Pair) -> np.ndarray | None:
+        if not getattr(p.module, "batch_first", True) and out.ndim == 3:
+            out = out.transpose(1, 0, 2)
+        if keras_out.ndim == 2 and out.ndim == 3:
+            if len(directions(p.keras[-1])) == 2:
+                return None  # Keras's backward half is not torch's last step
+            out = out[:, -1]
+        return out
+
+
+SAME = Layout()
+CHANNELS = Channels()
+SEQUENCE: Layout = _Sequence()
+FLATTENED = Layout()  # a flattened map: (h, w, c) order in Keras, (c, h, w) after torch's Flatten
+
+
+# ------------------------------------------------------------------------------ rules
+@dataclass(frozen=True)
+class KerasRule:
+    """What a Keras layer is, what it ports to, how it is checked and transferred. A wrapper
+    (Bidirectional) has only `wraps`: the rule of the layer it wraps applies to it."""
+
+    kind: str
+    port: str | None = None  # the torch class it ports to; None: not paired
+    checks: tuple[Check, ...] = ()  # run by `compare` on a pair of the same kind, in order
+    transfer: Transfer | None = None
+    layout: Layout = SAME  # of its output
+    wraps: Callable[[Any], list[Any]] | None = None  # a wrapper's layers, one per direction
+
+    @property
+    def paired(self) -> bool:
+        return self.port is not None or self.wraps is not None
+
+
+@dataclass(frozen=True)
+class TorchRule:
+    """What a torch module is, and how it lays out its input."""
+
+    kind: str
+    paired: bool = True  # False: known (e.g. an activation after a layer), not paired
+    stacks: bool = False  # `num_layers=L` stands for L consecutive Keras layers
+    layout: Layout = SAME
+
+
+def _raw_keras_rule(layer: Any) -> KerasRule | None:
+    return lookup(layer, KERAS, "keras")
+
+
+def keras_paired(layer: Any) -> bool:
+    """Does this Keras layer take part in pairing (it has weights the port knows)?"""
+    rule = _raw_keras_rule(layer)
+    return rule is not None and rule.paired
+
+
+def directions(layer: Any) -> list[Any]:
+    """The layers a Keras layer runs, one per direction: `[layer]` unless it is a wrapper."""
+    rule = _raw_keras_rule(layer)
+    return rule.wraps(layer) if rule is not None and rule.wraps is not None else [layer]
+
+
+def keras_rule(layer: Any) -> KerasRule | None:
+    """The rule for a Keras layer; for a wrapper (Bidirectional), its wrapped layer's rule."""
+    return _raw_keras_rule(directions(layer)[0])
+
+
+def keras_class(layer: Any) -> str:
+    """The Keras class the layer is (a wrapper's wrapped layer), for messages."""
+    inner = directions(layer)[0]
+    return framework_class(inner, KERAS, "keras") or type(inner).__name__
+
+
+def torch_rule(module: Any) -> TorchRule | None:
+    return lookup(module, TORCH, "torch")
+
+
+def torch_class(module: Any) -> str:
+    """The torch class the module is, for messages."""
+    return framework_class(module, TORCH, "torch") or type(module).__name__
+
+
+def to_numpy(x: Any) -> np.ndarray:
+    import numpy as np
+
+    return np.asarray(x.detach().cpu().numpy() if hasattr(x, "detach") else x)
+
+
+# ----------------------------------------------------------------------------- checks
+@dataclass(frozen=True)
+class Attr:
+    """A Keras attribute that must equal a torch one; `fix` formats the Keras value.
+    A Keras value of None (unknown, or not comparable here) is not compared."""
+
+    what: str
+    keras: Callable[[Any], Any]
+    torch: Callable[[Any], Any]
+    fix: str
+
+    def __call__(self, p: Pair) -> list[Issue]:
+        kv = self.keras(p.keras[0])
+        if kv is None:
+            return []
+        tv = self.torch(p.module)
+        if kv == tv:
+            return []
+        return [Issue(self.what, kv, tv, "on the torch side: " + self.fix.format(kv))]
+
+
+def _input_features(layer: Any) -> int | None:
+    try:
+        shape = layer.input.shape
+    except Exception:
+        return None
+    return shape[-1] if shape is not None else None
+
+
+def _activation(p: Pair) -> list[Issue]:
+    """A Keras `activation=` must be followed by the torch module for it."""
+    act = getattr(getattr(p.keras[0], "activation", None), "__name__", "linear")
+    if act == "linear":
+        return []
+    want = ACTIVATIONS.get(act, act)
+    got = None if p.after is None else framework_class(p.after, TORCH, "torch")
+    if got == want:
+        return []
+    shown = "none" if p.after is None else got or type(p.after).__name__
+    return [Issue("activation", act, shown,
+                  f"follow the torch layer with nn.{want}() (or apply torch.{act} in forward)")]
+
+
+def _channels_last(k: Any) -> bool:
+    return bool(k.data_format == "channels_last")
+
+
+def _conv_padding(p: Pair) -> list[Issue]:
+    k, m = p.keras[0], p.module
+    tpad = m.padding if isinstance(m.padding, str) else (
+        "valid" if all(x == 0 for x in m.padding) else tuple(m.padding))
+    if k.padding != tpad:
+        return [Issue("padding", k.padding, m.padding, f"padding='{k.padding}' on the torch side")]
+    return []
+
+
+def _conv_layout(p: Pair) -> list[Issue]:
+    k = p.keras[0]
+    if not _channels_last(k):
+        return []
+    rank = len(k.kernel_size) + 2
+    perm = (0, rank - 1, *range(1, rank - 1))
+    return [Issue("layout", "channels_last", "channels first",
+                  f"feed torch x.permute{perm} of Keras-layout data (transfer_weights and "
+                  "assert_equivalent do this for you)")]
+
+
+def _num_layers(p: Pair) -> list[Issue]:
+    if len(p.keras) != p.module.num_layers:
+        return [Issue("stacked layers / num_layers", len(p.keras), p.module.num_layers,
+                      f"num_layers={len(p.keras)}")]
+    return []
+
+
+def _bidirectional(p: Pair) -> list[Issue]:
+    k, m = p.keras[0], p.module
+    bidir = len(directions(k)) == 2
+    issues = []
+    if bidir != m.bidirectional:
+        issues.append(Issue("bidirectional", bidir, m.bidirectional, f"bidirectional={bidir}"))
+    if bidir and k.merge_mode != "concat":
+        issues.append(Issue("bidirectional merge", k.merge_mode, "concat (always)",
+                            f"combine torch's two halves as Keras's '{k.merge_mode}' does "
+                            "(e.g. out[..., :H] + out[..., H:] for 'sum')"))
+    return issues
+
+
+def _batch_first(p: Pair) -> list[Issue]:
+    if p.module.batch_first:
+        return []
+    return [Issue("layout", "batch-major (batch, timesteps, features)",
+                  "batch_first=False (timesteps, batch, features)",
+                  f"build nn.{torch_class(p.module)}(..., batch_first=True), or pass "
+                  "x.transpose(0, 1)")]
+
+
+def _lstm_activations(p: Pair) -> list[Issue]:
+    cell = directions(p.keras[0])[0]
+    act, rec = cell.activation.__name__, cell.recurrent_activation.__name__
+    if act == "tanh" and rec == "sigmoid":
+        return []
+    return [Issue("activations", f"{act}/{rec}", "tanh/sigmoid (fixed)",
+                  "use activation='tanh', recurrent_activation='sigmoid' in Keras")]
+
+
+def _gru_reset_after(p: Pair) -> list[Issue]:
+    if directions(p.keras[0])[0].cell.reset_after:
+        return []
+    return [Issue("GRU reset_after", False, "reset after (torch's only form)",
+                  "build the Keras GRU with reset_after=True")]
+
+
+def _return_state(p: Pair) -> list[Issue]:
+    if not getattr(directions(p.keras[0])[0], "return_state", False):
+        return []
+    return [Issue("return_state", True, "returns (output, h_n[, c_n]) always",
+                  "unpack torch's (output, (h_n, c_n)) where Keras returns [output, h, c]")]
+
+
+def _bn_epsilon(p: Pair) -> list[Issue]:
+    k, m = p.keras[0], p.module
+    if abs(k.epsilon - m.eps) <= 1e-12:
+        return []
+    return [Issue("epsilon", k.epsilon, m.eps, f"nn.{torch_class(m)}(..., eps={k.epsilon})")]
+
+
+def _bn_momentum(p: Pair) -> list[Issue]:
+    k, m = p.keras[0], p.module
+    if abs((1 - k.momentum) - (m.momentum or 0)) <= 1e-9:
+        return []
+    return [Issue("momentum (running stats)", k.momentum, m.momentum,
+                  f"torch momentum = 1 - Keras momentum: momentum={1 - k.momentum:g}")]
+
+
+_DENSE_CHECKS: tuple[Check, ...] = (
+    Attr("units / out_features", lambda k: k.units, lambda m: m.out_features,
+         "nn.Linear(..., out_features={})"),
+    Attr("input features / in_features", _input_features, lambda m: m.in_features,
+         "nn.Linear(in_features={}, ...)"),
+    _activation,
+)
+_CONV_CHECKS: tuple[Check, ...] = (
+    Attr("filters / out_channels", lambda k: k.filters, lambda m: m.out_channels,
+         "out_channels={}"),
+    Attr("kernel_size", lambda k: tuple(k.kernel_size), lambda m: tuple(m.kernel_size),
+         "kernel_size={}"),
+    Attr("strides / stride", lambda k: tuple(k.strides), lambda m: tuple(m.stride), "stride={}"),
+    _conv_padding,
+    Attr("input channels / in_channels",
+         lambda k: _input_features(k) if _channels_last(k) else None,
+         lambda m: m.in_channels, "in_channels={}"),
+    _conv_layout,
+    _activation,
+)
+_RNN_CHECKS: tuple[Check, ...] = (
+    Attr("units / hidden_size", lambda k: directions(k)[0].units, lambda m: m.hidden_size,
+         "hidden_size={}"),
+    Attr("input features / input_size", _input_features, lambda m: m.input_size,
+         "input_size={}"),
+    _num_layers,
+    _bidirectional,
+    _batch_first,
+)
+_EMBEDDING_CHECKS: tuple[Check, ...] = (
+    Attr("input_dim / num_embeddings", lambda k: k.input_dim, lambda m: m.num_embeddings,
+         "num_embeddings={}"),
+    Attr("output_dim / embedding_dim", lambda k: k.output_dim, lambda m: m.embedding_dim,
+         "embedding_dim={}"),
+)
+_BATCHNORM_CHECKS: tuple[Check, ...] = (
+    Attr("features", lambda k: int(k.moving_mean.shape[0]), lambda m: m.num_features,
+         "num_features={}"),
+    _bn_epsilon,
+    _bn_momentum,
+)
+
+
+# -------------------------------------------------------------------------- transfers
+def _set(param: Any, value: np.ndarray, what: str) -> None:
+    import numpy as np
+    import torch
+
+    if tuple(param.shape) != value.shape:
+        raise ValueError(f"{what}: torch expects {tuple(param.shape)}, the converted Keras weight "
+                         f"is {value.shape}")
+    with torch.no_grad():
+        param.copy_(torch.as_tensor(np.ascontiguousarray(value), dtype=param.dtype))
+
+
+def _dense(p: Pair, to_torch: bool, flattened: tuple[int, ...] | None) -> None:
+    """Keras kernel (in, out) <-> torch weight (out, in). After a Flatten of a channels_last
+    map the rows are in (h, w, c) order in Keras and (c, h, w) in torch: reordered."""
+    k, m, where = p.keras[0], p.module, p.where
+    if to_torch:
+        kernel = to_numpy(k.kernel)
+        if flattened is not None:  # rows in (h, w, c) order -> (c, h, w)
+            nd = len(flattened)
+            kernel = kernel.reshape(*flattened, -1).transpose(
+                nd - 1, *range(nd - 1), nd).reshape(kernel.shape)
+        _set(m.weight, kernel.T, where + " weight")
+        if k.use_bias:
+            _set(m.bias, to_numpy(k.bias), where + " bias")
+    else:
+        w = to_numpy(m.weight).T
+        if flattened is not None:
+            nd = len(flattened)
+            chw = (flattened[-1], *flattened[:-1])
+            w = w.reshape(*chw, -1).transpose(*range(1, nd), 0, nd).reshape(w.shape)
+        k.kernel.assign(w)
+        if k.use_bias:
+            k.bias.assign(to_numpy(m.bias))
+
+
+def _conv(p: Pair, to_torch: bool, flattened: tuple[int, ...] | None) -> None:
+    """Keras kernel (k..., in, out) <-> torch weight (out, in, k...), any number of k axes."""
+    import numpy as np
+
+    k, m, where = p.keras[0], p.module, p.where
+    nd = len(k.kernel_size) + 2
+    perm = (nd - 1, nd - 2, *range(nd - 2))
+    if to_torch:
+        _set(m.weight, to_numpy(k.kernel).transpose(perm), where + " weight")
+        if k.use_bias:
+            _set(m.bias, to_numpy(k.bias), where + " bias")
+    else:
+        k.kernel.assign(to_numpy(m.weight).transpose(tuple(int(i) for i in np.argsort(perm))))
+        if k.use_bias:
+            k.bias.assign(to_numpy(m.bias))
+
+
+def _embedding(p: Pair, to_torch: bool, flattened: tuple[int, ...] | None) -> None:
+    k, m = p.keras[0], p.module
+    if to_torch:
+        _set(m.weight, to_numpy(k.embeddings), p.where)
+    else:
+        k.embeddings.assign(to_numpy(m.weight))
+
+
+def _batchnorm(p: Pair, to_torch: bool, flattened: tuple[int, ...] | None) -> None:
+    k, m = p.keras[0], p.module
+    names = (("gamma", "weight"), ("beta", "bias"), ("moving_mean", "running_mean"),
+             ("moving_variance", "running_var"))
+    for kn, tn in names:
+        kv, tv = getattr(k, kn), getattr(m, tn)
+        if kv is None or tv is None:
+            continue
+        if to_torch:
+            _set(tv, to_numpy(kv), f"{p.where} {kn}")
+        else:
+            kv.assign(to_numpy(tv))
+
+
+def _rnn(p: Pair, to_torch: bool, flattened: tuple[int, ...] | None) -> None:
+    """LSTM and SimpleRNN: the same gate order (LSTM i,f,c,o is torch's i,f,g,o); Keras's one
+    bias goes to bias_ih (bias_hh zero), and torch's two add up to it."""
+    _rnn_stack(p, to_torch, gru=False)
+
+
+def _gru(p: Pair, to_torch: bool, flattened: tuple[int, ...] | None) -> None:
+    """GRU: Keras z,r,h <-> torch r,z,n; Keras's (2, 3u) bias is bias_ih and bias_hh.
+    Keras must use reset_after=True, torch's only form."""
+    _rnn_stack(p, to_torch, gru=True)
+
+
+def _rnn_stack(p: Pair, to_torch: bool, gru: bool) -> None:
+    """Each stacked Keras layer to torch's `_l{i}` weights, a backward direction to `_reverse`."""
+    for layer_index, layer in enumerate(p.keras):
+        for d, rnn in enumerate(directions(layer)):
+            suffix = f"_l{layer_index}" + ("_reverse" if d == 1 else "")
+            _rnn_weights(rnn, p.module, suffix, gru, to_torch, p.where)
+
+
+def _gru_reorder(w: np.ndarray, axis: int) -> np.ndarray:
+    """Keras z,r,h <-> torch r,z,n along `axis` (the same swap both ways)."""
+    import numpy as np
+
+    a, b, c = np.split(w, 3, axis=axis)
+    return np.concatenate([b, a, c], axis=axis)
+
+
+def _rnn_weights(rnn: Any, m: Any, suffix: str, gru: bool, to_torch: bool, where: str) -> None:
+    import numpy as np
+
+    cell = rnn.cell
+    w_ih, w_hh = getattr(m, "weight_ih" + suffix), getattr(m, "weight_hh" + suffix)
+    b_ih, b_hh = getattr(m, "bias_ih" + suffix, None), getattr(m, "bias_hh" + suffix, None)
+    if gru and not cell.reset_after:
+        raise ValueError(f"{where}: a Keras GRU with reset_after=False has no torch equivalent; "
+                         "build it with reset_after=True")
+    if to_torch:
+        kernel, rec = to_numpy(cell.kernel), to_numpy(cell.recurrent_kernel)
+        if gru:
+            kernel, rec = _gru_reorder(kernel, 1), _gru_reorder(rec, 1)
+        _set(w_ih, kernel.T, f"{where} weight_ih{suffix}")
+        _set(w_hh, rec.T, f"{where} weight_hh{suffix}")
+        if cell.use_bias and b_ih is not None:
+            bias = to_numpy(cell.bias)
+            if gru:  # (2, 3u): input bias, recurrent bias
+                _set(b_ih, _gru_reorder(bias[0], 0), f"{where} bias_ih{suffix}")
+                _set(b_hh, _gru_reorder(bias[1], 0), f"{where} bias_hh{suffix}")
+            else:  # Keras has one bias: put it on the input side
+                _set(b_ih, bias, f"{where} bias_ih{suffix}")
+                _set(b_hh, np.zeros_like(bias), f"{where} bias_hh{suffix}")
+    else:
+        kernel, rec = to_numpy(w_ih).T, to_numpy(w_hh).T
+        if gru:
+            kernel, rec = _gru_reorder(kernel, 1), _gru_reorder(rec, 1)
+        cell.kernel.assign(kernel)
+        cell.recurrent_kernel.assign(rec)
+        if cell.use_bias and b_ih is not None:
+            if gru:
+                cell.bias.assign(np.stack([_gru_reorder(to_numpy(b_ih), 0),
+                                           _gru_reorder(to_numpy(b_hh), 0)]))
+            else:  # torch's two biases add up to Keras's one
+                cell.bias.assign(to_numpy(b_ih) + to_numpy(b_hh))
+
+
+# ----------------------------------------------------------------------------- tables
+def _bidirectional_layers(layer: Any) -> list[Any]:
+    return [layer.forward_layer, layer.backward_layer]
+
+
+_LSTM_CHECKS = (*_RNN_CHECKS, _lstm_activations, _return_state)
+_GRU_CHECKS = (*_RNN_CHECKS, _gru_reset_after, _return_state)
+_SIMPLE_RNN_CHECKS = (*_RNN_CHECKS, _return_state)
+
+KERAS: dict[str, KerasRule] = {
+    "Dense": KerasRule("dense", "Linear", _DENSE_CHECKS, _dense),
+    "Conv1D": KerasRule("conv1d", "Conv1d", _CONV_CHECKS, _conv, CHANNELS),
+    "Conv2D": KerasRule("conv2d", "Conv2d", _CONV_CHECKS, _conv, CHANNELS),
+    "LSTM": KerasRule("lstm", "LSTM", _LSTM_CHECKS, _rnn, SEQUENCE),
+    "GRU": KerasRule("gru", "GRU", _GRU_CHECKS, _gru, SEQUENCE),
+    "SimpleRNN": KerasRule("simple_rnn", "RNN", _SIMPLE_RNN_CHECKS, _rnn, SEQUENCE),
+    "Bidirectional": KerasRule("bidirectional", wraps=_bidirectional_layers),
+    "Embedding": KerasRule("embedding", "Embedding", _EMBEDDING_CHECKS, _embedding),
+    "BatchNormalization": KerasRule("batchnorm", "BatchNorm1d", _BATCHNORM_CHECKS, _batchnorm),
+    # not paired, known for their layout: a Flatten of their map is reordered for torch
+    "Flatten": KerasRule("flatten", layout=FLATTENED),
+    "BaseConv": KerasRule("conv", layout=CHANNELS),  # Conv3D
+    "BaseConvTranspose": KerasRule("conv_transpose", layout=CHANNELS),
+    "BaseDepthwiseConv": KerasRule("depthwise_conv", layout=CHANNELS),
+    "BaseSeparableConv": KerasRule("separable_conv", layout=CHANNELS),
+    "ConvLSTM": KerasRule("conv_lstm", layout=CHANNELS),
+    "BasePooling": KerasRule("pooling", layout=CHANNELS),
+    "BaseAdaptivePooling": KerasRule("adaptive_pooling", layout=CHANNELS),
+}
+
+# A Keras `activation=` and the torch module that must follow the layer.
+ACTIVATIONS = {"relu": "ReLU", "sigmoid": "Sigmoid", "tanh": "Tanh", "softmax": "Softmax",
+               "elu": "ELU", "selu": "SELU", "gelu": "GELU", "silu": "SiLU", "swish": "SiLU",
+               "softplus": "Softplus", "leaky_relu": "LeakyReLU"}
+
+TORCH: dict[str, TorchRule] = {
+    "Linear": TorchRule("dense"),
+    "Conv1d": TorchRule("conv1d", layout=Channels(3)),
+    "Conv2d": TorchRule("conv2d", layout=Channels(4)),
+    "LSTM": TorchRule("lstm", stacks=True, layout=SEQUENCE),
+    "GRU": TorchRule("gru", stacks=True, layout=SEQUENCE),
+    "RNN": TorchRule("simple_rnn", stacks=True, layout=SEQUENCE),
+    "Embedding": TorchRule("embedding"),
+    "BatchNorm1d": TorchRule("batchnorm"),
+    "BatchNorm2d": TorchRule("batchnorm"),
+    # nn.MultiheadAttention's out_proj: a Linear inside a module the port does not pair
+    "NonDynamicallyQuantizableLinear": TorchRule("attention_projection", paired=False),
+    # not paired: what `compare` looks for after a Keras layer with `activation=`
+    **{name: TorchRule("activation", paired=False) for name in ACTIVATIONS.values()},
+}
