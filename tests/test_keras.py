@@ -250,9 +250,7 @@ def test_generator_input_checked_lazily_and_passed_through() -> None:
     m = guard(lstm_model())
     batches = [(np.zeros((2, 24, 3), np.float32), np.zeros((2, 1), np.float32)) for _ in range(2)]
     batches.append((np.zeros((2, 24, 2), np.float32), np.zeros((2, 1), np.float32)))
-    from shapecontract._guard import _check_keras_input
-
-    wrapped = _check_keras_input(m.__dict__["_shapecontract_guard"], iter(batches), "fit")
+    wrapped = m.__dict__["_shapecontract_guard"].keras_input(m, "fit", iter(batches))
     assert next(wrapped) is batches[0]
     assert next(wrapped) is batches[1]
     with pytest.raises(ShapeContractError, match=r"batch 2"):

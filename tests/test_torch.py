@@ -30,15 +30,21 @@ def test_rnn_contract_matches_real_forward(kind: str, batch_first: bool, layers:
     """For every RNN config, real inputs, states and outputs satisfy the stated contract."""
     kw = {"proj_size": proj} if proj else {}
     m = getattr(nn, kind)(4, 6, num_layers=layers, bidirectional=bidir, batch_first=batch_first, **kw)
-    guard(m)  # the forward hook checks the real outputs against the contract
+    c = contract_of(m)
+    guard(m)
     x = torch.zeros(2, 5, 4) if batch_first else torch.zeros(5, 2, 4)
     out = m(x)
-    m(torch.zeros(5, 4))  # unbatched
+    c.check_outputs((x,), out)  # the real outputs satisfy the stated output contract
+    x1 = torch.zeros(5, 4)
+    c.check_outputs((x1,), m(x1))  # unbatched
     D = 2 if bidir else 1
     h_out = proj or 6
     h0 = torch.zeros(D * layers, 2, h_out)
     hx = (h0, torch.zeros(D * layers, 2, 6)) if kind == "LSTM" else h0
-    m(x, hx)
+    c.check_outputs((x, hx), m(x, hx))
+    bad_out = (out[0][..., :-1], out[1])
+    with pytest.raises(ShapeContractError):  # and the output check can fail
+        c.check_outputs((x,), bad_out)
     bad_h0 = torch.zeros(D * layers + 1, 2, h_out)
     bad = (bad_h0, torch.zeros(D * layers, 2, 6)) if kind == "LSTM" else bad_h0
     e = _err(m, x, bad)

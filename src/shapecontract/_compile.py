@@ -368,8 +368,8 @@ def compile_wrapper(fn: Callable[..., Any], contract: _contract.Contract, sig: i
     params, call = _signature_text(sig, gen)
     gen.globals.update({"__sc_fn": fn, "__sc_C": contract,
                         "__sc_report": report or _evaluate.report,
-                        "__sc_warned": _evaluate.warned,
-                        "__sc_warn_mode": _evaluate.warn_mode,
+                        "__sc_warned": _evaluate.warned if report is None else _never,
+                        "__sc_warn_mode": _evaluate.warn_mode if report is None else _no,
                         "__sc_MISSING": _evaluate.MISSING})
     arg_slots = [s for s in contract.slots if not s.is_return]
     ret_slot = next((s for s in contract.slots if s.is_return), None) if check_return else None
@@ -400,6 +400,12 @@ def compile_wrapper(fn: Callable[..., Any], contract: _contract.Contract, sig: i
         more, pending = gen.expr_conds(pending, final=ret_slot is None)
         if more:
             arg_lines.append(("symbolic dims", more))
+        if contract.level == "framework" and contract.framework is not None:
+            # the framework's own verdict (cached by shape): relations the slots cannot state
+            fw = gen.const(contract.framework, "framework_verdict")
+            names = ", ".join(s.name for s in arg_slots if s.kind == "array")
+            arg_lines.append((f"{contract.framework_name} accepts these shapes",
+                              [f"{fw}([{names}])[0]"]))
         if ret_slot is not None:
             if ret_slot.kind == "array":
                 conds = gen.value_conds(ret_slot.spec, "__sc_r", pending, definite=True)
@@ -478,6 +484,15 @@ def compile_wrapper(fn: Callable[..., Any], contract: _contract.Contract, sig: i
     weakref.finalize(wrapper, linecache.cache.pop, filename, None)  # lives as long as it
     wrapper.__shapecontract_source__ = source
     return wrapper, source
+
+
+def _never(err: Any) -> bool:
+    """A checker with its own slow path (streams) always raises: its caller delivers."""
+    return False
+
+
+def _no() -> bool:
+    return False
 
 
 def _guard_lines(var: str, groups: list[tuple[str, list[str]]], indent: int) -> list[str]:
