@@ -341,3 +341,30 @@ def test_metadata_is_kept() -> None:
     assert pair.__name__ == "pair"
     assert pair.__wrapped__.__name__ == "pair"
     assert "pair(x: Float[Array" in str(pair.__shapecontract__)
+
+
+def test_generated_source_lives_exactly_as_long_as_its_checker() -> None:
+    """Issue 8.8: throwaway decorations do not leave their source in linecache forever."""
+    import gc
+    import linecache
+
+    def ours() -> set[str]:
+        return {k for k in linecache.cache if k.startswith("<shapecontract checker")}
+
+    def throwaway() -> Any:
+        def f(x: Float[Array, "n 2"]) -> Float[Array, "n 2"]:
+            return x
+        return contract(f)
+
+    before = ours()
+    kept = [throwaway()]
+    for _ in range(300):
+        throwaway()
+    gc.collect()
+    after = ours() - before
+    assert len(after) == 1  # only the checker still alive
+    (name,) = after
+    assert linecache.getline(name, 1).startswith("def f(")
+    kept.clear()
+    gc.collect()
+    assert ours() - before == set()

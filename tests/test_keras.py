@@ -102,7 +102,35 @@ LAYERS = {
     "BatchNormalization": (lambda: layers.BatchNormalization(), (3,), ["batch", "axis1"]),
     "LayerNormalization": (lambda: layers.LayerNormalization(), (3,), ["batch", "axis1"]),
     "Masking": (lambda: layers.Masking(), (6, 3), ["batch", "axis1", "axis2"]),
+    "Conv3D": (lambda: layers.Conv3D(2, 3), (5, 5, 5, 2),
+               ["batch", "depth", "height", "width", "channels"]),
 }
+
+
+def test_layer_table_kinds_are_all_tested() -> None:
+    """Every kind in the Keras layer table has a row in LAYERS above (or is the InputLayer)."""
+    from shapecontract.frameworks.keras import LAYERS as TABLE, rule_of
+
+    tested = {rule_of(make()).kind for make, _, _ in LAYERS.values() if rule_of(make())}
+    assert tested | {"input"} == {r.kind for r in TABLE.values()}
+
+
+def test_user_subclass_of_a_keras_layer_is_recognised() -> None:
+    """Issue 8.4: a subclass of keras.layers.LSTM names its input like an LSTM; a layer that is
+    merely named LSTM does not."""
+    class MyLSTM(layers.LSTM):
+        pass
+
+    class LSTM(layers.Layer):
+        def call(self, x: Any) -> Any:
+            return x
+
+    model = _functional(MyLSTM(4), (6, 3), "float32")
+    dims = contract_of(model).inputs()[0].spec.dims
+    assert [getattr(d, "label", None) or d.name for d in dims] == ["batch", "timesteps", "features"]
+    other = _functional(LSTM(), (6, 3), "float32")
+    dims = contract_of(other).inputs()[0].spec.dims
+    assert [getattr(d, "label", None) or d.name for d in dims] == ["batch", "axis1", "axis2"]
 
 
 @pytest.mark.parametrize("kind", sorted(LAYERS))

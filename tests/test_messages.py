@@ -146,3 +146,26 @@ def test_multiple_violations_are_all_reported() -> None:
     e = _err(f, np.zeros(2), np.zeros(3), np.zeros((4, 3)))
     assert [v.slot for v in e.violations] == ["argument b", "argument c", "argument c"]
     assert e.render().splitlines()[0] == "f: 3 contract violations"
+
+
+def test_errors_are_structured_data() -> None:
+    """Issue 8.5: locations are tuples, kinds a closed set, origins and fixes carry data that
+    no one has to parse out of the message."""
+    from shapecontract import Fix, Origin
+    from shapecontract._errors import FIX_KINDS, KINDS
+
+    @contract
+    def univariate(X: Float[Array, "batch timesteps 1"]) -> None: ...
+
+    e = _err(univariate, np.zeros((2, 24)))
+    v = e.violations[0]
+    assert v.location == ("argument", "X") and v.kind in KINDS
+    assert isinstance(v.suggestions[0], Fix) and v.suggestions[0].kind == "insert_axis"
+    assert v.suggestions[0].code == "X[..., None]" and v.suggestions[0].kind in FIX_KINDS
+    univariate(np.zeros((2, 24))[..., None])  # the fix, applied, holds
+    e = _err(lstm_in, np.zeros((2, 24, 4)))
+    assert isinstance(e.origin, Origin) and e.origin.source == "annotation"
+    d = e.errors()[0]
+    assert d["location"] == ("argument", "X") and d["origin_info"]["source"] == "annotation"
+    with pytest.raises(ValueError, match="not one of"):
+        Violation(("argument", "x"), "oops", "m")

@@ -170,3 +170,32 @@ def test_guard_keeps_data_untouched() -> None:
     y = m(x)
     assert seen[-1] is x
     assert y.shape == (4, 2)
+
+
+def test_user_subclass_of_an_rnn_is_recognised() -> None:
+    """Issue 8.4: a user's subclass of nn.LSTM states the LSTM contract (looked up on the MRO);
+    an unrelated class that is merely named LSTM does not."""
+    class MyLSTM(nn.LSTM):
+        pass
+
+    c = contract_of(MyLSTM(3, 8, batch_first=True))
+    assert [s.name for s in c.slots] == ["input", "hx", "output"]
+    with pytest.raises(ShapeContractError) as info:
+        c.check(torch.zeros(2, 5, 4))
+    assert info.value.dim == "features" and info.value.origin.attribute == "input_size"
+
+    class LSTM(nn.Module):  # a user's own module with a familiar name
+        def forward(self, x: Any) -> Any:
+            return x
+
+    with pytest.raises(TypeError, match="no submodule"):
+        contract_of(LSTM())
+
+
+def test_module_table_rows_are_all_tested() -> None:
+    """Every kind in the torch module table has a test module in this file's list."""
+    from shapecontract.frameworks.torch import MODULES, rule_of
+
+    tested = [nn.LSTM(1, 1), nn.GRU(1, 1), nn.RNN(1, 1), nn.Linear(1, 1), nn.Conv1d(1, 1, 1),
+              nn.Conv2d(1, 1, 1), nn.Embedding(2, 1), nn.Flatten(), nn.Sequential(), nn.ReLU()]
+    assert {rule_of(m).kind for m in tested} == {r.kind for r in MODULES.values()}  # type: ignore[union-attr]

@@ -1,0 +1,106 @@
+"""The layered core of DESIGN.md: no module imports upward, not even inside a function."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PKG = Path(__file__).resolve().parent.parent / "src" / "shapecontract"
+
+LAYERS: dict[str, int] = {
+    "_errors": 0, "_config": 0, "backends": 0,
+    "_dims": 1,
+    "_spec": 2, "_hints": 2, "_types": 2,
+    "_contract": 3,
+    "_evaluate": 4, "_suggest": 4,
+    "_compile": 5,
+    "frameworks": 6,
+    "_decorator": 7, "_guard": 7, "pipeline": 7, "port": 7,
+    "__init__": 8,
+}
+"""Top-level module or package of shapecontract -> its layer (DESIGN.md)."""
+
+
+def _module_name(path: Path) -> str:
+    rel = path.relative_to(PKG).with_suffix("")
+    return ".".join(rel.parts)
+
+
+def _layer(name: str) -> int:
+    top = name.split(".")[0]
+    if top not in LAYERS:
+        raise KeyError(f"shapecontract.{name} has no layer: add it to LAYERS in {__file__}")
+    return LAYERS[top]
+
+
+def imports_of(source: str, module: str) -> list[tuple[int, str]]:
+    """(line, imported shapecontract module) for every import in `source`, function bodies
+    included; relative imports resolved against `module` (dotted, inside the package)."""
+    out = []
+    package = module.split(".")[:-1] if not module.endswith("__init__") else module.split(".")[:-1]
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[: len(package) - (node.level - 1)] if node.level > 1 else package
+                target = [*base, *(node.module.split(".") if node.module else [])]
+                if node.module is None or not target:
+                    out += [(node.lineno, ".".join([*base, a.name])) for a in node.names]
+                else:
+                    out.append((node.lineno, ".".join(target)))
+            elif node.module and node.module.split(".")[0] == "shapecontract":
+                out.append((node.lineno, node.module.partition(".")[2] or "__init__"))
+        elif isinstance(node, ast.Import):
+            for a in node.names:
+                if a.name.split(".")[0] == "shapecontract":
+                    out.append((node.lineno, a.name.partition(".")[2] or "__init__"))
+    return out
+
+
+def upward_edges(files: dict[str, str]) -> list[str]:
+    bad = []
+    for module, source in files.items():
+        here = _layer(module)
+        for line, target in imports_of(source, module):
+            if target and _layer(target) > here:
+                bad.append(f"{module}:{line} imports {target} (layer {here} -> {_layer(target)})")
+    return bad
+
+
+def _package_files() -> dict[str, str]:
+    return {_module_name(p): p.read_text() for p in PKG.rglob("*.py")}
+
+
+def test_no_module_imports_upward() -> None:
+    """Every import in the package (function bodies included) points to the same or a lower layer."""
+    files = _package_files()
+    assert len(files) > 15
+    assert upward_edges(files) == []
+
+
+def test_every_module_has_a_layer() -> None:
+    """A new module must be placed in a layer before it can land."""
+    for module in _package_files():
+        _layer(module)
+
+
+def test_the_layering_check_can_fail() -> None:
+    """Meta-test: an import of the compiler from inside a function of the contracts is caught."""
+    files = _package_files()
+    files["_contract"] += "\n\ndef sneaky():\n    from ._compile import compile_checker\n"
+    files["_dims"] += "\n\ndef sneaky():\n    import shapecontract.frameworks.torch\n"
+    bad = upward_edges(files)
+    assert any(b.startswith("_contract:") and "_compile" in b for b in bad)
+    assert any(b.startswith("_dims:") and "frameworks.torch" in b for b in bad)
+
+
+@pytest.mark.parametrize("source, module, expected", [
+    ("from .. import _errors", "frameworks.keras", "_errors"),
+    ("from .._spec import ArraySpec", "frameworks.keras", "_spec"),
+    ("from . import keras", "frameworks.__init__", "frameworks.keras"),
+    ("from ._spec import X", "_contract", "_spec"),
+])
+def test_relative_imports_resolve(source: str, module: str, expected: str) -> None:
+    """The walker resolves relative imports the way Python does."""
+    assert [t for _, t in imports_of(source, module)] == [expected]
