@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -c constraints.txt torch==2.13.0
-	$(PY) -m pip install -q -c constraints.txt -e '.[all,test]'
+	$(PY) -m pip install -q -c constraints.txt -e '.[all,test,lint]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -26,6 +26,12 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_call_overhead.py
 	$(PY) benchmarks/bench_contract_derivation.py
 	$(PY) benchmarks/bench_streams.py
+	$(PY) benchmarks/bench_guard.py
+
+# Lint is part of done: ruff and mypy --strict (configured in pyproject.toml), run by CI.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests benchmarks examples
+	$(VENV)/bin/mypy
 
 # Long property runs (the test suite runs a bounded slice).
 fuzz: $(STAMP)

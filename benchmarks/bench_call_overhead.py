@@ -15,6 +15,7 @@ Run: .venv/bin/python benchmarks/bench_call_overhead.py [--markdown]
 
 
 
+import os
 import statistics
 import sys
 import timeit
@@ -25,8 +26,6 @@ from jaxtyping import Float as JFloat
 from jaxtyping import jaxtyped
 
 from shapecontract import Array, Float, contract
-
-import os
 
 QUICK = bool(os.environ.get("SHAPECONTRACT_BENCH_QUICK"))
 REPEATS = 3 if QUICK else 31

@@ -10,17 +10,18 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import copy
 import io
 import pickle
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
+import keras
 import numpy as np
 import pytest
 import torch
+from keras import layers
 from torch import nn
 
-import keras  # noqa: E402
-from keras import layers  # noqa: E402
-from shapecontract import ShapeContractError, guard, unguard  # noqa: E402
-from shapecontract.frameworks import adapter_of  # noqa: E402
+from shapecontract import ShapeContractError, guard, unguard
+from shapecontract.frameworks import adapter_of
 
 
 def _torch_save(m: nn.Module) -> nn.Module:

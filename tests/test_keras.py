@@ -109,7 +109,8 @@ LAYERS = {
 
 def test_layer_table_kinds_are_all_tested() -> None:
     """Every kind in the Keras layer table has a row in LAYERS above (or is the InputLayer)."""
-    from shapecontract.frameworks.keras import LAYERS as TABLE, rule_of
+    from shapecontract.frameworks.keras import LAYERS as TABLE
+    from shapecontract.frameworks.keras import rule_of
 
     tested = {rule_of(make()).kind for make, _, _ in LAYERS.values() if rule_of(make())}
     assert tested | {"input"} == {r.kind for r in TABLE.values()}

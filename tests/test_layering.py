@@ -39,7 +39,7 @@ def imports_of(source: str, module: str) -> list[tuple[int, str]]:
     """(line, imported shapecontract module) for every import in `source`, function bodies
     included; relative imports resolved against `module` (dotted, inside the package)."""
     out = []
-    package = module.split(".")[:-1] if not module.endswith("__init__") else module.split(".")[:-1]
+    package = module.split(".")[:-1]
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.ImportFrom):
             if node.level:

@@ -11,7 +11,15 @@ import numpy as np
 import pytest
 
 import shapecontract
-from shapecontract import Array, Float, ShapeContractError, ShapeContractWarning, config, contract, scoped
+from shapecontract import (
+    Array,
+    Float,
+    ShapeContractError,
+    ShapeContractWarning,
+    config,
+    contract,
+    scoped,
+)
 
 
 def f(x: Float[Array, "n 2"]) -> Float[Array, "n 2"]:

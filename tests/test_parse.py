@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shapecontract import ContractSyntaxError, Float, Array
+from shapecontract import Array, ContractSyntaxError, Float
 from shapecontract._dims import Anon, Expr, Fixed, Named, Variadic, parse_dims
 
 

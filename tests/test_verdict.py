@@ -7,17 +7,17 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
+import keras
 import numpy as np
 import pytest
 import torch
+from keras import layers
 from torch import nn
 
-import keras  # noqa: E402
-from keras import layers  # noqa: E402
-from shapecontract import ShapeContractError, checker_source, contract_of, guard  # noqa: E402
-from shapecontract import _evaluate  # noqa: E402
+from shapecontract import ShapeContractError, _evaluate, checker_source, contract_of, guard
 
 
 def _accepts(f: Callable[[], Any]) -> bool:

@@ -20,8 +20,14 @@ from ._compile import Contract
 from ._config import config, get_mode, reset_mode, scoped
 from ._contract import Slot
 from ._decorator import checker_source, contract
-from ._errors import (ContractSyntaxError, Fix, Origin, ShapeContractError, ShapeContractWarning,
-                      Violation)
+from ._errors import (
+    ContractSyntaxError,
+    Fix,
+    Origin,
+    ShapeContractError,
+    ShapeContractWarning,
+    Violation,
+)
 from ._guard import guard, unguard
 from ._types import Array
 from .frameworks import contract_of
@@ -31,12 +37,35 @@ if TYPE_CHECKING:  # static type checkers see jaxtyping's own annotations
     from typing import Annotated as Model
 
     from jaxtyping import (
-        BFloat16, Bool, Complex, Complex64, Complex128, Float, Float16, Float32, Float64,
-        Inexact, Int, Int8, Int16, Int32, Int64, Integer, Num, Real, Shaped, UInt, UInt8,
-        UInt16, UInt32, UInt64,
+        BFloat16,
+        Bool,
+        Complex,
+        Complex64,
+        Complex128,
+        Float,
+        Float16,
+        Float32,
+        Float64,
+        Inexact,
+        Int,
+        Int8,
+        Int16,
+        Int32,
+        Int64,
+        Integer,
+        Num,
+        Real,
+        Shaped,
+        UInt,
+        UInt8,
+        UInt16,
+        UInt32,
+        UInt64,
     )
 else:
-    from ._types import DTYPE_NAMES as _DTYPE_NAMES, DtypeAnnotation as _DtypeAnnotation, Model
+    from ._types import DTYPE_NAMES as _DTYPE_NAMES
+    from ._types import DtypeAnnotation as _DtypeAnnotation
+    from ._types import Model
 
     globals().update({_n: _DtypeAnnotation(_n) for _n in _DTYPE_NAMES})
 

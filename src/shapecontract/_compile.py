@@ -22,7 +22,8 @@ import inspect
 import itertools
 import linecache
 import weakref
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from . import _contract, _evaluate
 from ._contract import Slot
@@ -83,8 +84,8 @@ class _Gen:
                 test = f"len({s} := {v}.shape) {op} {rank}" if k == 0 else f"len({s}) {op} {rank}"
                 branches.append((test, " and ".join(body) or "True"))
             chain = "False"
-            for test, body in reversed(branches):
-                chain = f"({body}) if {test} else {chain}"
+            for test, cond in reversed(branches):
+                chain = f"({cond}) if {test} else {chain}"
             return self._optional(spec.optional, v, [f"({chain})"])
         if isinstance(spec, (TupleSpec, DictSpec)):
             if isinstance(spec, TupleSpec):
@@ -550,7 +551,7 @@ class Contract(_contract.Contract):
 
     def checker_source(self, dims: dict[str, int] | None = None) -> str:
         """The generated source of `checker(dims)`: what runs on every check."""
-        return str(self.checker(dims).__shapecontract_source__)
+        return str(getattr(self.checker(dims), "__shapecontract_source__", ""))
 
     @property
     def _checkers(self) -> dict[Any, Callable[..., Any]]:

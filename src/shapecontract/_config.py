@@ -34,7 +34,7 @@ def _validate(mode: object, source: str) -> str:
     if norm not in MODES:
         raise ValueError(f"{source}={mode!r} is not a shapecontract mode; valid modes are: "
                          + ", ".join(MODES))
-    return norm  # type: ignore[return-value]
+    return str(norm)
 
 
 def get_mode() -> str:

@@ -16,8 +16,9 @@ Design rules:
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from ._dims import Expr, Fixed, Named, Variadic, dim_size
 from ._errors import ContractSyntaxError, Location, Origin, render_location

@@ -18,7 +18,8 @@ import functools
 import inspect
 import sys
 import typing
-from typing import Any, Callable, TypeVar, overload
+from collections.abc import Callable
+from typing import Any, TypeVar, overload
 
 from ._compile import Contract, compile_wrapper
 from ._config import get_mode

@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 from ._errors import ContractSyntaxError
 
@@ -78,7 +78,7 @@ class Variadic:
         return ("*#" if self.broadcast else "*") + self.name
 
 
-Dim = Union[Named, Fixed, Expr, Anon, Variadic]
+Dim = Named | Fixed | Expr | Anon | Variadic
 
 
 # ---------------------------------------------------------------------- expressions

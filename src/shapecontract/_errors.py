@@ -187,6 +187,9 @@ def _short(text: str, limit: int = 200) -> str:
 class ShapeContractError(ValueError, TypeError):
     """A value broke a shape contract. Structured: see `.errors()` and the fields below."""
 
+    index: int | None = None
+    """For a stream's element: its index."""
+
     # TensorFlow's autograph re-raises errors from converted code as new exceptions built from
     # their message; this attribute (autograph's own opt-out) lets ours through unchanged.
     ag_pass_through = True

@@ -328,10 +328,10 @@ def _check_value(spec: Any, v: Any, loc: Location, var: str, st: State) -> None:
         return
     if not dtype_ok(spec, v):
         got = dtype_name(v.dtype)
-        sugg = [cast_fix(spec, v, var)] if spec.dtypes else []
+        fix = cast_fix(spec, v, var)
         st.violations.append(Violation(
             loc, "dtype", f"expected dtype {spec.dtype_label} ({_dtype_list(spec)}), got {got}",
-            expected=spec.dtype_label, actual=got, suggestions=[f for f in sugg if f]))
+            expected=spec.dtype_label, actual=got, suggestions=[fix] if fix else []))
     shape = shape_of(v)
     if shape is None:
         return  # unknown rank: nothing more can be known now
@@ -348,10 +348,10 @@ def _check_value(spec: Any, v: Any, loc: Location, var: str, st: State) -> None:
             _rank_violation(st, spec, shape, loc, var)
             return
         i = spec.variadic_at
-        k = len(dims) - i - 1  # dims after the variadic
+        after = len(dims) - i - 1  # dims after the variadic
         aligned = list(zip(dims[:i], range(i), shape[:i]))
-        aligned += list(zip(dims[i + 1:], range(n - k, n), shape[n - k:]))
-        seg = (dims[i], i, tuple(shape[i:n - k]))
+        aligned += list(zip(dims[i + 1:], range(n - after, n), shape[n - after:]))
+        seg = (dims[i], i, tuple(shape[i:n - after]))
     for dim, axis, size in aligned:
         _check_dim(st, spec, dim, axis, size, loc, var, shape)
     if seg is not None:

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import inspect
 import sys
-from typing import Any, Iterator, TypeVar
+from collections.abc import Iterator
+from typing import Any, TypeVar
 
 from ._compile import Contract
 from .frameworks import adapter_of, check_level

@@ -38,7 +38,7 @@ def array_spec_from_jaxtyping(hint: Any, optional: bool = False) -> ArraySpec:
         names = frozenset(d for d in raw if isinstance(d, str))
         patterns = tuple(d for d in raw if isinstance(d, re.Pattern))
     else:  # jaxtyping's "any dtype" sentinel
-        names, patterns = None, ()  # type: ignore[assignment]
+        names, patterns = None, ()
     at = hint.array_type
     if at is _AnyArray or getattr(at, "__shapecontract_any_array__", False):
         types: tuple[Any, ...] = ()

@@ -11,8 +11,9 @@ Design rules:
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from ._dims import Anon, Dim, Variadic, dim_text, parse_dims
 from ._errors import ContractSyntaxError, Origin

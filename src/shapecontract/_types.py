@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._errors import ContractSyntaxError
 from ._dims import parse_dims
+from ._errors import ContractSyntaxError
 from ._spec import ModelSpec, parse_model
 from .backends import is_array
 

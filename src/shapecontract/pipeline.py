@@ -18,9 +18,9 @@ Design rules:
 from __future__ import annotations
 
 import sys
-import typing
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 from ._compile import Contract, compile_checker
 from ._contract import Slot
@@ -104,7 +104,7 @@ def _single_names(spec: Any) -> set[str]:
 class _StreamState:
     """One pass over a stream: the pins in force, the element index, stable dims learned."""
 
-    __slots__ = ("sc", "pins", "origins", "index", "learn", "fn", "values")
+    __slots__ = ("fn", "index", "learn", "origins", "pins", "sc", "values")
 
     def __init__(self, sc: StreamContract, pins: dict[str, int] | None = None,
                  origins: dict[str, str] | None = None) -> None:
@@ -358,7 +358,7 @@ def guard_stream(stream: Any, spec: Any, dims: dict[str, int] | None = None,
 def _stream_name(stream: Any) -> str:
     code = getattr(stream, "gi_code", None) or getattr(stream, "ag_code", None)
     if code is not None:
-        return code.co_name
+        return str(code.co_name)
     return type(stream).__name__
 
 
@@ -368,9 +368,8 @@ def _guard_tf_dataset(ds: Any, sc: StreamContract) -> Any:
     import tensorflow as tf
 
     spec = _static(sc.spec)
-    static = StreamContract(sc.name, spec, sc.pins).with_pins(sc.pins, sc.pin_origins)
-    static = static.replace(slots=static.slots[:-1] + (
-        Slot("element", "array", spec, loc=("element_spec",)),))
+    static: Any = StreamContract(sc.name, spec, sc.pins).with_pins(sc.pins, sc.pin_origins)
+    static = static.replace(slots=(*static.slots[:-1], Slot("element", "array", spec, loc=("element_spec",))))
     err = verdict(static, [*sc.pins.values(), ds.element_spec])
     if err is not None:
         raise ShapeContractError(err.violations, f"{sc.name}.element_spec", err.bindings,
@@ -509,7 +508,7 @@ def _with_progress(stream: Any, name: str) -> Iterable[Any]:
     try:
         from rich.progress import track
 
-        return track(stream, description=f"validating {name}", total=total)  # type: ignore[no-any-return]
+        return track(stream, description=f"validating {name}", total=total)
     except ImportError:
         pass
     try:
@@ -517,7 +516,8 @@ def _with_progress(stream: Any, name: str) -> Iterable[Any]:
 
         return tqdm(stream, desc=f"validating {name}", total=total)  # type: ignore[no-any-return]
     except ImportError:
-        return stream
+        plain: Iterable[Any] = stream
+        return plain
 
 
 # ------------------------------------------------------------------------- compatible

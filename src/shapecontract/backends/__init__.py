@@ -202,4 +202,4 @@ def dtype_name(dtype: Any) -> str:
         cache[dtype] = name
     except TypeError:
         pass
-    return name
+    return str(name)

@@ -17,7 +17,8 @@ import sys
 from typing import Any
 
 from .._compile import Contract
-from . import keras as _keras, torch as _torch
+from . import keras as _keras
+from . import torch as _torch
 
 __all__ = ["LEVELS", "Adapter", "adapter_of", "check_level", "contract_of"]
 

@@ -10,7 +10,8 @@ Design rules:
 
 from __future__ import annotations
 
-from typing import Mapping, TypeVar
+from collections.abc import Mapping
+from typing import TypeVar
 
 __all__ = ["framework_class", "lookup"]
 

@@ -88,7 +88,7 @@ def is_keras(obj: Any) -> bool:
 def _num_dtypes() -> frozenset[str]:
     import jaxtyping
 
-    return frozenset(jaxtyping.Num.dtypes)
+    return frozenset(jaxtyping.Num.dtypes)  # type: ignore[attr-defined]
 
 
 # ---------------------------------------------------------------------------- naming
@@ -104,7 +104,7 @@ def input_names(layer: Any, rank: int) -> list[str] | None:
         return ["batch", "timesteps", "features"] if rank == 3 else generic
     if kind == "time_distributed" and rank >= 2:
         inner = input_names(layer.layer, rank - 1) or generic[1:]
-        return ["batch", "timesteps"] + inner[1:]
+        return ["batch", "timesteps", *inner[1:]]
     if kind == "conv1d" and rank == 3:
         return ["batch", "channels", "length"] if _channels_first(layer) else ["batch", "length", "channels"]
     if kind == "conv2d" and rank == 4:
@@ -114,13 +114,13 @@ def input_names(layer: Any, rank: int) -> list[str] | None:
         return (["batch", "channels", "depth", "height", "width"] if _channels_first(layer)
                 else ["batch", "depth", "height", "width", "channels"])
     if kind == "embedding":
-        return (["batch", "length"] + generic[2:])[:rank]
+        return (["batch", "length", *generic[2:]])[:rank]
     if kind == "dense":
         if rank == 2:
             return ["batch", "features"]
         if rank == 3:
             return ["batch", "timesteps", "features"]
-        return generic[:-1] + ["features"]
+        return [*generic[:-1], "features"]
     if kind in ("same", "input"):
         return None
     return generic
@@ -133,7 +133,7 @@ def output_names(layer: Any, rank: int, in_names: list[str] | None) -> list[str]
         return ["batch", "timesteps", "units"] if rank == 3 else ["batch", "units"][:rank]
     if kind in ("dense", "embedding"):
         base = (in_names or generic)[: rank - 1]
-        return base + ["units" if kind != "embedding" else "features"]
+        return [*base, "units" if kind != "embedding" else "features"]
     if kind in ("conv1d", "conv2d") and in_names and len(in_names) == rank:
         return in_names
     if kind == "flatten":
@@ -229,9 +229,9 @@ def contract_of_keras(model: Any, level: str = "strict") -> Contract:
     slots: list[Slot] = []
     num = _num_dtypes()
     for i, (tensor, shape, in_name) in enumerate(inputs):
-        rank = len(shape) if shape is not None else None
-        if rank is None:
+        if shape is None:
             continue
+        rank = len(shape)
         names, consumer = (_names_for_input(model, tensor, rank) if tensor is not None
                            else (input_names(_first_layer(model), rank)
                                  or ["batch"] + [f"axis{i}" for i in range(1, rank)],
@@ -473,9 +473,8 @@ def _keras_verdict(model: Any, shapes: tuple[Any, ...]) -> tuple[bool, str]:
 
 
 def _assert_layer_accepts(layer: Any, args: tuple[Any, ...]) -> None:
-    from keras.src.layers.input_spec import assert_input_compatibility
-
     import keras
+    from keras.src.layers.input_spec import assert_input_compatibility
 
     if not isinstance(layer, keras.Layer) or not args:
         return
@@ -554,7 +553,8 @@ def _make_guarded_class(base: type) -> type:
         _OBJECT_CLASS.__set__(self, base)
         state = self.__dict__.pop(_GUARD_KEY)
         try:
-            func, args = base.__reduce__(self)[:2]  # type: ignore[index]
+            reduced: Any = base.__reduce__(self)  # type: ignore[call-arg]
+            func, args = reduced[:2]
         finally:
             self.__dict__[_GUARD_KEY] = state
             _OBJECT_CLASS.__set__(self, sub)

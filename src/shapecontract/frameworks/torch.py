@@ -19,8 +19,9 @@ Design rules:
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from .._compile import Contract
 from .._contract import LayerRow, Slot
@@ -292,15 +293,17 @@ def _dim_from_standin(size: int, name: str) -> Any:
 
 def _spec_from_shape(m: Any, shape: tuple[Any, ...]) -> ArraySpec:
     first = _first_known(m)
-    names = None
-    if first is not None:
-        spec = _known(first[1], first[0])[0]  # type: ignore[index]
+    names: list[str] = ["batch"] + [f"axis{i}" for i in range(1, len(shape))]
+    known = _known(first[1], first[0]) if first is not None else None
+    if known is not None:
+        spec = known[0]
         opt = spec.pick(len(shape)) if isinstance(spec, OneOf) else spec
         if opt is not None and opt.variadic_at is None and len(opt.dims) == len(shape):
-            names = [getattr(d, "label", None) or getattr(d, "name", None) for d in opt.dims]
-    names = names or (["batch"] + [f"axis{i}" for i in range(1, len(shape))])
+            names = [getattr(d, "label", None) or getattr(d, "name", None) or names[k]
+                     for k, d in enumerate(opt.dims)]
     dims = [Named(n) if s is None else Fixed(int(s), False, n) for s, n in zip(shape, names)]
-    origins = [None if s is None else f"input_shape={tuple(shape)}" for s in shape]
+    origins: list[Origin | None] = [
+        None if s is None else Origin(f"input_shape={tuple(shape)}", "input_shape") for s in shape]
     return _spec(dims, origins, _float())
 
 
@@ -370,7 +373,7 @@ def _propagate(m: Any, shape: tuple[int, ...]) -> tuple[list[LayerRow], tuple[in
         def record(mod: Any, args: Any, out: Any) -> None:
             a = args[0] if args else None
             o = out[0] if isinstance(out, tuple) else out
-            if hasattr(a, "shape") and hasattr(o, "shape"):
+            if a is not None and hasattr(a, "shape") and hasattr(o, "shape"):
                 rows.append(LayerRow(name, type(mod).__name__, _display(a.shape), _display(o.shape)))
         return record
 
