@@ -33,7 +33,7 @@ def lstm_univariate(X: Float[Array, "batch timesteps=24 features=1"]) -> Float[A
 
 # -- Seed 004: Dense(16, input_shape=(10,)) --------------------------------------------------
 @contract
-def dense_batch(X: Float[Array, "batch features=10"], y: Float[Array, batch]) -> Float[Array, "batch 10"]:
+def dense_batch(X: Float[Array, "batch features=10"], y: Float[Array, "batch"]) -> Float[Array, "batch 10"]:
     return X
 
 

@@ -22,7 +22,7 @@ from shapecontract import (
 
 
 @contract
-def pair(x: Float[Array, "b t f"], y: Float[Array, "b t f"], z: Float[Array, b]) -> Float[Array, b]:
+def pair(x: Float[Array, "b t f"], y: Float[Array, "b t f"], z: Float[Array, "b"]) -> Float[Array, "b"]:
     return z
 
 
@@ -57,7 +57,7 @@ def test_rank_and_dtype_and_type(xp: Any) -> None:
 def test_return_shares_dims_with_arguments(xp: Any) -> None:
     """The return value is checked against the dims the arguments bound."""
     @contract
-    def f(x: Float[Array, "b n"]) -> Float[Array, b]:
+    def f(x: Float[Array, "b n"]) -> Float[Array, "b"]:
         return x[:, 0] if x.shape[0] != 3 else x[:2, 0]
 
     f(xp((4, 2)))
@@ -69,7 +69,7 @@ def test_return_shares_dims_with_arguments(xp: Any) -> None:
 def test_int_parameter_binds_dim() -> None:
     """`timesteps: int` binds dim `timesteps`, and the origin says so."""
     @contract
-    def windows(x: Float[Array, n], timesteps: int) -> Float[Array, "w timesteps"]:
+    def windows(x: Float[Array, "n"], timesteps: int) -> Float[Array, "w timesteps"]:
         return np.zeros((x.shape[0] - 2, 3))
 
     windows(np.zeros(5), 3)
@@ -83,7 +83,7 @@ def test_int_parameter_binds_dim() -> None:
 def test_symbolic_dims() -> None:
     """`t-1` and `2*h` are checked against bound dims, in any slot order."""
     @contract
-    def diff(x: Float[Array, t], pad: Float[Array, 2*h], h: int) -> Float[Array, t-1]:
+    def diff(x: Float[Array, "t"], pad: Float[Array, "2*h"], h: int) -> Float[Array, "t-1"]:
         return np.diff(x)
 
     diff(np.zeros(5), np.zeros(6), 3)
@@ -91,7 +91,7 @@ def test_symbolic_dims() -> None:
         diff(np.zeros(5), np.zeros(5), 3)
 
     @contract
-    def bad(x: Float[Array, t]) -> Float[Array, t]:
+    def bad(x: Float[Array, "t"]) -> Float[Array, "t"]:
         return x[1:]
 
     with pytest.raises(ShapeContractError):
@@ -102,7 +102,7 @@ def test_symbolic_dim_needs_a_binding() -> None:
     """A symbolic dim over a name nothing binds fails at decoration time."""
     with pytest.raises(ContractSyntaxError, match="no argument or return binds"):
         @contract
-        def f(x: Float[Array, n+1]) -> None: ...
+        def f(x: Float[Array, "n+1"]) -> None: ...
 
 
 def test_variadic_broadcast_and_anonymous() -> None:
@@ -124,7 +124,7 @@ def test_variadic_broadcast_and_anonymous() -> None:
 def test_broadcast_dim_first_then_bound_later() -> None:
     """A `#n` seen first with size 1 does not bind n; a later `n` does."""
     @contract
-    def f(a: Float[Array, "#n"], b: Float[Array, n], c: Float[Array, n]) -> None:
+    def f(a: Float[Array, "#n"], b: Float[Array, "n"], c: Float[Array, "n"]) -> None:
         return None
 
     f(np.zeros(1), np.zeros(5), np.zeros(5))
@@ -138,7 +138,7 @@ def test_broadcast_dim_first_then_bound_later() -> None:
 def test_optional_and_tuple_return() -> None:
     """`X | None` accepts None; `tuple[A, B]` checks each item with shared dims."""
     @contract
-    def split(x: Float[Array, "n f"], mask: Int[Array, n] | None = None
+    def split(x: Float[Array, "n f"], mask: Int[Array, "n"] | None = None
               ) -> tuple[Float[Array, "n f-1"], Float[Array, "n 1"]]:
         return x[:, :-1], x[:, -1:]
 
@@ -148,7 +148,7 @@ def test_optional_and_tuple_return() -> None:
         split(np.zeros((4, 3)), np.zeros(5, dtype=np.int64))
 
     @contract
-    def bad() -> tuple[Float[Array, n], Float[Array, n]]:
+    def bad() -> tuple[Float[Array, "n"], Float[Array, "n"]]:
         return np.zeros(2), np.zeros(3)
 
     with pytest.raises(ShapeContractError) as info:
@@ -161,10 +161,10 @@ def test_concrete_array_type_restricts_framework() -> None:
     import torch
 
     @contract
-    def only_np(x: Float[np.ndarray, n]) -> None: ...
+    def only_np(x: Float[np.ndarray, "n"]) -> None: ...
 
     @contract
-    def any_fw(x: Float[Array, n]) -> None: ...
+    def any_fw(x: Float[Array, "n"]) -> None: ...
 
     only_np(np.zeros(3))
     any_fw(torch.zeros(3))
@@ -178,7 +178,7 @@ def test_jaxtyping_annotations_are_accepted() -> None:
     import torch
 
     @contract
-    def f(x: jaxtyping.Float[torch.Tensor, "b 3"]) -> jaxtyping.Float[torch.Tensor, b]:
+    def f(x: jaxtyping.Float[torch.Tensor, "b 3"]) -> jaxtyping.Float[torch.Tensor, "b"]:
         return x.sum(-1)
 
     f(torch.zeros(2, 3))
@@ -203,7 +203,7 @@ def test_tf_variable_and_parameter_are_arrays() -> None:
 def test_non_array_hints_are_checked_with_beartype() -> None:
     """Other annotations are checked too (beartype semantics)."""
     @contract
-    def f(x: Float[Array, n], name: str, opts: dict[str, int]) -> int:
+    def f(x: Float[Array, "n"], name: str, opts: dict[str, int]) -> int:
         return len(name)
 
     assert f(np.zeros(2), "ab", {"a": 1}) == 2
@@ -248,7 +248,7 @@ def test_methods_static_and_class_methods(xp: Any) -> None:
 def test_signature_kinds_and_defaults() -> None:
     """Positional-only, keyword-only and defaults behave exactly as without the decorator."""
     @contract
-    def f(a: Float[Array, n], /, b: Float[Array, n], *, c: Float[Array, n], d: int = 7) -> int:
+    def f(a: Float[Array, "n"], /, b: Float[Array, "n"], *, c: Float[Array, "n"], d: int = 7) -> int:
         return d
 
     x = np.zeros(3)
@@ -264,7 +264,7 @@ def test_signature_kinds_and_defaults() -> None:
 def test_star_args_each_item_checked() -> None:
     """An annotated *args checks every item against the spec, sharing dims."""
     @contract
-    def cat(*xs: Float[Array, n]) -> None: ...
+    def cat(*xs: Float[Array, "n"]) -> None: ...
 
     cat(np.zeros(2), np.zeros(2))
     with pytest.raises(ShapeContractError, match=r"argument \*xs\[1\]"):
@@ -274,7 +274,7 @@ def test_star_args_each_item_checked() -> None:
 def test_async_function(xp: Any) -> None:
     """Async functions are checked on call and on return, per task."""
     @contract
-    async def f(x: Float[Array, n], delay: float) -> Float[Array, n]:
+    async def f(x: Float[Array, "n"], delay: float) -> Float[Array, "n"]:
         await asyncio.sleep(delay)
         return x
 
@@ -291,7 +291,7 @@ def test_async_function(xp: Any) -> None:
 def test_generator_arguments_checked_when_called() -> None:
     """A generator's arguments are checked at call time, before the first next()."""
     @contract
-    def gen(x: Float[Array, n], k: int):  # type: ignore[no-untyped-def]
+    def gen(x: Float[Array, "n"], k: int):  # type: ignore[no-untyped-def]
         yield from range(k)
 
     assert list(gen(np.zeros(2), 3)) == [0, 1, 2]
@@ -302,7 +302,7 @@ def test_generator_arguments_checked_when_called() -> None:
 def test_nested_and_recursive_calls_have_own_scope() -> None:
     """Each call, nested or recursive, binds its own dims."""
     @contract
-    def rec(x: Float[Array, n], depth: int) -> Float[Array, n]:
+    def rec(x: Float[Array, "n"], depth: int) -> Float[Array, "n"]:
         if depth:
             rec(np.zeros(x.shape[0] + 1), depth - 1)  # a different n inside
         return x

@@ -13,7 +13,7 @@ DOC = Path(__file__).resolve().parent.parent / "docs" / "usage.md"
 def test_documented_checker_matches_generated_source() -> None:
     """The checker printed in the docs equals checker_source() of the same function."""
     @contract
-    def scale(x: Float[Array, "batch time features"], w: Float[Array, features]
+    def scale(x: Float[Array, "batch time features"], w: Float[Array, "features"]
               ) -> Float[Array, "batch time features"]:
         return x * w
 

@@ -8,7 +8,7 @@ from shapecontract import Array, Float, ShapeContractError, contract
 
 
 @contract
-def scale(x: Float[Array, "batch timesteps features"], w: Float[Array, features]) -> Float[Array, "batch timesteps features"]:
+def scale(x: Float[Array, "batch timesteps features"], w: Float[Array, "features"]) -> Float[Array, "batch timesteps features"]:
     return x * w
 
 

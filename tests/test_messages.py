@@ -141,7 +141,7 @@ def test_violation_records_render_location() -> None:
 def test_multiple_violations_are_all_reported() -> None:
     """Every broken slot is reported, not just the first."""
     @contract
-    def f(a: Float[Array, n], b: Float[Array, n], c: Float[Array, "n 2"]) -> None: ...
+    def f(a: Float[Array, "n"], b: Float[Array, "n"], c: Float[Array, "n 2"]) -> None: ...
 
     e = _err(f, np.zeros(2), np.zeros(3), np.zeros((4, 3)))
     assert [v.slot for v in e.violations] == ["argument b", "argument c", "argument c"]

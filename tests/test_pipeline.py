@@ -75,7 +75,7 @@ def test_argument_dims_hold_for_the_whole_stream() -> None:
 def test_arguments_checked_before_the_first_element() -> None:
     """A generator's arguments are checked when it is called."""
     @contract
-    def gen(x: Float[Array, "n 3"]) -> Iterator[Float[Array, n]]:
+    def gen(x: Float[Array, "n 3"]) -> Iterator[Float[Array, "n"]]:
         yield x[:, 0]
 
     with pytest.raises(ShapeContractError):
@@ -106,7 +106,7 @@ class Pair(NamedTuple):
 
 class Features(TypedDict):
     x: Float[Array, "b f"]
-    mask: Float[Array, b]
+    mask: Float[Array, "b"]
 
 
 def test_named_tuples_and_dicts() -> None:

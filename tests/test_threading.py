@@ -12,7 +12,7 @@ from shapecontract import Array, Float, ShapeContractError, contract
 
 
 @contract
-def slow_identity(x: Float[Array, n], barrier: object) -> Float[Array, n]:
+def slow_identity(x: Float[Array, "n"], barrier: object) -> Float[Array, "n"]:
     if isinstance(barrier, threading.Barrier):
         barrier.wait()  # both threads are inside, with different n, at the same time
     return x
@@ -30,7 +30,7 @@ def test_threads_do_not_see_each_others_bindings() -> None:
 def test_many_threads_mixed_good_and_bad() -> None:
     """Under concurrency, exactly the bad calls raise."""
     @contract
-    def f(x: Float[Array, n], y: Float[Array, n]) -> Float[Array, n]:
+    def f(x: Float[Array, "n"], y: Float[Array, "n"]) -> Float[Array, "n"]:
         return y
 
     def call(i: int) -> bool:
@@ -49,7 +49,7 @@ def test_many_threads_mixed_good_and_bad() -> None:
 def test_asyncio_tasks_interleaved() -> None:
     """Interleaved tasks bind their own dims across awaits; the return is checked per task."""
     @contract
-    async def step(x: Float[Array, n], delay: float) -> Float[Array, n]:
+    async def step(x: Float[Array, "n"], delay: float) -> Float[Array, "n"]:
         await asyncio.sleep(delay)
         return x
 
