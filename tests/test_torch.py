@@ -199,3 +199,17 @@ def test_module_table_rows_are_all_tested() -> None:
     tested = [nn.LSTM(1, 1), nn.GRU(1, 1), nn.RNN(1, 1), nn.Linear(1, 1), nn.Conv1d(1, 1, 1),
               nn.Conv2d(1, 1, 1), nn.Embedding(2, 1), nn.Flatten(), nn.Sequential(), nn.ReLU()]
     assert {rule_of(m).kind for m in tested} == {r.kind for r in MODULES.values()}  # type: ignore[union-attr]
+
+
+def test_propagated_output_names_sizes_derived_from_open_dims() -> None:
+    """A conv stack's output height/width follow the input's: they are named, not the fake
+    propagation's stand-in arithmetic (the old contract said `(batch, 8, 3997, 4999)`)."""
+    m = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Conv2d(4, 8, 3))
+    c = contract_of(m)
+    out = c.outputs()[0].spec
+    assert [getattr(d, "label", None) or d.name for d in out.dims] == [
+        "batch", "channels", "out_height", "out_width"]
+    x = torch.zeros(2, 1, 16, 16)
+    c.check_outputs((x,), m(x))
+    with pytest.raises(ShapeContractError):
+        c.check_outputs((x,), torch.zeros(2, 7, 12, 12))

@@ -158,9 +158,6 @@ class Contract:
         lines.insert(1, "  ".join("-" * w for w in widths))
         return "\n".join(lines)
 
-    def array_slots(self) -> list[Slot]:
-        return [s for s in self.slots if s.kind == "array"]
-
     def dim_names(self) -> tuple[list[str], list[str]]:
         """(single dim names, variadic dim names), in order of first appearance."""
         single: list[str] = [s.name for s in self.slots if s.kind in ("dim", "pin")]

@@ -27,7 +27,7 @@ from ._dims import Anon, Expr, Fixed, Named, Variadic, dim_label
 from ._errors import Location, Origin, ShapeContractError, ShapeContractWarning, Violation
 from ._spec import ArraySpec, DictSpec, ModelSpec, OneOf, TupleSpec, shape_text
 from ._suggest import add_suggestions, cast_fix, note_other_options
-from .backends import DTYPE_SETS, TYPE_SETS, dtype_name, is_array, shape_of, snippets
+from .backends import DTYPE_SETS, TYPE_SETS, dtype_name, is_array, shape_of
 
 __all__ = ["MISSING", "State", "deliver", "evaluate", "report", "verdict"]
 
@@ -104,12 +104,8 @@ def evaluate(contract: Contract, values: list[Any]) -> State:
     return st
 
 
-def verdict(contract: Contract, values: list[Any], returns_only: bool = False
-            ) -> ShapeContractError | None:
-    """The one answer for a call: None when it holds, else the explained error.
-
-    `returns_only`: the arguments were reported already; report only the return's violations.
-    """
+def verdict(contract: Contract, values: list[Any]) -> ShapeContractError | None:
+    """The one answer for a call: None when it holds, else the explained error."""
     st = evaluate(contract, values)
     notes: list[str] = []
     fw = contract.framework
@@ -125,8 +121,6 @@ def verdict(contract: Contract, values: list[Any], returns_only: bool = False
                 st.violations.append(Violation(ins[0].location if ins else ("input", None),
                                                "value", reason))
             notes.append(f"{contract.framework_name} rejects it: {reason}")
-    if returns_only:
-        st.violations[:] = [v for v in st.violations if _is_return_loc(contract, v.location)]
     if not st.violations:
         return None
     if fw is not None and contract.level != "framework":
@@ -140,31 +134,25 @@ def verdict(contract: Contract, values: list[Any], returns_only: bool = False
     return build_error(contract, st, notes)
 
 
-def _is_return_loc(contract: Contract, loc: Location) -> bool:
-    return any(s.is_return and loc[:len(s.location)] == s.location for s in contract.slots)
-
-
 def build_error(contract: Contract, st: State, notes: list[str] | None = None) -> ShapeContractError:
     add_suggestions(st)
     return ShapeContractError(st.violations, function=contract.name, bindings=st.bindings,
                               notes=notes)
 
 
-def report(contract: Contract, values: list[Any], returns_only: bool = False
-           ) -> ShapeContractError | None:
+def report(contract: Contract, values: list[Any]) -> ShapeContractError | None:
     """The slow path of a compiled checker: the error to raise or warn with, or None (the call
     holds, or the mode is `off`)."""
-    err = verdict(contract, values, returns_only)
+    err = verdict(contract, values)
     if err is None or get_mode() == "off":  # the mode is read only when something failed
         return None
     return err
 
 
-def report_always(contract: Contract, values: list[Any], returns_only: bool = False
-                  ) -> ShapeContractError | None:
+def report_always(contract: Contract, values: list[Any]) -> ShapeContractError | None:
     """A slow path that ignores the mode: for callers (streams, validate) that add context to
     the error and then deliver it themselves."""
-    return verdict(contract, values, returns_only)
+    return verdict(contract, values)
 
 
 _INTERNAL = ("shapecontract", "torch", "keras", "tensorflow", "jax", "optree", "contextlib",
@@ -462,6 +450,3 @@ def _dtype_list(spec: ArraySpec) -> str:
                                                     "int32", "int64", "uint8", "bool")) + ", ..."
     return ", ".join(names)
 
-
-def snippets_for(st: State, var: str) -> Any:
-    return snippets(st.values.get(var))

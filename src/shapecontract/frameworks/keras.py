@@ -29,7 +29,7 @@ from .._spec import ArraySpec
 from ..backends import shape_of
 from ._table import lookup
 
-__all__ = ["LAYERS", "contract_of_keras", "is_keras", "keras_verdict"]
+__all__ = ["LAYERS", "KerasVerdict", "contract_of_keras", "is_keras", "rule_of"]
 
 
 @dataclass(frozen=True)
@@ -428,11 +428,6 @@ class KerasVerdict:
         if hit is None:
             hit = self._cache[key] = _keras_verdict(model, shapes)
         return hit
-
-
-def keras_verdict(model: Any, shapes: tuple[Any, ...]) -> tuple[bool, str]:
-    """Would Keras accept inputs of these shapes? (ok, reason/note). Shapes only, uncached."""
-    return _keras_verdict(model, shapes)
 
 
 def _keras_verdict(model: Any, shapes: tuple[Any, ...]) -> tuple[bool, str]:

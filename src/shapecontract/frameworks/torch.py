@@ -260,8 +260,18 @@ def contract_of_torch(m: Any, level: str = "strict", input_shape: Any = None) ->
                 notes.append("forward could not be propagated from stand-in sizes; declare "
                              "input_shape=(None, ...) to see per-layer shapes and the output")
             if out_shape is not None:
-                dims = [_dim_from_standin(s, "units" if k == len(out_shape) - 1 else f"axis{k}")
-                        for k, s in enumerate(out_shape)]
+                # a second propagation, with other stand-ins, tells derived sizes from fixed ones
+                _, other = _propagate(m, tuple(s + 2 if s in _STANDIN.values() else s
+                                               for s in shape))
+                in_names = _names_of(inp_spec)
+                same_rank = len(in_names) == len(out_shape)
+                dims = []
+                for k, size in enumerate(out_shape):
+                    last = k == len(out_shape) - 1
+                    fixed_name = "units" if last else (in_names[k] if same_rank else f"axis{k}")
+                    derived = other is None or len(other) != len(out_shape) or other[k] != size
+                    name = in_names[k] if same_rank and derived else fixed_name
+                    dims.append(_dim_from_standin(size, name, derived))
                 first_in = _first_dim(inp_spec)
                 if isinstance(first_in, Variadic) and dims and dims[0] == Named("batch"):
                     dims[0] = first_in  # (*batch, features) in, (*batch, units) out
@@ -279,15 +289,28 @@ def contract_of_torch(m: Any, level: str = "strict", input_shape: Any = None) ->
                     framework=TorchVerdict(m), framework_name="PyTorch")
 
 
+def _names_of(spec: Any) -> list[str]:
+    """The names of a spec's (first option's) axes: labels of fixed dims, names of named ones."""
+    opt = spec.options[0] if isinstance(spec, OneOf) else spec
+    if not isinstance(opt, ArraySpec):
+        return []
+    return [getattr(d, "label", None) or getattr(d, "name", None) or f"axis{k}"
+            for k, d in enumerate(opt.dims)]
+
+
 def _first_dim(spec: Any) -> Any:
     opt = spec.options[0] if isinstance(spec, OneOf) else spec
     return opt.dims[0] if isinstance(opt, ArraySpec) and opt.dims else None
 
 
-def _dim_from_standin(size: int, name: str) -> Any:
+def _dim_from_standin(size: int, name: str, derived: bool = False) -> Any:
+    """An output size: a stand-in's name, a name for a size derived from one (it changed when
+    the stand-ins changed: `out_axis2`), or a fixed size."""
     for n, v in _STANDIN.items():
         if size == v:
             return Named(n)
+    if derived:
+        return Named(f"out_{name}")
     return Fixed(int(size), False, name)
 
 
