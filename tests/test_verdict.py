@@ -134,3 +134,32 @@ def test_optional_keras_input_may_be_omitted() -> None:
     c.check(np.zeros((2, 3), np.float32), None)
     with pytest.raises(ShapeContractError):
         c.check(np.zeros((2, 4), np.float32), None)
+
+
+def test_framework_contract_outlives_its_unreferenced_model() -> None:
+    """A framework-level contract whose model has no other reference still rejects what the
+    framework rejects (its verdict used to hold the model weakly and then accept anything)."""
+    import gc
+
+    c = contract_of(nn.LSTM(1, 4, batch_first=True), level="framework")
+    gc.collect()
+    with pytest.raises(ShapeContractError):
+        c.check(torch.zeros(2, 5, 2))
+    k = contract_of(keras.Sequential([keras.Input((6, 3)), layers.LSTM(4)]), level="framework")
+    gc.collect()
+    with pytest.raises(ShapeContractError):
+        k.check(np.zeros((2, 6, 2), np.float32))
+
+
+def test_subclass_with_its_own_forward_is_not_given_the_parents_contract() -> None:
+    """A subclass of nn.LSTM that overrides forward computes its own shapes: it is a custom
+    module (declare input_shape=), not an LSTM with the parent's feature count."""
+    class FirstThree(nn.LSTM):
+        def forward(self, x: Any, hx: Any = None) -> Any:
+            return super().forward(x[..., :3], hx)
+
+    m = FirstThree(3, 4, batch_first=True)
+    c = contract_of(m, input_shape=(None, 5, 6))
+    c.check(torch.zeros(2, 5, 6))
+    with pytest.raises(TypeError, match="input_shape"):  # says what it needs, never guesses
+        contract_of(m)

@@ -5,6 +5,8 @@ Design rules:
   `type(obj).__mro__` and takes the first class that belongs to the framework (its module starts
   with the framework's package) and has an entry, so a user's subclass of `nn.LSTM` or
   `keras.layers.LSTM` gets the LSTM rule, and a user's class that merely shares a name does not.
+- A subclass that overrides the framework's compute method (`forward`, `call`) is not given
+  its base's rule: its shapes are its own (it is treated as a custom module/layer).
 - Keys are names, not classes, so a table never imports its framework.
 """
 
@@ -20,6 +22,10 @@ T = TypeVar("T")
 _cache: dict[tuple[int, type, str], tuple[str, object] | None] = {}
 
 
+_COMPUTE = {"torch": "forward", "keras": "call"}
+"""The method whose override makes a subclass's shapes its own, per framework."""
+
+
 def framework_class(obj: object, table: Mapping[str, T], package: str) -> str | None:
     """The name of the first framework class along `type(obj).__mro__` that `table` lists."""
     hit = _lookup(obj, table, package)
@@ -27,7 +33,8 @@ def framework_class(obj: object, table: Mapping[str, T], package: str) -> str | 
 
 
 def lookup(obj: object, table: Mapping[str, T], package: str) -> T | None:
-    """`table`'s rule for `obj` (an instance of a `package` class or of a subclass of one)."""
+    """`table`'s rule for `obj` (an instance of a `package` class or of a subclass of one that
+    does not override the framework's compute method)."""
     hit = _lookup(obj, table, package)
     return None if hit is None else hit[1]  # type: ignore[return-value]
 
@@ -39,10 +46,14 @@ def _lookup(obj: object, table: Mapping[str, T], package: str) -> tuple[str, obj
     except KeyError:
         pass
     found: tuple[str, object] | None = None
+    compute = _COMPUTE.get(package)
     for cls in type(obj).__mro__:
         mod = cls.__module__ or ""
-        if (mod == package or mod.startswith(package + ".")) and cls.__name__ in table:
+        ours = mod == package or mod.startswith(package + ".")
+        if ours and cls.__name__ in table:
             found = (cls.__name__, table[cls.__name__])
             break
+        if not ours and compute is not None and compute in vars(cls):
+            break  # a user's class computes its own shapes
     _cache[key] = found
     return found

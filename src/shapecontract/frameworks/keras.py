@@ -17,7 +17,6 @@ Design rules:
 from __future__ import annotations
 
 import sys
-import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -407,10 +406,10 @@ def _rows(model: Any) -> list[LayerRow]:
 # ----------------------------------------------------------------- framework verdicts
 class KerasVerdict:
     """Keras's own verdict for one model on input values: shapes only, cached by shape (and by
-    whether the model is built). Held by the model's contract; holds the model weakly."""
+    whether the model is built). Held by the model's contract."""
 
     def __init__(self, model: Any) -> None:
-        self._model = weakref.ref(model)
+        self._model = model  # the contract describes this model: it keeps it
         self._cache: dict[tuple[Any, ...], tuple[bool, str]] = {}
 
     def __call__(self, values: list[Any]) -> tuple[bool, str]:
@@ -420,9 +419,7 @@ class KerasVerdict:
         return self.shapes(shapes)
 
     def shapes(self, shapes: tuple[Any, ...]) -> tuple[bool, str]:
-        model = self._model()
-        if model is None:
-            return True, ""
+        model = self._model
         key = (shapes, bool(getattr(model, "built", True)))
         hit = self._cache.get(key)
         if hit is None:

@@ -433,13 +433,11 @@ class _quiet:
 class TorchVerdict:
     """torch's own verdict for one module on input values: its forward run on fake tensors of
     the same shapes and dtypes (no memory, no data), cached by them. Held by the module's
-    contract; holds the module weakly. Runs `forward` itself, so the module's hooks (a guard)
+    contract. Runs `forward` itself, so the module's hooks (a guard)
     are not involved."""
 
     def __init__(self, module: Any) -> None:
-        import weakref
-
-        self._module = weakref.ref(module)
+        self._module = module  # the contract describes this module: it keeps it
         self._cache: dict[Any, tuple[bool, str]] = {}
 
     def __call__(self, values: list[Any]) -> tuple[bool, str]:
@@ -450,10 +448,7 @@ class TorchVerdict:
             return True, ""  # unknown sizes or something that is not a tensor: not ours to say
         hit = self._cache.get(key)
         if hit is None:
-            m = self._module()
-            if m is None:
-                return True, ""
-            hit = self._cache[key] = _torch_verdict(m, key)
+            hit = self._cache[key] = _torch_verdict(self._module, key)
         return hit
 
 
