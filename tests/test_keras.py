@@ -346,3 +346,34 @@ def test_framework_level_pins_next_to_a_pin_the_model_fixes() -> None:
     m.predict(np.zeros((2, 24, 3), np.float32), verbose=0)
     e = _err(m.predict, np.zeros((2, 30, 3), np.float32), verbose=0)
     assert (e.dim, e.expected, e.actual) == ("timesteps", 24, 30)
+
+
+def test_batch_size_seen_when_fit_builds_the_model_is_not_enforced() -> None:
+    """A Sequential built by fit on 64 samples (batch_size 32) takes a batch of 10 afterwards:
+    Keras records the first batch size, but only a stateful layer needs it."""
+    m = keras.Sequential([layers.LSTM(4), layers.Dense(1)])
+    m.compile(loss="mse")
+    guard(m)
+    m.fit(np.zeros((64, 24, 3), np.float32), np.zeros((64, 1), np.float32), epochs=1, verbose=0)
+    m.predict_on_batch(np.zeros((10, 24, 3), np.float32))
+    with pytest.raises(ShapeContractError):
+        m.predict_on_batch(np.zeros((10, 24, 2), np.float32))
+
+
+def test_keyword_and_list_inputs_are_checked() -> None:
+    """`model(inputs=x)` is checked like `model(x)`; a list of two arrays into a one-input model
+    is refused before Keras guesses."""
+    m = guard(lstm_model())
+    with pytest.raises(ShapeContractError):
+        m(inputs=np.zeros((2, 24, 2), np.float32))
+    with pytest.raises(ShapeContractError, match="takes 1 input"):
+        m.predict_on_batch([np.zeros((2, 24, 3), np.float32), np.zeros((2, 24, 2), np.float32)])
+
+
+def test_pins_must_be_sizes() -> None:
+    """dims= values are validated: a string, a negative size or a bool is a ContractSyntaxError."""
+    from shapecontract import ContractSyntaxError
+
+    for bad in ("64", -1, True, 2.5):
+        with pytest.raises(ContractSyntaxError, match="non-negative int"):
+            guard(lstm_model(), dims={"batch": bad})

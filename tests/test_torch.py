@@ -213,3 +213,42 @@ def test_propagated_output_names_sizes_derived_from_open_dims() -> None:
     c.check_outputs((x,), m(x))
     with pytest.raises(ShapeContractError):
         c.check_outputs((x,), torch.zeros(2, 7, 12, 12))
+
+
+def test_sequential_starting_with_flatten_is_not_given_the_linears_input() -> None:
+    """nn.Sequential(Flatten, Linear(12, 2)) takes (5, 3, 4): its input contract is Flatten's,
+    not the Linear's `(*batch, 12)` (which rejected what torch runs)."""
+    s = guard(nn.Sequential(nn.Flatten(), nn.Linear(12, 2)))
+    assert s(torch.zeros(5, 3, 4)).shape == (5, 2)
+
+
+def test_packed_sequence_into_a_guarded_lstm() -> None:
+    """A PackedSequence (a valid RNN input) passes; its features are still checked."""
+    from torch.nn.utils.rnn import pack_padded_sequence
+
+    lstm = guard(nn.LSTM(3, 5, batch_first=True))
+    lstm(pack_padded_sequence(torch.zeros(2, 4, 3), [4, 2], batch_first=True))
+    with pytest.raises(ShapeContractError) as info:
+        lstm(pack_padded_sequence(torch.zeros(2, 4, 2), [4, 2], batch_first=True))
+    assert info.value.dim == "features"
+
+
+def test_guarded_module_called_without_arguments_gets_torchs_own_error() -> None:
+    """`lin()` reaches torch, which names the missing argument (not our generated checker)."""
+    lin = guard(nn.Linear(3, 2))
+    with pytest.raises(TypeError, match="forward"):
+        lin()
+
+
+def test_advice_is_a_hint_not_a_fix() -> None:
+    """The batch_first advice is shown as a hint: it is not a fix that makes this call pass."""
+    e = _err(guard(nn.LSTM(1, 50)), torch.zeros(4, 8, 3))
+    text = e.render()
+    assert "hint: nn.LSTM has batch_first=False" in text
+    assert all(f.kind != "advice" for f in e.suggestions if "fix: " + f in text)
+
+
+def test_note_never_claims_torch_would_accept_a_list() -> None:
+    """A list into a guarded Linear is rejected without a false 'would have accepted' note."""
+    e = _err(guard(nn.Linear(3, 2)), [[0.0, 0.0, 0.0]])
+    assert not any("would have accepted" in n for n in e.notes)

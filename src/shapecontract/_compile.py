@@ -534,6 +534,9 @@ class Contract(_contract.Contract):
                       dims: dict[str, int] | None = None) -> None:
         """Check inputs and the output together (dims bound by inputs hold for the output)."""
         __tracebackhide__ = True
+        if not isinstance(inputs, tuple):
+            raise TypeError("check_outputs(inputs, output): inputs is a tuple of the input "
+                            f"values, e.g. (x,) or (x, hx); got {type(inputs).__name__}")
         self.checker(dims, with_output=True)(*inputs, __out=output)
 
     def checker(self, dims: dict[str, int] | None = None, with_output: bool = False,

@@ -26,8 +26,9 @@ from ._spec import ArraySpec, DictSpec, TupleSpec, iter_array_specs, shape_text
 
 __all__ = ["Contract", "FrameworkVerdict", "LayerRow", "Mismatch", "Slot", "static_compare"]
 
-FrameworkVerdict = Callable[[list[Any]], tuple[bool, str]]
-"""The framework's own verdict on input values (shapes only): (accepted, reason or note)."""
+FrameworkVerdict = Callable[[list[Any]], tuple["bool | None", str]]
+"""The framework's own verdict on input values (shapes only): (accepted, reason or note);
+accepted is None when the framework cannot be asked (unknown sizes, values it does not take)."""
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,13 @@ class Contract:
         enforced); a different size, or a name the contract does not have, is an error."""
         if not dims:
             return self
+        if not isinstance(dims, dict):
+            raise ContractSyntaxError(f"{self.name}: dims= takes a dict of dim name -> size, "
+                                      f"e.g. {{'timesteps': 24}}; got {type(dims).__name__}")
+        for n, v in dims.items():
+            if type(v) is not int or v < 0:
+                raise ContractSyntaxError(f"{self.name}: dims={{{n!r}: {v!r}}}: a pinned size is "
+                                          "a non-negative int")
         single = self.dim_names()[0]
         fixed: dict[str, int] = {}
         for slot in self.slots:

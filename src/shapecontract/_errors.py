@@ -257,7 +257,8 @@ class ShapeContractError(ValueError, TypeError):
                 msg += "  [" + "; ".join(tail) + "]"
             lines.append(_short(msg, 400))
             for s in v.suggestions:
-                lines.append("    fix: " + s)
+                label = "hint" if getattr(s, "kind", "") == "advice" else "fix"
+                lines.append(f"    {label}: " + s)
         if self.bindings:
             lines.append("  bindings: " + _fmt_bindings(self.bindings))
         for note in self.notes:

@@ -115,7 +115,7 @@ def verdict(contract: Contract, values: list[Any]) -> ShapeContractError | None:
         pins = contract.pins()
         if ok:  # the framework accepts: only pinned dims (the user's own intent) still count
             st.violations[:] = [v for v in st.violations if v.kind == "dim" and v.dim in pins]
-        else:
+        elif ok is not None:  # (None: the framework cannot be asked; the slots decide)
             if not st.violations:
                 ins = contract.inputs()
                 st.violations.append(Violation(ins[0].location if ins else ("input", None),

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from typing import Any, TypeVar
 
 from ._compile import Contract
+from ._errors import ShapeContractError, Violation
 from .frameworks import adapter_of, check_level
 
 __all__ = ["Guard", "guard", "unguard"]
@@ -85,6 +86,10 @@ class Guard:
         fn, n = t
         if kwargs:
             args = _bind_forward(mod, args, kwargs)
+        if not args:
+            return None  # nothing to check: torch says what is missing
+        if type(args[0]).__name__ == "PackedSequence":  # an RNN's packed input: its data is
+            args = (args[0].data, *args[1:])            # (total steps, features), unbatched-like
         if len(args) <= n:
             fn(*args)
         else:
@@ -133,6 +138,12 @@ class Guard:
         elif isinstance(x, (list, tuple)) and len(x) == len(ins) and all(
                 hasattr(a, "shape") or a is None for a in x):
             arrays = list(x)
+        elif isinstance(x, (list, tuple)) and x and len(ins) == 1 and all(
+                hasattr(a, "shape") for a in x):
+            raise ShapeContractError([Violation(
+                ("input", ins[0].key), "type",
+                f"the model takes 1 input; got a {type(x).__name__} of {len(x)} arrays")],
+                f"{self.contract(model).name}.{where}")
         else:
             return  # nested Python lists and other containers: Keras converts them; not checked
         self.checker(model, where)(*arrays)

@@ -224,6 +224,7 @@ def contract_of_keras(model: Any, level: str = "strict") -> Contract:
     """The Contract a Keras model or layer states through its own metadata."""
     name = f"{type(model).__name__} '{model.name}'"
     verdict = KerasVerdict(model)
+    stateful = any(getattr(layer, "stateful", False) for layer in _layers(model))
     inputs = _model_inputs(model)
     slots: list[Slot] = []
     num = _num_dtypes()
@@ -242,6 +243,10 @@ def contract_of_keras(model: Any, level: str = "strict") -> Contract:
         origins: list[Origin | None] = []
         for ax, (size, dname) in enumerate(zip(shape, names)):
             if ax == 0 and dname == "batch":
+                # Keras records the first batch's size when fit/predict builds a model; only a
+                # stateful layer really needs it (Keras itself accepts any batch otherwise)
+                if not stateful:
+                    size = None
                 dims.append(Named("batch") if size is None else Fixed(size, False, "batch"))
                 origins.append(None if size is None else Origin(
                     f"batch_shape of {name}", "model", name, "batch_shape"))
@@ -412,10 +417,10 @@ class KerasVerdict:
         self._model = model  # the contract describes this model: it keeps it
         self._cache: dict[tuple[Any, ...], tuple[bool, str]] = {}
 
-    def __call__(self, values: list[Any]) -> tuple[bool, str]:
+    def __call__(self, values: list[Any]) -> tuple[bool | None, str]:
         shapes = tuple(None if v is None else shape_of(v) for v in values)
         if any(s is not None and None in s for s in shapes):
-            return True, ""  # unknown sizes are checked when they are known
+            return None, ""  # unknown sizes: cannot tell now (checked when they are known)
         return self.shapes(shapes)
 
     def shapes(self, shapes: tuple[Any, ...]) -> tuple[bool, str]:
@@ -574,10 +579,11 @@ def _entry(base: type, name: str) -> Any:
         __tracebackhide__ = True
         g = self.__dict__.get(_GUARD_KEY)
         if g is not None:
+            key = next((k for k in (first, "inputs", "x") if k in kwargs), None)
             if args:
                 args = (g.keras_input(self, name, args[0]), *args[1:])
-            elif first in kwargs:
-                kwargs[first] = g.keras_input(self, name, kwargs[first])
+            elif key is not None:
+                kwargs[key] = g.keras_input(self, name, kwargs[key])
             if name == "fit" and "validation_data" in kwargs:
                 kwargs["validation_data"] = g.keras_validation(self, kwargs["validation_data"])
         return method(self, *args, **kwargs)

@@ -213,6 +213,22 @@ def _known(m: Any, name: str) -> Specs | None:
 
 
 def _first_known(m: Any) -> tuple[str, Any] | None:
+    """The submodule whose input contract stands for `m`'s: in an nn.Sequential the first
+    child that is not elementwise (if it states one); in other modules the first registered
+    module that states one (registration order usually follows forward order; a note says so)."""
+    rule = rule_of(m)
+    if rule is not None and rule.kind == "sequential":
+        for name, sub in m.named_children():
+            sub_rule = rule_of(sub)
+            if sub_rule is not None and sub_rule.kind == "elementwise":
+                continue
+            if sub_rule is not None and sub_rule.kind == "sequential":
+                inner = _first_known(sub)
+                return None if inner is None else (f"{name}.{inner[0]}", inner[1])
+            if sub_rule is not None and sub_rule.specs is not None:
+                return name, sub
+            return None
+        return None
     for name, sub in m.named_modules():
         if sub is m:
             continue
@@ -440,12 +456,12 @@ class TorchVerdict:
         self._module = module  # the contract describes this module: it keeps it
         self._cache: dict[Any, tuple[bool, str]] = {}
 
-    def __call__(self, values: list[Any]) -> tuple[bool, str]:
+    def __call__(self, values: list[Any]) -> tuple[bool | None, str]:
         while values and values[-1] is None:  # omitted optional inputs (hx)
             values = values[:-1]
         key = _signature(values)
         if key is None:
-            return True, ""  # unknown sizes or something that is not a tensor: not ours to say
+            return None, ""  # unknown sizes or something that is not a tensor: cannot tell
         hit = self._cache.get(key)
         if hit is None:
             hit = self._cache[key] = _torch_verdict(self._module, key)
