@@ -37,6 +37,9 @@ class Guard:
     def __init__(self, level: str, dims: dict[str, int] | None) -> None:
         self.level = level
         self.dims = dict(dims or {})
+        self.direct: dict[str, tuple[type, Any]] = {}
+        """Entry point -> (array type, checker): one array of that exact type into a built
+        one-input Keras model goes straight to the checker."""
         self._reset()
 
     def _reset(self) -> None:
@@ -45,12 +48,14 @@ class Guard:
         self._checkers: dict[str, Any] = {}
         self._torch: tuple[Any, int] | None = None
         self._n_inputs = 0
+        self.direct.clear()
 
     def __getstate__(self) -> dict[str, Any]:
         return {"level": self.level, "dims": self.dims}  # generated code is rebuilt on use
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.level, self.dims = state["level"], state["dims"]
+        self.direct = {}
         self._reset()
 
     def __repr__(self) -> str:
@@ -68,6 +73,7 @@ class Guard:
             self._checkers = {}
             self._torch = None
             self._n_inputs = len(self._contract.inputs())
+            self.direct.clear()  # the same dict the guarded model holds
         return self._contract
 
     def checker(self, model: Any, where: str) -> Any:
@@ -128,6 +134,8 @@ class Guard:
             fn = self._checkers.get(where) or self.checker(model, where)
             if self._n_inputs == 1:
                 fn(x)
+                if self._built:
+                    self.direct[where] = (type(x), fn)
             return
         ins = self.contract(model).inputs()
         if isinstance(x, dict):

@@ -495,8 +495,11 @@ def _assert_layer_accepts(layer: Any, args: tuple[Any, ...]) -> None:
 ENTRY_POINTS = ("fit", "predict", "evaluate", "train_on_batch", "predict_on_batch",
                 "test_on_batch", "__call__")
 _GUARD_KEY = "_shapecontract_guard"
+_DIRECT_KEY = "_shapecontract_direct"  # the guard's `direct` dict, one lookup away
 _OBJECT_CLASS = object.__dict__["__class__"]  # the real `__class__` slot of every object
 _guarded_classes: dict[type, type] = {}
+_NO_DIRECT = (None, None)
+_UNSET: Any = object()  # no positional input was given
 
 
 def guard_of(model: Any) -> Any:
@@ -521,6 +524,7 @@ def install_guard(model: Any, guard: Any) -> None:
     if sub is None:
         sub = _guarded_classes[base] = _make_guarded_class(base)
     model.__dict__[_GUARD_KEY] = guard
+    model.__dict__[_DIRECT_KEY] = guard.direct
     _OBJECT_CLASS.__set__(model, sub)
 
 
@@ -530,6 +534,7 @@ def remove_guard(model: Any) -> None:
         return
     _OBJECT_CLASS.__set__(model, base)
     model.__dict__.pop(_GUARD_KEY, None)
+    model.__dict__.pop(_DIRECT_KEY, None)
 
 
 def restore_guarded(func: Any, args: tuple[Any, ...], guard: Any) -> Any:
@@ -549,11 +554,13 @@ def _make_guarded_class(base: type) -> type:
         guard = self.__dict__[_GUARD_KEY]
         _OBJECT_CLASS.__set__(self, base)
         state = self.__dict__.pop(_GUARD_KEY)
+        direct = self.__dict__.pop(_DIRECT_KEY)
         try:
             reduced: Any = base.__reduce__(self)  # type: ignore[call-arg]
             func, args = reduced[:2]
         finally:
             self.__dict__[_GUARD_KEY] = state
+            self.__dict__[_DIRECT_KEY] = direct
             _OBJECT_CLASS.__set__(self, sub)
         return (restore_guarded, (func, args, guard))
 
@@ -575,18 +582,30 @@ def _entry(base: type, name: str) -> Any:
     method = getattr(base, name)
     first = list(inspect.signature(method).parameters)[1]  # after self: x / inputs
 
-    def entry(self: Any, *args: Any, **kwargs: Any) -> Any:
+    is_fit = name == "fit"
+
+    def entry(self: Any, x: Any = _UNSET, /, *args: Any, **kwargs: Any) -> Any:
         __tracebackhide__ = True
-        g = self.__dict__.get(_GUARD_KEY)
-        if g is not None:
-            key = next((k for k in (first, "inputs", "x") if k in kwargs), None)
-            if args:
-                args = (g.keras_input(self, name, args[0]), *args[1:])
-            elif key is not None:
-                kwargs[key] = g.keras_input(self, name, kwargs[key])
-            if name == "fit" and "validation_data" in kwargs:
-                kwargs["validation_data"] = g.keras_validation(self, kwargs["validation_data"])
-        return method(self, *args, **kwargs)
+        d = self.__dict__
+        direct = d.get(_DIRECT_KEY)
+        if direct is not None:
+            if x is not _UNSET:
+                # the common case: one array into a built one-input model, straight to its checker
+                t, fn = direct.get(name, _NO_DIRECT)
+                if type(x) is t:
+                    fn(x)
+                else:
+                    x = d[_GUARD_KEY].keras_input(self, name, x)
+            else:
+                key = next((k for k in (first, "inputs", "x") if k in kwargs), None)
+                if key is not None:
+                    kwargs[key] = d[_GUARD_KEY].keras_input(self, name, kwargs[key])
+            if is_fit and "validation_data" in kwargs:
+                kwargs["validation_data"] = d[_GUARD_KEY].keras_validation(
+                    self, kwargs["validation_data"])
+        if x is _UNSET:
+            return method(self, *args, **kwargs)
+        return method(self, x, *args, **kwargs)
 
     entry.__name__ = name
     entry.__qualname__ = f"{base.__qualname__}.{name}"
