@@ -163,3 +163,19 @@ def test_subclass_with_its_own_forward_is_not_given_the_parents_contract() -> No
     c.check(torch.zeros(2, 5, 6))
     with pytest.raises(TypeError, match="input_shape"):  # says what it needs, never guesses
         contract_of(m)
+
+
+def test_checker_source_reaches_every_kind_of_checker() -> None:
+    """`checker_source` shows the generated code of a contract, a guarded Keras model, a guarded
+    torch module and a guarded stream: one line per slot, with a comment naming it."""
+    from shapecontract import Array, Float
+
+    model = guard(keras.Sequential([keras.Input((24, 3)), layers.LSTM(4)]))
+    model.predict_on_batch(np.zeros((2, 24, 3), np.float32))
+    lstm = guard(nn.LSTM(3, 4))
+    stream = guard(iter([np.zeros((2, 3))]), Float[Array, "b 3"])
+    for obj, comment in ((contract_of(nn.Linear(3, 2)), "# input: Float[Tensor"),
+                         (model, "# x: Num[Any"), (lstm, "# hx: tuple["),
+                         (stream, "# element: Float[Array")):
+        src = checker_source(obj)
+        assert src.startswith("def ") and comment in src, src
