@@ -368,3 +368,16 @@ def test_generated_source_lives_exactly_as_long_as_its_checker() -> None:
     kept.clear()
     gc.collect()
     assert ours() - before == set()
+
+
+def test_numpy_integers_bind_int_dims() -> None:
+    """Issue 9: `win(x, np.int64(5))` binds timesteps=5 like an int (bools do not)."""
+    @contract
+    def win(x: Float[Array, "n f"], timesteps: int) -> Float[Array, "w timesteps f"]:
+        return np.zeros((x.shape[0] - timesteps + 1, timesteps, x.shape[1]))
+
+    for _ in range(2):  # the slow path learns np.int64; the fast path then takes it
+        assert win(np.zeros((10, 3)), np.int64(5)).shape == (6, 5, 3)
+    assert win(np.zeros((10, 3)), np.int32(4)).shape == (7, 4, 3)
+    with pytest.raises(ShapeContractError):
+        win(np.zeros((10, 3)), True)

@@ -377,3 +377,20 @@ def test_pins_must_be_sizes() -> None:
     for bad in ("64", -1, True, 2.5):
         with pytest.raises(ContractSyntaxError, match="non-negative int"):
             guard(lstm_model(), dims={"batch": bad})
+
+
+def test_contract_blocks_build_functional_models_from_keras_inputs() -> None:
+    """Issue 9: a `@contract` block accepts `keras.Input(...)` by its known dims, so decorated
+    blocks can build functional models; a wrong rank is still caught, with a Keras-idiom fix."""
+    from shapecontract import Array, Float, contract
+
+    @contract
+    def block(x: Float[Array, "batch timesteps features"], units: int) -> Float[Array, "batch units"]:
+        return layers.LSTM(units)(x)
+
+    inp = keras.Input((24, 3))
+    model = keras.Model(inp, block(inp, 8))
+    assert model.output_shape == (None, 8)
+    with pytest.raises(ShapeContractError) as info:
+        block(keras.Input((24,)), 8)
+    assert "keras.ops.expand_dims(x, -1)" in str(info.value)

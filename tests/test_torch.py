@@ -252,3 +252,20 @@ def test_note_never_claims_torch_would_accept_a_list() -> None:
     """A list into a guarded Linear is rejected without a false 'would have accepted' note."""
     e = _err(guard(nn.Linear(3, 2)), [[0.0, 0.0, 0.0]])
     assert not any("would have accepted" in n for n in e.notes)
+
+
+def test_guard_takes_input_shape_for_a_custom_module() -> None:
+    """Issue 9: `guard(m, input_shape=...)` declares a custom module's input as contract_of does."""
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = nn.Linear(3, 2)
+
+        def forward(self, x: Any) -> Any:
+            return self.fc(x) * 2
+
+    m = guard(Net(), input_shape=(None, 5, 3))
+    m(torch.zeros(4, 5, 3))
+    with pytest.raises(ShapeContractError) as info:
+        m(torch.zeros(4, 6, 3))
+    assert info.value.expected == 5

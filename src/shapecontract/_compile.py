@@ -29,7 +29,7 @@ from . import _contract, _evaluate
 from ._contract import Slot
 from ._dims import Anon, Expr, Fixed, Named, Variadic, expr_source
 from ._spec import ArraySpec, DictSpec, ModelSpec, OneOf, TupleSpec, iter_array_specs
-from .backends import ARRAY_TYPES, DTYPE_SETS, TYPE_SETS
+from .backends import ARRAY_TYPES, DTYPE_SETS, INT_TYPES, TYPE_SETS
 
 __all__ = ["Contract", "compile_checker", "compile_wrapper"]
 
@@ -203,8 +203,8 @@ class _Gen:
 
     def hint_cond(self, slot: Slot, v: str) -> str:
         hint = int if slot.kind == "dim" else slot.hint
-        if slot.kind == "dim":
-            return f"type({v}) is int"
+        if slot.kind == "dim":  # int, or a numpy integer the slow path has seen
+            return f"type({v}) in {self.const(INT_TYPES, 'int_types')}"
         if isinstance(hint, type) and not _is_generic(hint):
             return f"isinstance({v}, {self.const(hint, 'hint')})"
         from beartype.door import is_bearable

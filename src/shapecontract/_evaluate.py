@@ -27,7 +27,7 @@ from ._dims import Anon, Expr, Fixed, Named, Variadic, dim_label
 from ._errors import Location, Origin, ShapeContractError, ShapeContractWarning, Violation
 from ._spec import ArraySpec, DictSpec, ModelSpec, OneOf, TupleSpec, shape_text
 from ._suggest import add_suggestions, cast_fix, note_other_options
-from .backends import DTYPE_SETS, TYPE_SETS, dtype_name, is_array, shape_of
+from .backends import DTYPE_SETS, TYPE_SETS, as_int, dtype_name, is_array, shape_of
 
 __all__ = ["MISSING", "State", "deliver", "evaluate", "report", "verdict"]
 
@@ -71,12 +71,13 @@ def evaluate(contract: Contract, values: list[Any]) -> State:
         if slot.kind == "pin" and slot.value is not None:
             st.bind(slot.name, slot.value, str(slot.origin or f"dims={{{slot.name!r}: {slot.value}}}"))
     for slot, v in pairs:
-        if slot.kind == "dim" and v is not MISSING and type(v) is int:
-            st.bind(slot.name, v, str(slot.origin or f"argument {slot.name}={v}"))
+        size = as_int(v) if slot.kind == "dim" and v is not MISSING else None
+        if size is not None:
+            st.bind(slot.name, size, str(slot.origin or f"argument {slot.name}={size}"))
     for slot, v in pairs:
         if v is MISSING or slot.kind == "pin":
             continue
-        if slot.kind == "hint" or (slot.kind == "dim" and type(v) is not int):
+        if slot.kind == "hint" or (slot.kind == "dim" and as_int(v) is None):
             _check_hint(slot, v, st)
         elif slot.kind == "array":
             if v is None and slot.optional:
@@ -203,10 +204,13 @@ def _check_hint(slot: Slot, v: Any, st: State) -> None:
     from beartype.door import is_bearable
 
     hint: Any = int if slot.kind == "dim" else slot.hint
-    try:
-        ok = is_bearable(v, hint)
-    except Exception:  # beartype cannot check this hint: do not fail the user's call on it
-        ok = True
+    if slot.kind == "dim":  # a dim size: an int or a numpy integer, not a bool
+        ok = as_int(v) is not None
+    else:
+        try:
+            ok = is_bearable(v, hint)
+        except Exception:  # beartype cannot check this hint: do not fail the user's call on it
+            ok = True
     if not ok:
         st.violations.append(Violation(
             slot.location, "type",

@@ -34,9 +34,11 @@ class Guard:
 
     is_shapecontract_guard = True  # how adapters recognise a guard among hooks
 
-    def __init__(self, level: str, dims: dict[str, int] | None) -> None:
+    def __init__(self, level: str, dims: dict[str, int] | None,
+                 input_shape: tuple[Any, ...] | None = None) -> None:
         self.level = level
         self.dims = dict(dims or {})
+        self.input_shape = None if input_shape is None else tuple(input_shape)
         self.direct: dict[str, tuple[type, Any]] = {}
         """Entry point -> (array type, checker): one array of that exact type into a built
         one-input Keras model goes straight to the checker."""
@@ -51,10 +53,12 @@ class Guard:
         self.direct.clear()
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"level": self.level, "dims": self.dims}  # generated code is rebuilt on use
+        # generated code is rebuilt on use
+        return {"level": self.level, "dims": self.dims, "input_shape": self.input_shape}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.level, self.dims = state["level"], state["dims"]
+        self.input_shape = state.get("input_shape")
         self.direct = {}
         self._reset()
 
@@ -67,7 +71,7 @@ class Guard:
         if self._contract is None or built != self._built:
             adapter = adapter_of(model)
             assert adapter is not None
-            self._contract = adapter.contract(model, self.level)
+            self._contract = adapter.contract(model, self.level, self.input_shape)
             self._contract.pinned(self.dims)  # a pin the contract cannot take fails now
             self._built = built
             self._checkers = {}
@@ -180,7 +184,8 @@ def _bind_forward(mod: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tu
 
 
 def guard(obj: M, spec: Any = None, *, level: str = "strict",
-          dims: dict[str, int] | None = None, stable: Any = ()) -> M:
+          dims: dict[str, int] | None = None, stable: Any = (),
+          input_shape: tuple[Any, ...] | None = None) -> M:
     """Check a model's entry points against its own contract, or a stream's elements against `spec`.
 
     Models (no `spec`): Keras `fit` (and its `validation_data`), `predict`, `evaluate`,
@@ -194,7 +199,8 @@ def guard(obj: M, spec: Any = None, *, level: str = "strict",
     axes in the pipeline). Returns the guarded stream.
 
     `dims` pins sizes, e.g. `dims={"timesteps": 24}`; `stable` names stream dims that must keep
-    the value of the first element (e.g. `stable=("timesteps", "features")`).
+    the value of the first element (e.g. `stable=("timesteps", "features")`). `input_shape`
+    (torch) declares a custom module's input, e.g. `(None, 1, 28, 28)`, as for `contract_of`.
     """
     adapter = adapter_of(obj)
     if spec is not None or adapter is None:
@@ -209,7 +215,7 @@ def guard(obj: M, spec: Any = None, *, level: str = "strict",
     check_level(level)
     if adapter.guard_of(obj) is not None:
         adapter.remove(obj)
-    g = Guard(level, dims)
+    g = Guard(level, dims, input_shape)
     g.contract(obj)  # derive now: a contract that cannot be stated fails at guard() time
     adapter.install(obj, g)
     return obj

@@ -26,6 +26,21 @@ TYPE_SETS: dict[tuple[Any, ...], set[type]] = {}  # spec.array_types -> exact ty
 # by type first so each set holds one framework's dtypes (torch.compile can trace a set of
 # torch dtypes, not one that also holds a TensorFlow DType).
 DTYPE_SETS: dict[Any, dict[type, set[Any]]] = {}
+INT_TYPES: set[type] = {int}  # exact types that bind an `int` dim: int, and numpy integers seen
+
+
+def as_int(v: Any) -> int | None:
+    """`v` as a dim size: a Python int, or a numpy integer (learned into INT_TYPES); else None."""
+    t = type(v)
+    if t is int:
+        return v  # type: ignore[no-any-return]
+    if t is bool:
+        return None
+    np = sys.modules.get("numpy")
+    if np is not None and isinstance(v, np.integer):
+        INT_TYPES.add(t)
+        return int(v)
+    return None
 
 
 class Backend:
@@ -131,7 +146,31 @@ class JaxBackend(Backend):
         return f"{var}.astype(jnp.{dtype})"
 
 
-_BACKENDS: tuple[Backend, ...] = (NumpyBackend(), TorchBackend(), TensorFlowBackend(), JaxBackend())
+class KerasSymbolicBackend(Backend):
+    """Keras symbolic tensors (`keras.Input(...)`, a KerasTensor while a functional model is
+    built): checked by their known dims; unknown ones (None) never fail."""
+
+    name = "keras"
+    module = "keras"
+
+    def array_types(self) -> tuple[type, ...]:
+        return (sys.modules["keras"].KerasTensor,)
+
+    def expand(self, var: str, axis: int) -> str:
+        return f"keras.ops.expand_dims({var}, {axis})"
+
+    def squeeze(self, var: str, axis: int) -> str:
+        return f"keras.ops.squeeze({var}, axis={axis})"
+
+    def permute(self, var: str, perm: tuple[int, ...]) -> str:
+        return f"keras.ops.transpose({var}, {perm})"
+
+    def cast(self, var: str, dtype: str) -> str:
+        return f"keras.ops.cast({var}, '{dtype}')"
+
+
+_BACKENDS: tuple[Backend, ...] = (NumpyBackend(), TorchBackend(), TensorFlowBackend(), JaxBackend(),
+                                  KerasSymbolicBackend())
 _GENERIC = Backend()
 _by_type: dict[type, Backend | None] = {}
 
