@@ -401,12 +401,14 @@ def compile_wrapper(fn: Callable[..., Any], contract: _contract.Contract, sig: i
         more, pending = gen.expr_conds(pending, final=ret_slot is None)
         if more:
             arg_lines.append(("symbolic dims", more))
-        if contract.level == "framework" and contract.framework is not None:
+        if contract.framework is not None and (contract.level == "framework"
+                                               or not contract.complete):
             # the framework's own verdict (cached by shape): relations the slots cannot state
             fw = gen.const(contract.framework, "framework_verdict")
             names = ", ".join(s.name for s in arg_slots if s.kind == "array")
+            test = "" if contract.level == "framework" else " is not False"
             arg_lines.append((f"{contract.framework_name} accepts these shapes",
-                              [f"{fw}([{names}])[0]"]))
+                              [f"{fw}([{names}])[0]{test}"]))
         if ret_slot is not None:
             if ret_slot.kind == "array":
                 conds = gen.value_conds(ret_slot.spec, "__sc_r", pending, definite=True)

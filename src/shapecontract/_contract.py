@@ -98,6 +98,10 @@ class Contract:
     """For a model: the framework's own verdict on input values (shapes only)."""
     framework_name: str = field(default="", compare=False)
     """`Keras`, `PyTorch`: who `framework` speaks for."""
+    complete: bool = field(default=True, compare=False)
+    """The slots state everything the framework checks. When not (a torch container whose
+    input contract comes from its first layer), the strict level also asks `framework`, so
+    relations between layers (a Flatten into a Linear) hold."""
 
     def __post_init__(self) -> None:
         self._validate()

@@ -83,6 +83,22 @@ class Fix(str):
         return (Fix, (str(self), self.kind, self.code))
 
 
+class Reason(str):
+    """A framework's reason for rejecting a value, as text and as data: the layer that rejects
+    it (`Linear 'fc1'`) and fixes the adapter checked against the framework (`fixes`)."""
+
+    layer: str | None
+    fixes: tuple[Fix, ...]
+
+    def __new__(cls, text: str, layer: str | None = None, fixes: tuple[Fix, ...] = ()) -> Reason:
+        self = super().__new__(cls, text)
+        self.layer, self.fixes = layer, tuple(fixes)
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Reason, (str(self), self.layer, self.fixes))
+
+
 Location = tuple[Any, ...]
 """Where a violation is: a root and a path, e.g. `("argument", "X")`, `("return", 1)`,
 `("input", "seq")`, `("element", 137, 0)`, `("element_spec", 0)`, `("target", "y")`. Path items

@@ -119,9 +119,20 @@ def verdict(contract: Contract, values: list[Any]) -> ShapeContractError | None:
         elif ok is not None:  # (None: the framework cannot be asked; the slots decide)
             if not st.violations:
                 ins = contract.inputs()
-                st.violations.append(Violation(ins[0].location if ins else ("input", None),
-                                               "value", reason))
+                st.violations.append(Violation(
+                    ins[0].location if ins else ("input", None), "value", reason,
+                    suggestions=list(getattr(reason, "fixes", ())), explained=True))
             notes.append(f"{contract.framework_name} rejects it: {reason}")
+    elif fw is not None and not contract.complete and not st.violations:
+        # the slots hold, but they do not state every relation: the framework decides those
+        inputs = [v for s, v in zip(contract.slots, values) if s.kind == "array" and not s.is_return]
+        ok, reason = fw(inputs)
+        if ok is False:
+            ins = contract.inputs()
+            st.violations.append(Violation(
+                ins[0].location if ins else ("input", None), "value", reason,
+                suggestions=list(getattr(reason, "fixes", ())), explained=True))
+            notes.append(f"{contract.framework_name} rejects it")
     if not st.violations:
         return None
     if fw is not None and contract.level != "framework":

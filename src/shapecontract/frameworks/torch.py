@@ -268,7 +268,7 @@ def contract_of_torch(m: Any, level: str = "strict", input_shape: Any = None) ->
             if rule is None or rule.kind != "sequential":
                 notes.append(f"input contract taken from the first submodule '{first[0]}' "
                              "(pass input_shape= to propagate through forward instead)")
-        slots.append(Slot("input", "array", inp_spec))
+        slots.append(Slot(_first_param(m), "array", inp_spec))
         shape = _standin_shape(inp_spec)
         if shape is not None:
             rows, out_shape = _propagate(m, shape)
@@ -302,7 +302,22 @@ def contract_of_torch(m: Any, level: str = "strict", input_shape: Any = None) ->
     if level == "framework":
         notes.append("framework level: torch itself decides on each input shape (fake tensors)")
     return Contract(label, tuple(slots), layers=tuple(rows), level=level, notes=tuple(notes),
-                    framework=TorchVerdict(m), framework_name="PyTorch")
+                    framework=TorchVerdict(m), framework_name="PyTorch",
+                    complete=known is not None)
+
+
+def _first_param(m: Any) -> str:
+    """The name of `forward`'s first parameter (what messages call the input), else `input`."""
+    import inspect
+
+    try:
+        params = list(inspect.signature(m.forward).parameters.values())
+    except (TypeError, ValueError):
+        return "input"
+    if params and params[0].kind in (params[0].POSITIONAL_ONLY, params[0].POSITIONAL_OR_KEYWORD) \
+            and params[0].name.isidentifier() and not params[0].name.startswith("__sc_"):
+        return params[0].name
+    return "input"
 
 
 def _names_of(spec: Any) -> list[str]:
@@ -457,6 +472,13 @@ class TorchVerdict:
         self._cache: dict[Any, tuple[bool, str]] = {}
 
     def __call__(self, values: list[Any]) -> tuple[bool | None, str]:
+        if values:  # the common case first: one tensor seen before (torch.Size hashes as a tuple)
+            try:
+                hit = self._cache.get(((values[0].shape, values[0].dtype),))
+            except (AttributeError, TypeError):
+                hit = None
+            if hit is not None and (len(values) == 1 or values[1:] == [None] * (len(values) - 1)):
+                return hit
         while values and values[-1] is None:  # omitted optional inputs (hx)
             values = values[:-1]
         key = _signature(values)
@@ -500,15 +522,120 @@ def _fake(sig: Any) -> Any:
     return tuple(_fake(s) for s in sig)
 
 
-def _torch_verdict(m: Any, sig: Any) -> tuple[bool, str]:
+def _run_fake(m: Any, sig: Any, watch: Any = None) -> tuple[bool, str, Any]:
+    """Run `m.forward` on fake tensors of `sig`: (ok, torch's first line, the last leaf module
+    entered as (name, module, input shape)). `watch(name, module, shape)` sees every entry."""
     from torch._subclasses.fake_tensor import FakeTensorMode
 
+    last: list[Any] = [None]
+    handles = []
+    for name, sub in m.named_modules():
+        if sub is not m and not list(sub.children()):
+            def pre(mod: Any, args: Any, _name: str = name) -> None:
+                a = args[0] if args else None
+                shape = (tuple(int(s) for s in a.shape) if a is not None and hasattr(a, "shape")
+                         else None)
+                last[0] = (_name, mod, shape)
+                if watch is not None:
+                    watch(_name, mod, shape)
+            handles.append(sub.register_forward_pre_hook(pre))
     try:
         with _quiet(), FakeTensorMode(allow_non_fake_inputs=True):
             m.forward(*[_fake(s) for s in sig])
     except Exception as e:  # torch's own verdict, in torch's own words
-        return False, str(e).strip().splitlines()[0][:300]
-    return True, ""
+        return False, (str(e).strip().splitlines() or [type(e).__name__])[0][:300], last[0]
+    finally:
+        for h in handles:
+            h.remove()
+    return True, "", None
+
+
+def _torch_verdict(m: Any, sig: Any) -> tuple[bool, str]:
+    from .._errors import Reason
+
+    ok, text, last = _run_fake(m, sig)
+    if ok:
+        return True, ""
+    return False, _explain_failure(m, sig, text, last) or Reason(text)
+
+
+def _explain_failure(m: Any, sig: Any, text: str, last: Any) -> Any:
+    """Name the layer that rejects the input, what it needs and what it got, and fixes that
+    make torch accept it (each tried on fake tensors before it is offered)."""
+    from .._errors import Fix, Reason
+
+    fixes: list[Fix] = []
+    first = sig[0] if sig else None
+    if first is not None and first[0] is not None:
+        batched = ((1, *first[0]), first[1])
+        if _run_fake(m, (batched, *sig[1:]))[0]:  # an unbatched input into a batch-only model
+            fixes.append(Fix("the model works on batches and this input has no batch axis; add "
+                             "it with x.unsqueeze(0) (or x[None])", "insert_axis", "x.unsqueeze(0)"))
+    if last is None or fixes:
+        return Reason(f"{text} (the model takes batches)" if fixes else text, None,
+                      tuple(fixes)) if fixes else None
+    name, mod, shape = last
+    rule = rule_of(mod)
+    who = _who(_torch_class(mod), name)
+    if rule is not None and rule.kind == "linear" and shape and shape[-1] != mod.in_features:
+        got = shape[-1]
+        msg = (f"{who} takes in_features={mod.in_features}; the layers before it give {got} "
+               f"(its input is {shape})")
+        fit = _fitting_input(m, sig, name, "in_features", mod.in_features)
+        if fit is not None:
+            fixes.append(Fix(f"an input of shape {fit} fits this model (resize or crop the data "
+                             "to it)", "advice"))
+        fixes.append(Fix(f"or build the layer for this input: nn.Linear({got}, "
+                         f"{mod.out_features})", "advice"))
+        return Reason(msg, who, tuple(fixes))
+    if rule is not None and rule.kind == "conv" and shape and len(shape) >= 2 and (
+            shape[-len(mod.kernel_size) - 1] != mod.in_channels):
+        msg = (f"{who} takes in_channels={mod.in_channels}; its input is {shape}")
+        return Reason(msg, who, tuple(fixes))
+    return Reason(f"{who} rejects its input {shape}: {text}", who, tuple(fixes))
+
+
+def _fitting_input(m: Any, sig: Any, layer: str, attr: str, want: int) -> tuple[int, ...] | None:
+    """The input shape nearest to `sig[0]` whose spatial axes (all set to one size) give
+    `layer` the `want` features it needs: a binary search over that size, on fake tensors."""
+    first = sig[0]
+    shape, dtype = first
+    if len(shape) < 3:
+        return None
+    spatial = list(range(2, len(shape)))
+
+    def features(size: int) -> int | None:
+        seen: list[int] = []
+
+        def watch(name: str, mod: Any, got: Any) -> None:
+            if name == layer and got:
+                seen.append(got[-1])
+                raise _Found()
+
+        probe = list(shape)
+        for a in spatial:
+            probe[a] = size
+        _run_fake(m, ((tuple(probe), dtype), *sig[1:]), watch)  # stops at the layer (_Found)
+        return seen[0] if seen else None
+
+    lo, hi = 1, 4096
+    while lo < hi:  # features grow with the input size: find the smallest size giving >= want
+        mid = (lo + hi) // 2
+        got = features(mid)
+        if got is None or got < want:
+            lo = mid + 1
+        else:
+            hi = mid
+    if features(lo) != want:
+        return None
+    fit = list(shape)
+    for a in spatial:
+        fit[a] = lo
+    return tuple(fit)
+
+
+class _Found(Exception):
+    """Stops a probe once the watched layer has seen its input."""
 
 
 # ---------------------------------------------------------------------------- guards

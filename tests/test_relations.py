@@ -1,0 +1,94 @@
+"""Relations between layers (issue 9, part): a Flatten into a Linear sized for another image,
+an unbatched image into a batch-only model. Caught before torch runs, with fixes that work."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import torch
+from torch import nn
+
+from shapecontract import ShapeContractError, contract_of, guard
+
+
+class MnistNet(nn.Module):
+    """The classic MNIST CNN: two conv+pool blocks, Flatten, Linear(16*7*7, 32), Linear(32, 10)."""
+
+    def __init__(self, fc1_in: int = 16 * 7 * 7) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 8, 3, padding=1)
+        self.pool = nn.MaxPool2d(2)
+        self.conv2 = nn.Conv2d(8, 16, 3, padding=1)
+        self.flat = nn.Flatten()
+        self.fc1 = nn.Linear(fc1_in, 32)
+        self.fc2 = nn.Linear(32, 10)
+
+    def forward(self, x: Any) -> Any:
+        x = self.pool(torch.relu(self.conv1(x)))
+        x = self.pool(torch.relu(self.conv2(x)))
+        return self.fc2(torch.relu(self.fc1(self.flat(x))))
+
+
+def _err(m: Any, x: Any) -> ShapeContractError:
+    with pytest.raises(ShapeContractError) as info:
+        m(x)
+    return info.value
+
+
+def test_flatten_into_linear_sized_for_another_image() -> None:
+    """32x32 images into a CNN built for 28x28: the error names fc1, what it needs and what it
+    gets, and both fixes work when applied (an input that fits; the layer built for this input)."""
+    m = guard(MnistNet())
+    m(torch.zeros(8, 1, 28, 28))
+    e = _err(m, torch.zeros(8, 1, 32, 32))
+    assert e.violations[0].kind == "value"
+    assert "Linear 'fc1' takes in_features=784" in e.violations[0].message
+    assert "give 1024" in e.violations[0].message
+    fits = next(f for f in e.suggestions if "fits this model" in f)
+    assert "(8, 1, 28, 28)" in fits
+    m(torch.zeros(8, 1, 28, 28))  # the input that fits
+    rebuilt = next(f for f in e.suggestions if "nn.Linear(1024, 32)" in f)
+    assert rebuilt
+    m2 = guard(MnistNet(fc1_in=1024))  # the layer built for this input
+    m2(torch.zeros(8, 1, 32, 32))
+
+
+def test_unbatched_image_into_a_batch_only_model() -> None:
+    """One image (1, 28, 28) into the same CNN: the fix adds the batch axis, and it works."""
+    m = guard(MnistNet())
+    x = torch.zeros(1, 28, 28)
+    e = _err(m, x)
+    fix = e.suggestions[0]
+    assert fix.kind == "insert_axis" and fix.code == "x.unsqueeze(0)"
+    m(x.unsqueeze(0))
+
+
+def test_sequential_relation_and_what_torch_accepts_agree() -> None:
+    """For a Sequential Conv->Flatten->Linear, strict and framework levels reject exactly the
+    input sizes torch rejects, over a range of sizes."""
+    seq = nn.Sequential(nn.Conv2d(1, 4, 3), nn.Flatten(), nn.Linear(4 * 26 * 26, 2))
+    for level in ("strict", "framework"):
+        c = contract_of(seq, level=level)
+        for size in (20, 26, 28, 30):
+            x = torch.zeros(2, 1, size, size)
+            try:
+                seq(x)
+                torch_ok = True
+            except RuntimeError:
+                torch_ok = False
+            try:
+                c.check(x)
+                ours = True
+            except ShapeContractError:
+                ours = False
+            assert ours == torch_ok, (level, size)
+
+
+def test_single_known_modules_do_not_pay_for_relations() -> None:
+    """A module whose attributes state its whole contract (nn.Linear) is complete: its checker
+    does not ask torch; a container's does."""
+    from shapecontract import checker_source
+
+    assert "PyTorch accepts" not in checker_source(contract_of(nn.Linear(3, 2)))
+    assert "PyTorch accepts" in checker_source(contract_of(nn.Sequential(nn.Linear(3, 2))))
