@@ -286,8 +286,9 @@ def _fast_possible(contract: _contract.Contract) -> bool:
 
 
 def _has_oneof_expr(spec: Any) -> bool:
+    """Alternatives the fast path does not pick: by dtype, or with symbolic dims."""
     if isinstance(spec, OneOf):
-        return any(isinstance(d, Expr) for o in spec.options for d in o.dims)
+        return spec.by_dtype or any(isinstance(d, Expr) for o in spec.options for d in o.dims)
     if isinstance(spec, (TupleSpec, DictSpec)):
         return any(_has_oneof_expr(i) for i in spec.items)
     return False

@@ -275,7 +275,8 @@ def _check_value(spec: Any, v: Any, loc: Location, var: str, st: State) -> None:
         return
     if isinstance(spec, OneOf):
         shape = shape_of(v) if type_ok(spec.options[0], v) else None
-        chosen = spec.options[0] if shape is None else spec.pick(len(shape))
+        dtype = dtype_name(v.dtype) if spec.by_dtype and shape is not None else None
+        chosen = spec.options[0] if shape is None else spec.pick(len(shape), dtype)
         if chosen is None:
             assert shape is not None
             ranks = " or ".join(str(len(o.dims)) for o in spec.options)
@@ -360,7 +361,7 @@ def _check_value(spec: Any, v: Any, loc: Location, var: str, st: State) -> None:
     if seg is not None:
         vdim = seg[0]
         assert isinstance(vdim, Variadic)
-        _check_variadic(st, spec, vdim, seg[1], seg[2], loc, shape)
+        _check_variadic(st, spec, vdim, seg[1], seg[2], loc, var, shape)
 
 
 def _check_dim(st: State, spec: ArraySpec, dim: Any, axis: int, size: Any, loc: Location,
@@ -390,7 +391,7 @@ def _check_dim(st: State, spec: ArraySpec, dim: Any, axis: int, size: Any, loc: 
 
 
 def _check_variadic(st: State, spec: ArraySpec, dim: Variadic, axis: int, seg: tuple[Any, ...],
-                    loc: Location, shape: tuple[Any, ...]) -> None:
+                    loc: Location, var: str, shape: tuple[Any, ...]) -> None:
     if dim.name is None or any(s is None for s in seg):
         return
     from ._errors import render_location
@@ -423,7 +424,8 @@ def _check_variadic(st: State, spec: ArraySpec, dim: Variadic, axis: int, seg: t
             axis=axis, dim=f"*{name}", expected=prev, actual=seg,
             origin=Origin(f"*{name}={prev} from {st.origins[name]}", "binding",
                           detail=st.origins[name]),
-            contract=shape_text(spec), shape=shape))
+            contract=shape_text(spec), shape=shape, spec=spec, var=var,
+            explained=True))  # no generic fix for a variadic mismatch; the spec's advice only
 
 
 def _broadcast(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...] | None:

@@ -83,18 +83,24 @@ class ArraySpec:
 
 @dataclass(frozen=True)
 class OneOf:
-    """Alternative array specs told apart by rank (torch: batched or unbatched input)."""
+    """Alternative array specs told apart by rank (torch: batched or unbatched input), and,
+    with `by_dtype`, by dtype among options of the same rank (a loss target of class indices
+    or of probabilities). The first option that fits is chosen."""
 
     options: tuple[ArraySpec, ...]
     optional: bool = False
+    by_dtype: bool = False
 
-    def pick(self, rank: int) -> ArraySpec | None:
-        for o in self.options:
-            if (o.variadic_at is None and rank == len(o.dims)) or (
-                o.variadic_at is not None and rank >= o.min_rank
-            ):
-                return o
-        return None
+    def pick(self, rank: int, dtype: str | None = None) -> ArraySpec | None:
+        fits = [o for o in self.options
+                if (o.variadic_at is None and rank == len(o.dims))
+                or (o.variadic_at is not None and rank >= o.min_rank)]
+        if self.by_dtype and dtype is not None:
+            for o in fits:
+                if o.dtypes is None or dtype in o.dtypes or any(p.match(dtype)
+                                                                for p in o.dtype_patterns):
+                    return o
+        return fits[0] if fits else None
 
     def __str__(self) -> str:
         return " or ".join(str(o) for o in self.options)

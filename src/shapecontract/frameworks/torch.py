@@ -25,7 +25,7 @@ from typing import Any
 
 from .._compile import Contract
 from .._contract import LayerRow, Slot
-from .._dims import Anon, Fixed, Named, Variadic
+from .._dims import Anon, Fixed, Named, Variadic, parse_dims
 from .._errors import Origin
 from .._spec import ArraySpec, OneOf, TupleSpec
 from ._table import lookup
@@ -174,6 +174,59 @@ class ModuleRule:
     """The attribute that fixes the last output axis (`hidden_size`, `out_features` ...)."""
     first_input: bool = True
     """Its input contract can stand for a container's input (not so for Flatten)."""
+    slots: Callable[[Any, str], list[Slot]] | None = None
+    """For modules whose forward takes other arguments than (input[, hx]) (losses): their
+    slots, named as torch names the forward's parameters."""
+
+
+# ---------------------------------------------------------------------------- losses
+def _f(dims: str, who: str, advice: str = "") -> ArraySpec:
+    return _spec(list(parse_dims(dims)), [], _float(), (advice,) if advice else ())
+
+
+def _i(dims: str, who: str, advice: str) -> ArraySpec:
+    return _spec(list(parse_dims(dims)), [], _integer(), (advice,))
+
+
+def _elementwise_loss(m: Any, cls: str) -> list[Slot]:
+    """MSE, L1, SmoothL1, Huber, BCE, BCEWithLogits, KLDiv: input and target of one shape."""
+    who = f"nn.{cls}"
+    advice = (f"{who} compares input and target element by element, so they must have the same "
+              "shape: torch would broadcast (N, 1) against (N,) into (N, N) and train on it "
+              "(with a warning). Match them: target.unsqueeze(-1) or input.squeeze(-1)")
+    spec = _f("*shape", who, advice)
+    return [Slot("input", "array", spec), Slot("target", "array", spec)]
+
+
+def _class_loss(m: Any, cls: str) -> list[Slot]:
+    """CrossEntropy / NLL: scores (batch, classes, *d) or (classes,); targets of class indices
+    (batch, *d) or (), or, for CrossEntropy, probabilities shaped like a batched input (the
+    strict level does not state unbatched probabilities; the framework level takes them)."""
+    who = f"nn.{cls}"
+    idx = (f"{who} takes class indices as an integer tensor of shape (batch,): e.g. "
+           "labels.long(), or labels.argmax(1) for one-hot labels")
+    inp = OneOf((_f("classes", who), _f("batch classes *d", who)))
+    options = [_i("batch *d", who, idx), _i("", who, idx)]
+    if cls == "CrossEntropyLoss":  # probabilities (soft or one-hot labels), float, like input
+        options += [_f("batch classes *d", who)]
+    target = OneOf(tuple(options), by_dtype=True)
+    return [Slot("input", "array", inp), Slot("target", "array", target)]
+
+
+def _ctc_loss(m: Any, cls: str) -> list[Slot]:
+    who = f"nn.{cls}"
+    lengths = "input_lengths and target_lengths are integer tensors of shape (batch,)"
+    targets = OneOf((_i("batch target_length", who, "targets: (batch, S) padded, or all "
+                                                    "targets concatenated (sum(target_lengths),)"),
+                     _i("total", who, "targets: (batch, S) padded, or all targets concatenated")))
+    return [Slot("log_probs", "array", _f("timesteps batch classes", who)),
+            Slot("targets", "array", targets),
+            Slot("input_lengths", "array", _i("batch", who, lengths)),
+            Slot("target_lengths", "array", _i("batch", who, lengths))]
+
+
+def _loss(slots: Callable[[Any, str], list[Slot]]) -> Any:
+    return ModuleRule("loss", first_input=False, slots=slots)
 
 
 MODULES: dict[str, ModuleRule] = {
@@ -186,6 +239,11 @@ MODULES: dict[str, ModuleRule] = {
     "Embedding": ModuleRule("embedding", _embedding, "embedding_dim"),
     "Flatten": ModuleRule("flatten", _flatten, first_input=False),
     "Sequential": ModuleRule("sequential"),
+    **{n: _loss(_elementwise_loss) for n in ("MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss",
+                                              "BCELoss", "BCEWithLogitsLoss", "KLDivLoss")},
+    "CrossEntropyLoss": _loss(_class_loss),
+    "NLLLoss": _loss(_class_loss),
+    "CTCLoss": _loss(_ctc_loss),
     **{n: ModuleRule("elementwise") for n in (
         "ReLU", "ReLU6", "LeakyReLU", "ELU", "SELU", "GELU", "SiLU", "Mish", "Tanh", "Sigmoid",
         "Softmax", "LogSoftmax", "Dropout", "Identity", "LayerNorm", "BatchNorm1d", "Hardtanh",
@@ -249,6 +307,10 @@ def contract_of_torch(m: Any, level: str = "strict", input_shape: Any = None) ->
     known = _known(m, "") if input_shape is None else None
     slots: list[Slot] = []
     rows: list[LayerRow] = []
+    if rule is not None and rule.slots is not None:
+        slots = rule.slots(m, _torch_class(m))
+        return Contract(label, tuple(slots), level=level, framework=TorchVerdict(m),
+                        framework_name="PyTorch")
     if known is not None:
         inp, hx, out = known
         slots.append(Slot("input", "array", inp))
@@ -539,8 +601,11 @@ def _run_fake(m: Any, sig: Any, watch: Any = None) -> tuple[bool, str, Any]:
                 if watch is not None:
                     watch(_name, mod, shape)
             handles.append(sub.register_forward_pre_hook(pre))
+    import warnings
+
     try:
-        with _quiet(), FakeTensorMode(allow_non_fake_inputs=True):
+        with _quiet(), FakeTensorMode(allow_non_fake_inputs=True), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch's own warnings are for the real call
             m.forward(*[_fake(s) for s in sig])
     except Exception as e:  # torch's own verdict, in torch's own words
         return False, (str(e).strip().splitlines() or [type(e).__name__])[0][:300], last[0]
