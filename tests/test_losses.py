@@ -88,3 +88,24 @@ def test_float_class_indices_get_the_integer_fix() -> None:
         loss(_t((16, 10)), target)
     assert info.value.suggestions[0].code == "target.to(torch.int64)"
     loss(_t((16, 10)), target.to(torch.int64))
+
+
+def test_ctc_loss() -> None:
+    """CTCLoss: log_probs (T, N, C), padded targets (N, S), lengths (N,); a batch mismatch in the
+    lengths is caught."""
+    loss = guard(nn.CTCLoss())
+    log_probs = torch.zeros(50, 4, 20).log_softmax(2)
+    targets = torch.ones(4, 10, dtype=i64)
+    lengths = torch.full((4,), 50, dtype=i64), torch.full((4,), 10, dtype=i64)
+    loss(log_probs, targets, *lengths)
+    with pytest.raises(ShapeContractError) as info:
+        loss(log_probs, targets, torch.full((3,), 50, dtype=i64), lengths[1])
+    assert info.value.slot == "argument input_lengths" and info.value.dim == "batch"
+
+
+def test_every_loss_in_the_table_is_tested() -> None:
+    """Each loss row of the torch module table appears in this file's cases."""
+    from shapecontract.frameworks.torch import MODULES
+
+    tested = {c[0].__name__ for c in CASES} | {"CTCLoss"}
+    assert {n for n, r in MODULES.items() if r.kind == "loss"} == tested
