@@ -179,3 +179,18 @@ def test_checker_source_reaches_every_kind_of_checker() -> None:
                          (stream, "# element: Float[Array")):
         src = checker_source(obj)
         assert src.startswith("def ") and comment in src, src
+
+
+def test_functional_models_check_their_input_shape_and_the_note_says_so() -> None:
+    """Issue 9: a functional model rejects 48 steps for Input((24, 3)) (a Sequential accepts
+    them): no false 'would have accepted' note, and the framework level rejects it too."""
+    inp = keras.Input((24, 3))
+    functional = keras.Model(inp, layers.Dense(1)(layers.LSTM(4)(inp)))
+    x = np.zeros((2, 48, 3), np.float32)
+    with pytest.raises(ValueError):
+        functional.predict_on_batch(x)  # Keras itself
+    with pytest.raises(ShapeContractError) as info:
+        contract_of(functional).check(x)
+    assert not any("would have accepted" in n for n in info.value.notes)
+    with pytest.raises(ShapeContractError):
+        contract_of(functional, level="framework").check(x)

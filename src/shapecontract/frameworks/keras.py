@@ -463,6 +463,11 @@ def _keras_verdict(model: Any, shapes: tuple[Any, ...]) -> tuple[bool, str]:
         return run
 
     try:
+        spec = getattr(model, "input_spec", None)  # a functional model checks its inputs' shapes
+        if spec is not None:
+            from keras.src.layers.input_spec import assert_input_compatibility
+
+            assert_input_compatibility(spec, kts if len(kts) > 1 else kts[0], model.name)
         graph._run_through_graph(kts, operation_fn=operation_fn)
     except Exception as e:  # Keras's own verdict, in Keras's own words
         return False, str(e).strip().splitlines()[0][:300]
