@@ -18,13 +18,15 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from ._dims import Expr, Fixed, Named, Variadic, dim_size
 from ._errors import ContractSyntaxError, Location, Origin, render_location
 from ._spec import ArraySpec, DictSpec, TupleSpec, iter_array_specs, shape_text
 
 __all__ = ["Contract", "FrameworkVerdict", "LayerRow", "Mismatch", "Slot", "static_compare"]
+
+_C = TypeVar("_C", bound="Contract")
 
 FrameworkVerdict = Callable[[list[Any]], tuple["bool | None", str]]
 """The framework's own verdict on input values (shapes only): (accepted, reason or note);
@@ -113,7 +115,7 @@ class Contract:
     def outputs(self) -> list[Slot]:
         return [s for s in self.slots if s.is_return]
 
-    def replace(self, **changes: Any) -> Contract:
+    def replace(self: _C, **changes: Any) -> _C:
         """A copy with `changes` (same class: a checkable contract stays checkable)."""
         return dataclasses.replace(self, **changes)
 

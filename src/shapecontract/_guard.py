@@ -27,6 +27,7 @@ from .frameworks import adapter_of, check_level
 __all__ = ["Guard", "guard", "unguard"]
 
 M = TypeVar("M")
+_NOT_DERIVED: Any = object()
 
 
 class Guard:
@@ -50,6 +51,7 @@ class Guard:
         self._checkers: dict[str, Any] = {}
         self._torch: tuple[Any, int] | None = None
         self._n_inputs = 0
+        self._targets: Any = _NOT_DERIVED
         self.direct.clear()
 
     def __getstate__(self) -> dict[str, Any]:
@@ -77,6 +79,7 @@ class Guard:
             self._checkers = {}
             self._torch = None
             self._n_inputs = len(self._contract.inputs())
+            self._targets = _NOT_DERIVED
             self.direct.clear()  # the same dict the guarded model holds
         return self._contract
 
@@ -129,6 +132,8 @@ class Guard:
         """`fit(validation_data=...)`: its x is checked before the first epoch, not after it."""
         __tracebackhide__ = True
         if isinstance(data, tuple) and data:
+            self.keras_targets(model, "fit(validation_data)", data[0],
+                               data[1] if len(data) > 1 else None)
             return (self.keras_input(model, "fit(validation_data)", data[0]), *data[1:])
         return self.keras_input(model, "fit(validation_data)", data)
 
@@ -141,24 +146,55 @@ class Guard:
                 if self._built:
                     self.direct[where] = (type(x), fn)
             return
-        ins = self.contract(model).inputs()
+        arrays = self._arrays(model, x, self.contract(model).inputs(), where, "input")
+        if arrays is not None:
+            self.checker(model, where)(*arrays)
+
+    def _arrays(self, model: Any, x: Any, slots: list[Any], where: str, root: str
+                ) -> list[Any] | None:
+        """The values for `slots` from what the user passed (an array, a list or a dict by
+        name), or None when Keras will convert it (nested lists ...) and we leave it alone."""
+        if hasattr(x, "shape") and hasattr(x, "dtype"):
+            return [x] if len(slots) == 1 else None
         if isinstance(x, dict):
-            keys = [s.key or s.name for s in ins]
-            if not all(k in x or s.optional for k, s in zip(keys, ins)):
-                return  # Keras names the missing key itself
-            arrays = [x.get(k) for k in keys]
-        elif isinstance(x, (list, tuple)) and len(x) == len(ins) and all(
+            keys = [s.key or s.name for s in slots]
+            if not all(k in x or s.optional for k, s in zip(keys, slots)):
+                return None  # Keras names the missing key itself
+            return [x.get(k) for k in keys]
+        if isinstance(x, (list, tuple)) and len(x) == len(slots) and all(
                 hasattr(a, "shape") or a is None for a in x):
-            arrays = list(x)
-        elif isinstance(x, (list, tuple)) and x and len(ins) == 1 and all(
+            return list(x)
+        if isinstance(x, (list, tuple)) and x and len(slots) == 1 and all(
                 hasattr(a, "shape") for a in x):
             raise ShapeContractError([Violation(
-                ("input", ins[0].key), "type",
-                f"the model takes 1 input; got a {type(x).__name__} of {len(x)} arrays")],
+                (root, slots[0].key), "type",
+                f"the model takes 1 {root}; got a {type(x).__name__} of {len(x)} arrays")],
                 f"{self.contract(model).name}.{where}")
-        else:
-            return  # nested Python lists and other containers: Keras converts them; not checked
-        self.checker(model, where)(*arrays)
+        return None  # nested Python lists and other containers: Keras converts them
+
+    def keras_targets(self, model: Any, where: str, x: Any, y: Any) -> None:
+        """`fit(x, y)` and friends: `y` against the model's output as its compiled loss takes it,
+        and the sample counts of `x` and `y`, before Keras runs."""
+        __tracebackhide__ = True
+        if y is None or x is None:
+            return
+        c = self.contract(model)
+        if self._targets is _NOT_DERIVED:
+            adapter = adapter_of(model)
+            self._targets = adapter.targets(model, c) if adapter is not None else None
+        tc = self._targets
+        if tc is None:
+            return
+        ins, outs = tc.inputs()[:self._n_inputs], tc.inputs()[self._n_inputs:]
+        xs = self._arrays(model, x, ins, where, "input")
+        ys = self._arrays(model, y, outs, where, "target")
+        if xs is None or ys is None:
+            return
+        fn = self._checkers.get("targets " + where)
+        if fn is None:
+            fn = self._checkers["targets " + where] = tc.checker(
+                self.dims, name=f"{c.name}.{where}")
+        fn(*xs, *ys)
 
     def _checked_stream(self, model: Any, it: Any, where: str) -> Iterator[Any]:
         for i, item in enumerate(it):

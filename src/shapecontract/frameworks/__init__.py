@@ -53,6 +53,10 @@ class Adapter:
         """The guard installed on `obj`, or None."""
         raise NotImplementedError
 
+    def targets(self, obj: Any, contract: Contract) -> Contract | None:
+        """`obj`'s inputs and the targets its loss takes (`fit(x, y)`), or None."""
+        return None
+
 
 class KerasAdapter(Adapter):
     name, package = "Keras", "keras"
@@ -71,6 +75,9 @@ class KerasAdapter(Adapter):
 
     def guard_of(self, obj: Any) -> Any:
         return _keras.guard_of(obj)
+
+    def targets(self, obj: Any, contract: Contract) -> Contract | None:
+        return _keras.target_contract(obj, contract)
 
 
 class TorchAdapter(Adapter):

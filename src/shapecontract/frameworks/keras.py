@@ -24,11 +24,12 @@ from .._compile import Contract
 from .._contract import LayerRow, Slot
 from .._dims import Fixed, Named
 from .._errors import Origin
-from .._spec import ArraySpec
+from .._spec import ArraySpec, OneOf
 from ..backends import shape_of
 from ._table import lookup
 
-__all__ = ["LAYERS", "KerasVerdict", "contract_of_keras", "is_keras", "rule_of"]
+__all__ = ["LAYERS", "LOSSES", "KerasVerdict", "contract_of_keras", "is_keras", "rule_of",
+           "target_contract"]
 
 
 @dataclass(frozen=True)
@@ -273,8 +274,9 @@ def contract_of_keras(model: Any, level: str = "strict") -> Contract:
         in_names = None
         names = output_names(layer, len(shape), in_names) if layer is not None else (
             ["batch"] + [f"axis{k}" for k in range(1, len(shape))])
+        prefix = "out_" if j == 0 else f"out{j}_"  # open output dims of two outputs differ
         dims = [Named("batch") if (k == 0 and s is None) else
-                (Fixed(int(s), False, names[k]) if s is not None else Named(f"out_{names[k]}"))
+                (Fixed(int(s), False, names[k]) if s is not None else Named(prefix + names[k]))
                 for k, s in enumerate(shape)]
         origins = [None] * len(dims)
         if layer is not None and dims:
@@ -354,11 +356,13 @@ def _model_outputs(model: Any) -> list[tuple[tuple[Any, ...], str, Any]]:
         outs = model.outputs
     except Exception:
         return []
-    if not outs or len(outs) != 1:
+    if not outs:
         return []
-    t = outs[0]
-    layer = getattr(getattr(t, "_keras_history", None), "operation", None)
-    return [(tuple(t.shape), getattr(layer, "name", "output"), layer)]
+    out = []
+    for t in outs:
+        layer = getattr(getattr(t, "_keras_history", None), "operation", None)
+        out.append((tuple(t.shape), getattr(layer, "name", "output"), layer))
+    return out
 
 
 def _is_chain(model: Any) -> bool:
@@ -588,6 +592,7 @@ def _entry(base: type, name: str) -> Any:
     first = list(inspect.signature(method).parameters)[1]  # after self: x / inputs
 
     is_fit = name == "fit"
+    has_y = name in ("fit", "evaluate", "train_on_batch", "test_on_batch")
 
     def entry(self: Any, x: Any = _UNSET, /, *args: Any, **kwargs: Any) -> Any:
         __tracebackhide__ = True
@@ -605,6 +610,9 @@ def _entry(base: type, name: str) -> Any:
                 key = next((k for k in (first, "inputs", "x") if k in kwargs), None)
                 if key is not None:
                     kwargs[key] = d[_GUARD_KEY].keras_input(self, name, kwargs[key])
+            if has_y and (args or "y" in kwargs):
+                d[_GUARD_KEY].keras_targets(self, name, kwargs.get(first, x) if x is _UNSET
+                                            else x, args[0] if args else kwargs["y"])
             if is_fit and "validation_data" in kwargs:
                 kwargs["validation_data"] = d[_GUARD_KEY].keras_validation(
                     self, kwargs["validation_data"])
@@ -616,3 +624,102 @@ def _entry(base: type, name: str) -> Any:
     entry.__qualname__ = f"{base.__qualname__}.{name}"
     entry.__doc__ = method.__doc__
     return entry
+
+
+# ---------------------------------------------------------------------------- targets
+@dataclass(frozen=True)
+class LossRule:
+    """What a compiled Keras loss expects of `y`, given the model's output."""
+
+    target: str
+    """`one_hot`: y has the output's shape (one-hot labels); `elementwise`: y has the output's
+    shape, or lacks a trailing axis of size 1 (Keras's losses add it back: a (batch,) target
+    for a (batch, 1) output is fine; (n, 5) is not); `sparse`: the output's shape without its
+    last axis, or with a last axis of 1 (integer labels)."""
+    advice: str
+    """What to do when y does not fit (`{units}` is the output's last size)."""
+
+
+_SAME_SHAPE_ADVICE = ("{loss} compares y with the model's output element by element, so y must "
+                      "have the output's shape {shape}; a different shape is broadcast or "
+                      "rejected. Reshape or select y to match (e.g. y.reshape(-1, 1) for one "
+                      "target per sample), or change the output layer")
+_CATEGORICAL = LossRule("one_hot", "{loss} takes one-hot targets shaped like the output {shape}: "
+                                "keras.utils.to_categorical(y, {units}) makes them from integer "
+                                "labels, or compile with loss='sparse_categorical_crossentropy' "
+                                "to keep the integer labels")
+_SPARSE = LossRule("sparse", "{loss} takes integer class labels of shape (batch,): y.argmax(-1) "
+                             "makes them from one-hot labels, or compile with "
+                             "loss='categorical_crossentropy' to keep one-hot labels")
+LOSSES: dict[str, LossRule] = {
+    "categoricalcrossentropy": _CATEGORICAL, "categoricalfocalcrossentropy": _CATEGORICAL,
+    "categoricalhinge": _CATEGORICAL,
+    "sparsecategoricalcrossentropy": _SPARSE,
+    **{n: LossRule("elementwise", _SAME_SHAPE_ADVICE) for n in (
+        "binarycrossentropy", "binaryfocalcrossentropy", "meansquarederror", "mse",
+        "meanabsoluteerror", "mae", "meanabsolutepercentageerror", "mape",
+        "meansquaredlogarithmicerror", "msle", "huber", "logcosh", "kldivergence", "kld",
+        "kullbackleiblerdivergence", "hinge", "squaredhinge", "poisson", "cosinesimilarity")},
+}
+"""Keras loss (name, function or class, normalised) -> what it expects of `y`."""
+
+
+def _loss_key(loss: Any) -> str | None:
+    candidates = [loss] if isinstance(loss, str) else [
+        getattr(getattr(loss, "fn", None), "__name__", None),  # LossFunctionWrapper(mse)
+        getattr(loss, "__name__", None),                        # keras.losses.mse
+        type(loss).__name__]                                    # keras.losses.Huber()
+    for candidate in candidates:
+        if candidate:
+            key = candidate.lower().replace("_", "")
+            if key in LOSSES:
+                return key
+    return None
+
+
+def target_contract(model: Any, contract: Contract) -> Contract | None:
+    """The model's inputs and, for each output whose compiled loss the table knows, the target
+    `y` it takes (sharing `batch` with the inputs: sample counts must agree). None if the model
+    is not compiled with a loss we know for every output."""
+    loss = getattr(model, "loss", None)
+    outs = contract.outputs()
+    if loss is None or not outs or contract.level != "strict":
+        return None  # the framework level accepts what Keras accepts, broadcasts included
+    if isinstance(loss, dict) or hasattr(loss, "keys"):
+        per_output = [loss.get(s.key or "", loss.get(str(s.location[1]), None)) for s in outs]
+    elif isinstance(loss, (list, tuple)) or type(loss).__name__ == "ListWrapper":
+        per_output = list(loss)
+    else:
+        per_output = [loss] * len(outs)
+    if len(per_output) != len(outs):
+        return None
+    targets: list[Slot] = []
+    for j, (out, item) in enumerate(zip(outs, per_output)):
+        key = _loss_key(item)
+        if key is None or not isinstance(out.spec, ArraySpec):
+            return None
+        rule = LOSSES[key]
+        dims = out.spec.dims
+        last = dims[-1] if dims else None
+        units = last.size if isinstance(last, Fixed) else "n_classes"
+        shape = "(" + ", ".join(getattr(d, "name", None) or str(getattr(d, "size", "?"))
+                                for d in dims) + ")"
+        advice = (rule.advice.format(loss=item if isinstance(item, str) else
+                                     getattr(getattr(item, "fn", item), "__name__", key),
+                                     shape=shape, units=units),)
+        origins = out.spec.origins
+        if rule.target == "one_hot" or (rule.target == "elementwise" and not (
+                isinstance(last, Fixed) and last.size == 1)):
+            spec: Any = ArraySpec(dims, None, "Shaped", (Any,), origins=origins, advice=advice)
+        elif rule.target == "elementwise":  # (batch, 1) output: (batch, 1) or (batch,) targets
+            spec = OneOf((ArraySpec(dims, None, "Shaped", (Any,), origins=origins, advice=advice),
+                          ArraySpec(dims[:-1], None, "Shaped", (Any,), advice=advice)))
+        else:
+            base = dims[:-1]
+            spec = OneOf((ArraySpec(base, None, "Shaped", (Any,), advice=advice),
+                          ArraySpec((*base, Fixed(1, False, "label")), None, "Shaped", (Any,),
+                                    advice=advice)))
+        name = str(out.location[1]) if len(out.location) > 1 else f"y{j}"
+        var = "y" if len(outs) == 1 else f"y{j}"  # the name fixes are written with
+        targets.append(Slot(var, "array", spec, loc=("target", name), key=out.key or name))
+    return contract.replace(slots=tuple(contract.inputs()) + tuple(targets), framework=None)

@@ -1,0 +1,105 @@
+"""Keras targets against the compiled loss (issue 9, part): `fit(x, y)` checks `y` as the loss
+takes it and the sample counts, before Keras runs; the hinted conversions work."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from typing import Any
+
+import keras
+import numpy as np
+import pytest
+from keras import layers
+
+from shapecontract import ShapeContractError, guard
+
+X = np.zeros((64, 784), np.float32)
+LABELS = np.arange(64) % 10
+
+
+def classifier(loss: Any) -> Any:
+    m = keras.Sequential([keras.Input((784,)), layers.Dense(16, activation="relu"),
+                          layers.Dense(10, activation="softmax")])
+    m.compile(loss=loss)
+    return guard(m)
+
+
+def _fit(m: Any, x: Any, y: Any, **kw: Any) -> None:
+    m.fit(x, y, epochs=1, verbose=0, **kw)
+
+
+def test_categorical_crossentropy_with_integer_labels() -> None:
+    """Keras says 'Arguments target and output must have the same rank'; we say which loss takes
+    which labels, and the conversion we name works."""
+    m = classifier("categorical_crossentropy")
+    with pytest.raises(ShapeContractError) as info:
+        _fit(m, X, LABELS)
+    e = info.value
+    assert e.slot.startswith("target") and e.violations[0].kind == "rank"
+    assert "keras.utils.to_categorical(y, 10)" in str(e)
+    _fit(m, X, keras.utils.to_categorical(LABELS, 10))
+
+
+def test_sparse_categorical_crossentropy_with_one_hot_labels() -> None:
+    """One-hot labels into the sparse loss: the hint says argmax or the other loss; both work."""
+    m = classifier("sparse_categorical_crossentropy")
+    one_hot = keras.utils.to_categorical(LABELS, 10)
+    with pytest.raises(ShapeContractError) as info:
+        _fit(m, X, one_hot)
+    assert "y.argmax(-1)" in str(info.value)
+    _fit(m, X, one_hot.argmax(-1))
+    # (batch, 1) labels are fine too (a fresh model: Keras cannot refit with another label rank)
+    _fit(classifier("sparse_categorical_crossentropy"), X, LABELS.reshape(-1, 1))
+
+
+def test_regression_target_that_keras_would_broadcast() -> None:
+    """Output (batch, 1), y (n, 5), loss mse: Keras trains silently on a broadcast; we refuse."""
+    m = keras.Sequential([keras.Input((24, 3)), layers.LSTM(4), layers.Dense(1)])
+    m.compile(loss="mse")
+    guard(m)
+    x = np.zeros((8, 24, 3), np.float32)
+    with pytest.raises(ShapeContractError) as info:
+        _fit(m, x, np.zeros((8, 5), np.float32))
+    assert info.value.dim == "units" and info.value.expected == 1
+    _fit(m, x, np.zeros((8, 1), np.float32))
+
+
+def test_sample_counts_of_x_and_y_must_agree() -> None:
+    """x with 64 rows, y with 32: named as a batch mismatch (Keras: 'Data cardinality is
+    ambiguous'), for the loss object form of compile too."""
+    m = classifier(keras.losses.CategoricalCrossentropy())
+    with pytest.raises(ShapeContractError) as info:
+        _fit(m, X, np.zeros((32, 10), np.float32))
+    assert info.value.dim == "batch" and (info.value.expected, info.value.actual) == (64, 32)
+
+
+def test_validation_data_is_checked_before_the_first_epoch() -> None:
+    """A bad validation_data fails fit before any epoch runs (it used to fail after one)."""
+    m = classifier("sparse_categorical_crossentropy")
+    epochs: list[int] = []
+    cb = keras.callbacks.LambdaCallback(on_epoch_begin=lambda e, logs: epochs.append(e))
+    with pytest.raises(ShapeContractError) as info:
+        m.fit(X, LABELS, epochs=1, verbose=0, callbacks=[cb],
+              validation_data=(X[:8], np.zeros((9,), np.int64)))
+    assert epochs == [] and "validation_data" in info.value.function
+
+
+def test_uncompiled_or_unknown_loss_is_left_alone() -> None:
+    """No compiled loss, or a loss the table does not know: y is not checked (never guessed)."""
+    m = keras.Sequential([keras.Input((3,)), layers.Dense(2)])
+    m.compile(loss=lambda y_true, y_pred: keras.ops.mean(y_pred))
+    guard(m)
+    _fit(m, np.zeros((4, 3), np.float32), np.zeros((4, 7), np.float32))
+
+
+def test_regression_target_without_the_trailing_axis_is_fine() -> None:
+    """y (n,) for an output (batch, 1) with mse is what Keras expects too (its losses add the
+    axis back): accepted; y (n, 1) as well."""
+    m = keras.Sequential([keras.Input((3,)), layers.Dense(1)])
+    m.compile(loss="mse")
+    guard(m)
+    _fit(m, np.zeros((8, 3), np.float32), np.zeros(8, np.float32))
+    _fit(m, np.zeros((8, 3), np.float32), np.zeros((8, 1), np.float32))
