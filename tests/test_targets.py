@@ -98,8 +98,7 @@ def test_uncompiled_or_unknown_loss_is_left_alone() -> None:
 def test_regression_target_without_the_trailing_axis_is_fine() -> None:
     """y (n,) for an output (batch, 1) with mse is what Keras expects too (its losses add the
     axis back): accepted; y (n, 1) as well."""
-    m = keras.Sequential([keras.Input((3,)), layers.Dense(1)])
-    m.compile(loss="mse")
-    guard(m)
-    _fit(m, np.zeros((8, 3), np.float32), np.zeros(8, np.float32))
-    _fit(m, np.zeros((8, 3), np.float32), np.zeros((8, 1), np.float32))
+    for y in (np.zeros(8, np.float32), np.zeros((8, 1), np.float32)):
+        m = keras.Sequential([keras.Input((3,)), layers.Dense(1)])  # Keras cannot refit with
+        m.compile(loss="mse")                                      # another target rank
+        _fit(guard(m), np.zeros((8, 3), np.float32), y)
