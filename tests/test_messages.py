@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from shapecontract import Array, Float, ShapeContractError, Violation, contract
+from shapecontract import Array, Float, Int, ShapeContractError, Violation, contract
 
 
 @contract
@@ -169,3 +169,55 @@ def test_errors_are_structured_data() -> None:
     assert d["location"] == ("argument", "X") and d["origin_info"]["source"] == "annotation"
     with pytest.raises(ValueError, match="not one of"):
         Violation(("argument", "x"), "oops", "m")
+
+
+def test_nhwc_into_a_channels_first_conv_gets_the_full_permutation() -> None:
+    """Issue 9: the layout fix keeps height before width: permute(0, 3, 1, 2), not transpose(1, 3);
+    applied, it satisfies the contract with every axis keeping its meaning."""
+    import torch
+    from torch import nn
+
+    from shapecontract import guard
+
+    conv = guard(nn.Conv2d(3, 8, 3))
+    x = torch.zeros(2, 28, 32, 3)  # NHWC, height 28, width 32
+    e = _err(conv, x)
+    fix = e.suggestions[0]
+    assert fix.kind == "permute" and fix.code == "input.permute(0, 3, 1, 2)"
+    fixed = x.permute(0, 3, 1, 2)
+    assert tuple(fixed.shape) == (2, 3, 28, 32)
+    conv(fixed)
+
+
+def test_a_flat_batch_gets_the_reshape_that_keeps_its_count() -> None:
+    """Issue 9: (3,) for (batch, 3, 1) and (4, 784) for (batch, 28, 28, 1) get a reshape with -1
+    on the batch axis; applied, each holds."""
+    @contract
+    def seq(X: Float[Array, "batch 3 1"]) -> None: ...
+
+    @contract
+    def img(X: Float[Array, "batch 28 28 1"]) -> None: ...
+
+    for fn, x, want in ((seq, np.array([70.0, 80.0, 90.0]), (1, 3, 1)),
+                        (img, np.zeros((4, 784)), (4, 28, 28, 1))):
+        fix = _err(fn, x).suggestions[0]
+        assert fix.kind == "reshape"
+        target = tuple(int(v) for v in re.findall(r"-?\d+", fix.code or ""))
+        assert x.reshape(target).shape == want
+        fn(x.reshape(target))
+
+
+def test_ragged_sequences_get_the_padding_fix() -> None:
+    """Issue 9: un-padded token lists (a list, or an object array) get pad_sequences, not a cast
+    or np.asarray that would raise; the padded value holds."""
+    @contract
+    def embed(tokens: Int[Array, "batch length"]) -> None: ...
+
+    seqs = [[1, 2, 3], [4, 5], [6, 7, 8, 9]]
+    for x in (seqs, np.array(seqs, dtype=object)):
+        fix = _err(embed, x).suggestions[0]
+        assert fix.kind == "convert" and "pad_sequences" in fix
+    padded = np.zeros((3, 4), np.int64)
+    for i, s in enumerate(seqs):
+        padded[i, :len(s)] = s
+    embed(padded)

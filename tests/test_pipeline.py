@@ -356,3 +356,20 @@ def test_compatible_reports_each_disagreeing_dim() -> None:
 
     ds = tf.data.Dataset.from_tensor_slices((np.zeros((4, 24, 5), np.float32), np.zeros((4, 1)))).batch(2)
     assert [d.split(" (")[0] for d in compatible(ds, model).differences] == ["axis 2"]
+
+
+def test_compatible_catches_a_layout_swap_with_pinned_dims() -> None:
+    """Issue 9: a batch-major generator into nn.LSTM(1, 50) (batch_first=False) is a layout
+    difference, named with the fix; with batch_first=True it is compatible."""
+
+    from torch import nn
+
+    @contract
+    def batches(n: int, timesteps: int) -> Iterator[Float[Array, "batch timesteps 1"]]:
+        yield np.zeros((n, timesteps, 1))
+
+    report = compatible(batches, nn.LSTM(1, 50), dims={"timesteps": 4})
+    assert not report
+    assert "layout: the producer has batch on axis 0" in str(report)
+    assert "batch_first=True" in str(report)
+    assert compatible(batches, nn.LSTM(1, 50, batch_first=True), dims={"timesteps": 4})

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 from ._compile import Contract
 from ._errors import ShapeContractError, Violation
+from ._suggest import is_ragged, pad_fix
 from .frameworks import adapter_of, check_level
 
 __all__ = ["Guard", "guard", "unguard"]
@@ -170,6 +171,11 @@ class Guard:
                 (root, slots[0].key), "type",
                 f"the model takes 1 {root}; got a {type(x).__name__} of {len(x)} arrays")],
                 f"{self.contract(model).name}.{where}")
+        if isinstance(x, (list, tuple)) and len(slots) == 1 and is_ragged(x):
+            raise ShapeContractError([Violation(
+                (root, slots[0].key), "type",
+                f"got a {type(x).__name__} of {len(x)} sequences of different lengths",
+                suggestions=[pad_fix("x")])], f"{self.contract(model).name}.{where}")
         return None  # nested Python lists and other containers: Keras converts them
 
     def keras_targets(self, model: Any, where: str, x: Any, y: Any) -> None:

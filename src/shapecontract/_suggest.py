@@ -64,11 +64,30 @@ def note_other_options(st: Any, spec: OneOf, chosen: ArraySpec, v: Any, shape: t
 
 
 def cast_fix(spec: ArraySpec, v: Any, var: str) -> Fix | None:
+    if getattr(getattr(v, "dtype", None), "kind", "") == "O" and is_ragged(v):
+        return pad_fix(var)  # a cast of sequences of different lengths would raise
     target = _dtype_target(spec)
     if target is None:
         return None
     code = snippets(v).cast(var, target)
     return Fix(code, "cast", code)
+
+
+def is_ragged(v: Any) -> bool:
+    """A sequence (list, tuple, object array) of sequences of different lengths."""
+    try:
+        lengths = {len(item) for item in v}
+    except TypeError:
+        return False
+    return len(lengths) > 1
+
+
+def pad_fix(var: str) -> Fix:
+    return Fix(f"the sequences in {var} have different lengths, so no array holds them as they "
+               f"are; pad them to one length first: keras.utils.pad_sequences({var}, "
+               "padding='post') (Keras, numpy) or torch.nn.utils.rnn.pad_sequence([torch.tensor(s) "
+               f"for s in {var}], batch_first=True) (PyTorch)", "convert",
+               f"keras.utils.pad_sequences({var}, padding='post')")
 
 
 def _dtype_target(spec: ArraySpec) -> str | None:
@@ -138,6 +157,16 @@ def fixes(v: Violation, spec: ArraySpec, var: str, shape: tuple[Any, ...],
             out.append(Fix(f"the axes are in the wrong order; {code} gives "
                            f"{_fmt(tuple(shape[p] for p in perm))}", "permute", code))
             return out
+    if known and len(sizes) != len(shape) and sizes.count("any") == 1 and n_have:
+        # one open dim (the batch): a reshape with -1 there keeps the count, if the rest divides it
+        rest = math.prod(w for w in sizes if w != "any")
+        if rest and n_have % rest == 0:
+            target = tuple(-1 if w == "any" else w for w in sizes)
+            code = f"{var}.reshape{_fmt(target)}"
+            out.append(Fix(f"{code} gives {_fmt(tuple(n_have // rest if w == 'any' else w for w in sizes))} "
+                           f"and keeps the element count ({n_have}), but only use it if the data "
+                           "really is laid out that way", "reshape", code))
+            return out
     if known and len(sizes) == len(shape):
         # an open dim ('any') keeps the data's own size: the count a reshape would need
         target = tuple(shape[i] if w == "any" else w for i, w in enumerate(sizes))
@@ -176,21 +205,26 @@ def _axis_name(spec: ArraySpec, k: int) -> str:
 
 
 def _permutation(shape: tuple[int, ...], sizes: list[Any], spec: ArraySpec) -> tuple[int, ...] | None:
+    """The axis order that gives the expected sizes, moving as little as it must: axes with a
+    known expected size are placed first (their own axis if it fits, else the first that does);
+    every other axis keeps its relative order (NHWC -> NCHW is (0, 3, 1, 2), never (0, 3, 2, 1))."""
     n = len(shape)
     used: set[int] = set()
-    perm: list[int] = []
+    perm: list[int | None] = [None] * len(sizes)
     for i, want in enumerate(sizes):
-        cands = [j for j in range(n) if j not in used and (want == "any" or shape[j] == want)]
+        if want == "any":
+            continue
+        cands = [j for j in range(n) if j not in used and shape[j] == want]
         if not cands:
             return None
         j = i if i in cands else cands[0]
-        # prefer an exact size match over an 'any' placeholder
-        if want == "any":
-            exact = [c for c in cands if c == i]
-            j = exact[0] if exact else cands[0]
         used.add(j)
-        perm.append(j)
-    p = tuple(perm)
+        perm[i] = j
+    rest = iter(j for j in range(n) if j not in used)
+    for i, want in enumerate(sizes):
+        if want == "any":
+            perm[i] = next(rest)
+    p = tuple(j for j in perm if j is not None)
     if p == tuple(range(n)):
         return None
     if not _fits(sizes, tuple(shape[j] for j in p), spec.dims):

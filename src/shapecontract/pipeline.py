@@ -563,6 +563,16 @@ def compatible(producer: Any, consumer: Any, dims: dict[str, int] | None = None)
 def _compare(p: ArraySpec, c: ArraySpec, pins: dict[str, int], out: Compatibility) -> None:
     from ._contract import static_compare
 
+    p_axes = {d.name: i for i, d in enumerate(p.dims) if isinstance(d, Named)}
+    c_axes = {d.name: i for i, d in enumerate(c.dims) if isinstance(d, Named)}
+    swapped = sorted((p_axes[n], c_axes[n], n) for n in p_axes.keys() & c_axes.keys()
+                     if p_axes[n] != c_axes[n] and p.variadic_at is None and c.variadic_at is None)
+    for k, (pa, ca, name) in enumerate(swapped):  # the same dim on different axes: a layout
+        out.differences.append(f"layout: the producer has {name} on axis {pa}, the consumer "
+                               f"reads it from axis {ca}"
+                               + (f" ({c.advice[0]})" if c.advice and k == 0 else ""))
+    if swapped:
+        return  # sizes compared axis by axis would compare different dims
     for m in static_compare(p, c, dict(pins)):
         if m.axis is None:
             out.differences.append(f"rank: the producer yields {m.left} axes {shape_text(p)}, "
