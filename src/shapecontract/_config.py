@@ -92,6 +92,12 @@ class scoped:
         _scoped.reset(self._tokens.pop())
 
 
+def scoped_mode() -> str | None:
+    """The scoped mode in force in this thread or task (None: not in a `scoped` block), for
+    carrying it into a framework's own threads."""
+    return _scoped.get()
+
+
 def reset_mode() -> None:
     """Forget the process-wide mode (`config(mode=...)`): the environment variable rules again."""
     global _global_mode

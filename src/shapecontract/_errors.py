@@ -11,6 +11,7 @@ Design rules:
 
 from __future__ import annotations
 
+import collections
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -239,6 +240,7 @@ class ShapeContractError(ValueError, TypeError):
         self.origin = first.origin
         self.suggestions = list(first.suggestions)
         super().__init__(self.render())
+        _RECENT.append(self)
 
     def errors(self) -> list[dict[str, Any]]:
         """Every violation as a plain dict (JSON-friendly apart from the values themselves)."""
@@ -286,6 +288,23 @@ class ShapeContractError(ValueError, TypeError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.violations, self.function, self.bindings, self.notes))
+
+
+_RECENT: collections.deque[ShapeContractError] = collections.deque(maxlen=16)
+"""The last errors raised, in any thread: a framework that runs our check in a thread of its
+own (tf.data) re-raises it as its own error type, with our text inside."""
+
+
+def recent_error(exc: BaseException) -> ShapeContractError | None:
+    """The ShapeContractError that `exc` (a framework's error) carries: the one of the recent
+    errors whose whole text appears in `exc`'s. The same object, not one rebuilt from text."""
+    if isinstance(exc, ShapeContractError):
+        return exc
+    text = str(exc)
+    for err in reversed(_RECENT):
+        if err.render() in text:
+            return err
+    return None
 
 
 class ContractSyntaxError(ValueError):

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from typing import Any, TypeVar
 
 from ._compile import Contract
+from ._config import scoped, scoped_mode
 from ._errors import ShapeContractError, Violation
 from ._suggest import is_ragged, pad_fix
 from .frameworks import adapter_of, check_level
@@ -123,7 +124,7 @@ class Guard:
             spec = x.element_spec
             xs = spec[0] if isinstance(spec, tuple) else spec
             self._check_structure(model, xs, f"{where}(dataset.element_spec)")
-            return x
+            return self._checked_dataset(model, x, where)
         if inspect.isgenerator(x) or (hasattr(x, "__next__") and not hasattr(x, "shape")):
             return self._checked_stream(model, x, where)
         self._check_structure(model, x, where)
@@ -203,10 +204,63 @@ class Guard:
         fn(*xs, *ys)
 
     def _checked_stream(self, model: Any, it: Any, where: str) -> Iterator[Any]:
+        mode = scoped_mode()  # Keras reads generators in threads of its own: keep our mode
         for i, item in enumerate(it):
             x = item[0] if isinstance(item, tuple) else item
-            self._check_structure(model, x, f"{where}(batch {i})")
+            with _in_mode(mode):
+                self._check_structure(model, x, f"{where}(batch {i})")
             yield item
+
+    def _checked_dataset(self, model: Any, ds: Any, where: str) -> Any:
+        """A tf.data dataset whose element_spec leaves sizes unknown: the same elements, each
+        checked as it flows (the compiled checker, called from the pipeline), so a 720-step
+        window into Input((120, 7)) stops `fit` with our error. Known sizes were checked above."""
+        import tensorflow as tf
+
+        spec = ds.element_spec
+        xs_spec = spec[0] if isinstance(spec, tuple) else spec
+        leaves = tf.nest.flatten(xs_spec)
+        if all(s.shape.rank is not None and None not in s.shape[1:] for s in leaves):
+            return ds  # every size but the batch is known and was checked statically
+        mode = scoped_mode()
+        counter = [0]
+
+        def check(*arrays: Any) -> Any:
+            import numpy as np
+
+            i = counter[0]
+            counter[0] += 1
+            x = tf.nest.pack_sequence_as(xs_spec, list(arrays))
+            with _in_mode(mode):
+                self._check_structure(model, x, f"{where}(dataset element {i})")
+            return np.bool_(True)
+
+        def checked(*element: Any) -> Any:
+            xs = element[0]  # (x, y[, w]) elements: x; x-only elements: x
+            flat = tf.nest.flatten(xs)
+            ok = tf.numpy_function(check, flat, tf.bool, stateful=True)
+            with tf.control_dependencies([ok]):
+                same = tf.nest.map_structure(tf.identity, element)
+            return same if len(element) > 1 else same[0]
+
+        return ds.map(checked)
+
+
+class _in_mode:
+    """Re-enter the caller's scoped mode in a framework's thread (None: nothing to do)."""
+
+    def __init__(self, mode: str | None) -> None:
+        self.mode = mode
+        self.inner: Any = None
+
+    def __enter__(self) -> None:
+        if self.mode is not None:
+            self.inner = scoped(self.mode)
+            self.inner.__enter__()
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.inner is not None:
+            self.inner.__exit__(*exc)
 
 
 def _bind_forward(mod: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:

@@ -23,7 +23,7 @@ from typing import Any
 from .._compile import Contract
 from .._contract import LayerRow, Slot
 from .._dims import Fixed, Named
-from .._errors import Origin
+from .._errors import Origin, ShapeContractError, recent_error
 from .._spec import ArraySpec, OneOf
 from ..backends import shape_of
 from ._table import lookup
@@ -616,9 +616,17 @@ def _entry(base: type, name: str) -> Any:
             if is_fit and "validation_data" in kwargs:
                 kwargs["validation_data"] = d[_GUARD_KEY].keras_validation(
                     self, kwargs["validation_data"])
-        if x is _UNSET:
-            return method(self, *args, **kwargs)
-        return method(self, x, *args, **kwargs)
+        try:
+            if x is _UNSET:
+                return method(self, *args, **kwargs)
+            return method(self, x, *args, **kwargs)
+        except Exception as e:
+            # a check that ran in TensorFlow's own threads (tf.data, generators) arrives as a TF
+            # error with our text inside: raise our error itself, once
+            err = None if isinstance(e, ShapeContractError) else recent_error(e)
+            if err is None:
+                raise
+            raise err from None
 
     entry.__name__ = name
     entry.__qualname__ = f"{base.__qualname__}.{name}"
