@@ -373,3 +373,29 @@ def test_compatible_catches_a_layout_swap_with_pinned_dims() -> None:
     assert "layout: the producer has batch on axis 0" in str(report)
     assert "batch_first=True" in str(report)
     assert compatible(batches, nn.LSTM(1, 50, batch_first=True), dims={"timesteps": 4})
+
+
+def test_dataloader_of_unequal_sequences_names_the_samples_and_the_padding_fix() -> None:
+    """Issue 9: torch says "stack expects each tensor to be equal size" with no index; the guarded
+    DataLoader names the samples, their dataset indices and the padding fix; the good batches
+    before it pass untouched."""
+    import torch
+    from torch.utils.data import DataLoader, Dataset
+
+    class Seqs(Dataset):  # type: ignore[type-arg]
+        lens = [8, 8, 5, 8]
+
+        def __len__(self) -> int:
+            return 4
+
+        def __getitem__(self, i: int) -> Any:
+            return torch.zeros(self.lens[i], 3)
+
+    loader = guard(DataLoader(Seqs(), batch_size=2), Float[Array, "batch t 3"])
+    it = iter(loader)
+    assert next(it).shape == (2, 8, 3)
+    with pytest.raises(ShapeContractError) as info:
+        next(it)
+    e = info.value
+    assert "dataset indices 2 and 3" in e.violations[0].message
+    assert any("pad_sequence" in s for s in e.suggestions)

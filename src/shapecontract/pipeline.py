@@ -25,7 +25,7 @@ from typing import Any
 from ._compile import Contract, compile_checker
 from ._contract import Slot
 from ._dims import Fixed, Named
-from ._errors import ContractSyntaxError, Origin, Report, ShapeContractError, Violation
+from ._errors import ContractSyntaxError, Fix, Origin, Report, ShapeContractError, Violation
 from ._evaluate import deliver, evaluate, report_always, verdict
 from ._hints import spec_from_hint
 from ._spec import ArraySpec, DictSpec, OneOf, TupleSpec, iter_array_specs, shape_text
@@ -258,6 +258,74 @@ class AsyncGuardedIterator:
             await close()
 
 
+class CheckedCollate:
+    """torch's default collate, preceded by a check that the samples of a batch can be stacked:
+    samples of different shapes (sequences of different lengths) are reported with their
+    positions (and dataset indices, for a sequential sampler) and the padding fix, instead of
+    torch's "stack expects each tensor to be equal size". Module-level: it pickles into
+    DataLoader worker processes. The samples themselves are passed on untouched."""
+
+    def __init__(self, collate: Any, name: str, loader: Any = None) -> None:
+        self.collate = collate
+        self.name = name
+        from torch.utils.data import SequentialSampler
+
+        # dataset indices are known for a sequential sampler read in this process
+        sequential = loader is not None and isinstance(loader.sampler, SequentialSampler) and (
+            loader.num_workers == 0)
+        self.batch_size = loader.batch_size if sequential else None
+        self.numbered = loader is None or loader.num_workers == 0
+        self.batches = 0
+
+    def __call__(self, batch: list[Any]) -> Any:
+        __tracebackhide__ = True
+        n = self.batches
+        self.batches += 1
+        err = _unstackable(batch, self.name, n if self.numbered else None, self.batch_size)
+        if err is not None:
+            raise err
+        return self.collate(batch)
+
+
+def _unstackable(batch: list[Any], name: str, n: int | None, batch_size: int | None
+                 ) -> ShapeContractError | None:
+    """The error for samples whose tensors differ in shape at the same place, or None."""
+    from ._suggest import pad_fix
+
+    def leaves(sample: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], Any]]:
+        if hasattr(sample, "shape") and hasattr(sample, "dtype"):
+            yield path, tuple(sample.shape)
+        elif isinstance(sample, (tuple, list)):
+            for i, item in enumerate(sample):
+                yield from leaves(item, (*path, i))
+        elif isinstance(sample, dict):
+            for k, item in sample.items():
+                yield from leaves(item, (*path, k))
+
+    shapes: dict[tuple[Any, ...], list[tuple[int, Any]]] = {}
+    for pos, sample in enumerate(batch):
+        for path, shape in leaves(sample):
+            shapes.setdefault(path, []).append((pos, shape))
+    for path, seen in shapes.items():
+        first_pos, first = seen[0]
+        other = next(((p, s) for p, s in seen if s != first), None)
+        if other is None:
+            continue
+        where = (f"samples {first_pos} and {other[0]} of " + ("a batch" if n is None else
+                                                               f"batch {n}")
+                 + (f" (dataset indices {n * batch_size + first_pos} and "
+                    f"{n * batch_size + other[0]})" if batch_size and n is not None else ""))
+        fix = pad_fix("samples")
+        msg = (f"{where} have shapes {first} and {other[1]}: the default collate cannot stack "
+               "them into one batch")
+        return ShapeContractError([Violation(
+            ("element", n, *path), "dim", msg, expected=first, actual=other[1],
+            suggestions=[fix, Fix("or pass collate_fn=lambda b: torch.nn.utils.rnn.pad_sequence("
+                                  "b, batch_first=True) to the DataLoader (with the lengths, "
+                                  "for pack_padded_sequence)", "advice")])], f"{name}.collate")
+    return None
+
+
 class GuardedIterable:
     """An iterable (list, DataLoader, ...) whose every pass is checked; attributes forwarded."""
 
@@ -341,6 +409,9 @@ def guard_stream(stream: Any, spec: Any, dims: dict[str, int] | None = None,
     if torch is not None:
         data = torch.utils.data
         if isinstance(stream, data.DataLoader):
+            if stream.collate_fn is data.default_collate or getattr(
+                    stream.collate_fn, "__name__", "") == "default_collate":
+                stream.collate_fn = CheckedCollate(stream.collate_fn, name, stream)
             return GuardedIterable(stream, StreamContract(name, lists_as_tuples(spec), dims, stable))
         if isinstance(stream, data.Dataset) and hasattr(stream, "__getitem__") and not isinstance(
                 stream, data.IterableDataset):
