@@ -383,7 +383,7 @@ def test_dataloader_of_unequal_sequences_names_the_samples_and_the_padding_fix()
     from torch.utils.data import DataLoader, Dataset
 
     class Seqs(Dataset):  # type: ignore[type-arg]
-        lens = [8, 8, 5, 8]
+        lens = (8, 8, 5, 8)
 
         def __len__(self) -> int:
             return 4
