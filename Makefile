@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONHASHSEED := 0
 
-.PHONY: demo test bench fuzz lint clean
+.PHONY: demo test bench fuzz lint clean docs-bugs
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,6 +17,11 @@ $(STAMP): pyproject.toml constraints.txt
 
 demo: $(STAMP)
 	$(PY) examples/demo.py
+	$(PY) examples/common_bugs.py
+
+# The page of common bugs is the real output of the script (a test keeps them in sync).
+docs-bugs: $(STAMP)
+	$(PY) examples/common_bugs.py --markdown > docs/common-bugs.md
 
 test: $(STAMP)
 	$(PY) -m pytest -q

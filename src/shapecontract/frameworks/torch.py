@@ -636,9 +636,11 @@ def _explain_failure(m: Any, sig: Any, text: str, last: Any) -> Any:
         if _run_fake(m, (batched, *sig[1:]))[0]:  # an unbatched input into a batch-only model
             fixes.append(Fix("the model works on batches and this input has no batch axis; add "
                              "it with x.unsqueeze(0) (or x[None])", "insert_axis", "x.unsqueeze(0)"))
-    if last is None or fixes:
-        return Reason(f"{text} (the model takes batches)" if fixes else text, None,
-                      tuple(fixes)) if fixes else None
+    if fixes:
+        return Reason(f"this input has no batch axis, and the model works on batches only "
+                      f"(torch: {text})", None, tuple(fixes))
+    if last is None:
+        return None
     name, mod, shape = last
     rule = rule_of(mod)
     who = _who(_torch_class(mod), name)
