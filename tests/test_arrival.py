@@ -72,3 +72,22 @@ def test_warn_mode_holds_in_tensorflows_threads() -> None:
             forecaster().fit(_batches(bad=3), epochs=1, verbose=0, steps_per_epoch=6)
     assert not isinstance(info.value, ShapeContractError)
     assert [x.category for x in w if x.category is ShapeContractWarning]
+
+
+def test_unbatched_and_twice_batched_datasets_get_the_batch_fix() -> None:
+    """A dataset of single windows gets ds.batch(...); one batched twice gets ds.unbatch();
+    applied, both train."""
+    import tensorflow as tf
+
+    windows = np.zeros((64, 120, 7), np.float32)
+    targets = np.zeros((64, 1), np.float32)
+    single = tf.data.Dataset.from_tensor_slices((windows, targets))
+    with pytest.raises(ShapeContractError) as info:
+        forecaster().fit(single, epochs=1, verbose=0)
+    assert info.value.suggestions[0].code == "ds.batch(32)"
+    forecaster().fit(single.batch(32), epochs=1, verbose=0)
+    twice = single.batch(8).batch(4)
+    with pytest.raises(ShapeContractError) as info:
+        forecaster().fit(twice, epochs=1, verbose=0)
+    assert info.value.suggestions[0].code == "ds.unbatch()"
+    forecaster().fit(twice.unbatch(), epochs=1, verbose=0)

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 from ._compile import Contract
 from ._config import scoped, scoped_mode
-from ._errors import ShapeContractError, Violation
+from ._errors import Fix, ShapeContractError, Violation
 from ._suggest import is_ragged, pad_fix
 from .frameworks import adapter_of, check_level
 
@@ -123,7 +123,10 @@ class Guard:
         if tf is not None and isinstance(x, tf.data.Dataset):
             spec = x.element_spec
             xs = spec[0] if isinstance(spec, tuple) else spec
-            self._check_structure(model, xs, f"{where}(dataset.element_spec)")
+            try:
+                self._check_structure(model, xs, f"{where}(dataset.element_spec)")
+            except ShapeContractError as e:
+                raise _batching_fix(e, xs, self.contract(model)) from None
             return self._checked_dataset(model, x, where)
         if inspect.isgenerator(x) or (hasattr(x, "__next__") and not hasattr(x, "shape")):
             return self._checked_stream(model, x, where)
@@ -261,6 +264,29 @@ class _in_mode:
     def __exit__(self, *exc: Any) -> None:
         if self.inner is not None:
             self.inner.__exit__(*exc)
+
+
+def _batching_fix(err: ShapeContractError, xs: Any, c: Contract) -> ShapeContractError:
+    """A dataset whose elements have one axis too few (not batched) or too many (batched twice)
+    gets the `.batch` fix first: the elements themselves are right."""
+    ins = c.inputs()
+    v = err.violations[0]
+    rank = getattr(getattr(xs, "shape", None), "rank", None)
+    spec: Any = ins[0].spec if len(ins) == 1 else None
+    want = len(spec.dims) if isinstance(getattr(spec, "dims", None), tuple) and (
+        spec.variadic_at is None) else None
+    if v.kind != "rank" or rank is None or want is None:
+        return err
+    if rank == want - 1:
+        fix = Fix("the dataset is not batched: its elements are single samples; batch it: "
+                  "ds.batch(32)", "insert_axis", "ds.batch(32)")
+    elif rank == want + 1:
+        fix = Fix("the dataset is batched twice (each element is a batch of batches); remove "
+                  "the second .batch(...), or ds.unbatch() once", "squeeze", "ds.unbatch()")
+    else:
+        return err
+    v.suggestions.insert(0, fix)
+    return ShapeContractError(err.violations, err.function, err.bindings, err.notes)
 
 
 def _bind_forward(mod: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
