@@ -152,3 +152,60 @@ def test_torch_framework_level_agrees_with_torch(capsys: pytest.CaptureFixture[s
 def test_the_agreement_measure_can_fail() -> None:
     """Meta-test: a disagreeing case lowers the rate below 100%."""
     assert _agreement([("a", True, True), ("b", True, False)]) == 0.5
+
+
+def _cnn_case(rng: random.Random) -> tuple[Any, int, int]:
+    """A random Conv/Pool/Flatten/Linear stack built for one square input size."""
+    import torch
+    from torch import nn
+
+    c_in = rng.choice([1, 3])
+    size = rng.choice([16, 20, 28, 32])
+    mods: list[Any] = []
+    c = c_in
+    for _ in range(rng.randint(1, 3)):
+        out = rng.choice([2, 4, 8])
+        k, s, p = rng.choice([3, 5]), rng.choice([1, 2]), rng.choice([0, 1])
+        mods.append(nn.Conv2d(c, out, k, stride=s, padding=p))
+        mods.append(nn.ReLU())
+        if rng.random() < 0.5:
+            mods.append(nn.MaxPool2d(2))
+        c = out
+    mods.append(nn.Flatten())
+    probe = nn.Sequential(*mods)
+    with torch.no_grad():
+        try:
+            feats = probe(torch.zeros(1, c_in, size, size)).shape[1]
+        except RuntimeError:
+            return _cnn_case(rng)  # this stack does not fit its own size: draw again
+    mods.append(nn.Linear(feats, 4))
+    return nn.Sequential(*mods), c_in, size
+
+
+@pytest.mark.parametrize("level", ["strict", "framework"])
+def test_conv_flatten_linear_relations_agree_with_torch(level: str,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 9: for random Conv/Pool/Flatten/Linear stacks and input sizes (right channels),
+    `contract_of(stack, level).check(x)` accepts exactly what the stack's forward accepts."""
+    import torch
+
+    from shapecontract import contract_of
+
+    rng = random.Random(97 if level == "strict" else 98)
+    results = []
+    for _ in range(CASES):
+        model, c_in, size = _cnn_case(rng)
+        for new in (size, size + rng.choice([-4, -1, 1, 4, 8]), rng.choice([5, 8, 64])):
+            x = torch.zeros(2, c_in, new, new)
+            try:
+                model(x)
+                real = True
+            except RuntimeError:
+                real = False
+            try:
+                contract_of(model, level=level).check(x)
+                ours = True
+            except ShapeContractError:
+                ours = False
+            results.append((f"{model} fed {tuple(x.shape)}", real, ours))
+    _report(f"PyTorch CNN stacks ({level})", results, capsys)
