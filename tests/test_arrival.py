@@ -91,3 +91,30 @@ def test_unbatched_and_twice_batched_datasets_get_the_batch_fix() -> None:
         forecaster().fit(twice, epochs=1, verbose=0)
     assert info.value.suggestions[0].code == "ds.unbatch()"
     forecaster().fit(twice.unbatch(), epochs=1, verbose=0)
+
+
+def test_contract_generator_feeding_fit_keeps_the_mode_and_the_error_type() -> None:
+    """Issue 9: a @contract generator's check runs in tf.data's thread: `scoped(mode="warn")`
+    holds there, and into a guarded model its violation arrives as ShapeContractError."""
+    from shapecontract import Array, Float, contract
+
+    @contract
+    def windows(bad: int) -> Iterator[tuple[Float[Array, "batch 120 7"], Float[Array, "batch 1"]]]:
+        for i in range(6):
+            yield (np.zeros((16, 120, 7 if i != bad else 2), np.float32),
+                   np.zeros((16, 1), np.float32))
+
+    def plain() -> Any:
+        m = keras.Sequential([keras.Input((120, 7)), layers.LSTM(4), layers.Dense(1)])
+        m.compile(loss="mse")
+        return m
+
+    with scoped(mode="warn"), warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        with pytest.raises(Exception) as keras_error:  # Keras then rejects the bad batch
+            plain().fit(windows(3), epochs=1, verbose=0, steps_per_epoch=6)
+    assert not isinstance(keras_error.value, ShapeContractError)
+    assert any(x.category is ShapeContractWarning and "element 3" in str(x.message) for x in w)
+    with pytest.raises(ShapeContractError) as info:
+        guard(plain()).fit(windows(3), epochs=1, verbose=0, steps_per_epoch=6)
+    assert (info.value.expected, info.value.actual) == (7, 2)

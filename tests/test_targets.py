@@ -102,3 +102,36 @@ def test_regression_target_without_the_trailing_axis_is_fine() -> None:
         m = keras.Sequential([keras.Input((3,)), layers.Dense(1)])  # Keras cannot refit with
         m.compile(loss="mse")                                      # another target rank
         _fit(guard(m), np.zeros((8, 3), np.float32), y)
+
+
+def test_sample_weight_has_one_weight_per_sample() -> None:
+    """sample_weight of another length than x is named as a batch mismatch; the right one fits."""
+    m = classifier("sparse_categorical_crossentropy")
+    with pytest.raises(ShapeContractError) as info:
+        _fit(m, X, LABELS, sample_weight=np.ones(60, np.float32))
+    assert info.value.slot == "argument sample_weight" and info.value.dim == "batch"
+    _fit(m, X, LABELS, sample_weight=np.ones(64, np.float32))
+
+
+def test_multi_output_losses_by_name() -> None:
+    """A two-output model compiled with a loss dict: each target is checked against its output."""
+    inp = keras.Input((8,), name="features")
+    cls = layers.Dense(3, activation="softmax", name="cls")(inp)
+    reg = layers.Dense(1, name="reg")(inp)
+    m = keras.Model(inp, {"cls": cls, "reg": reg})
+    m.compile(loss={"cls": "sparse_categorical_crossentropy", "reg": "mse"})
+    guard(m)
+    x = np.zeros((16, 8), np.float32)
+    with pytest.raises(ShapeContractError) as info:
+        _fit(m, x, {"cls": np.zeros(16, np.int64), "reg": np.zeros((16, 4), np.float32)})
+    assert info.value.slot == "target 'reg'"
+    _fit(m, x, {"cls": np.zeros(16, np.int64), "reg": np.zeros((16, 1), np.float32)})
+
+
+def test_masking_keeps_working_under_a_guard() -> None:
+    """Keras masking (Embedding(mask_zero=True)) trains under a guard; padded ids pass."""
+    m = keras.Sequential([keras.Input((None,), dtype="int32"), layers.Embedding(50, 4, mask_zero=True),
+                          layers.LSTM(3), layers.Dense(1)])
+    m.compile(loss="mse")
+    guard(m)
+    _fit(m, np.array([[1, 2, 0, 0], [3, 4, 5, 0]], np.int32), np.zeros((2, 1), np.float32))

@@ -152,12 +152,12 @@ def _stream_wrapper(fn: Any, checked: Any, c: Contract, sig: inspect.Signature, 
                     stable: tuple[str, ...], name: str) -> Any:
     """Wrap a generator function: arguments checked on call, every element as it is yielded.
     Dims the arguments bind hold for the whole stream; `stable` dims hold from the first element."""
-    from .pipeline import AsyncGuardedIterator, GuardedIterator, StreamContract
+    from .pipeline import AsyncGuardedIterator, StreamContract, guarded_generator
 
     sc = StreamContract(name, ys, stable=stable)
     yield_names = {d.name for a in iter_array_specs(ys) for d in a.dims
                    if hasattr(d, "name") and d.name}
-    iterator = AsyncGuardedIterator if inspect.isasyncgenfunction(fn) else GuardedIterator
+    iterator = AsyncGuardedIterator if inspect.isasyncgenfunction(fn) else guarded_generator
 
     def pins_of(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[dict[str, int], dict[str, str]]:
         if not c.slots:

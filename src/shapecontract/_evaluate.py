@@ -198,10 +198,11 @@ def warned(err: ShapeContractError) -> bool:
     return True
 
 
-def deliver(err: ShapeContractError) -> None:
-    """Raise `err`, or warn with it at the user's line, per the mode (nothing when `off`)."""
+def deliver(err: ShapeContractError, scoped_mode: str | None = None) -> None:
+    """Raise `err`, or warn with it at the user's line, per the mode (nothing when `off`).
+    `scoped_mode`: the caller's scoped mode, carried into a framework's thread (tf.data)."""
     __tracebackhide__ = True
-    mode = get_mode()
+    mode = scoped_mode or get_mode()
     if mode == "off":
         return
     if mode == "warn":

@@ -182,7 +182,8 @@ class Guard:
                 suggestions=[pad_fix("x")])], f"{self.contract(model).name}.{where}")
         return None  # nested Python lists and other containers: Keras converts them
 
-    def keras_targets(self, model: Any, where: str, x: Any, y: Any) -> None:
+    def keras_targets(self, model: Any, where: str, x: Any, y: Any,
+                      sample_weight: Any = None) -> None:
         """`fit(x, y)` and friends: `y` against the model's output as its compiled loss takes it,
         and the sample counts of `x` and `y`, before Keras runs."""
         __tracebackhide__ = True
@@ -195,16 +196,19 @@ class Guard:
         tc = self._targets
         if tc is None:
             return
-        ins, outs = tc.inputs()[:self._n_inputs], tc.inputs()[self._n_inputs:]
+        ins = tc.inputs()[:self._n_inputs]
+        outs = [s for s in tc.inputs() if s.location[0] == "target"]
         xs = self._arrays(model, x, ins, where, "input")
         ys = self._arrays(model, y, outs, where, "target")
+        if sample_weight is not None and not hasattr(sample_weight, "shape"):
+            sample_weight = None  # a dict or list of weights per output: not checked
         if xs is None or ys is None:
             return
         fn = self._checkers.get("targets " + where)
         if fn is None:
             fn = self._checkers["targets " + where] = tc.checker(
                 self.dims, name=f"{c.name}.{where}")
-        fn(*xs, *ys)
+        fn(*xs, *ys, sample_weight)
 
     def _checked_stream(self, model: Any, it: Any, where: str) -> Iterator[Any]:
         mode = scoped_mode()  # Keras reads generators in threads of its own: keep our mode

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._compile import Contract, compile_checker
+from ._config import scoped_mode
 from ._contract import Slot
 from ._dims import Fixed, Named
 from ._errors import ContractSyntaxError, Fix, Origin, Report, ShapeContractError, Violation
@@ -104,7 +105,7 @@ def _single_names(spec: Any) -> set[str]:
 class _StreamState:
     """One pass over a stream: the pins in force, the element index, stable dims learned."""
 
-    __slots__ = ("fn", "index", "learn", "origins", "pins", "sc", "values")
+    __slots__ = ("fn", "index", "learn", "mode", "origins", "pins", "sc", "values")
 
     def __init__(self, sc: StreamContract, pins: dict[str, int] | None = None,
                  origins: dict[str, str] | None = None) -> None:
@@ -113,6 +114,7 @@ class _StreamState:
         self.origins = {**(origins or {}), **sc.pin_origins}
         self.index = 0
         self.learn = [n for n in sc.stable if n not in self.pins]
+        self.mode = scoped_mode()  # a stream may be read in another thread (tf.data): keep it
         self._refresh()
 
     def _refresh(self) -> None:
@@ -127,7 +129,7 @@ class _StreamState:
         try:
             self.fn(*self.values, element)
         except ShapeContractError as e:
-            deliver(self.sc.error(self.pins, self.origins, element, i) or e)
+            deliver(self.sc.error(self.pins, self.origins, element, i) or e, self.mode)
             return
         if self.learn:
             self._learn(element, i)
@@ -202,7 +204,7 @@ class GuardedIterator:
         try:  # the common case, inlined: one call to the compiled checker
             st.fn(*st.values, item)
         except ShapeContractError as e:
-            deliver(st.sc.error(st.pins, st.origins, item, st.index) or e)
+            deliver(st.sc.error(st.pins, st.origins, item, st.index) or e, st.mode)
         st.index += 1
         return item
 
@@ -223,6 +225,41 @@ class GuardedIterator:
 
     def __getattr__(self, name: str) -> Any:  # gi_frame, gi_running ... of a generator source
         return getattr(self._it, name)
+
+
+def guarded_generator(source: Any, st: _StreamState) -> Any:
+    """A real generator (what Keras's `fit` and `inspect.isgenerator` expect) yielding the
+    source generator's elements, each checked first; `send`, `throw` and `close` reach the
+    source, and its return value is ours."""
+    __tracebackhide__ = True
+    try:
+        item = next(source)
+    except StopIteration as stop:
+        return stop.value
+    while True:
+        if st.learn:
+            st.check(item)
+        else:
+            try:  # the common case, inlined: one call to the compiled checker
+                st.fn(*st.values, item)
+            except ShapeContractError as e:
+                deliver(st.sc.error(st.pins, st.origins, item, st.index) or e, st.mode)
+            st.index += 1
+        try:
+            sent = yield item
+        except GeneratorExit:
+            source.close()
+            raise
+        except BaseException as exc:  # thrown into us: the source decides what comes next
+            try:
+                item = source.throw(exc)
+            except StopIteration as stop:
+                return stop.value
+            continue
+        try:
+            item = next(source) if sent is None else source.send(sent)
+        except StopIteration as stop:
+            return stop.value
 
 
 class AsyncGuardedIterator:

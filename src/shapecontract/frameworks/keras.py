@@ -612,7 +612,8 @@ def _entry(base: type, name: str) -> Any:
                     kwargs[key] = d[_GUARD_KEY].keras_input(self, name, kwargs[key])
             if has_y and (args or "y" in kwargs):
                 d[_GUARD_KEY].keras_targets(self, name, kwargs.get(first, x) if x is _UNSET
-                                            else x, args[0] if args else kwargs["y"])
+                                            else x, args[0] if args else kwargs["y"],
+                                            kwargs.get("sample_weight"))
             if is_fit and "validation_data" in kwargs:
                 kwargs["validation_data"] = d[_GUARD_KEY].keras_validation(
                     self, kwargs["validation_data"])
@@ -730,4 +731,8 @@ def target_contract(model: Any, contract: Contract) -> Contract | None:
         name = str(out.location[1]) if len(out.location) > 1 else f"y{j}"
         var = "y" if len(outs) == 1 else f"y{j}"  # the name fixes are written with
         targets.append(Slot(var, "array", spec, loc=("target", name), key=out.key or name))
-    return contract.replace(slots=tuple(contract.inputs()) + tuple(targets), framework=None)
+    weight = Slot("sample_weight", "array", OneOf((
+        ArraySpec((Named("batch"),), None, "Shaped", (Any,)),
+        ArraySpec((Named("batch"), Fixed(1, False, "weight")), None, "Shaped", (Any,)))),
+        optional=True)  # one weight per sample (the batch the inputs bind)
+    return contract.replace(slots=(*contract.inputs(), *targets, weight), framework=None)
