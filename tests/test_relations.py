@@ -92,3 +92,12 @@ def test_single_known_modules_do_not_pay_for_relations() -> None:
 
     assert "PyTorch accepts" not in checker_source(contract_of(nn.Linear(3, 2)))
     assert "PyTorch accepts" in checker_source(contract_of(nn.Sequential(nn.Linear(3, 2))))
+
+
+def test_the_contract_says_which_input_size_fits() -> None:
+    """Issue 9: the MNIST CNN's contract states the input size its Flatten->Linear accepts."""
+    c = contract_of(MnistNet())
+    assert any("Linear 'fc1' takes in_features=784, which a 28 x 28 input gives" in n
+               for n in c.notes)
+    c32 = contract_of(MnistNet(fc1_in=16 * 8 * 8))
+    assert any("which a 32 x 32 input gives" in n for n in c32.notes)

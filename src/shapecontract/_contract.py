@@ -170,6 +170,7 @@ class Contract:
         widths = [max(len(r[i]) for r in rows) for i in range(4)]
         lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
         lines.insert(1, "  ".join("-" * w for w in widths))
+        lines += [f"note: {n}" for n in self.notes]
         return "\n".join(lines)
 
     def dim_names(self) -> tuple[list[str], list[str]]:

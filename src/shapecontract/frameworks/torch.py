@@ -335,8 +335,10 @@ def contract_of_torch(m: Any, level: str = "strict", input_shape: Any = None) ->
         if shape is not None:
             rows, out_shape = _propagate(m, shape)
             if out_shape is None and input_shape is None:
-                notes.append("forward could not be propagated from stand-in sizes; declare "
-                             "input_shape=(None, ...) to see per-layer shapes and the output")
+                fits = _sizes_that_fit(m, shape)
+                notes.append(fits or "forward could not be propagated from stand-in sizes; "
+                             "declare input_shape=(None, ...) to see per-layer shapes and the "
+                             "output")
             if out_shape is not None:
                 # a second propagation, with other stand-ins, tells derived sizes from fixed ones
                 _, other = _propagate(m, tuple(s + 2 if s in _STANDIN.values() else s
@@ -699,6 +701,29 @@ def _fitting_input(m: Any, sig: Any, layer: str, attr: str, want: int) -> tuple[
     for a in spatial:
         fit[a] = lo
     return tuple(fit)
+
+
+def _sizes_that_fit(m: Any, shape: tuple[int, ...]) -> str | None:
+    """For a model whose Linear after a Flatten fixes its input size: which (square) input
+    fits, found on fake tensors. None when that is not what stops the stand-in propagation."""
+    import torch
+
+    sig = ((shape, torch.float32),)
+    ok, _, last = _run_fake(m, sig)
+    if ok or last is None:
+        return None
+    name, mod, got = last
+    rule = rule_of(mod)
+    if rule is None or rule.kind != "linear" or not got or got[-1] == mod.in_features:
+        return None
+    fit = _fitting_input(m, sig, name, "in_features", mod.in_features)
+    if fit is None:
+        return None
+    who = _who(_torch_class(mod), name)
+    spatial = " x ".join(str(s) for s in fit[2:])
+    return (f"input size: {who} takes in_features={mod.in_features}, which a {spatial} input "
+            "gives (of square inputs); every input's size is checked on fake tensors as it "
+            "arrives")
 
 
 class _Found(Exception):
