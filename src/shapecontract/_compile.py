@@ -406,10 +406,11 @@ def compile_wrapper(fn: Callable[..., Any], contract: _contract.Contract, sig: i
                                                or not contract.complete):
             # the framework's own verdict (cached by shape): relations the slots cannot state
             fw = gen.const(contract.framework, "framework_verdict")
-            names = ", ".join(s.name for s in arg_slots if s.kind == "array")
+            arrays = [s.name for s in arg_slots if s.kind == "array"]
             test = "" if contract.level == "framework" else " is not False"
-            arg_lines.append((f"{contract.framework_name} accepts these shapes",
-                              [f"{fw}([{names}])[0]{test}"]))
+            single = len(arrays) == 1 and hasattr(contract.framework, "single")
+            call = f"{fw}.single({arrays[0]})" if single else f"{fw}([{', '.join(arrays)}])[0]"
+            arg_lines.append((f"{contract.framework_name} accepts these shapes", [call + test]))
         if ret_slot is not None:
             if ret_slot.kind == "array":
                 conds = gen.value_conds(ret_slot.spec, "__sc_r", pending, definite=True)

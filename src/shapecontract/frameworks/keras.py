@@ -629,6 +629,26 @@ def _entry(base: type, name: str) -> Any:
                 raise
             raise err from None
 
+    if list(inspect.signature(method).parameters) == ["self", first] and not has_y:
+        def entry_one(self: Any, x: Any) -> Any:  # predict_on_batch(x): no argument packing
+            __tracebackhide__ = True
+            d = self.__dict__
+            direct = d.get(_DIRECT_KEY)
+            if direct is not None:
+                t, fn = direct.get(name, _NO_DIRECT)
+                if type(x) is t:
+                    fn(x)
+                else:
+                    x = d[_GUARD_KEY].keras_input(self, name, x)
+            try:
+                return method(self, x)
+            except Exception as e:
+                err = None if isinstance(e, ShapeContractError) else recent_error(e)
+                if err is None:
+                    raise
+                raise err from None
+
+        entry = entry_one  # type: ignore[assignment]
     entry.__name__ = name
     entry.__qualname__ = f"{base.__qualname__}.{name}"
     entry.__doc__ = method.__doc__

@@ -533,7 +533,22 @@ class TorchVerdict:
 
     def __init__(self, module: Any) -> None:
         self._module = module  # the contract describes this module: it keeps it
+        self._single: dict[Any, bool | None] = {}
         self._cache: dict[Any, tuple[bool, str]] = {}
+
+    def single(self, x: Any) -> bool | None:
+        """The verdict's first element for one input tensor, from a cache keyed by
+        `(shape, dtype)` (what a guarded container's checker asks on every call)."""
+        try:
+            return self._single[x.shape, x.dtype]
+        except (KeyError, TypeError, AttributeError):
+            pass
+        ok = self([x])[0]
+        try:
+            self._single[x.shape, x.dtype] = ok
+        except (TypeError, AttributeError):
+            pass
+        return ok
 
     def __call__(self, values: list[Any]) -> tuple[bool | None, str]:
         if values:  # the common case first: one tensor seen before (torch.Size hashes as a tuple)
