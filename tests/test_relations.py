@@ -101,3 +101,39 @@ def test_the_contract_says_which_input_size_fits() -> None:
                for n in c.notes)
     c32 = contract_of(MnistNet(fc1_in=16 * 8 * 8))
     assert any("which a 32 x 32 input gives" in n for n in c32.notes)
+
+
+def test_square_nhwc_into_a_custom_cnn_gets_the_order_keeping_permutation() -> None:
+    """With height == width, the layout fix is still permute(0, 3, 1, 2) (fewest axes moved),
+    not transpose(1, 3), which would swap height and width and pass the check silently."""
+    class Tiny(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(1, 2, 3)
+            self.flat = nn.Flatten()
+            self.fc = nn.Linear(2 * 26 * 26, 3)
+
+        def forward(self, x: Any) -> Any:
+            return self.fc(self.flat(self.conv(x)))
+
+    m = guard(Tiny(), input_shape=(None, 1, 28, 28))
+    x = torch.arange(6 * 28 * 28, dtype=torch.float32).reshape(6, 28, 28, 1)
+    fix = _err(m, x).suggestions[0]
+    assert fix.code == "x.permute(0, 3, 1, 2)"
+    fixed = x.permute(0, 3, 1, 2)
+    assert torch.equal(fixed[0, 0], x[0, :, :, 0])  # height stays height
+    m(fixed)
+
+
+def test_unbatched_image_of_another_size_says_both() -> None:
+    """(1, 32, 32) into the 28x28 CNN: no batch axis, and wrong even with one; the hints say
+    both, with the batched sizes (the Linear hint for the unbatched run was wrong)."""
+    e = _err(guard(MnistNet()), torch.zeros(1, 32, 32))
+    assert "no batch axis; with one: Linear 'fc1' takes in_features=784" in e.violations[0].message
+    assert any("nn.Linear(1024, 32)" in s for s in e.suggestions)
+
+
+def test_a_two_axis_image_is_reported_not_crashed_on() -> None:
+    """(28, 28) into the CNN is a ShapeContractError (it crashed with IndexError)."""
+    e = _err(guard(MnistNet()), torch.zeros(28, 28))
+    assert e.violations[0].kind == "rank"

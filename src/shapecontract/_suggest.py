@@ -205,31 +205,24 @@ def _axis_name(spec: ArraySpec, k: int) -> str:
 
 
 def _permutation(shape: tuple[int, ...], sizes: list[Any], spec: ArraySpec) -> tuple[int, ...] | None:
-    """The axis order that gives the expected sizes, moving as little as it must: axes with a
-    known expected size are placed first (their own axis if it fits, else the first that does);
-    every other axis keeps its relative order (NHWC -> NCHW is (0, 3, 1, 2), never (0, 3, 2, 1))."""
+    """The axis order that gives the expected sizes and moves the fewest pairs of axes past each
+    other (fewest inversions): NHWC -> NCHW is (0, 3, 1, 2), never (0, 3, 2, 1), even when
+    height equals width. None if no order fits, or if the data is in order already."""
+    import itertools
+
     n = len(shape)
-    used: set[int] = set()
-    perm: list[int | None] = [None] * len(sizes)
-    for i, want in enumerate(sizes):
-        if want == "any":
+    if n > 7:
+        return None
+    best: tuple[int, tuple[int, ...]] | None = None
+    for p in itertools.permutations(range(n)):
+        if not _fits(sizes, tuple(shape[j] for j in p), spec.dims):
             continue
-        cands = [j for j in range(n) if j not in used and shape[j] == want]
-        if not cands:
-            return None
-        j = i if i in cands else cands[0]
-        used.add(j)
-        perm[i] = j
-    rest = iter(j for j in range(n) if j not in used)
-    for i, want in enumerate(sizes):
-        if want == "any":
-            perm[i] = next(rest)
-    p = tuple(j for j in perm if j is not None)
-    if p == tuple(range(n)):
+        inversions = sum(1 for a in range(n) for b in range(a + 1, n) if p[a] > p[b])
+        if best is None or inversions < best[0]:
+            best = (inversions, p)
+    if best is None or best[1] == tuple(range(n)):
         return None
-    if not _fits(sizes, tuple(shape[j] for j in p), spec.dims):
-        return None
-    return p
+    return best[1]
 
 
 def _fmt(t: tuple[Any, ...]) -> str:

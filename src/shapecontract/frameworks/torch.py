@@ -650,9 +650,16 @@ def _explain_failure(m: Any, sig: Any, text: str, last: Any) -> Any:
     first = sig[0] if sig else None
     if first is not None and first[0] is not None:
         batched = ((1, *first[0]), first[1])
-        if _run_fake(m, (batched, *sig[1:]))[0]:  # an unbatched input into a batch-only model
+        ok_b, text_b, last_b = _run_fake(m, (batched, *sig[1:]))
+        if ok_b:  # an unbatched input into a batch-only model
             fixes.append(Fix("the model works on batches and this input has no batch axis; add "
                              "it with x.unsqueeze(0) (or x[None])", "insert_axis", "x.unsqueeze(0)"))
+        elif _looks_unbatched(m, first[0]):  # no batch axis, and wrong even with one
+            inner = _explain_failure(m, (batched, *sig[1:]), text_b, last_b)
+            hint = Fix("this input has no batch axis: add it with x.unsqueeze(0); with it, the "
+                       "input still does not fit (below)", "advice")
+            return Reason(f"this input has no batch axis; with one: {inner or text_b}",
+                          getattr(inner, "layer", None), (hint, *getattr(inner, "fixes", ())))
     if fixes:
         return Reason(f"this input has no batch axis, and the model works on batches only "
                       f"(torch: {text})", None, tuple(fixes))
@@ -672,11 +679,23 @@ def _explain_failure(m: Any, sig: Any, text: str, last: Any) -> Any:
         fixes.append(Fix(f"or build the layer for this input: nn.Linear({got}, "
                          f"{mod.out_features})", "advice"))
         return Reason(msg, who, tuple(fixes))
-    if rule is not None and rule.kind == "conv" and shape and len(shape) >= 2 and (
-            shape[-len(mod.kernel_size) - 1] != mod.in_channels):
+    if rule is not None and rule.kind == "conv" and shape and len(shape) > len(mod.kernel_size) \
+            and shape[-len(mod.kernel_size) - 1] != mod.in_channels:
         msg = (f"{who} takes in_channels={mod.in_channels}; its input is {shape}")
         return Reason(msg, who, tuple(fixes))
     return Reason(f"{who} rejects its input {shape}: {text}", who, tuple(fixes))
+
+
+def _looks_unbatched(m: Any, shape: tuple[int, ...]) -> bool:
+    """Does `shape` have the rank of the unbatched form of `m`'s first layer's input?"""
+    first = (("", m) if _known(m, "") is not None else _first_known(m))
+    known = _known(first[1], first[0]) if first is not None else None
+    spec = known[0] if known is not None else None
+    if not isinstance(spec, OneOf) or len(spec.options) < 2:
+        return False
+    batched, *others = spec.options
+    return len(shape) != len(batched.dims) and any(
+        o.variadic_at is None and len(o.dims) == len(shape) for o in others)
 
 
 def _fitting_input(m: Any, sig: Any, layer: str, attr: str, want: int) -> tuple[int, ...] | None:
