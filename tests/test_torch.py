@@ -270,3 +270,17 @@ def test_guard_takes_input_shape_for_a_custom_module() -> None:
     with pytest.raises(ShapeContractError) as info:
         m(torch.zeros(4, 6, 3))
     assert info.value.expected == 5
+
+
+def test_check_and_guard_agree_on_a_packed_sequence() -> None:
+    """One verdict: `contract_of(lstm).check(packed)` accepts what the guard accepts, and both
+    catch 2 features for 3."""
+    from torch.nn.utils.rnn import pack_padded_sequence
+
+    good = pack_padded_sequence(torch.zeros(2, 4, 3), [4, 2], batch_first=True)
+    bad = pack_padded_sequence(torch.zeros(2, 4, 2), [4, 2], batch_first=True)
+    c = contract_of(nn.LSTM(3, 8, batch_first=True))
+    g = guard(nn.LSTM(3, 8, batch_first=True))
+    c.check(good)
+    g(good)
+    assert _err(c.check, bad).dim == _err(g, bad).dim == "features"

@@ -532,6 +532,8 @@ class Contract(_contract.Contract):
         `ShapeContractError` (or warn, per the mode) if they fail. Optional slots (`hx`) may be
         omitted. `dims` pins sizes the contract leaves open, e.g. `dims={"timesteps": 24}`."""
         __tracebackhide__ = True
+        if self.prepare is not None and inputs:
+            inputs = self.prepare(inputs)
         self.checker(dims)(*inputs, **named)
 
     def check_outputs(self, inputs: tuple[Any, ...], output: Any,

@@ -100,6 +100,10 @@ class Contract:
     """For a model: the framework's own verdict on input values (shapes only)."""
     framework_name: str = field(default="", compare=False)
     """`Keras`, `PyTorch`: who `framework` speaks for."""
+    prepare: Callable[[tuple[Any, ...]], tuple[Any, ...]] | None = field(
+        default=None, compare=False, repr=False)
+    """Maps positional inputs to what the slots check (torch: a PackedSequence to its data);
+    used by `check()` and by guards alike."""
     complete: bool = field(default=True, compare=False)
     """The slots state everything the framework checks. When not (a torch container whose
     input contract comes from its first layer), the strict level also asks `framework`, so

@@ -103,8 +103,9 @@ class Guard:
             args = _bind_forward(mod, args, kwargs)
         if not args:
             return None  # nothing to check: torch says what is missing
-        if type(args[0]).__name__ == "PackedSequence":  # an RNN's packed input: its data is
-            args = (args[0].data, *args[1:])            # (total steps, features), unbatched-like
+        prepare = self._contract.prepare if self._contract is not None else None
+        if prepare is not None:
+            args = prepare(args)
         if len(args) <= n:
             fn(*args)
         else:

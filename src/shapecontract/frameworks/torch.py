@@ -367,7 +367,17 @@ def contract_of_torch(m: Any, level: str = "strict", input_shape: Any = None) ->
         notes.append("framework level: torch itself decides on each input shape (fake tensors)")
     return Contract(label, tuple(slots), layers=tuple(rows), level=level, notes=tuple(notes),
                     framework=TorchVerdict(m), framework_name="PyTorch",
-                    complete=known is not None)
+                    complete=known is not None,
+                    prepare=_unpack if known is not None and rule is not None
+                    and rule.kind == "rnn" else None)
+
+
+def _unpack(args: tuple[Any, ...]) -> tuple[Any, ...]:
+    """An RNN's PackedSequence input is checked by its data: (total steps, features), which the
+    unbatched form of the input contract states."""
+    if args and type(args[0]).__name__ == "PackedSequence":
+        return (args[0].data, *args[1:])
+    return args
 
 
 def _first_param(m: Any) -> str:
