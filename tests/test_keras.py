@@ -394,3 +394,14 @@ def test_contract_blocks_build_functional_models_from_keras_inputs() -> None:
     with pytest.raises(ShapeContractError) as info:
         block(keras.Input((24,)), 8)
     assert "keras.ops.expand_dims(x, -1)" in str(info.value)
+
+
+def test_ragged_tokens_into_a_fixed_length_input_pad_to_that_length() -> None:
+    """[[3, 9], [7, 1, 4]] into Input((6,)): the padding fix pads to maxlen=6, and it works."""
+    m = guard(keras.Sequential([keras.Input((6,), dtype="int32"), layers.Embedding(20, 4),
+                                layers.Flatten(), layers.Dense(1)]))
+    x = [[3, 9], [7, 1, 4]]
+    with pytest.raises(ShapeContractError) as info:
+        m.predict_on_batch(x)
+    assert info.value.suggestions[0].code == "keras.utils.pad_sequences(x, padding='post', maxlen=6)"
+    m.predict_on_batch(keras.utils.pad_sequences(x, padding="post", maxlen=6))

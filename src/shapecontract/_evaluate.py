@@ -26,7 +26,14 @@ from ._contract import Contract, Slot
 from ._dims import Anon, Expr, Fixed, Named, Variadic, dim_label
 from ._errors import Location, Origin, ShapeContractError, ShapeContractWarning, Violation
 from ._spec import ArraySpec, DictSpec, ModelSpec, OneOf, TupleSpec, shape_text
-from ._suggest import add_suggestions, cast_fix, is_ragged, note_other_options, pad_fix
+from ._suggest import (
+    add_suggestions,
+    cast_fix,
+    is_ragged,
+    note_other_options,
+    pad_fix,
+    sequence_length,
+)
 from .backends import DTYPE_SETS, TYPE_SETS, as_int, dtype_name, is_array, shape_of
 
 __all__ = ["MISSING", "State", "deliver", "evaluate", "report", "verdict"]
@@ -326,7 +333,7 @@ def _check_value(spec: Any, v: Any, loc: Location, var: str, st: State) -> None:
 
         sugg = []
         if isinstance(v, (list, tuple)) and spec.array_types in ((), (Any,)):
-            sugg.append(pad_fix(var) if is_ragged(v) else
+            sugg.append(pad_fix(var, sequence_length(spec)) if is_ragged(v) else
                         Fix(f"convert it first: np.asarray({var})", "convert", f"np.asarray({var})"))
         st.violations.append(Violation(
             loc, "type", f"expected {want} ({spec}), got {type(v).__name__}",

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 from ._compile import Contract
 from ._config import scoped, scoped_mode
 from ._errors import Fix, ShapeContractError, Violation
-from ._suggest import is_ragged, pad_fix
+from ._suggest import is_ragged, pad_fix, sequence_length
 from .frameworks import adapter_of, check_level
 
 __all__ = ["Guard", "guard", "unguard"]
@@ -180,7 +180,8 @@ class Guard:
             raise ShapeContractError([Violation(
                 (root, slots[0].key), "type",
                 f"got a {type(x).__name__} of {len(x)} sequences of different lengths",
-                suggestions=[pad_fix("x")])], f"{self.contract(model).name}.{where}")
+                suggestions=[pad_fix("x", sequence_length(slots[0].spec))])],
+                f"{self.contract(model).name}.{where}")
         return None  # nested Python lists and other containers: Keras converts them
 
     def keras_targets(self, model: Any, where: str, x: Any, y: Any,
@@ -290,7 +291,7 @@ def _batching_fix(err: ShapeContractError, xs: Any, c: Contract) -> ShapeContrac
                   "the second .batch(...), or ds.unbatch() once", "squeeze", "ds.unbatch()")
     else:
         return err
-    v.suggestions.insert(0, fix)
+    v.suggestions[:] = [fix]  # the elements are right: an axis fix on them would not apply
     return ShapeContractError(err.violations, err.function, err.bindings, err.notes)
 
 

@@ -65,7 +65,7 @@ def note_other_options(st: Any, spec: OneOf, chosen: ArraySpec, v: Any, shape: t
 
 def cast_fix(spec: ArraySpec, v: Any, var: str) -> Fix | None:
     if getattr(getattr(v, "dtype", None), "kind", "") == "O" and is_ragged(v):
-        return pad_fix(var)  # a cast of sequences of different lengths would raise
+        return pad_fix(var, sequence_length(spec))  # a cast of ragged sequences would raise
     target = _dtype_target(spec)
     if target is None:
         return None
@@ -82,12 +82,23 @@ def is_ragged(v: Any) -> bool:
     return len(lengths) > 1
 
 
-def pad_fix(var: str) -> Fix:
+def pad_fix(var: str, maxlen: int | None = None) -> Fix:
+    """Pad sequences of different lengths; to the contract's length when it fixes one."""
+    to = f", maxlen={maxlen}" if maxlen is not None else ""
     return Fix(f"the sequences in {var} have different lengths, so no array holds them as they "
                f"are; pad them to one length first: keras.utils.pad_sequences({var}, "
-               "padding='post') (Keras, numpy) or torch.nn.utils.rnn.pad_sequence([torch.tensor(s) "
-               f"for s in {var}], batch_first=True) (PyTorch)", "convert",
-               f"keras.utils.pad_sequences({var}, padding='post')")
+               f"padding='post'{to}) (Keras, numpy) or torch.nn.utils.rnn.pad_sequence("
+               f"[torch.tensor(s) for s in {var}], batch_first=True) (PyTorch)", "convert",
+               f"keras.utils.pad_sequences({var}, padding='post'{to})")
+
+
+def sequence_length(spec: Any) -> int | None:
+    """The length a (batch, length, ...) spec fixes on its second axis, if it fixes one."""
+    from ._dims import Fixed
+
+    dims: tuple[Any, ...] = getattr(spec, "dims", ())
+    second = dims[1] if len(dims) >= 2 else None
+    return second.size if isinstance(second, Fixed) else None
 
 
 def _dtype_target(spec: ArraySpec) -> str | None:
