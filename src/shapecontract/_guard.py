@@ -51,7 +51,7 @@ class Guard:
         self._contract: Contract | None = None
         self._built: bool | None = None
         self._checkers: dict[str, Any] = {}
-        self._torch: tuple[Any, int] | None = None
+        self._torch: tuple[Any, int, Any] | None = None
         self._n_inputs = 0
         self._targets: Any = _NOT_DERIVED
         self.direct.clear()
@@ -97,14 +97,14 @@ class Guard:
         __tracebackhide__ = True
         t = self._torch
         if t is None:
-            t = self._torch = (self.checker(mod, "forward"), len(self.contract(mod).inputs()))
-        fn, n = t
+            c = self.contract(mod)
+            t = self._torch = (self.checker(mod, "forward"), len(c.inputs()), c.prepare)
+        fn, n, prepare = t
         if kwargs:
             args = _bind_forward(mod, args, kwargs)
         if not args:
             return None  # nothing to check: torch says what is missing
-        prepare = self._contract.prepare if self._contract is not None else None
-        if prepare is not None:
+        if prepare is not None:  # e.g. an RNN's PackedSequence is checked by its data
             args = prepare(args)
         if len(args) <= n:
             fn(*args)

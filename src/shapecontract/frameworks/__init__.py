@@ -14,6 +14,8 @@ Design rules:
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from .._compile import Contract
@@ -30,76 +32,35 @@ def check_level(level: str) -> None:
         raise ValueError(f"level={level!r} is not a level; valid levels are: {', '.join(LEVELS)}")
 
 
+def _no_targets(obj: Any, contract: Contract) -> Contract | None:
+    return None
+
+
+@dataclass(frozen=True)
 class Adapter:
-    """One framework: which objects it owns, their contract, and how a guard is installed."""
+    """One framework, as a row: which objects it owns, their contract, how a guard is installed
+    and removed, and the targets its loss takes. Each entry is a function of its module."""
 
-    name = ""
-    package = ""
-
-    def owns(self, obj: Any) -> bool:
-        raise NotImplementedError
-
-    def contract(self, obj: Any, level: str, input_shape: Any = None) -> Contract:
-        raise NotImplementedError
-
-    def install(self, obj: Any, guard: Any) -> None:
-        """Make `obj`'s entry points call `guard` first (see `_guard.Guard`)."""
-        raise NotImplementedError
-
-    def remove(self, obj: Any) -> None:
-        raise NotImplementedError
-
-    def guard_of(self, obj: Any) -> Any:
-        """The guard installed on `obj`, or None."""
-        raise NotImplementedError
-
-    def targets(self, obj: Any, contract: Contract) -> Contract | None:
-        """`obj`'s inputs and the targets its loss takes (`fit(x, y)`), or None."""
-        return None
+    name: str
+    package: str
+    owns: Callable[[Any], bool]
+    contract: Callable[[Any, str, Any], Contract]
+    """`contract(obj, level, input_shape)`."""
+    install: Callable[[Any, Any], None]
+    """Make `obj`'s entry points call the guard first (see `_guard.Guard`)."""
+    remove: Callable[[Any], None]
+    guard_of: Callable[[Any], Any]
+    """The guard installed on `obj`, or None."""
+    targets: Callable[[Any, Contract], Contract | None] = _no_targets
+    """`obj`'s inputs and the targets its loss takes (`fit(x, y)`), or None."""
 
 
-class KerasAdapter(Adapter):
-    name, package = "Keras", "keras"
-
-    def owns(self, obj: Any) -> bool:
-        return _keras.is_keras(obj)
-
-    def contract(self, obj: Any, level: str, input_shape: Any = None) -> Contract:
-        return _keras.contract_of_keras(obj, level)
-
-    def install(self, obj: Any, guard: Any) -> None:
-        _keras.install_guard(obj, guard)
-
-    def remove(self, obj: Any) -> None:
-        _keras.remove_guard(obj)
-
-    def guard_of(self, obj: Any) -> Any:
-        return _keras.guard_of(obj)
-
-    def targets(self, obj: Any, contract: Contract) -> Contract | None:
-        return _keras.target_contract(obj, contract)
-
-
-class TorchAdapter(Adapter):
-    name, package = "PyTorch", "torch"
-
-    def owns(self, obj: Any) -> bool:
-        return _torch.is_torch_module(obj)
-
-    def contract(self, obj: Any, level: str, input_shape: Any = None) -> Contract:
-        return _torch.contract_of_torch(obj, level, input_shape)
-
-    def install(self, obj: Any, guard: Any) -> None:
-        _torch.install_guard(obj, guard)
-
-    def remove(self, obj: Any) -> None:
-        _torch.remove_guard(obj)
-
-    def guard_of(self, obj: Any) -> Any:
-        return _torch.guard_of(obj)
-
-
-ADAPTERS: tuple[Adapter, ...] = (KerasAdapter(), TorchAdapter())
+ADAPTERS: tuple[Adapter, ...] = (
+    Adapter("Keras", "keras", _keras.is_keras, _keras.contract_of_keras, _keras.install_guard,
+            _keras.remove_guard, _keras.guard_of, _keras.target_contract),
+    Adapter("PyTorch", "torch", _torch.is_torch_module, _torch.contract_of_torch,
+            _torch.install_guard, _torch.remove_guard, _torch.guard_of),
+)
 _by_type: dict[type, Adapter | None] = {}
 
 

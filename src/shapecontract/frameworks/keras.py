@@ -221,8 +221,9 @@ def _kernel_origin(layer: Any) -> tuple[Origin, int] | None:
 
 
 # ---------------------------------------------------------------------------- contract
-def contract_of_keras(model: Any, level: str = "strict") -> Contract:
-    """The Contract a Keras model or layer states through its own metadata."""
+def contract_of_keras(model: Any, level: str = "strict", input_shape: Any = None) -> Contract:
+    """The Contract a Keras model or layer states through its own metadata (a Keras model
+    states its input itself: `input_shape` is for torch's custom modules, unused here)."""
     name = f"{type(model).__name__} '{model.name}'"
     verdict = KerasVerdict(model)
     stateful = any(getattr(layer, "stateful", False) for layer in _layers(model))
@@ -585,6 +586,14 @@ def _make_guarded_class(base: type) -> type:
     return sub
 
 
+def _ours(e: Exception) -> ShapeContractError | None:
+    """Our error inside a framework's `e`, to raise instead of it: a check that ran in
+    TensorFlow's own threads (tf.data, generators) arrives as a TF error carrying our text.
+    None when `e` is ours already or carries nothing of ours (raise `e` as it is)."""
+    err = recent_error(e)
+    return None if err is e else err
+
+
 def _entry(base: type, name: str) -> Any:
     import inspect
 
@@ -622,12 +631,10 @@ def _entry(base: type, name: str) -> Any:
                 return method(self, *args, **kwargs)
             return method(self, x, *args, **kwargs)
         except Exception as e:
-            # a check that ran in TensorFlow's own threads (tf.data, generators) arrives as a TF
-            # error with our text inside: raise our error itself, once
-            err = None if isinstance(e, ShapeContractError) else recent_error(e)
-            if err is None:
+            ours = _ours(e)
+            if ours is None:
                 raise
-            raise err from None
+            raise ours from None
 
     if list(inspect.signature(method).parameters) == ["self", first] and not has_y:
         def entry_one(self: Any, x: Any) -> Any:  # predict_on_batch(x): no argument packing
@@ -643,10 +650,10 @@ def _entry(base: type, name: str) -> Any:
             try:
                 return method(self, x)
             except Exception as e:
-                err = None if isinstance(e, ShapeContractError) else recent_error(e)
-                if err is None:
+                ours = _ours(e)
+                if ours is None:
                     raise
-                raise err from None
+                raise ours from None
 
         entry = entry_one  # type: ignore[assignment]
     entry.__name__ = name
