@@ -391,9 +391,11 @@ def test_contract_blocks_build_functional_models_from_keras_inputs() -> None:
     inp = keras.Input((24, 3))
     model = keras.Model(inp, block(inp, 8))
     assert model.output_shape == (None, 8)
+    x = keras.Input((24,))
     with pytest.raises(ShapeContractError) as info:
-        block(keras.Input((24,)), 8)
+        block(x, 8)
     assert "keras.ops.expand_dims(x, -1)" in str(info.value)
+    assert block(keras.ops.expand_dims(x, -1), 8).shape == (None, 8)  # the fix, applied
 
 
 def test_ragged_tokens_into_a_fixed_length_input_pad_to_that_length() -> None:

@@ -184,6 +184,7 @@ def test_nhwc_into_a_channels_first_conv_gets_the_full_permutation() -> None:
     e = _err(conv, x)
     fix = e.suggestions[0]
     assert fix.kind == "permute" and fix.code == "input.permute(0, 3, 1, 2)"
+    assert "width" not in e.bindings and "height" not in e.bindings  # read from wrong axes
     fixed = x.permute(0, 3, 1, 2)
     assert tuple(fixed.shape) == (2, 3, 28, 32)
     conv(fixed)

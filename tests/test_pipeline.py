@@ -399,3 +399,10 @@ def test_dataloader_of_unequal_sequences_names_the_samples_and_the_padding_fix()
     e = info.value
     assert "dataset indices 2 and 3" in e.violations[0].message
     assert any("pad_sequence" in s for s in e.suggestions)
+    # the hint applied: a padding collate_fn; every batch then holds the spec
+    hint = next(s for s in e.suggestions if "collate_fn=" in s)
+    assert "collate_fn=lambda b: torch.nn.utils.rnn.pad_sequence(b, batch_first=True)" in hint
+    padded = guard(DataLoader(Seqs(), batch_size=2, collate_fn=lambda b:
+                              torch.nn.utils.rnn.pad_sequence(b, batch_first=True)),
+                   Float[Array, "batch t 3"])
+    assert [tuple(b.shape) for b in padded] == [(2, 8, 3), (2, 8, 3)]

@@ -101,17 +101,20 @@ def test_strict_note_says_the_framework_would_accept_only_when_it_would() -> Non
     assert not any("would have accepted" in n for n in rejected.value.notes)
 
 
-@pytest.mark.parametrize("make, args", [
-    (lambda: nn.Linear(3, 2), (torch.zeros(8, 3),)),
-    (lambda: nn.LSTM(3, 8), (torch.zeros(5, 4, 3),)),
-    (lambda: nn.LSTM(3, 8), (torch.zeros(5, 4, 3), (torch.zeros(1, 4, 8), torch.zeros(1, 4, 8)))),
+@pytest.mark.parametrize("make, args, alternatives", [
+    (lambda: nn.Linear(3, 2), (torch.zeros(8, 3),), False),
+    (lambda: nn.LSTM(3, 8), (torch.zeros(5, 4, 3),), True),
+    (lambda: nn.LSTM(3, 8), (torch.zeros(5, 4, 3), (torch.zeros(1, 4, 8), torch.zeros(1, 4, 8))),
+     True),
     (lambda: nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Conv2d(4, 8, 3)),
-     (torch.zeros(2, 1, 16, 16),)),
+     (torch.zeros(2, 1, 16, 16),), True),
 ])
 def test_guarded_forward_never_takes_the_slow_path_on_good_input(
-        make: Callable[[], nn.Module], args: tuple[Any, ...], monkeypatch: pytest.MonkeyPatch) -> None:
+        make: Callable[[], nn.Module], args: tuple[Any, ...], alternatives: bool,
+        monkeypatch: pytest.MonkeyPatch) -> None:
     """Issue 8.2: after the first call (which teaches the checker the tensor types), a guarded
-    forward on good input is decided by the compiled checker alone."""
+    forward on good input is decided by the compiled checker alone; batched/unbatched
+    alternatives are compiled into it (a conditional chain ending in `else False`)."""
     m = guard(make())
     m(*args)
     calls = []
@@ -120,7 +123,17 @@ def test_guarded_forward_never_takes_the_slow_path_on_good_input(
     for _ in range(5):
         m(*args)
     assert calls == []
-    assert "if" in checker_source(m)  # the alternatives (batched/unbatched) are compiled
+    src = checker_source(m)
+    assert ("else False" in src) == alternatives
+    assert "checked on the slow path only" not in src
+    x = args[0]
+    feature_axis = 1 if x.dim() == 4 else -1  # channels of an image, else the features
+    shape = list(x.shape)
+    shape[feature_axis] += 1
+    bad = (torch.zeros(shape), *args[1:])
+    with pytest.raises(ShapeContractError):  # the same patched path still rejects
+        m(*bad)
+    assert calls  # ... through the slow path, which explains
 
 
 def test_optional_keras_input_may_be_omitted() -> None:

@@ -38,7 +38,12 @@ def add_suggestions(st: Any) -> None:
         sizes = expected_sizes(spec, st.bindings_not_from(v.location))
         be = snippets(st.values.get(v.var))
         if not v.explained:
-            v.suggestions.extend(fixes(v, spec, v.var, tuple(shape), sizes, be))
+            found = fixes(v, spec, v.var, tuple(shape), sizes, be)
+            v.suggestions.extend(found)
+            if any(f.kind == "permute" for f in found):
+                # sizes read from axes in the wrong order name nothing: do not report them
+                for name in [n for n, at in st.bound_at.items() if at == v.location]:
+                    st.bindings.pop(name, None)
         v.suggestions.extend(Fix(a, "advice") for a in spec.advice if a not in v.suggestions)
 
 
