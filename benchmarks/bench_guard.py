@@ -233,15 +233,48 @@ def torch_variants(case: dict[str, Any]) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------ Keras
+def keras_check(x: Any) -> None:
+    """The hand-written check of the Keras contract: (batch, 24, 3), numeric dtype."""
+    if not (type(x) is np.ndarray and x.dtype.kind in "iufc"):
+        raise HandwrittenCheckError("hand-written check: input must be a numeric numpy array")
+    s = x.shape
+    if not (len(s) == 3 and s[1] == 24 and s[2] == 3):
+        raise HandwrittenCheckError(f"hand-written check: input must be (batch, 24, 3), got {s}")
+
+
+KERAS_GOOD = (np.zeros((4, 24, 3), np.float32),)
+KERAS_BAD = [("3 features -> 2", (np.zeros((4, 24, 2), np.float32),))]
+
+
+def keras_variants(name: str, fresh: Callable[[], Any]) -> dict[str, Any]:
+    """bare / guarded / hand-written `predict_on_batch` of fresh copies of one Keras model, each
+    vetted (accepts the good input, rejects the bad one with its own error) before timing."""
+    variants: dict[str, Any] = {"bare": fresh().predict_on_batch}
+    try:
+        g = guard(fresh())
+    except Exception as e:
+        variants["guarded"] = f"guard failed: guard(model) raised {short(e)}"
+    else:
+        why = vet(g.predict_on_batch, KERAS_GOOD, KERAS_BAD, ShapeContractError)
+        variants["guarded"] = g.predict_on_batch if why is None else f"guard failed: {why}"
+    hw = fresh()
+
+    def handwritten(x: Any) -> Any:
+        keras_check(x)
+        return hw.predict_on_batch(x)
+
+    why = vet(handwritten, KERAS_GOOD, KERAS_BAD, HandwrittenCheckError)
+    if why is not None:
+        raise AssertionError(f"{name}: the hand-written check {why}: the benchmark is void")
+    variants["handwritten"] = handwritten
+    return variants
+
+
 def keras_case() -> dict[str, Any]:
     import keras
 
     keras.utils.set_random_seed(0)
-
-    def build() -> Any:
-        return keras.Sequential([keras.Input((24, 3)), keras.layers.LSTM(8), keras.layers.Dense(1)])
-
-    base = build()
+    base = keras.Sequential([keras.Input((24, 3)), keras.layers.LSTM(8), keras.layers.Dense(1)])
     weights = base.get_weights()
 
     def fresh() -> Any:
@@ -249,38 +282,8 @@ def keras_case() -> dict[str, Any]:
         m.set_weights(weights)
         return m
 
-    def check(x: Any) -> None:  # the contract: (batch, 24, 3), numeric dtype
-        if not (type(x) is np.ndarray and x.dtype.kind in "iufc"):
-            raise HandwrittenCheckError("hand-written check: input must be a numeric numpy array")
-        s = x.shape
-        if not (len(s) == 3 and s[1] == 24 and s[2] == 3):
-            raise HandwrittenCheckError(f"hand-written check: input must be (batch, 24, 3), "
-                                        f"got {s}")
-
-    x = np.zeros((4, 24, 3), np.float32)
-    good = (x,)
-    bad = [("3 features -> 2", (np.zeros((4, 24, 2), np.float32),))]
-    bare = fresh()
-    variants: dict[str, Any] = {"bare": bare.predict_on_batch}
-    try:
-        g = guard(fresh())
-    except Exception as e:
-        variants["guarded"] = f"guard failed: guard(model) raised {short(e)}"
-    else:
-        why = vet(g.predict_on_batch, good, bad, ShapeContractError)
-        variants["guarded"] = g.predict_on_batch if why is None else f"guard failed: {why}"
-    hw = fresh()
-
-    def handwritten(x: Any) -> Any:
-        check(x)
-        return hw.predict_on_batch(x)
-
-    why = vet(handwritten, good, bad, HandwrittenCheckError)
-    if why is not None:
-        raise AssertionError(f"Keras: the hand-written check {why}: the benchmark is void")
-    variants["handwritten"] = handwritten
-    return dict(name="Keras LSTM(8)+Dense(1), predict_on_batch (4, 24, 3)", good=good,
-                variants=variants)
+    name = "Keras LSTM(8)+Dense(1), predict_on_batch (4, 24, 3)"
+    return dict(name=name, good=KERAS_GOOD, variants=keras_variants(name, fresh))
 
 
 def keras_entry_case() -> dict[str, Any]:
@@ -292,46 +295,22 @@ def keras_entry_case() -> dict[str, Any]:
         def predict_on_batch(self, x: Any) -> Any:
             return x
 
-    def fresh() -> Any:
-        return Probe([keras.Input((24, 3)), keras.layers.LSTM(8), keras.layers.Dense(1)])
-
-    def check(x: Any) -> None:  # the contract: (batch, 24, 3), numeric dtype
-        if not (type(x) is np.ndarray and x.dtype.kind in "iufc"):
-            raise HandwrittenCheckError("hand-written check: input must be a numeric numpy array")
-        s = x.shape
-        if not (len(s) == 3 and s[1] == 24 and s[2] == 3):
-            raise HandwrittenCheckError(f"hand-written check: input must be (batch, 24, 3), "
-                                        f"got {s}")
-
-    good = (np.zeros((4, 24, 3), np.float32),)
-    bad = [("3 features -> 2", (np.zeros((4, 24, 2), np.float32),))]
-    variants: dict[str, Any] = {"bare": fresh().predict_on_batch}
-    g = guard(fresh())
-    why = vet(g.predict_on_batch, good, bad, ShapeContractError)
-    variants["guarded"] = g.predict_on_batch if why is None else f"guard failed: {why}"
-    hw = fresh()
-
-    def handwritten(x: Any) -> Any:
-        check(x)
-        return hw.predict_on_batch(x)
-
-    why = vet(handwritten, good, bad, HandwrittenCheckError)
-    if why is not None:
-        raise AssertionError(f"Keras entry: the hand-written check {why}: the benchmark is void")
-    variants["handwritten"] = handwritten
-
     class Checked(Probe):  # the same check, hand-written as an entry-point override (what a
         def predict_on_batch(self, x: Any) -> Any:  # guard of one's own would look like)
-            check(x)
+            keras_check(x)
             return super().predict_on_batch(x)
 
-    ov = Checked([keras.Input((24, 3)), keras.layers.LSTM(8), keras.layers.Dense(1)])
-    why = vet(ov.predict_on_batch, good, bad, HandwrittenCheckError)
+    def layers() -> list[Any]:
+        return [keras.Input((24, 3)), keras.layers.LSTM(8), keras.layers.Dense(1)]
+
+    name = "Keras, the same contract, predict_on_batch made trivial (entry check only)"
+    variants = keras_variants(name, lambda: Probe(layers()))
+    ov = Checked(layers())
+    why = vet(ov.predict_on_batch, KERAS_GOOD, KERAS_BAD, HandwrittenCheckError)
     if why is not None:
-        raise AssertionError(f"Keras entry: the override {why}: the benchmark is void")
+        raise AssertionError(f"{name}: the override {why}: the benchmark is void")
     variants["handwritten override"] = ov.predict_on_batch
-    return dict(name="Keras, the same contract, predict_on_batch made trivial (entry check only)",
-                good=good, variants=variants)
+    return dict(name=name, good=KERAS_GOOD, variants=variants)
 
 
 # ------------------------------------------------------------------------------ timing
