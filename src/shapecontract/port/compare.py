@@ -5,14 +5,16 @@ Design rules:
   `named_modules()` on the torch side. A torch rule that stacks takes `num_layers`
   consecutive Keras layers.
 - `compare` runs the Keras rule's checks on each pair of the same kind, then, for what only
-  the forward shows (is the last step taken?), runs the torch model on fake tensors. It never
-  runs a model on data. Every difference says which side to change and how.
+  the forward shows (activations applied as functions, which step is read, output shapes),
+  traces one run of the torch forward on a small random probe batch (see `trace`). The Keras
+  model is never run. Every difference says which side to change and how; differences of
+  convention that the port handles (NCHW, time-major input) are `notes`, not differences; what
+  could not be seen is in `unseen`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from itertools import pairwise
 from typing import Any
 
 from .._errors import Report
@@ -26,6 +28,7 @@ from .rules import (
     torch_class,
     torch_rule,
 )
+from .trace import Trace, trace_forward
 
 __all__ = ["Difference", "PortReport", "compare"]
 
@@ -48,17 +51,28 @@ class Difference:
 
 @dataclass
 class PortReport(Report):
-    """`compare`'s answer: the layer pairs, and every difference found."""
+    """`compare`'s answer: the layer pairs, every difference found, the differences of
+    convention the port handles (`notes`), and what could not be compared (`unseen`)."""
 
     pairs: list[tuple[str, str]] = field(default_factory=list)
     differences: list[Difference] = field(default_factory=list)
+    notes: list[Difference] = field(default_factory=list)
+    unseen: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
-        head = "port: " + ", ".join(f"{k} <-> {t}" for k, t in self.pairs)
+        lines = ["port: " + ", ".join(f"{k} <-> {t}" for k, t in self.pairs)]
         if self.ok:
-            return head + "\n  no differences in contract"
-        return "\n".join([head, f"  {len(self.differences)} difference(s):"]
-                         + ["  " + str(d).replace("\n", "\n  ") for d in self.differences])
+            lines.append("  no differences in contract")
+        else:
+            lines.append(f"  {len(self.differences)} difference(s):")
+            lines += ["  " + str(d).replace("\n", "\n  ") for d in self.differences]
+        if self.notes:
+            lines.append("  conventions (handled by transfer_weights and assert_equivalent):")
+            lines += ["  " + str(d).replace("\n", "\n  ") for d in self.notes]
+        if self.unseen:
+            lines.append("  not compared:")
+            lines += [f"  - {u}" for u in self.unseen]
+        return "\n".join(lines)
 
 
 # ---------------------------------------------------------------------------- pairing
@@ -79,22 +93,10 @@ def torch_modules(model: Any) -> list[tuple[str, Any]]:
     return out
 
 
-def _next_siblings(torch_model: Any) -> dict[int, Any]:
-    """For each module, the module registered right after it in its parent (forward order in
-    an nn.Sequential; registration order in a custom module, which usually matches)."""
-    nexts: dict[int, Any] = {}
-    for parent in torch_model.modules():
-        kids = list(parent.children())
-        for a, b in pairwise(kids):
-            nexts.setdefault(id(a), b)
-    return nexts
-
-
 def pair_layers(keras_model: Any, torch_model: Any, report: PortReport) -> list[Pair]:
     """The layer pairs, in order; unpaired layers on either side go to `report`."""
     ks = keras_layers(keras_model)
     ts = torch_modules(torch_model)
-    nexts = _next_siblings(torch_model)
     pairs: list[Pair] = []
     i = 0
     for name, m in ts:
@@ -109,7 +111,7 @@ def pair_layers(keras_model: Any, torch_model: Any, report: PortReport) -> list[
             take = max(1, min(m.num_layers, len(ks) - i))
         group = ks[i:i + take]
         i += take
-        pairs.append(Pair(group, name, m, nexts.get(id(m))))
+        pairs.append(Pair(group, name, m))
         report.pairs.append((" + ".join(_label(k) for k in group), _label(m, name)))
     for k in ks[i:]:
         report.differences.append(Difference(
@@ -126,18 +128,39 @@ def same_kind(p: Pair) -> bool:
 
 # ---------------------------------------------------------------------------- compare
 def compare(keras_model: Any, torch_model: Any) -> PortReport:
-    """Every difference in contract between a Keras model and its PyTorch port, layer by layer."""
+    """Every difference in contract between a Keras model and its PyTorch port, layer by layer.
+
+    Layer metadata is compared pair by pair; what only the forward shows (activations applied
+    as functions, which step of a sequence is read, the output shapes) is read from one traced
+    run of the torch forward on a small random probe batch. What could not be seen is listed
+    in `unseen`, never passed over in silence."""
     report = PortReport()
     pairs = pair_layers(keras_model, torch_model, report)
+    probe = Probe.of(keras_model, report)
+    tr = probe.trace(torch_model, pairs) if probe is not None else None
+    if tr is not None and not tr.ok:
+        report.unseen.append(
+            f"the torch forward failed on a probe batch in Keras layout ({tr.error}): "
+            "activations, what each layer returns and the output shapes are not compared")
+        tr = None
+    elif tr is None:
+        report.unseen.append("activations, what each layer returns and the output shapes "
+                             "(the torch forward was not run)")
+    for i, p in enumerate(pairs):
+        p.applied = None if tr is None else [
+            str(op.activation) for op in tr.activations_after(i)]
     for p in pairs:
         _compare_pair(p, report)
-    _compare_flow(keras_model, torch_model, pairs, report)
+    if tr is not None and probe is not None:
+        _compare_flow(keras_model, pairs, tr, probe, report)
     return report
 
 
-def _diff(report: PortReport, p: Pair, what: str, kv: Any, tv: Any, fix: str) -> None:
+def _diff(report: PortReport, p: Pair, what: str, kv: Any, tv: Any, fix: str,
+          note: bool = False) -> None:
     k = " + ".join(_label(x) for x in p.keras)
-    report.differences.append(Difference(k, _label(p.module, p.name), what, kv, tv, fix))
+    (report.notes if note else report.differences).append(
+        Difference(k, _label(p.module, p.name), what, kv, tv, fix))
 
 
 def _compare_pair(p: Pair, report: PortReport) -> None:
@@ -153,34 +176,112 @@ def _compare_pair(p: Pair, report: PortReport) -> None:
             _diff(report, p, *issue)
 
 
-def _compare_flow(keras_model: Any, torch_model: Any, pairs: list[Pair], report: PortReport) -> None:
-    """What only the forward shows: the shapes passed between layers, and the final output."""
-    shapes = _torch_shapes(keras_model, torch_model)
-    if shapes is None:
-        return
-    for idx, p in enumerate(pairs):
-        k_last = p.keras[-1]
-        rule = keras_rule(k_last)
-        if (rule is None or rule.layout is not SEQUENCE
-                or getattr(directions(k_last)[0], "return_sequences", True)):
+@dataclass
+class Probe:
+    """A small random batch in Keras layout, with a batch size no other axis has (so a swapped
+    batch and time axis shows), and the Keras output shapes for it."""
+
+    inputs: list[Any]
+    batch: int
+    output_shapes: list[tuple[int | None, ...]]
+
+    @classmethod
+    def of(cls, keras_model: Any, report: PortReport | None = None, seed: int = 0) -> Probe | None:
+        import numpy as np
+
+        try:
+            specs = [(tuple(t.shape), str(t.dtype)) for t in keras_model.inputs]
+            outs = [tuple(t.shape) for t in keras_model.outputs]
+        except Exception as exc:  # a subclassed model never called has no symbolic inputs
+            if report is not None:
+                report.unseen.append(f"the Keras model has no symbolic inputs ({type(exc).__name__}); "
+                                     "call or build it first")
+            return None
+        known = {s for shape, _ in specs for s in shape[1:] if s is not None}
+        sizes = [n for n in (2, 3, 5, 7, 11, 13) if n not in known]
+        batch, fill = sizes[0], sizes[1] if len(sizes) > 1 else 17
+        rng = np.random.default_rng(seed)
+        vocab = min((int(layer.input_dim) for layer in keras_model.layers
+                     if hasattr(layer, "input_dim") and hasattr(layer, "embeddings")), default=2)
+        xs = []
+        for shape, dtype in specs:
+            full = (batch, *(fill if s is None else s for s in shape[1:]))
+            if "int" in dtype:
+                xs.append(rng.integers(0, vocab, full).astype(dtype))
+            else:
+                xs.append(rng.standard_normal(full).astype("float32"))
+        return cls(xs, batch, [(batch, *o[1:]) for o in outs])
+
+    def torch_inputs(self, torch_model: Any) -> list[Any]:
+        if len(self.inputs) == 1:
+            return [torch_input(torch_model, self.inputs[0])]
+        import torch
+
+        return [torch.as_tensor(x) for x in self.inputs]
+
+    def trace(self, torch_model: Any, pairs: list[Pair]) -> Trace:
+        return trace_forward(torch_model, self.torch_inputs(torch_model), [p.module for p in pairs])
+
+
+def _is_sequence(layer: Any) -> bool:
+    rule = keras_rule(layer)
+    return rule is not None and rule.layout is SEQUENCE
+
+
+def _compare_flow(keras_model: Any, pairs: list[Pair], tr: Trace, probe: Probe,
+                  report: PortReport) -> None:
+    """What only the forward shows: which step of a sequence reaches the next layer, the
+    layout a sequence module receives, and the output shapes."""
+    def consumer(c: int | None) -> str:
+        return "the model output" if c is None else _label(pairs[c].module, pairs[c].name)
+
+    for i, p in enumerate(pairs):
+        last = p.keras[-1]
+        if not _is_sequence(last):
             continue
-        nxt = pairs[idx + 1] if idx + 1 < len(pairs) else None
-        if nxt is None:
-            continue
-        got = shapes.get(id(nxt.module))
-        if got is not None and len(got) == 3:
-            bidir = len(directions(k_last)) == 2
-            fix = ("use torch.cat((h_n[-2], h_n[-1]), dim=1): for a bidirectional layer the last "
-                   "step of `output` is not what Keras returns" if bidir else
-                   "take the last step: out[:, -1] (batch_first) / out[-1], or h_n[-1]")
-            _diff(report, p, "what is returned", "last step only (return_sequences=False)",
-                  f"all steps reach {_label(nxt.module, nxt.name)} {tuple(got)}", fix)
-    k_out = tuple(2 if s is None else s for s in keras_model.outputs[0].shape) if keras_model.outputs else None
-    t_out = shapes.get("__output__")
-    if k_out is not None and t_out is not None and tuple(t_out) != k_out:
+        bidir = len(directions(last)) == 2
+        seen: set[str] = set()
+        for node, c in tr.downstream(i):
+            if getattr(directions(last)[0], "return_sequences", True) or node.part != "out":
+                break
+            if len(node.shape) == 3 and "all" not in seen:
+                seen.add("all")
+                fix = ("use torch.cat((h_n[-2], h_n[-1]), dim=1): for a bidirectional layer the "
+                       "last step of `output` is not what Keras returns" if bidir else
+                       "take the last step: out[:, -1] (batch_first) / out[-1], or h_n[-1]")
+                _diff(report, p, "what is returned", "last step only (return_sequences=False)",
+                      f"all steps reach {consumer(c)} {node.shape}", fix)
+            elif len(node.shape) == 2 and bidir and "step" not in seen:
+                seen.add("step")
+                h = p.module.hidden_size
+                _diff(report, p, "what is returned", "both directions' final states",
+                      f"{consumer(c)} reads `{node.expression}`",
+                      f"the backward direction's final state is at step 0 (out[:, 0, {h}:]), "
+                      "not at the last step: use torch.cat((h_n[-2], h_n[-1]), dim=1)")
+        x = tr.inputs.get(i)
+        m = p.module
+        if (x is not None and getattr(m, "batch_first", True) is False and x.dim() == 3
+                and int(x.shape[0]) == probe.batch and int(x.shape[1]) != probe.batch):
+            report.notes[:] = [n for n in report.notes
+                               if not (n.what == "layout" and n.torch == _label(m, p.name))]
+            _diff(report, p, "layout", "batch-major (batch, timesteps, features)",
+                  f"batch_first=False, given {tuple(x.shape)} with the batch ({probe.batch}) "
+                  "on axis 0", f"build nn.{torch_class(m)}(..., batch_first=True), or pass "
+                  "x.transpose(0, 1)")
+    got = [node.shape for node in tr.result_nodes] if tr.result_nodes else []
+    if len(got) != len(probe.output_shapes):
         report.differences.append(Difference(
-            f"model '{keras_model.name}' output", "torch forward output",
-            "output shape for a probe batch of 2", k_out, tuple(t_out),
+            f"model '{keras_model.name}' outputs", "torch forward outputs", "number of outputs",
+            len(probe.output_shapes), len(got),
+            "return one tensor per Keras output, in the same order"))
+        return
+    for n, (want, have) in enumerate(zip(probe.output_shapes, got)):
+        if len(want) == len(have) and all(w is None or w == h for w, h in zip(want, have)):
+            continue
+        which = "output" if len(got) == 1 else f"output {n}"
+        report.differences.append(Difference(
+            f"model '{keras_model.name}' {which}", f"torch forward {which}",
+            f"{which} shape for a probe batch of {probe.batch}", want, have,
             "make the torch forward return what the Keras model returns (see the differences above)"))
 
 
@@ -196,36 +297,3 @@ def torch_input(torch_model: Any, x: Any) -> Any:
     first = mods[0][1]
     rule = torch_rule(first)
     return t if rule is None else rule.layout.to_torch(t, first)
-
-
-def _torch_shapes(keras_model: Any, torch_model: Any) -> dict[Any, Any] | None:
-    """Input shape of each paired torch module, and the output, on fake tensors."""
-    import numpy as np
-    import torch
-    from torch._subclasses.fake_tensor import FakeTensorMode
-
-    from ..frameworks.torch import _quiet
-
-    try:
-        shape = tuple(2 if s is None else s for s in keras_model.inputs[0].shape)
-    except Exception:
-        return None
-    seen: dict[Any, Any] = {}
-    handles = []
-    for _, m in torch_modules(torch_model):
-        def hook(mod: Any, args: Any, _m: Any = m) -> None:
-            if args and hasattr(args[0], "shape"):
-                seen.setdefault(id(_m), tuple(args[0].shape))
-        handles.append(m.register_forward_pre_hook(hook))
-    try:
-        x = torch_input(torch_model, np.zeros(shape, np.float32))
-        with _quiet(), FakeTensorMode(allow_non_fake_inputs=True):
-            out = torch_model(torch.empty(tuple(x.shape), dtype=x.dtype))
-        o = out[0] if isinstance(out, (tuple, list)) else out
-        seen["__output__"] = tuple(o.shape)
-    except Exception:
-        return seen or None
-    finally:
-        for h in handles:
-            h.remove()
-    return seen

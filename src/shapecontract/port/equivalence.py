@@ -1,23 +1,24 @@
-"""`assert_equivalent`: both models on the same data; on a mismatch, where it starts.
+"""`assert_equivalent`: both models on the same data; on a mismatch, where it starts and why.
 
 Design rules:
 - The input is Keras-layout data, laid out for torch by its first paired module's layout
-  (NCHW permute, time-major transpose).
-- On a mismatch, each pair's torch output is laid out like the Keras one by the Keras rule's
-  layout, and the first pair that differs by more than `atol` is named; a pair whose outputs
-  cannot be compared (e.g. a bidirectional last step) is skipped, never guessed.
+  (NCHW permute, time-major transpose). Every output is compared (lists, tuples and dicts are
+  flattened in order), on any Keras backend; values are read with `keras.ops.convert_to_numpy`
+  and torch's `.detach()`, so tensors that require grad are fine.
+- On a mismatch, `diagnose.first_divergence` walks the pairs with the Keras layers' inputs and
+  outputs (one probe model) and one traced torch run, and names the first pair that differs
+  with the cause that, corrected on that pair alone, makes it agree.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import Any
 
-from .compare import PortReport, compare, pair_layers, torch_input
-from .rules import Pair, keras_rule, to_numpy
-
-if TYPE_CHECKING:
-    import numpy as np
+from .compare import PortReport, Probe, compare, pair_layers
+from .diagnose import Divergence, first_divergence
+from .rules import to_numpy
+from .weights import _flatten_sources
 
 __all__ = ["Equivalence", "PortMismatch", "assert_equivalent"]
 
@@ -28,16 +29,21 @@ class Equivalence:
 
     max_abs_diff: list[float]
     atol: float
-    first_divergence: str | None = None
+    first_divergence: Divergence | None = None
+    names: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return all(d <= self.atol for d in self.max_abs_diff)
 
     def __str__(self) -> str:
-        diffs = ", ".join(f"{d:.3g}" for d in self.max_abs_diff)
+        names = self.names or [str(i) for i in range(len(self.max_abs_diff))]
+        if len(self.max_abs_diff) == 1:
+            diffs = f"{self.max_abs_diff[0]:.3g}"
+        else:
+            diffs = ", ".join(f"{n} {d:.3g}" for n, d in zip(names, self.max_abs_diff))
         text = f"max |keras - torch| per output: {diffs} (atol {self.atol:g})"
-        if self.first_divergence:
+        if self.first_divergence is not None:
             text += f"\n  first divergence: {self.first_divergence}"
         return text
 
@@ -49,86 +55,84 @@ class PortMismatch(AssertionError):
         self.report = report
         self.compared = compared
         text = str(report)
-        if compared is not None and compared.differences:
+        if compared is not None and (compared.differences or compared.unseen):
             text += "\n" + str(compared)
         super().__init__(text)
 
 
+def _flat(x: Any) -> list[Any]:
+    if isinstance(x, dict):
+        return [v for val in x.values() for v in _flat(val)]
+    if isinstance(x, (list, tuple)):
+        return [v for val in x for v in _flat(val)]
+    return [x]
+
+
+def _keras_call(keras_model: Any, xs: list[Any]) -> list[Any]:
+    import keras
+
+    out = keras_model(xs[0] if len(xs) == 1 else xs, training=False)
+    return [keras.ops.convert_to_numpy(o) for o in _flat(out)]
+
+
 def assert_equivalent(keras_model: Any, torch_model: Any, sample: Any = None,
                       atol: float = 1e-5, seed: int = 0) -> Equivalence:
-    """Run both models on the same input (laid out for each) and compare their outputs.
+    """Run both models on the same input (laid out for each) and compare every output.
 
-    `sample` is Keras-layout data; by default 2 random samples of the model's input shape.
-    Raises `PortMismatch` (an AssertionError) naming the first diverging layer pair and the
-    contract differences `compare` finds; returns the `Equivalence` on success.
+    `sample` is Keras-layout data (an array, or a list of arrays for several inputs); by default
+    a few random samples of the model's input shape (integers below the vocabulary for an
+    integer input). Raises `PortMismatch` (an AssertionError) naming the first diverging layer
+    pair, the cause that makes it agree once corrected and its fix, and the differences
+    `compare` finds; returns the `Equivalence` on success.
     """
     import numpy as np
-    import torch
 
-    if sample is None:
-        shape = tuple(2 if s is None else s for s in keras_model.inputs[0].shape)
-        sample = np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
-    x = np.asarray(sample, np.float32)
-    k_out = [np.asarray(keras_model(x))]
-    torch_model.eval()
-    with torch.no_grad():
-        t = torch_model(torch_input(torch_model, x))
-    t_out = [to_numpy(t[0] if isinstance(t, (tuple, list)) else t)]
+    probe = Probe.of(keras_model, seed=seed)
+    if sample is not None:
+        xs = [np.asarray(x) for x in (sample if isinstance(sample, (list, tuple)) else [sample])]
+        xs = [x.astype(np.float32) if x.dtype.kind == "f" else x for x in xs]
+        probe = Probe(xs, int(xs[0].shape[0]), probe.output_shapes if probe else [])
+    if probe is None:
+        raise ValueError("the Keras model has no symbolic inputs: build or call it first, or "
+                         "pass `sample=`")
+    pairs = pair_layers(keras_model, torch_model, PortReport())
+    tr = probe.trace(torch_model, pairs)
+    if not tr.ok:
+        raise PortMismatch(f"the torch forward failed on Keras-layout data: {tr.error}",
+                           compare(keras_model, torch_model))
+    k_out = _keras_call(keras_model, probe.inputs)
+    t_out = [to_numpy(t) for t in _flat(tr.result)]
+    names = [str(n) for n in getattr(keras_model, "output_names", None) or []]
+    if len(k_out) != len(t_out):
+        raise PortMismatch(f"the Keras model returns {len(k_out)} output(s), the torch forward "
+                           f"{len(t_out)}", compare(keras_model, torch_model))
     diffs = []
-    for a, b in zip(k_out, t_out):
+    for n, (a, b) in enumerate(zip(k_out, t_out)):
         if a.shape != b.shape:
-            raise PortMismatch(f"output shapes differ: Keras {a.shape}, torch {b.shape}",
+            which = "output shapes" if len(k_out) == 1 else f"output {n} shapes"
+            raise PortMismatch(f"{which} differ: Keras {a.shape}, torch {b.shape}",
                                compare(keras_model, torch_model))
-        diffs.append(float(np.max(np.abs(a - b))) if a.size else 0.0)
-    eq = Equivalence(diffs, atol)
+        diffs.append(float(np.max(np.abs(a.astype(np.float64) - b))) if a.size else 0.0)
+    eq = Equivalence(diffs, atol, names=names if len(names) == len(diffs) else [])
     if not eq.ok:
-        eq.first_divergence = _first_divergence(keras_model, torch_model, x, atol)
+        eq.first_divergence = _divergence(keras_model, pairs, probe.inputs, tr, atol)
         raise PortMismatch(eq, compare(keras_model, torch_model))
     return eq
 
 
-def _first_divergence(keras_model: Any, torch_model: Any, x: np.ndarray, atol: float) -> str | None:
+def _divergence(keras_model: Any, pairs: list[Any], xs: list[Any], tr: Any,
+                atol: float) -> Divergence | None:
+    """Each pair's Keras input and output (one probe model), then the walk."""
     import keras
-    import numpy as np
-    import torch
 
-    pairs = pair_layers(keras_model, torch_model, PortReport())
-    layers = [p.keras[-1] for p in pairs]
     try:
-        probe = keras.Model(keras_model.inputs, [layer.output for layer in layers])
-        k_outs = probe(x)
-        k_outs = [np.asarray(o) for o in (k_outs if isinstance(k_outs, (list, tuple)) else [k_outs])]
-    except Exception:
+        ins = [p.keras[0].input for p in pairs]
+        outs = [p.keras[-1].output for p in pairs]
+        inputs = keras_model.inputs
+        probe = keras.Model(inputs[0] if len(inputs) == 1 else inputs, ins + outs)
+        values = [keras.ops.convert_to_numpy(v)
+                  for v in probe(xs[0] if len(xs) == 1 else xs, training=False)]
+    except Exception:  # a layer used twice, a nested model: no per-layer values
         return None
-    t_outs: dict[int, Any] = {}
-    handles = [p.module.register_forward_hook(
-        lambda mod, args, out, _i=i: t_outs.setdefault(_i, out)) for i, p in enumerate(pairs)]
-    try:
-        with torch.no_grad():
-            torch_model(torch_input(torch_model, x))
-    finally:
-        for h in handles:
-            h.remove()
-    for i, (p, ko) in enumerate(zip(pairs, k_outs)):
-        to = t_outs.get(i)
-        if to is None:
-            continue
-        to = _keras_layout(p, to_numpy(to[0] if isinstance(to, (tuple, list)) else to), ko)
-        if to is None:
-            continue
-        d = float(np.max(np.abs(ko - to)))
-        if d > atol:
-            return (f"{type(p.keras[-1]).__name__} '{p.keras[-1].name}' <-> "
-                    f"{type(p.module).__name__} '{p.name}': max |diff| {d:.3g}")
-    return None
-
-
-def _keras_layout(p: Pair, to: np.ndarray, ko: np.ndarray) -> np.ndarray | None:
-    """A torch layer output rearranged like the Keras layer's output, or None if incomparable."""
-    rule = keras_rule(p.keras[-1])
-    if rule is not None:
-        converted = rule.layout.to_keras(to, ko, p)
-        if converted is None:
-            return None
-        to = converted
-    return to if to.shape == ko.shape else None
+    n = len(pairs)
+    return first_divergence(pairs, values[:n], values[n:], tr, _flatten_sources(keras_model), atol)

@@ -36,6 +36,7 @@ class Issue(NamedTuple):
     keras_value: Any
     torch_value: Any
     fix: str
+    note: bool = False  # a difference of convention the port handles, not a mistake
 
 
 @dataclass
@@ -45,7 +46,9 @@ class Pair:
     keras: list[Any]
     name: str
     module: Any
-    after: Any = None  # the module registered right after `module` in its parent, if any
+    # the activations (Keras names) the traced forward applies to the module's output before
+    # anything paired reads it; None when the forward could not be traced
+    applied: list[str] | None = None
 
     @property
     def where(self) -> str:
@@ -101,8 +104,16 @@ class _Sequence(Layout):
         if not getattr(p.module, "batch_first", True) and out.ndim == 3:
             out = out.transpose(1, 0, 2)
         if keras_out.ndim == 2 and out.ndim == 3:
-            if len(directions(p.keras[-1])) == 2:
-                return None  # Keras's backward half is not torch's last step
+            layer = p.keras[-1]
+            if len(directions(layer)) == 2:
+                if getattr(layer, "merge_mode", "concat") != "concat":
+                    return None
+                # Keras returns both final states: the forward one is the last step's first
+                # half, the backward one (it ran from the end) step 0's second half
+                import numpy as np
+
+                h = out.shape[-1] // 2
+                return np.concatenate([out[:, -1, :h], out[:, 0, h:]], axis=-1)
             out = out[:, -1]
         return out
 
@@ -213,17 +224,21 @@ def _input_features(layer: Any) -> int | None:
 
 
 def _activation(p: Pair) -> list[Issue]:
-    """A Keras `activation=` must be followed by the torch module for it."""
+    """A Keras `activation=` must be applied to the torch module's output by the forward (as a
+    module or a function: read from the traced forward, `Pair.applied`)."""
     act = getattr(getattr(p.keras[0], "activation", None), "__name__", "linear")
+    if p.applied is None:
+        return []  # not seen: compare says so in `unseen`
     if act == "linear":
+        if not p.applied:
+            return []
+        return [Issue("activation", "none", ", ".join(p.applied),
+                      "the Keras layer has no activation: remove it from the torch forward")]
+    if p.applied == [act] or (act == "swish" and p.applied == ["silu"]):
         return []
-    want = ACTIVATIONS.get(act, act)
-    got = None if p.after is None else framework_class(p.after, TORCH, "torch")
-    if got == want:
-        return []
-    shown = "none" if p.after is None else got or type(p.after).__name__
+    shown = ", ".join(p.applied) or "none"
     return [Issue("activation", act, shown,
-                  f"follow the torch layer with nn.{want}() (or apply torch.{act} in forward)")]
+                  f"apply it after the torch layer: x = torch.{act}(...) or nn.{ACTIVATIONS.get(act, act)}()")]
 
 
 def _channels_last(k: Any) -> bool:
@@ -247,7 +262,7 @@ def _conv_layout(p: Pair) -> list[Issue]:
     perm = (0, rank - 1, *range(1, rank - 1))
     return [Issue("layout", "channels_last", "channels first",
                   f"feed torch x.permute{perm} of Keras-layout data (transfer_weights and "
-                  "assert_equivalent do this for you)")]
+                  "assert_equivalent do this for you)", note=True)]
 
 
 def _num_layers(p: Pair) -> list[Issue]:
@@ -276,7 +291,7 @@ def _batch_first(p: Pair) -> list[Issue]:
     return [Issue("layout", "batch-major (batch, timesteps, features)",
                   "batch_first=False (timesteps, batch, features)",
                   f"build nn.{torch_class(p.module)}(..., batch_first=True), or pass "
-                  "x.transpose(0, 1)")]
+                  "x.transpose(0, 1)", note=True)]
 
 
 def _lstm_activations(p: Pair) -> list[Issue]:

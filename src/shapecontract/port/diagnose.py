@@ -1,0 +1,531 @@
+"""Why a layer pair disagrees, found by experiment: try each candidate cause on that pair alone.
+
+Design rules:
+- The divergence walk (`first_divergence`) compares, pair by pair, the Keras layer's output
+  with the torch module's output *as the forward reads it* (the module's own output, laid out
+  like Keras's, with the activations the traced forward applies to it). The first pair that
+  differs is explained, never the head that merely inherits the difference.
+- Where the cause lies is decided by experiment: if the module, fed what Keras feeds its layer
+  (laid out for torch), agrees, the cause is in what the forward passes it (`INPUT_CAUSES`);
+  otherwise in the module (`MODULE_CAUSES`, per kind). A cause is reported only when applying
+  its correction to a copy of the module (or to its input) makes the pair agree; the fix is the
+  code of that correction.
+- The candidate tables are rows: a kind gets a cause by adding a function to its row. A
+  function yields (finding, experiment) variants; the experiment returns the corrected output.
+- torch, keras and numpy are imported inside functions only.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .rules import ACTIVATIONS, SEQUENCE, Pair, directions, keras_rule, to_numpy, torch_class, torch_rule
+from .trace import Trace
+
+if TYPE_CHECKING:
+    import numpy as np
+
+__all__ = ["Diagnosis", "Divergence", "INPUT_CAUSES", "MODULE_CAUSES", "first_divergence"]
+
+
+@dataclass
+class Diagnosis:
+    """A cause that, corrected on the pair alone, makes it agree: what, why, and the code."""
+
+    cause: str  # short name: "gate order", "bidirectional final state", ...
+    explanation: str
+    fix: str  # code to change (torch side unless it says otherwise)
+    residual: float  # max |diff| of the pair once corrected
+
+    def __str__(self) -> str:
+        fix = self.fix.replace("\n", "\n      ")
+        return (f"cause: {self.cause}: {self.explanation}\n    fix:\n      {fix}\n"
+                f"    (corrected on a copy, the pair agrees: max |diff| {self.residual:.2g})")
+
+
+@dataclass
+class Divergence:
+    """Where the outputs start to differ, by how much, and why (if a candidate cause fits)."""
+
+    pair: str
+    max_abs_diff: float
+    diagnosis: Diagnosis | None = None
+    tried: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        text = f"{self.pair}: max |diff| {self.max_abs_diff:.3g}"
+        if self.diagnosis is not None:
+            return text + "\n    " + str(self.diagnosis)
+        if self.tried:
+            text += ("\n    no single candidate cause makes this pair agree (tried: "
+                     + ", ".join(self.tried) + ")")
+        return text
+
+
+@dataclass
+class Context:
+    """What an experiment on pair `index` has: both sides' values for it, and the run."""
+
+    pair: Pair
+    index: int
+    keras_in: np.ndarray  # Keras layout
+    keras_out: np.ndarray
+    expected_in: Any  # keras_in laid out for the torch module (a tensor)
+    actual_in: Any  # what the torch forward passed the module
+    trace: Trace
+    pairs: list[Pair]
+    flattened: tuple[int, ...] | None  # the channels_last map a Flatten before the layer flattened
+    atol: float
+
+    @property
+    def module_path(self) -> str:
+        return f"model.{self.pair.name}" if self.pair.name else "model"
+
+    @property
+    def label(self) -> str:
+        return f"{torch_class(self.pair.module)} '{self.pair.name}'"
+
+    def read(self, module: Any, x: Any, activations: bool = True) -> np.ndarray | None:
+        """`module(x)` read like the Keras layer's output (layout, selection, the activations the
+        traced forward applies after it); None if it cannot be compared."""
+        import torch
+
+        try:
+            with torch.no_grad():
+                out = module(x)
+        except Exception:
+            return None
+        return self.reading(out, activations)
+
+    def reading(self, out: Any, activations: bool = True) -> np.ndarray | None:
+        import torch
+
+        t = out[0] if isinstance(out, tuple) else out
+        if activations:
+            with torch.no_grad():
+                for op in self.trace.activations_after(self.index):
+                    t = op.replay(t)
+        rule = keras_rule(self.pair.keras[-1])
+        arr = to_numpy(t)
+        if rule is not None:
+            converted = rule.layout.to_keras(arr, self.keras_out, self.pair)
+            if converted is None:
+                return None
+            arr = converted
+        return arr if arr.shape == self.keras_out.shape else None
+
+    def gap(self, got: np.ndarray | None) -> float:
+        import numpy as np
+
+        if got is None or got.shape != self.keras_out.shape:
+            return float("inf")
+        return float(np.max(np.abs(got - self.keras_out))) if got.size else 0.0
+
+
+Variant = tuple[str, str, str, Callable[[], "np.ndarray | None"]]  # cause, why, fix, experiment
+Candidate = Callable[[Context], Iterator[Variant]]
+
+
+# ------------------------------------------------------------------------ module causes
+def _with(ctx: Context, change: Callable[[Any], None]) -> Callable[[], np.ndarray | None]:
+    def run() -> np.ndarray | None:
+        import torch
+
+        m = copy.deepcopy(ctx.pair.module)
+        with torch.no_grad():
+            change(m)
+        return ctx.read(m, ctx.expected_in)
+    return run
+
+
+def _gate_params(m: Any) -> list[tuple[str, Any]]:
+    return [(n, p) for n, p in m.named_parameters() if n.startswith(("weight_ih", "weight_hh",
+                                                                       "bias_ih", "bias_hh"))]
+
+
+_GATES = {"lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n")}
+_KERAS_GATES = {"lstm": "i,f,c,o (the same order)", "gru": "z,r,h"}
+
+
+def gate_order(ctx: Context) -> Iterator[Variant]:
+    """The gate blocks of the weights in another order than torch's (LSTM i,f,g,o; GRU r,z,n)."""
+    rule = torch_rule(ctx.pair.module)
+    kind = rule.kind if rule is not None else ""
+    names = _GATES.get(kind)
+    if names is None:
+        return
+    g = len(names)
+    for perm in itertools.permutations(range(g)):
+        if perm == tuple(range(g)):
+            continue
+
+        def change(m: Any, perm: tuple[int, ...] = perm) -> None:
+            import torch
+
+            for _, p in _gate_params(m):
+                c = p.chunk(g, 0)
+                p.copy_(torch.cat([c[j] for j in perm], 0))
+
+        inverse = [perm.index(k) for k in range(g)]
+        found = ",".join(names[inverse[k]] for k in range(g))
+        blocks = ", ".join(f"c[{j}]" for j in perm)
+        fix = (f"with torch.no_grad():  # reorder the {g} gate blocks of every weight and bias\n"
+               f"    for name, p in {ctx.module_path}.named_parameters():\n"
+               f"        c = p.chunk({g}, 0)\n"
+               f"        p.copy_(torch.cat([{blocks}], 0))")
+        why = (f"the gate blocks of the weights of {ctx.label} are in the order {found}; torch's "
+               f"{torch_class(ctx.pair.module)} expects {','.join(names)} (Keras: "
+               f"{_KERAS_GATES[kind]}). transfer_weights does this reordering; copying by hand, "
+               "reorder the blocks (or, torch -> Keras, the inverse on the Keras kernels)")
+        yield "gate order", why, fix, _with(ctx, change)
+
+
+def bias_counted_twice(ctx: Context) -> Iterator[Variant]:
+    """LSTM/RNN: torch adds bias_ih and bias_hh; Keras's one bias must equal their sum."""
+    params = [n for n, _ in _gate_params(ctx.pair.module) if n.startswith("bias_hh")]
+    if not params:
+        return
+
+    def change(m: Any) -> None:
+        for n in params:
+            getattr(m, n).zero_()
+
+    fix = ("with torch.no_grad():  # torch adds bias_ih + bias_hh: the Keras bias goes in one\n"
+           + "".join(f"    {ctx.module_path}.{n}.zero_()\n" for n in params)
+           + "# torch -> Keras: cell.bias = bias_ih + bias_hh")
+    why = (f"{ctx.label} adds bias_ih and bias_hh, while Keras has one bias: it was counted twice "
+           "(or, torch -> Keras, only one of torch's two biases was copied)")
+    yield "bias counted twice", why, fix, _with(ctx, change)
+
+
+def gru_bias_rows(ctx: Context) -> Iterator[Variant]:
+    """GRU (reset_after): Keras's bias is (2, 3u): row 0 the input bias, row 1 the recurrent one."""
+    rule = torch_rule(ctx.pair.module)
+    if rule is None or rule.kind != "gru":
+        return
+    names = [n for n, _ in _gate_params(ctx.pair.module) if n.startswith("bias_ih")]
+
+    def change(m: Any) -> None:
+        for n in names:
+            a, b = getattr(m, n), getattr(m, n.replace("bias_ih", "bias_hh"))
+            tmp = a.clone()
+            a.copy_(b)
+            b.copy_(tmp)
+
+    swaps = "".join(f"    a, b = {ctx.module_path}.{n}, {ctx.module_path}.{n.replace('bias_ih', 'bias_hh')}\n"
+                    "    a_old = a.clone(); a.copy_(b); b.copy_(a_old)\n" for n in names)
+    fix = "with torch.no_grad():  # Keras GRU bias: row 0 -> bias_ih, row 1 -> bias_hh\n" + swaps
+    why = ("the rows of the Keras GRU bias (2, 3*units) are swapped: with reset_after=True row 0 is "
+           "the input bias (torch bias_ih) and row 1 the recurrent bias (torch bias_hh), which "
+           "the reset gate multiplies")
+    yield "GRU bias layout (reset_after)", why, fix.rstrip("\n"), _with(ctx, change)
+
+
+def transposed_weight(ctx: Context) -> Iterator[Variant]:
+    """A square Dense kernel copied without the transpose ((in, out) -> (out, in))."""
+    w = getattr(ctx.pair.module, "weight", None)
+    if w is None or w.dim() != 2 or w.shape[0] != w.shape[1]:
+        return
+
+    def change(m: Any) -> None:
+        m.weight.copy_(m.weight.T.clone())
+
+    fix = (f"{ctx.module_path}.weight.data = torch.as_tensor(kernel).T.contiguous()  "
+           "# Keras kernel (in, out) -> torch weight (out, in)")
+    why = f"the weight of {ctx.label} is the Keras kernel untransposed: torch stores (out, in)"
+    yield "kernel not transposed", why, fix, _with(ctx, change)
+
+
+def flatten_order(ctx: Context) -> Iterator[Variant]:
+    """A Dense after Flatten of a channels_last map: its rows follow (h, w, c) in Keras and the
+    (c, h, w) order of torch's Flatten of an NCHW map."""
+    w = getattr(ctx.pair.module, "weight", None)
+    if ctx.flattened is None or w is None or w.dim() != 2:
+        return
+    *spatial, c = ctx.flattened
+    nd = len(spatial)
+    hwc_to_chw = (0, nd + 1, *range(1, nd + 1))  # weight (out, h, w, c) -> (out, c, h, w)
+    chw_to_hwc = (0, *range(2, nd + 2), 1)
+
+    def change(perm: tuple[int, ...], shape: tuple[int, ...]) -> Callable[[Any], None]:
+        def run(m: Any) -> None:
+            out = m.weight.shape[0]
+            m.weight.copy_(m.weight.reshape(out, *shape).permute(*perm).reshape(out, -1))
+        return run
+
+    dims = ", ".join(map(str, spatial))
+    yield ("flatten order",
+           f"the weight columns of {ctx.label} are in Keras's (h, w, c) order, but torch flattens the "
+           f"NCHW map in (c, h, w) order",
+           f"w = {ctx.module_path}.weight.data  # columns (h, w, c) -> (c, h, w)\n"
+           f"{ctx.module_path}.weight.data = w.reshape(w.shape[0], {dims}, {c})"
+           f".permute{hwc_to_chw}.reshape(w.shape[0], -1)\n"
+           "# (transfer_weights does this; or flatten in Keras order: x.permute(0, 2, 3, 1).flatten(1))",
+           _with(ctx, change(hwc_to_chw, (*spatial, c))))
+    yield ("flatten order",
+           f"the weight columns of {ctx.label} are in torch's (c, h, w) order, but the map reaching it "
+           "is flattened in Keras's (h, w, c) order",
+           f"w = {ctx.module_path}.weight.data  # columns (c, h, w) -> (h, w, c)\n"
+           f"{ctx.module_path}.weight.data = w.reshape(w.shape[0], {c}, {dims})"
+           f".permute{chw_to_hwc}.reshape(w.shape[0], -1)",
+           _with(ctx, change(chw_to_hwc, (c, *spatial))))
+
+
+def conv_kernel_layout(ctx: Context) -> Iterator[Variant]:
+    """Conv kernels: spatial axes swapped (a wrong permute of (kh, kw, in, out)), in/out
+    channels swapped, or the kernel flipped (convolution vs cross-correlation)."""
+    w = getattr(ctx.pair.module, "weight", None)
+    if w is None or w.dim() < 3:
+        return
+    nd = w.dim() - 2
+    if nd == 2:
+        def swap_spatial(m: Any) -> None:
+            m.weight.copy_(m.weight.transpose(2, 3).clone())
+        yield ("conv kernel axes",
+               f"the kernel of {ctx.label} has its spatial axes swapped: Keras (kh, kw, in, out) is "
+               "torch (out, in, kh, kw) by permute(3, 2, 0, 1), not a reversal of the axes",
+               f"{ctx.module_path}.weight.data = torch.as_tensor(kernel).permute(3, 2, 0, 1)"
+               ".contiguous()  # not .permute(3, 2, 1, 0)", _with(ctx, swap_spatial))
+    if w.shape[0] == w.shape[1]:
+        def swap_channels(m: Any) -> None:
+            m.weight.copy_(m.weight.transpose(0, 1).clone())
+        perm = (nd + 1, nd, *range(nd))
+        yield ("conv kernel axes",
+               f"the kernel of {ctx.label} has in and out channels swapped: torch's weight is "
+               "(out, in, k...)",
+               f"{ctx.module_path}.weight.data = torch.as_tensor(kernel).permute{perm}.contiguous()",
+               _with(ctx, swap_channels))
+
+    def flip(m: Any) -> None:
+        m.weight.copy_(m.weight.flip(list(range(2, 2 + nd))))
+    yield ("conv kernel flipped",
+           f"the kernel of {ctx.label} is flipped: both frameworks cross-correlate, so the kernel is "
+           "copied as is (a flip belongs to Theano-era convolution)",
+           f"{ctx.module_path}.weight.data = {ctx.module_path}.weight.data.flip({list(range(2, 2 + nd))})",
+           _with(ctx, flip))
+
+
+def batchnorm_epsilon(ctx: Context) -> Iterator[Variant]:
+    k, m = ctx.pair.keras[0], ctx.pair.module
+    eps = getattr(k, "epsilon", None)
+    if eps is None or abs(eps - m.eps) <= 1e-12:
+        return
+
+    def change(mod: Any) -> None:
+        mod.eps = eps
+
+    yield ("epsilon", f"{ctx.label} uses eps={m.eps:g}, Keras epsilon={eps:g}",
+           f"{ctx.module_path}.eps = {eps:g}  # or build nn.{torch_class(m)}(..., eps={eps:g})",
+           _with(ctx, change))
+
+
+def activation(ctx: Context) -> Iterator[Variant]:
+    """The Keras layer's `activation=` missing after the torch module, another one applied, or
+    one applied that Keras does not have (read from the traced forward, functional or module)."""
+    import keras
+
+    k = ctx.pair.keras[-1]
+    inner = directions(k)[0]
+    rule = keras_rule(k)
+    if rule is not None and rule.layout is SEQUENCE:
+        return  # an RNN's activations are inside the cell
+    want = getattr(getattr(inner, "activation", None), "__name__", "linear")
+    applied = [op.activation for op in ctx.trace.activations_after(ctx.index)]
+    module_out = _module_output(ctx)
+    if module_out is None:
+        return
+
+    def plain() -> np.ndarray | None:
+        return ctx.reading(module_out, activations=False)
+
+    def keras_activation() -> np.ndarray | None:
+        raw = plain()
+        if raw is None:
+            return None
+        return keras.ops.convert_to_numpy(keras.activations.get(want)(raw))
+
+    has = ", ".join(str(a) for a in applied)
+    if want != "linear" and want not in applied:
+        module = ACTIVATIONS.get(want, want)
+        what = (f"the forward applies {has} after {ctx.label}, Keras {want}" if applied else
+                f"Keras applies {want} (activation='{want}'); the torch forward applies nothing "
+                f"after {ctx.label}")
+        yield ("missing activation" if not applied else "wrong activation", what,
+               f"x = torch.{want}(self.{ctx.pair.name}(x))  # or nn.{module}() right after it",
+               keras_activation)
+    if want == "linear" and applied:
+        yield ("extra activation",
+               f"the forward applies {has} after {ctx.label}; the Keras layer has no activation",
+               f"x = self.{ctx.pair.name}(x)  # without {has}", plain)
+
+
+def _module_output(ctx: Context) -> Any:
+    import torch
+
+    try:
+        with torch.no_grad():
+            return ctx.pair.module(ctx.expected_in)
+    except Exception:
+        return None
+
+
+def reference_weights(ctx: Context) -> Iterator[Variant]:
+    """Last resort: the weights are not what `transfer_weights` gives (names what differs)."""
+    rule = keras_rule(ctx.pair.keras[0])
+    if rule is None or rule.transfer is None:
+        return
+    m = copy.deepcopy(ctx.pair.module)
+    try:
+        rule.transfer(Pair(ctx.pair.keras, ctx.pair.name, m), True, ctx.flattened)
+    except Exception:
+        return
+    import numpy as np
+
+    differ = [n for (n, a), (_, b) in zip(ctx.pair.module.named_parameters(), m.named_parameters())
+              if not np.allclose(to_numpy(a), to_numpy(b))]
+    if not differ:
+        return
+    yield ("weights", f"{', '.join(differ)} of {ctx.label} differ from the Keras weights converted "
+           "(no single known mistake explains it)",
+           "transfer_weights(keras_model, torch_model)  # converts every pair's weights",
+           lambda: ctx.read(m, ctx.expected_in))
+
+
+# ------------------------------------------------------------------------- input causes
+def bidirectional_final_state(ctx: Context) -> Iterator[Variant]:
+    """The value reaching the module is a bidirectional RNN's last step, not both final states."""
+    node = ctx.trace.input_nodes.get(ctx.index)
+    if node is None or node.source is None:
+        return
+    src = ctx.pairs[node.source]
+    last = src.keras[-1]
+    if len(directions(last)) != 2 or getattr(directions(last)[0], "return_sequences", True):
+        return
+    if node.part != "out":
+        return
+    h = src.module.hidden_size
+    yield ("bidirectional final state",
+           f"{ctx.label} reads `{node.expression}` of {torch_class(src.module)} '{src.name}'; for "
+           f"a bidirectional layer the last step holds only the forward direction's final state: "
+           f"the backward direction's is at step 0 (`out[:, 0, {h}:]`), and Keras returns both",
+           "_, (h_n, c_n) = self.%s(x)  # h_n for GRU/RNN: _, h_n = ...\n"
+           "x = torch.cat((h_n[-2], h_n[-1]), dim=1)" % src.name,
+           lambda: ctx.read(ctx.pair.module, ctx.expected_in))
+
+
+def sequence_layout(ctx: Context) -> Iterator[Variant]:
+    """A torch RNN that reads axis 0 as time (batch_first=False) given batch-major data, or the
+    reverse."""
+    m = ctx.pair.module
+    if not hasattr(m, "batch_first") or getattr(ctx.actual_in, "dim", lambda: 0)() != 3:
+        return
+    if tuple(ctx.actual_in.shape) == tuple(ctx.expected_in.shape):
+        flipped = ctx.actual_in.transpose(0, 1)
+        import torch
+
+        if not torch.allclose(flipped, ctx.expected_in.reshape(flipped.shape), atol=ctx.atol):
+            return
+    have = "batch-major (batch, timesteps, features)" if not m.batch_first else "time-major"
+    yield ("batch_first",
+           f"{ctx.label} has batch_first={m.batch_first} but receives {have} data: batch and time "
+           "are swapped",
+           f"nn.{torch_class(m)}(..., batch_first=True)  # or pass x.transpose(0, 1)",
+           lambda: ctx.read(m, ctx.expected_in))
+
+
+def flatten_input_order(ctx: Context) -> Iterator[Variant]:
+    """What reaches a Dense after Flatten is flattened in the other order than its weights."""
+    if ctx.flattened is None:
+        return
+    yield ("flatten order",
+           f"the map reaching {ctx.label} is flattened in another order than its weights expect "
+           "(torch's Flatten of NCHW gives (c, h, w); a permute before it gives Keras's (h, w, c))",
+           "x = torch.flatten(x, 1)  # flatten the NCHW map as is: transfer_weights reorders the "
+           "Dense rows for it",
+           lambda: ctx.read(ctx.pair.module, ctx.expected_in))
+
+
+def what_reaches(ctx: Context) -> Iterator[Variant]:
+    """Last resort: the module is right, what the forward passes it is not."""
+    node = ctx.trace.input_nodes.get(ctx.index)
+    expr = node.expression if node is not None else "its input"
+    src = ""
+    if node is not None and node.source is not None:
+        s = ctx.pairs[node.source]
+        src = f" of {torch_class(s.module)} '{s.name}'"
+    yield ("input of the pair",
+           f"{ctx.label} is right when given what Keras gives its layer, but the forward passes "
+           f"it `{expr}`{src}",
+           f"make the forward pass {ctx.label} what Keras's layer receives", lambda: ctx.read(
+               ctx.pair.module, ctx.expected_in))
+
+
+MODULE_CAUSES: dict[str, tuple[Candidate, ...]] = {
+    "lstm": (gate_order, bias_counted_twice, reference_weights),
+    "gru": (gate_order, gru_bias_rows, reference_weights),
+    "simple_rnn": (bias_counted_twice, reference_weights),
+    "dense": (activation, transposed_weight, flatten_order, reference_weights),
+    "conv1d": (activation, conv_kernel_layout, reference_weights),
+    "conv2d": (activation, conv_kernel_layout, reference_weights),
+    "batchnorm": (batchnorm_epsilon, reference_weights),
+    "embedding": (reference_weights,),
+}
+"""Per torch kind, the causes tried when the module itself disagrees, in order."""
+
+INPUT_CAUSES: tuple[Candidate, ...] = (bidirectional_final_state, sequence_layout,
+                                       flatten_input_order, what_reaches)
+"""The causes tried when the module agrees once given what Keras gives its layer."""
+
+
+# ---------------------------------------------------------------------------- the walk
+def first_divergence(pairs: list[Pair], keras_in: list[Any], keras_out: list[Any], trace: Trace,
+                     flattened: dict[int, tuple[int, ...]], atol: float) -> Divergence | None:
+    """The first pair whose output (as the forward reads it) differs from its Keras layer's,
+    and the cause (see the module docstring). `keras_in`/`keras_out` are per pair."""
+    import numpy as np
+    import torch
+
+    for i, p in enumerate(pairs):
+        if i not in trace.outputs or keras_out[i] is None:
+            continue
+        trule = torch_rule(p.module)
+        expected = torch.as_tensor(np.asarray(keras_in[i]))
+        if trule is not None:
+            expected = trule.layout.to_torch(expected, p.module)
+        expected = _flatten_for_torch(expected, flattened.get(id(p.keras[0])))
+        actual = trace.inputs.get(i, expected)
+        if hasattr(actual, "dtype") and hasattr(expected, "to"):
+            expected = expected.to(actual.dtype)
+        ctx = Context(p, i, np.asarray(keras_in[i]), np.asarray(keras_out[i]), expected, actual,
+                      trace, pairs, flattened.get(id(p.keras[0])), atol)
+        got = ctx.reading(trace.outputs[i])
+        diff = ctx.gap(got)
+        if got is None or diff <= atol:
+            continue
+        label = (" + ".join(f"{type(k).__name__} '{k.name}'" for k in p.keras)
+                 + f" <-> {ctx.label}")
+        alone = ctx.gap(ctx.read(p.module, expected))
+        kind = trule.kind if trule is not None else ""
+        causes = INPUT_CAUSES if alone <= atol else MODULE_CAUSES.get(kind, (reference_weights,))
+        tried: list[str] = []
+        for candidate in causes:
+            for cause, why, fix, experiment in candidate(ctx):
+                residual = ctx.gap(experiment())
+                if residual <= atol:
+                    return Divergence(label, diff, Diagnosis(cause, why, fix, residual))
+                if cause not in tried:
+                    tried.append(cause)
+        return Divergence(label, diff, None, tuple(tried))
+    return None
+
+
+def _flatten_for_torch(x: Any, flattened: tuple[int, ...] | None) -> Any:
+    """A Keras Flatten of a channels_last map, in the (c, h, w) order torch's Flatten gives."""
+    if flattened is None or x.dim() != 2:
+        return x
+    nd = len(flattened)
+    return x.reshape(x.shape[0], *flattened).permute(0, nd, *range(1, nd)).reshape(x.shape[0], -1)
