@@ -35,6 +35,39 @@ print("fit", caught(lambda: m.fit(np.zeros((8, 24, 3), np.float32), np.zeros((8,
 fw = guard(keras.Sequential([keras.Input((24, 3)), layers.LSTM(4)]), level="framework")
 print("framework 48", caught(lambda: fw.predict_on_batch(np.zeros((2, 48, 3), np.float32))))
 print("framework features", caught(lambda: fw.predict_on_batch(np.zeros((2, 24, 2), np.float32))))
+
+# porting (issue 10): on this backend Keras tensors may require grad (torch) or be jax arrays
+import torch
+from torch import nn
+from shapecontract.port import PortMismatch, assert_equivalent, compare, transfer_weights
+
+class Port(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.gru = nn.GRU(3, 5, batch_first=True, bidirectional=True)
+        self.fc = nn.Linear(10, 1)
+        self.conv = nn.Conv1d(3, 2, 3)
+    def forward(self, x):
+        _, h_n = self.gru(x)
+        return self.fc(torch.cat((h_n[-2], h_n[-1]), 1)), torch.relu(self.conv(x.transpose(1, 2))).transpose(1, 2)
+
+inp = keras.Input((6, 3))
+km = keras.Model(inp, [layers.Dense(1)(layers.Bidirectional(layers.GRU(5))(inp)),
+                       layers.Conv1D(2, 3, activation="relu")(inp)])
+tm = Port()
+print("port compare", compare(km, tm).ok)
+for direction in ("keras_to_torch", "torch_to_keras"):
+    transfer_weights(km, tm, direction=direction)
+    eq = assert_equivalent(km, tm, atol=1e-5)
+    print("port", direction, len(eq.max_abs_diff), max(eq.max_abs_diff) < 1e-5)
+with torch.no_grad():
+    for p in tm.gru.parameters():
+        r, z, n = p.chunk(3, 0)
+        p.copy_(torch.cat([z, r, n], 0))
+try:
+    assert_equivalent(km, tm)
+except PortMismatch as e:
+    print("port diagnosis", e.report.first_divergence.diagnosis.cause)
 '''
 
 
@@ -56,3 +89,7 @@ def test_seed_scenarios_on_every_keras_backend(backend: str) -> None:
     assert lines["timesteps"] == "('timesteps', 24, 48)"
     assert lines["target"] == "('units', 1, 5)"
     assert "48 passed" in out.stdout and "features ('features', 3, 2)" in out.stdout
+    # porting: every output of a two-output model, both directions, a diagnosis (issue 10)
+    assert "port compare True" in out.stdout
+    assert "port keras_to_torch 2 True" in out.stdout and "port torch_to_keras 2 True" in out.stdout
+    assert "port diagnosis gate order" in out.stdout

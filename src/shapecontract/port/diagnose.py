@@ -23,7 +23,16 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .rules import ACTIVATIONS, SEQUENCE, Pair, directions, keras_rule, to_numpy, torch_class, torch_rule
+from .rules import (
+    ACTIVATIONS,
+    SEQUENCE,
+    Pair,
+    directions,
+    keras_rule,
+    to_numpy,
+    torch_class,
+    torch_rule,
+)
 from .trace import Trace
 
 if TYPE_CHECKING:
@@ -83,7 +92,11 @@ class Context:
 
     @property
     def module_path(self) -> str:
-        return f"model.{self.pair.name}" if self.pair.name else "model"
+        """The module as code reaches it from the model: `model.lstm`, `model[0]`."""
+        text = "model"
+        for part in self.pair.name.split(".") if self.pair.name else []:
+            text += f"[{part}]" if part.isdigit() else f".{part}"
+        return text
 
     @property
     def label(self) -> str:
@@ -175,8 +188,9 @@ def gate_order(ctx: Context) -> Iterator[Variant]:
         blocks = ", ".join(f"c[{j}]" for j in perm)
         fix = (f"with torch.no_grad():  # reorder the {g} gate blocks of every weight and bias\n"
                f"    for name, p in {ctx.module_path}.named_parameters():\n"
-               f"        c = p.chunk({g}, 0)\n"
-               f"        p.copy_(torch.cat([{blocks}], 0))")
+               f"        if name.startswith(('weight_ih', 'weight_hh', 'bias_')):\n"
+               f"            c = p.chunk({g}, 0)\n"
+               f"            p.copy_(torch.cat([{blocks}], 0))")
         why = (f"the gate blocks of the weights of {ctx.label} are in the order {found}; torch's "
                f"{torch_class(ctx.pair.module)} expects {','.join(names)} (Keras: "
                f"{_KERAS_GATES[kind]}). transfer_weights does this reordering; copying by hand, "
@@ -346,7 +360,8 @@ def activation(ctx: Context) -> Iterator[Variant]:
         raw = plain()
         if raw is None:
             return None
-        return keras.ops.convert_to_numpy(keras.activations.get(want)(raw))
+        out: np.ndarray = keras.ops.convert_to_numpy(keras.activations.get(want)(raw))
+        return out
 
     has = ", ".join(str(a) for a in applied)
     if want != "linear" and want not in applied:
@@ -412,8 +427,8 @@ def bidirectional_final_state(ctx: Context) -> Iterator[Variant]:
            f"{ctx.label} reads `{node.expression}` of {torch_class(src.module)} '{src.name}'; for "
            f"a bidirectional layer the last step holds only the forward direction's final state: "
            f"the backward direction's is at step 0 (`out[:, 0, {h}:]`), and Keras returns both",
-           "_, (h_n, c_n) = self.%s(x)  # h_n for GRU/RNN: _, h_n = ...\n"
-           "x = torch.cat((h_n[-2], h_n[-1]), dim=1)" % src.name,
+           f"_, (h_n, c_n) = self.{src.name}(x)  # h_n for GRU/RNN: _, h_n = ...\n"
+           "x = torch.cat((h_n[-2], h_n[-1]), dim=1)",
            lambda: ctx.read(ctx.pair.module, ctx.expected_in))
 
 
@@ -486,6 +501,18 @@ def first_divergence(pairs: list[Pair], keras_in: list[Any], keras_out: list[Any
                      flattened: dict[int, tuple[int, ...]], atol: float) -> Divergence | None:
     """The first pair whose output (as the forward reads it) differs from its Keras layer's,
     and the cause (see the module docstring). `keras_in`/`keras_out` are per pair."""
+    modes = [(p.module, p.module.training) for p in pairs]
+    for p in pairs:
+        p.module.eval()  # the pair alone is run as the traced forward ran it: inference
+    try:
+        return _walk(pairs, keras_in, keras_out, trace, flattened, atol)
+    finally:
+        for m, training in modes:
+            m.train(training)
+
+
+def _walk(pairs: list[Pair], keras_in: list[Any], keras_out: list[Any], trace: Trace,
+          flattened: dict[int, tuple[int, ...]], atol: float) -> Divergence | None:
     import numpy as np
     import torch
 
@@ -504,13 +531,22 @@ def first_divergence(pairs: list[Pair], keras_in: list[Any], keras_out: list[Any
                       trace, pairs, flattened.get(id(p.keras[0])), atol)
         got = ctx.reading(trace.outputs[i])
         diff = ctx.gap(got)
-        if got is None or diff <= atol:
+        if diff <= atol:
             continue
+        if got is None and _same(actual, expected, atol):
+            continue  # given the right input, an output this walk cannot read (merge_mode="sum")
         label = (" + ".join(f"{type(k).__name__} '{k.name}'" for k in p.keras)
                  + f" <-> {ctx.label}")
         alone = ctx.gap(ctx.read(p.module, expected))
         kind = trule.kind if trule is not None else ""
         causes = INPUT_CAUSES if alone <= atol else MODULE_CAUSES.get(kind, (reference_weights,))
+        node = trace.input_nodes.get(i)
+        if alone <= atol:  # the module is right: what reaches it is not
+            src = "the model input"
+            if node is not None and node.source is not None:
+                s = pairs[node.source]
+                src = f"{torch_class(s.module)} '{s.name}'"
+            label = f"what reaches {ctx.label} from {src} (Keras: {label.split(' <-> ')[0]})"
         tried: list[str] = []
         for candidate in causes:
             for cause, why, fix, experiment in candidate(ctx):
@@ -521,6 +557,13 @@ def first_divergence(pairs: list[Pair], keras_in: list[Any], keras_out: list[Any
                     tried.append(cause)
         return Divergence(label, diff, None, tuple(tried))
     return None
+
+
+def _same(a: Any, b: Any, atol: float) -> bool:
+    import torch
+
+    return (isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor) and a.shape == b.shape
+            and bool(torch.allclose(a.float(), b.float(), atol=atol, rtol=0)))
 
 
 def _flatten_for_torch(x: Any, flattened: tuple[int, ...] | None) -> Any:

@@ -31,10 +31,11 @@ class Equivalence:
     atol: float
     first_divergence: Divergence | None = None
     names: list[str] = field(default_factory=list)
+    problem: str | None = None  # outputs that cannot be compared: their number or shapes differ
 
     @property
     def ok(self) -> bool:
-        return all(d <= self.atol for d in self.max_abs_diff)
+        return self.problem is None and all(d <= self.atol for d in self.max_abs_diff)
 
     def __str__(self) -> str:
         names = self.names or [str(i) for i in range(len(self.max_abs_diff))]
@@ -42,7 +43,8 @@ class Equivalence:
             diffs = f"{self.max_abs_diff[0]:.3g}"
         else:
             diffs = ", ".join(f"{n} {d:.3g}" for n, d in zip(names, self.max_abs_diff))
-        text = f"max |keras - torch| per output: {diffs} (atol {self.atol:g})"
+        text = (self.problem if self.problem is not None else
+                f"max |keras - torch| per output: {diffs} (atol {self.atol:g})")
         if self.first_divergence is not None:
             text += f"\n  first divergence: {self.first_divergence}"
         return text
@@ -103,17 +105,18 @@ def assert_equivalent(keras_model: Any, torch_model: Any, sample: Any = None,
     k_out = _keras_call(keras_model, probe.inputs)
     t_out = [to_numpy(t) for t in _flat(tr.result)]
     names = [str(n) for n in getattr(keras_model, "output_names", None) or []]
+    names = names if len(names) == len(k_out) else []
+    eq = Equivalence([], atol, names=names)
     if len(k_out) != len(t_out):
-        raise PortMismatch(f"the Keras model returns {len(k_out)} output(s), the torch forward "
-                           f"{len(t_out)}", compare(keras_model, torch_model))
-    diffs = []
+        eq.problem = (f"the Keras model returns {len(k_out)} output(s), the torch forward "
+                      f"{len(t_out)}")
     for n, (a, b) in enumerate(zip(k_out, t_out)):
         if a.shape != b.shape:
             which = "output shapes" if len(k_out) == 1 else f"output {n} shapes"
-            raise PortMismatch(f"{which} differ: Keras {a.shape}, torch {b.shape}",
-                               compare(keras_model, torch_model))
-        diffs.append(float(np.max(np.abs(a.astype(np.float64) - b))) if a.size else 0.0)
-    eq = Equivalence(diffs, atol, names=names if len(names) == len(diffs) else [])
+            eq.problem = eq.problem or f"{which} differ: Keras {a.shape}, torch {b.shape}"
+            eq.max_abs_diff.append(float("inf"))
+        else:
+            eq.max_abs_diff.append(float(np.max(np.abs(a.astype(np.float64) - b))) if a.size else 0.0)
     if not eq.ok:
         eq.first_divergence = _divergence(keras_model, pairs, probe.inputs, tr, atol)
         raise PortMismatch(eq, compare(keras_model, torch_model))

@@ -384,7 +384,7 @@ def _set(param: Any, value: np.ndarray, what: str) -> None:
         raise ValueError(f"{what}: torch expects {tuple(param.shape)}, the converted Keras weight "
                          f"is {value.shape}")
     with torch.no_grad():
-        param.copy_(torch.as_tensor(np.ascontiguousarray(value), dtype=param.dtype))
+        param.copy_(torch.as_tensor(np.array(value), dtype=param.dtype))  # a copy: jax arrays are read-only
 
 
 def _dense(p: Pair, to_torch: bool, flattened: tuple[int, ...] | None) -> None:
