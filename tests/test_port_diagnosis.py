@@ -423,3 +423,22 @@ def test_a_forward_that_fails_is_reported_as_unseen_not_passed() -> None:
     report = compare(km, TwoArgs())
     assert report.unseen and "TypeError" in report.unseen[0] and "not compared" in str(report)
     assert "activation" not in {d.what for d in report.differences}  # not guessed either way
+
+
+def test_input_sizes_are_checked_by_the_torch_modules_own_contract() -> None:
+    """compare has no second checker for sizes: what each Keras layer receives, laid out for
+    torch, goes through the torch module's contract (the adapters' verdict); the difference
+    cites the attribute the contract names, and setting it makes the pair agree."""
+    km = keras.Sequential([keras.Input((12, 12, 3)), layers.Conv2D(4, 3), layers.Flatten(),
+                           layers.Dense(2)])
+    tm = nn.Sequential(nn.Conv2d(1, 4, 3), nn.Flatten(), nn.Linear(4 * 10 * 10, 2))
+    found = {d.what: d for d in compare(km, tm).differences}
+    d = found["input channels / in_channels"]
+    assert (d.keras_value, d.torch_value, d.fix) == (3, 1, "on the torch side: in_channels=3")
+    tm[0] = nn.Conv2d(3, 4, 3)
+    assert compare(km, tm).ok
+    small = keras.Sequential([keras.Input((6, 6, 1)), layers.Conv2D(2, 3), layers.Flatten(),
+                              layers.Dense(1)])
+    wide = nn.Sequential(nn.Conv2d(1, 2, 7), nn.Flatten(), nn.Linear(2, 1))
+    whats = {d.what for d in compare(small, wide).differences}
+    assert "kernel_size" in whats and any(w.startswith("input") for w in whats), whats

@@ -150,7 +150,7 @@ def compare(keras_model: Any, torch_model: Any) -> PortReport:
         p.applied = None if tr is None else [
             str(op.activation) for op in tr.activations_after(i)]
     for p in pairs:
-        _compare_pair(p, report)
+        _compare_pair(p, report, probe)
     if tr is not None and probe is not None:
         _compare_flow(keras_model, pairs, tr, probe, report)
     return report
@@ -163,7 +163,7 @@ def _diff(report: PortReport, p: Pair, what: str, kv: Any, tv: Any, fix: str,
         Difference(k, _label(p.module, p.name), what, kv, tv, fix))
 
 
-def _compare_pair(p: Pair, report: PortReport) -> None:
+def _compare_pair(p: Pair, report: PortReport, probe: Probe | None) -> None:
     k, m = p.keras[0], p.module
     rule = keras_rule(k)
     if rule is None or not same_kind(p):
@@ -171,9 +171,49 @@ def _compare_pair(p: Pair, report: PortReport) -> None:
         port = rule.port if rule is not None and rule.port is not None else "?"
         _diff(report, p, "layer kind", kind, torch_class(m), f"port {kind} as nn.{port}")
         return
+    _input_contract(p, probe, report)
     for check in rule.checks:
         for issue in check(p):
             _diff(report, p, *issue)
+
+
+def _input_contract(p: Pair, probe: Probe | None, report: PortReport) -> None:
+    """What the Keras layer receives, laid out for torch, checked by the torch module's own
+    contract (the adapters' verdict, on a meta tensor: no data): a size the module fixes
+    (`input_size`, `in_features`, `in_channels`) that the Keras
+    layer's input does not have is a difference, fixed by the attribute the contract cites."""
+    import torch
+
+    from .._config import scoped
+    from .._errors import ShapeContractError
+    from ..frameworks import contract_of
+
+    try:
+        contract = contract_of(p.module)
+    except (TypeError, ValueError):
+        return  # no contract (BatchNorm): the rule's checks compare its sizes
+    try:
+        shape, dtype = tuple(p.keras[0].input.shape), str(p.keras[0].input.dtype)
+    except Exception:
+        report.unseen.append(f"the input shape of {_label(p.keras[0])} (a layer used more than "
+                             "once has none): not checked against the torch module's contract")
+        return
+    batch = probe.batch if probe is not None else 2
+    full = (batch, *(7 if d is None else int(d) for d in shape[1:]))
+    x = torch.empty(full, device="meta", dtype=torch.long if "int" in dtype else torch.float32)
+    trule = torch_rule(p.module)
+    if trule is not None and getattr(p.keras[0], "data_format", "") != "channels_first":
+        x = trule.layout.to_torch(x, p.module)
+    try:
+        with scoped(mode="raise"):
+            contract.check(x)
+    except ShapeContractError as err:
+        for v in err.violations:
+            attribute = getattr(v.origin, "attribute", None)
+            what = f"input {v.dim or 'shape'}" + (f" / {attribute}" if attribute else "")
+            fix = (f"on the torch side: {attribute}={v.actual}" if attribute and v.dim
+                   else v.message)
+            _diff(report, p, what, v.actual, v.expected, fix)
 
 
 @dataclass

@@ -215,14 +215,6 @@ class Attr:
         return [Issue(self.what, kv, tv, "on the torch side: " + self.fix.format(kv))]
 
 
-def _input_features(layer: Any) -> int | None:
-    try:
-        shape = layer.input.shape
-    except Exception:
-        return None
-    return shape[-1] if shape is not None else None
-
-
 def _activation(p: Pair) -> list[Issue]:
     """A Keras `activation=` must be applied to the torch module's output by the forward (as a
     module or a function: read from the traced forward, `Pair.applied`)."""
@@ -335,8 +327,6 @@ def _bn_momentum(p: Pair) -> list[Issue]:
 _DENSE_CHECKS: tuple[Check, ...] = (
     Attr("units / out_features", lambda k: k.units, lambda m: m.out_features,
          "nn.Linear(..., out_features={})"),
-    Attr("input features / in_features", _input_features, lambda m: m.in_features,
-         "nn.Linear(in_features={}, ...)"),
     _activation,
 )
 _CONV_CHECKS: tuple[Check, ...] = (
@@ -346,17 +336,12 @@ _CONV_CHECKS: tuple[Check, ...] = (
          "kernel_size={}"),
     Attr("strides / stride", lambda k: tuple(k.strides), lambda m: tuple(m.stride), "stride={}"),
     _conv_padding,
-    Attr("input channels / in_channels",
-         lambda k: _input_features(k) if _channels_last(k) else None,
-         lambda m: m.in_channels, "in_channels={}"),
     _conv_layout,
     _activation,
 )
 _RNN_CHECKS: tuple[Check, ...] = (
     Attr("units / hidden_size", lambda k: directions(k)[0].units, lambda m: m.hidden_size,
          "hidden_size={}"),
-    Attr("input features / input_size", _input_features, lambda m: m.input_size,
-         "input_size={}"),
     _num_layers,
     _bidirectional,
     _batch_first,
