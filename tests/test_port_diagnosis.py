@@ -201,6 +201,27 @@ def conv_flipped(km: Any, tm: Any, to_torch: bool) -> None:
         conv.kernel.assign(np.asarray(conv.kernel)[::-1, ::-1].copy())
 
 
+def conv_channels(km: Any, tm: Any, to_torch: bool) -> None:
+    conv = km.layers[1]  # 4 -> 4 channels: in and out swapped still fit
+    if to_torch:  # permute(3, 2, 0, 1) read as (in, out, kh, kw)
+        with torch.no_grad():
+            tm[2].weight.copy_(torch.as_tensor(np.asarray(conv.kernel).transpose(2, 3, 0, 1).copy()))
+    else:
+        conv.kernel.assign(tm[2].weight.detach().numpy().transpose(2, 3, 0, 1))
+
+
+class _Mean(nn.Module):
+    def forward(self, x: Any) -> Any:
+        return x.mean((2, 3))
+
+
+def _square_conv_pair() -> tuple[Any, Any]:
+    km = keras.Sequential([keras.Input((8, 8, 1)), layers.Conv2D(4, 3, activation="relu"),
+                           layers.Conv2D(4, 3), layers.GlobalAveragePooling2D(), layers.Dense(1)])
+    tm = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Conv2d(4, 4, 3), _Mean(), nn.Linear(4, 1))
+    return km, tm
+
+
 def bn_epsilon(km: Any, tm: Any, to_torch: bool) -> None:
     pass  # the mistake is in the build: Keras epsilon 1e-3, torch eps 1e-5
 
@@ -231,6 +252,7 @@ CASES: dict[str, tuple[str, Callable[[], tuple[Any, Any]], Callable[[Any, Any, b
                       ".permute(0, 3, 1, 2)"),
     "conv axes": ("conv kernel axes", lambda: (keras_conv(), ConvNet()), conv_axes,
                   "permute(3, 2, 0, 1)"),
+    "conv channels": ("conv kernel axes", _square_conv_pair, conv_channels, "permute(3, 2, 0, 1)"),
     "conv flipped": ("conv kernel flipped", lambda: (keras_conv(), ConvNet()), conv_flipped,
                      ".flip([2, 3])"),
     "bn epsilon": ("epsilon", _bn_pair, bn_epsilon, "eps = 0.001"),
@@ -442,3 +464,63 @@ def test_input_sizes_are_checked_by_the_torch_modules_own_contract() -> None:
     wide = nn.Sequential(nn.Conv2d(1, 2, 7), nn.Flatten(), nn.Linear(2, 1))
     whats = {d.what for d in compare(small, wide).differences}
     assert "kernel_size" in whats and any(w.startswith("input") for w in whats), whats
+
+
+def test_unidirectional_wrong_step() -> None:
+    """A head reading out[:, 0] of an LSTM whose Keras layer returns the last step."""
+    class FirstStep(RNNHead):
+        def forward(self, x: Any) -> Any:
+            out, _ = self.rnn(x)
+            return self.fc(out[:, 0])
+
+    km, tm = keras_rnn("LSTM"), FirstStep("LSTM")
+    transfer_weights(km, tm)
+    diagnosis, text = _diagnosis(km, tm)
+    assert diagnosis.cause == "last step" and "out[:, -1]" in diagnosis.fix, text
+    assert "reads `out[:, 0]`" in diagnosis.explanation
+
+
+class EmbedConv(nn.Module):
+    def __init__(self, permute: bool) -> None:
+        super().__init__()
+        self.emb = nn.Embedding(20, 4)
+        self.conv = nn.Conv1d(4, 3, 3)
+        self.fc = nn.Linear(3, 1)
+        self.permute = permute
+
+    def forward(self, x: Any) -> Any:
+        h = self.emb(x.long())
+        if self.permute:
+            h = h.permute(0, 2, 1)  # the fix compare gives
+        h = self.conv(h)
+        return self.fc(h.mean(2))
+
+
+def test_a_forward_that_fails_names_the_module_and_the_permute() -> None:
+    """The forward crashes inside Conv1d (Embedding output not laid out channels-first):
+    compare names the module, what it got, what Keras's layer gets laid out for torch, and
+    the permute; with that permute the port compares clean and agrees."""
+    km = keras.Sequential([keras.Input((6,), dtype="int32"), layers.Embedding(20, 4),
+                           layers.Conv1D(3, 3), layers.GlobalAveragePooling1D(), layers.Dense(1)])
+    report = compare(km, EmbedConv(permute=False))
+    (d,) = [d for d in report.differences if d.what == "forward fails on the input it passes"]
+    assert d.torch == "Conv1d 'conv'" and d.keras_value == (2, 4, 6) and "x.permute(0, 2, 1)" in d.fix
+    assert report.unseen  # and what it could not see after the crash is said
+    tm = EmbedConv(permute=True)
+    assert compare(km, tm).ok, str(compare(km, tm))
+    transfer_weights(km, tm)
+    assert_equivalent(km, tm, atol=1e-5)
+
+
+def test_a_forward_that_lays_out_keras_input_itself() -> None:
+    """A port whose forward takes Keras-layout data and permutes for its Conv2d is fed Keras
+    layout (found by trying both), noted as such, and agrees; no NCHW 'convention' note."""
+    class TakesNHWC(ConvNet):
+        def forward(self, x: Any) -> Any:
+            return super().forward(x.permute(0, 3, 1, 2))
+
+    km, tm = keras_conv(), TakesNHWC()
+    report = compare(km, tm)
+    assert report.ok and [n.what for n in report.notes] == ["input layout"], str(report)
+    transfer_weights(km, tm)
+    assert_equivalent(km, tm, atol=1e-5)

@@ -138,11 +138,21 @@ def compare(keras_model: Any, torch_model: Any) -> PortReport:
     pairs = pair_layers(keras_model, torch_model, report)
     probe = Probe.of(keras_model, report)
     tr = probe.trace(torch_model, pairs) if probe is not None else None
+    failed = None
     if tr is not None and not tr.ok:
+        failed, tr = tr, None
         report.unseen.append(
-            f"the torch forward failed on a probe batch in Keras layout ({tr.error}): "
+            f"the torch forward failed on a probe batch ({failed.layout}: {failed.error}): "
             "activations, what each layer returns and the output shapes are not compared")
-        tr = None
+    elif tr is not None and probe is not None and tr.layout == "Keras layout" and pairs and len(
+            probe.layouts(torch_model)) > 1:
+        first = pairs[0]
+        report.notes.append(Difference(
+            " + ".join(_label(x) for x in first.keras), _label(first.module, first.name),
+            "input layout", tuple(probe.inputs[0].shape),
+            f"takes it as is (its forward lays it out for {_label(first.module, first.name)})",
+            "none: assert_equivalent feeds it Keras-layout data"))
+        first.layout_handled = True
     elif tr is None:
         report.unseen.append("activations, what each layer returns and the output shapes "
                              "(the torch forward was not run)")
@@ -151,6 +161,8 @@ def compare(keras_model: Any, torch_model: Any) -> PortReport:
             str(op.activation) for op in tr.activations_after(i)]
     for p in pairs:
         _compare_pair(p, report, probe)
+    if failed is not None:
+        _forward_fails(pairs, failed, probe, report)
     if tr is not None and probe is not None:
         _compare_flow(keras_model, pairs, tr, probe, report)
     return report
@@ -177,13 +189,59 @@ def _compare_pair(p: Pair, report: PortReport, probe: Probe | None) -> None:
             _diff(report, p, *issue)
 
 
+def expected_input(p: Pair, probe: Probe | None) -> Any:
+    """What the Keras layer receives, as a meta tensor laid out for the torch module (no
+    data); None if the Keras layer has no single input shape."""
+    import torch
+
+    try:
+        shape, dtype = tuple(p.keras[0].input.shape), str(p.keras[0].input.dtype)
+    except Exception:
+        return None
+    batch = probe.batch if probe is not None else 2
+    full = (batch, *(7 if d is None else int(d) for d in shape[1:]))
+    x = torch.empty(full, device="meta", dtype=torch.long if "int" in dtype else torch.float32)
+    trule = torch_rule(p.module)
+    if trule is not None and getattr(p.keras[0], "data_format", "") != "channels_first":
+        x = trule.layout.to_torch(x, p.module)
+    return x
+
+
+def _permutation(got: tuple[int, ...], want: tuple[int, ...]) -> tuple[int, ...] | None:
+    """The one permutation of `got`'s axes that gives `want` (sizes all distinct), or None."""
+    if len(got) != len(want) or len(set(got)) != len(got) or sorted(got) != sorted(want):
+        return None
+    return tuple(got.index(w) for w in want)
+
+
+def _forward_fails(pairs: list[Pair], tr: Trace, probe: Probe | None, report: PortReport) -> None:
+    """The forward raised: where, on what, and (if it is a layout) the permute that fixes it."""
+    if tr.failed is None:
+        report.differences.append(Difference(
+            "(the Keras model runs)", "torch forward", "forward fails", "runs", tr.error,
+            "make the torch forward run on the Keras model's input (see the error)"))
+        return
+    p = pairs[tr.failed]
+    label = _label(p.module, p.name)
+    if any(d.torch == label for d in report.differences):
+        return  # its differences above are why it fails
+    got = tuple(int(n) for n in getattr(tr.inputs[tr.failed], "shape", ()))
+    want_t = expected_input(p, probe)
+    want = None if want_t is None else tuple(int(n) for n in want_t.shape)
+    perm = None if want is None else _permutation(got, want)
+    if perm is not None:
+        fix = (f"pass it x.permute{perm} of what it receives now: that is what Keras's layer "
+               f"receives, laid out for torch ({tr.layout.split(' (')[0]} input)")
+    else:
+        fix = f"make the forward pass it {want} (what Keras's layer receives, laid out for torch)"
+    _diff(report, p, "forward fails on the input it passes", want, f"{got}: {tr.error}", fix)
+
+
 def _input_contract(p: Pair, probe: Probe | None, report: PortReport) -> None:
     """What the Keras layer receives, laid out for torch, checked by the torch module's own
     contract (the adapters' verdict, on a meta tensor: no data): a size the module fixes
     (`input_size`, `in_features`, `in_channels`) that the Keras
     layer's input does not have is a difference, fixed by the attribute the contract cites."""
-    import torch
-
     from .._config import scoped
     from .._errors import ShapeContractError
     from ..frameworks import contract_of
@@ -192,18 +250,11 @@ def _input_contract(p: Pair, probe: Probe | None, report: PortReport) -> None:
         contract = contract_of(p.module)
     except (TypeError, ValueError):
         return  # no contract (BatchNorm): the rule's checks compare its sizes
-    try:
-        shape, dtype = tuple(p.keras[0].input.shape), str(p.keras[0].input.dtype)
-    except Exception:
+    x = expected_input(p, probe)
+    if x is None:
         report.unseen.append(f"the input shape of {_label(p.keras[0])} (a layer used more than "
                              "once has none): not checked against the torch module's contract")
         return
-    batch = probe.batch if probe is not None else 2
-    full = (batch, *(7 if d is None else int(d) for d in shape[1:]))
-    x = torch.empty(full, device="meta", dtype=torch.long if "int" in dtype else torch.float32)
-    trule = torch_rule(p.module)
-    if trule is not None and getattr(p.keras[0], "data_format", "") != "channels_first":
-        x = trule.layout.to_torch(x, p.module)
     try:
         with scoped(mode="raise"):
             contract.check(x)
@@ -252,15 +303,49 @@ class Probe:
                 xs.append(rng.standard_normal(full).astype("float32"))
         return cls(xs, batch, [(batch, *o[1:]) for o in outs])
 
-    def torch_inputs(self, torch_model: Any) -> list[Any]:
-        if len(self.inputs) == 1:
-            return [torch_input(torch_model, self.inputs[0])]
+    def layouts(self, torch_model: Any) -> list[tuple[str, list[Any]]]:
+        """The ways a port may take the input: laid out for its first paired module (NCHW,
+        time-major), or in Keras layout (its forward lays it out itself)."""
         import torch
 
-        return [torch.as_tensor(x) for x in self.inputs]
+        as_is = [torch.as_tensor(x) for x in self.inputs]
+        mods = torch_modules(torch_model)
+        if len(self.inputs) != 1 or not mods:
+            return [("Keras layout", as_is)]
+        name, first = mods[0]
+        laid = torch_input(torch_model, self.inputs[0])
+        if laid.shape == as_is[0].shape and bool(torch.equal(laid, as_is[0])):
+            return [("Keras layout", as_is)]
+        return [(f"laid out for {_label(first, name)} {tuple(laid.shape)}", [laid]),
+                ("Keras layout", as_is)]
 
     def trace(self, torch_model: Any, pairs: list[Pair]) -> Trace:
-        return trace_forward(torch_model, self.torch_inputs(torch_model), [p.module for p in pairs])
+        """One traced run, with the input laid out the way the port takes it: the first layout
+        in which the forward runs and the first paired module receives what its Keras layer
+        does; else the run that got furthest (its error says where it stopped)."""
+        import numpy as np
+        import torch
+
+        runs = []
+        for name, inputs in self.layouts(torch_model):
+            tr = trace_forward(torch_model, inputs, [p.module for p in pairs])
+            tr.layout = name
+            runs.append(tr)
+            if not tr.ok or not pairs or 0 not in tr.inputs:
+                continue
+            want = torch.as_tensor(np.asarray(self.inputs[0])) if len(self.inputs) == 1 else None
+            rule = torch_rule(pairs[0].module)
+            got = tr.inputs[0]
+            if want is not None and rule is not None:
+                want = rule.layout.to_torch(want, pairs[0].module)
+            if want is None or not isinstance(got, torch.Tensor):
+                return tr
+            if got.shape == want.shape and torch.equal(got.to(want.dtype), want):
+                return tr
+        ok = [tr for tr in runs if tr.ok]
+        if ok:
+            return ok[0]
+        return max(runs, key=lambda tr: -1 if tr.failed is None else tr.failed)
 
 
 def _is_sequence(layer: Any) -> bool:

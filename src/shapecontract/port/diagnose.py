@@ -427,8 +427,25 @@ def bidirectional_final_state(ctx: Context) -> Iterator[Variant]:
            f"{ctx.label} reads `{node.expression}` of {torch_class(src.module)} '{src.name}'; for "
            f"a bidirectional layer the last step holds only the forward direction's final state: "
            f"the backward direction's is at step 0 (`out[:, 0, {h}:]`), and Keras returns both",
-           f"_, (h_n, c_n) = self.{src.name}(x)  # h_n for GRU/RNN: _, h_n = ...\n"
-           "x = torch.cat((h_n[-2], h_n[-1]), dim=1)",
+           (f"_, (h_n, c_n) = self.{src.name}(x)\n" if torch_class(src.module) == "LSTM" else
+            f"_, h_n = self.{src.name}(x)\n") + "x = torch.cat((h_n[-2], h_n[-1]), dim=1)",
+           lambda: ctx.read(ctx.pair.module, ctx.expected_in))
+
+
+def last_step(ctx: Context) -> Iterator[Variant]:
+    """A unidirectional RNN whose Keras layer returns the last step, read at another step."""
+    node = ctx.trace.input_nodes.get(ctx.index)
+    if node is None or node.source is None or node.part != "out":
+        return
+    src = ctx.pairs[node.source]
+    last = src.keras[-1]
+    if len(directions(last)) != 1 or getattr(last, "return_sequences", True):
+        return
+    step = "out[:, -1]" if getattr(src.module, "batch_first", False) else "out[-1]"
+    yield ("last step",
+           f"{ctx.label} reads `{node.expression}` of {torch_class(src.module)} '{src.name}'; "
+           "Keras returns the last step (return_sequences=False)",
+           f"x = {step}  # or h_n[-1]: the last layer's final state",
            lambda: ctx.read(ctx.pair.module, ctx.expected_in))
 
 
@@ -491,7 +508,7 @@ MODULE_CAUSES: dict[str, tuple[Candidate, ...]] = {
 }
 """Per torch kind, the causes tried when the module itself disagrees, in order."""
 
-INPUT_CAUSES: tuple[Candidate, ...] = (bidirectional_final_state, sequence_layout,
+INPUT_CAUSES: tuple[Candidate, ...] = (bidirectional_final_state, last_step, sequence_layout,
                                        flatten_input_order, what_reaches)
 """The causes tried when the module agrees once given what Keras gives its layer."""
 

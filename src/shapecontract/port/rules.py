@@ -49,6 +49,8 @@ class Pair:
     # the activations (Keras names) the traced forward applies to the module's output before
     # anything paired reads it; None when the forward could not be traced
     applied: list[str] | None = None
+    # the traced forward takes Keras-layout input and lays it out for this module itself
+    layout_handled: bool = False
 
     @property
     def where(self) -> str:
@@ -248,7 +250,7 @@ def _conv_padding(p: Pair) -> list[Issue]:
 
 def _conv_layout(p: Pair) -> list[Issue]:
     k = p.keras[0]
-    if not _channels_last(k):
+    if not _channels_last(k) or p.layout_handled:
         return []
     rank = len(k.kernel_size) + 2
     perm = (0, rank - 1, *range(1, rank - 1))
@@ -278,7 +280,7 @@ def _bidirectional(p: Pair) -> list[Issue]:
 
 
 def _batch_first(p: Pair) -> list[Issue]:
-    if p.module.batch_first:
+    if p.module.batch_first or p.layout_handled:
         return []
     return [Issue("layout", "batch-major (batch, timesteps, features)",
                   "batch_first=False (timesteps, batch, features)",

@@ -91,6 +91,8 @@ class Trace:
     # source pair -> (the node in which its output arrives, the consumer pair or None: output)
     consumers: dict[int, list[tuple[Node, int | None]]] = field(default_factory=dict)
     error: str | None = None
+    failed: int | None = None  # the paired module whose forward raised `error`, if one did
+    layout: str = "Keras layout"  # how the model input was laid out for this run
 
     @property
     def ok(self) -> bool:
@@ -242,6 +244,8 @@ def trace_forward(torch_model: Any, inputs: list[Any], paired: list[Any]) -> Tra
                 reached(node, None)
     except Exception as exc:  # a wrong port may fail in its own forward: that is a finding
         tr.error = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+        entered = [i for i in tr.inputs if i not in tr.outputs]
+        tr.failed = max(entered) if entered else None
     finally:
         for h in handles:
             h.remove()
