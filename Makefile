@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONHASHSEED := 0
 
-.PHONY: demo test bench fuzz lint clean docs-bugs
+.PHONY: demo test bench fuzz lint clean docs-bugs docs-port
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ demo: $(STAMP)
 # The page of common bugs is the real output of the script (a test keeps them in sync).
 docs-bugs: $(STAMP)
 	$(PY) examples/common_bugs.py --markdown > docs/common-bugs.md
+
+# The porting tutorial in docs/porting.md is the real output of its script (a test checks).
+docs-port: $(STAMP)
+	$(PY) examples/porting_tutorial.py --write
 
 test: $(STAMP)
 	$(PY) -m pytest -q

@@ -3,8 +3,8 @@
 The Keras model reads 24 hourly readings of 3 features (the seed scenario), smooths them with a
 Conv1D, encodes them with a bidirectional GRU and forecasts one value. Each step below is a torch
 port as people write it, with one mistake; the text under it is what `shapecontract.port` really
-printed. `python examples/porting_tutorial.py --markdown` writes the tutorial section of
-docs/porting.md (between its markers); a test keeps the two in sync.
+printed. `python examples/porting_tutorial.py --write` (`make docs-port`) rewrites the tutorial
+section of docs/porting.md (between its markers); a test keeps the two in sync.
 """
 
 from __future__ import annotations
@@ -48,21 +48,21 @@ class Port(nn.Module):
 
     def forward(self, x: Any) -> Any:  # x: (batch, 24, 3), as Keras takes it
         h = self.smooth(x)
-        out, h_n = self.encoder(h)
+        out, _ = self.encoder(h)
         return self.forecast(out[:, -1, :])
 
 
 class ChannelsFirst(Port):
     def forward(self, x: Any) -> Any:
         h = self.smooth(x.transpose(1, 2)).transpose(1, 2)  # Conv1d wants (batch, channels, length)
-        out, h_n = self.encoder(h)
+        out, _ = self.encoder(h)
         return self.forecast(out[:, -1, :])
 
 
 class WithReLU(ChannelsFirst):
     def forward(self, x: Any) -> Any:
         h = torch.relu(self.smooth(x.transpose(1, 2))).transpose(1, 2)  # Keras: activation="relu"
-        out, h_n = self.encoder(h)
+        out, _ = self.encoder(h)
         return self.forecast(out[:, -1, :])
 
 
@@ -168,15 +168,35 @@ def steps() -> list[tuple[str, str, Any, Any]]:
     ]
 
 
-def main(markdown: bool) -> None:
+START, END = "<!-- tutorial:start -->", "<!-- tutorial:end -->"
+
+
+def markdown() -> str:
+    """The tutorial section of docs/porting.md, from a real run."""
     torch.manual_seed(0)
+    parts = []
     for title, text, code, call in steps():
-        out = run(call)
-        if markdown:
-            print(f"### {title}\n\n{text}\n\n```python\n{code.rstrip()}\n```\n\n```text\n{out}\n```\n")
-        else:
-            print(f"== {title}\n{code}\n--\n{out}\n")
+        parts.append(f"### {title}\n\n{text}\n\n```python\n{code.rstrip()}\n```\n\n"
+                     f"```text\n{run(call)}\n```\n")
+    return "\n".join(parts)
+
+
+def write(path: str = "docs/porting.md") -> None:
+    """Replace the section between the markers of `path` with a fresh run."""
+    with open(path) as f:
+        page = f.read()
+    head, rest = page.split(START, 1)
+    _, tail = rest.split(END, 1)
+    with open(path, "w") as f:
+        f.write(f"{head}{START}\n{markdown()}{END}{tail}")
 
 
 if __name__ == "__main__":
-    main("--markdown" in sys.argv)
+    if "--write" in sys.argv:
+        write()
+    elif "--markdown" in sys.argv:
+        print(markdown())
+    else:
+        torch.manual_seed(0)
+        for title, _, code, call in steps():
+            print(f"== {title}\n{code}\n--\n{run(call)}\n")
