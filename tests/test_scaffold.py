@@ -396,14 +396,11 @@ def torch_cases() -> dict[str, tuple[Callable[[], Any], tuple[int, ...] | None]]
             nn.BatchNorm1d(4), nn.AdaptiveAvgPool1d(1), nn.Flatten(), nn.Linear(4, 2)), (16, 3)),
         "conv_to_map_output": (lambda: nn.Sequential(
             nn.Conv2d(3, 4, 3, padding="same"), nn.LeakyReLU(0.1), nn.Softmax(dim=1)), (6, 6, 3)),
-        "embedding_bilstm_last": (lambda: nn.Sequential(
-            nn.Embedding(20, 4), nn.LSTM(4, 6, num_layers=2, batch_first=True,
-                                         bidirectional=True, dropout=0.1)), None),
-        "linear_then_gru": (lambda: nn.Sequential(nn.Linear(3, 5), nn.Tanh(),
-                                                  nn.GRU(5, 4, batch_first=True)), (6, 3)),
-        "nested_rnn_relu": (lambda: nn.Sequential(
-            nn.Sequential(nn.Linear(3, 4), nn.Sigmoid()), nn.Identity(),
-            nn.RNN(4, 3, nonlinearity="relu", batch_first=True, bias=False)), (5, 3)),
+        "embedding_flatten": (lambda: nn.Sequential(
+            nn.Embedding(20, 4), nn.Flatten(), nn.Linear(40, 2)), (10,)),
+        "nested": (lambda: nn.Sequential(
+            nn.Sequential(nn.Linear(3, 4), nn.Sigmoid()), nn.Identity(), nn.Linear(4, 2),
+            nn.Dropout(0.1), nn.Softplus()), None),
         "batchnorm1d_on_steps_then_flatten": (lambda: nn.Sequential(
             nn.Conv1d(3, 4, 3), nn.BatchNorm1d(4), nn.Flatten(), nn.Linear(32, 2)), (10, 3)),
         "layernorm_after_conv": (lambda: nn.Sequential(
@@ -418,10 +415,8 @@ TORCH_EXPECTED: dict[str, list[str]] = {
                "layers.AveragePooling2D(2, strides=1)", "transfer_weights reorders",
                "keras.Input((16, 16, 2))"],
     "conv_to_map_output": ["layers.LeakyReLU(negative_slope=0.1)", "layers.Permute((3, 1, 2))"],
-    "embedding_bilstm_last": ['keras.Input((None,), dtype="int32")', "layers.Dropout(0.1)",
-                              "layers.Bidirectional(layers.LSTM(6, return_sequences=True))"],
-    "nested_rnn_relu": ['layers.SimpleRNN(3, return_sequences=True, activation="relu", '
-                        "use_bias=False)"],
+    "embedding_flatten": ['keras.Input((10,), dtype="int32")', "layers.Embedding(20, 4)"],
+    "nested": ['layers.Dense(4, activation="sigmoid")', 'layers.Activation("softplus")'],
     "layernorm_after_conv": ["layers.Permute((2, 1))"],
 }
 
@@ -466,9 +461,10 @@ COMPARE_FALSE_POSITIVES = {"conv2d": ("padding",), "conv1d_adaptive_pool": ("pad
 TORCH_REFUSED: dict[str, tuple[Callable[[], Any], dict[str, Any], str]] = {
     "unsupported_module": (lambda: nn.Sequential(nn.Linear(4, 4), nn.Upsample(scale_factor=2)),
                            {}, r"Upsample '1': the scaffold has no Keras counterpart"),
-    "rnn_not_last": (lambda: nn.Sequential(nn.LSTM(3, 4, batch_first=True), nn.Linear(4, 1)),
-                     {}, r"LSTM '0': an RNN returns \(output, h_n\)"),
-    "batch_first_false": (lambda: nn.Sequential(nn.GRU(3, 4)), {}, r"batch_first=False"),
+    "rnn": (lambda: nn.Sequential(nn.LSTM(3, 4, batch_first=True), nn.Linear(4, 1)),
+            {}, r"LSTM '0': an RNN returns \(output, h_n\), which nn.Sequential passes on"),
+    "rnn_last": (lambda: nn.Sequential(nn.Linear(3, 3), nn.GRU(3, 4, batch_first=True)),
+                 {"input_shape": (5, 3)}, r"GRU '1': an RNN returns \(output, h_n\)"),
     "conv_needs_input_shape": (lambda: nn.Sequential(nn.Conv2d(3, 4, 3)), {},
                                r"input_shape is required: the first module Conv2d '0'"),
     "input_shape_mismatch": (lambda: nn.Sequential(nn.Linear(3, 4)), {"input_shape": (5,)},
@@ -482,8 +478,6 @@ TORCH_REFUSED: dict[str, tuple[Callable[[], Any], dict[str, Any], str]] = {
                               {"input_shape": (4,)}, r"BatchNorm1d '0': track_running_stats=False"),
     "embedding_max_norm": (lambda: nn.Sequential(nn.Embedding(10, 3, max_norm=1.0)), {},
                            r"Embedding '0': max_norm"),
-    "lstm_proj_size": (lambda: nn.Sequential(nn.LSTM(3, 4, proj_size=2, batch_first=True)), {},
-                       r"LSTM '0': proj_size"),
     "padding_mode": (lambda: nn.Sequential(nn.Conv1d(3, 4, 3, padding=1, padding_mode="reflect")),
                      {"input_shape": (8, 3)}, r"Conv1d '0': padding_mode='reflect'"),
     "softmax_without_dim": (lambda: nn.Sequential(nn.Linear(3, 2), nn.Softmax()), {},
@@ -540,3 +534,13 @@ def test_layernorm_is_paired_checked_and_transferred() -> None:
     found = {d.what: d for d in compare(middle, nn.Sequential(
         nn.LayerNorm(6, eps=1e-3), nn.Linear(4, 2))).differences}
     assert "normalized axes" in found
+
+
+def test_torch_scaffold_leaves_the_module_as_it_was() -> None:
+    """Reading shapes runs the chain on fake tensors in eval mode: a training BatchNorm does not
+    count a batch, and every module keeps its training flag."""
+    tm = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Dropout(0.5), nn.Linear(4, 2))
+    tm[2].eval()
+    scaffold(tm, to="keras")
+    assert int(tm[1].num_batches_tracked) == 0
+    assert [m.training for m in tm] == [True, True, False, True]

@@ -44,9 +44,9 @@ def scaffold(model: Any, to: str = "torch", input_shape: Sequence[int | None] | 
     `build_model()` returning a `keras.Sequential`. `input_shape` is the Keras model's input
     shape without the batch axis, in Keras layout (channels last: `(height, width, channels)`
     for a first Conv2d); it is required where the modules do not fix it (convs, pooling,
-    normalisation first) and checked against them otherwise. An RNN is accepted only as the
-    last module (`nn.Sequential` hands its `(output, h_n)` tuple to the next module, which fails
-    in torch too); its Keras port returns the whole sequence (element 0 of torch's tuple).
+    normalisation first) and checked against them otherwise. RNNs are refused: in an
+    nn.Sequential an RNN's `(output, h_n)` tuple is passed on (or returned) as it is, never
+    one tensor, so such a Sequential has no single-output Keras equivalent.
 
     Then `transfer_weights(keras_model, torch_model)` (either direction) and
     `assert_equivalent(keras_model, torch_model)` apply to the pair as written.
@@ -693,6 +693,12 @@ class _TorchToKeras:
     # ------------------------------------------------------------------------- the source
     def source(self) -> str:
         for label, m in self.mods:
+            if lookup(m, _RNNS, "torch") is not None:
+                raise _refuse_module(m, label, "an RNN returns (output, h_n), which "
+                                     "nn.Sequential passes on (or returns) as a tuple, not one "
+                                     "tensor: wrap it in a module whose forward picks out or "
+                                     "out[:, -1] and port that by hand (scaffold(keras_model) "
+                                     "writes such a forward from a Keras model)")
             if lookup(m, _FROM_TORCH, "torch") is None:
                 raise ValueError(f"{_name(m, label)}: the scaffold has no Keras counterpart "
                                  f"for it (supported: {_supported(_FROM_TORCH)})")
@@ -806,24 +812,24 @@ def _torch_shapes(mods: list[tuple[str, Any]], shape: tuple[int | None, ...], fi
         full = tuple(full[i] for i in _to_first(len(full)))
     shapes: list[tuple[int, ...]] = []
     label = "the input"
+    # eval mode: in training a BatchNorm would count the fake batch (num_batches_tracked)
+    modes = [(m, m.training) for _, top in mods for m in top.modules()]
     try:
+        for _, top in mods:
+            top.eval()
         with _quiet(), FakeTensorMode(allow_non_fake_inputs=True):
             x = torch.zeros(full, dtype=torch.long if embedding else torch.float32)
-            for i, (label, m) in enumerate(mods):
+            for name, m in mods:
+                label = name  # for the message, if it fails
                 shapes.append(tuple(x.shape))
-                if lookup(m, _RNNS, "torch") is not None and i != len(mods) - 1:
-                    raise ValueError(f"{_name(m, label)}: an RNN returns (output, h_n), which "
-                                     "nn.Sequential hands to the next module (torch fails "
-                                     "there too); it is supported only as the last module: "
-                                     "wrap it in a module that returns out or out[:, -1]")
                 x = m(x)
-                x = x[0] if isinstance(x, tuple) else x
             shapes.append(tuple(x.shape))
-    except ValueError:
-        raise
     except Exception as e:
         raise ValueError(f"the nn.Sequential does not run on a Keras input of shape {shape} "
                          f"(at {label}: {e}); give input_shape in Keras layout") from e
+    finally:
+        for m, training in modes:
+            m.training = training
     return shapes
 
 
@@ -1003,30 +1009,6 @@ def _t_dropout(em: _TorchToKeras, label: str, m: Any) -> None:
     em.add("Dropout", [_float(m.p)], label)
 
 
-def _t_rnn(em: _TorchToKeras, label: str, m: Any) -> None:
-    kind = framework_class(m, _FROM_TORCH, "torch") or "RNN"
-    if not m.batch_first:
-        raise _refuse_module(m, label, "batch_first=False: build it with batch_first=True "
-                                       "(Keras is batch-major)")
-    if getattr(m, "proj_size", 0):
-        raise _refuse_module(m, label, "proj_size has no Keras LSTM form")
-    em.torch_layout(f"nn.{kind} takes (batch, steps, features)")
-    keras_kind = {"LSTM": "LSTM", "GRU": "GRU", "RNN": "SimpleRNN"}[kind]
-    args = [str(m.hidden_size), "return_sequences=True",
-            'activation="relu"' if kind == "RNN" and m.nonlinearity == "relu" else "",
-            "" if m.bias else "use_bias=False"]
-    rnn = f"layers.{keras_kind}({', '.join(a for a in args if a)})"
-    for layer in range(m.num_layers):
-        if layer and m.dropout:
-            em.add("Dropout", [_float(m.dropout)], comment="torch's dropout between layers")
-        comment = ("the whole sequence (element 0 of torch's (output, h_n))"
-                   if m.num_layers == 1 else f"layer {layer} of torch's num_layers={m.num_layers}")
-        if m.bidirectional:
-            em.add("Bidirectional", [rnn], comment=comment)
-        else:
-            em.items.append(f"{rnn},  # {comment}")
-
-
 # Tables for `lookup` (module-level: it caches by the table's id)
 _RNNS = {"LSTM": True, "GRU": True, "RNN": True}
 _CONVS = {"Conv1d": True, "Conv2d": True}
@@ -1044,7 +1026,6 @@ _FROM_TORCH: dict[str, TorchWriter] = {
     "LayerNorm": _t_layernorm,
     "Embedding": _t_embedding,
     "Dropout": _t_dropout,
-    "LSTM": _t_rnn, "GRU": _t_rnn, "RNN": _t_rnn,
     "LeakyReLU": _t_leaky_relu,
     **{name: _t_activation for name in _ACTIVATION_NAMES},
 }
@@ -1062,10 +1043,6 @@ def _linear_input(m: Any) -> tuple[int | None, ...]:
     return (int(m.in_features),)
 
 
-def _rnn_input(m: Any) -> tuple[int | None, ...]:
-    return (None, int(m.input_size))
-
-
 def _embedding_input(m: Any) -> tuple[int | None, ...]:
     return (None,)
 
@@ -1073,6 +1050,5 @@ def _embedding_input(m: Any) -> tuple[int | None, ...]:
 # What the first module (past activations and dropout) says of the Keras input, when it
 # fixes it; any other first module needs `input_shape`.
 _INPUT_FIXED: dict[str, Callable[[Any], tuple[int | None, ...]]] = {
-    "Linear": _linear_input, "LSTM": _rnn_input, "GRU": _rnn_input, "RNN": _rnn_input,
-    "Embedding": _embedding_input,
+    "Linear": _linear_input, "Embedding": _embedding_input,
 }
