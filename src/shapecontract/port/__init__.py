@@ -8,7 +8,9 @@ Design rules:
   and the layout. Adding a layer kind is one entry per side (plus its transfer function).
 - `compare` pairs and checks from metadata (torch runs only on fake tensors);
   `transfer_weights` converts layouts and gate orders both ways; `assert_equivalent` runs
-  both models on the same data and names the first diverging pair.
+  both models on the same data and names the first diverging pair; `scaffold` writes the
+  source of a port (Keras model -> nn.Module, nn.Sequential -> Keras) in the conventions the
+  other three assume.
 - No module here imports keras, torch or numpy when it is imported.
 """
 
@@ -16,7 +18,8 @@ from __future__ import annotations
 
 from .compare import Difference, PortReport, compare
 from .equivalence import Equivalence, PortMismatch, assert_equivalent
+from .scaffold import scaffold
 from .weights import transfer_weights
 
 __all__ = ["Difference", "Equivalence", "PortMismatch", "PortReport", "assert_equivalent",
-           "compare", "transfer_weights"]
+           "compare", "scaffold", "transfer_weights"]

@@ -326,6 +326,53 @@ def _bn_momentum(p: Pair) -> list[Issue]:
                   f"torch momentum = 1 - Keras momentum: momentum={1 - k.momentum:g}")]
 
 
+def _layernorm_axes(k: Any) -> list[int] | None:
+    """The input axes a Keras LayerNormalization normalises, as positive indices."""
+    try:
+        rank = len(k.input.shape)
+    except Exception:
+        return None
+    axes = k.axis if isinstance(k.axis, (list, tuple)) else [k.axis]
+    return sorted(int(a) % rank for a in axes)
+
+
+def _layernorm_shape(k: Any) -> tuple[int, ...] | None:
+    """The shape nn.LayerNorm must normalise (None: unknown, or axes torch cannot express)."""
+    axes = _layernorm_axes(k)
+    if axes is None or axes != list(range(len(k.input.shape) - len(axes), len(k.input.shape))):
+        return None
+    shape = tuple(k.input.shape[a] for a in axes)
+    return None if any(d is None for d in shape) else shape
+
+
+def _layernorm_axes_check(p: Pair) -> list[Issue]:
+    """nn.LayerNorm normalises the trailing axes only."""
+    k = p.keras[0]
+    axes = _layernorm_axes(k)
+    if axes is None or axes == list(range(len(k.input.shape) - len(axes), len(k.input.shape))):
+        return []
+    return [Issue("normalized axes", tuple(axes), "the trailing axes (always)",
+                  f"move Keras's axes {tuple(axes)} last before nn.LayerNorm (x.permute(...)), "
+                  "or normalise the trailing axes in Keras")]
+
+
+def _layernorm_affine(p: Pair) -> list[Issue]:
+    """Keras scale/center (gamma, beta) against torch's weight/bias."""
+    k, m = p.keras[0], p.module
+    if getattr(k, "rms_scaling", False):
+        return [Issue("rms_scaling", True, "mean-centred (nn.LayerNorm)",
+                      "rms_scaling is deprecated in Keras and nn.LayerNorm has no such form: use "
+                      "keras.layers.RMSNormalization with nn.RMSNorm")]
+    want = (bool(k.scale or k.center), bool(k.center))  # torch: a weight, a bias
+    got = (m.weight is not None, m.bias is not None)
+    if want == got:
+        return []
+    return [Issue("scale / center (weight / bias)", f"scale={k.scale}, center={k.center}",
+                  f"weight={got[0]}, bias={got[1]}",
+                  f"on the torch side: nn.LayerNorm(..., elementwise_affine={want[0]}, "
+                  f"bias={want[1]})")]
+
+
 _DENSE_CHECKS: tuple[Check, ...] = (
     Attr("units / out_features", lambda k: k.units, lambda m: m.out_features,
          "nn.Linear(..., out_features={})"),
@@ -361,6 +408,13 @@ _BATCHNORM_CHECKS: tuple[Check, ...] = (
     _bn_momentum,
 )
 
+_LAYERNORM_CHECKS: tuple[Check, ...] = (
+    _layernorm_axes_check,
+    Attr("normalized shape", _layernorm_shape, lambda m: tuple(m.normalized_shape),
+         "nn.LayerNorm({}, ...)"),
+    _bn_epsilon,
+    _layernorm_affine,
+)
 
 # -------------------------------------------------------------------------- transfers
 def _set(param: Any, value: np.ndarray, what: str) -> None:
@@ -435,6 +489,19 @@ def _batchnorm(p: Pair, to_torch: bool, flattened: tuple[int, ...] | None) -> No
             _set(tv, to_numpy(kv), f"{p.where} {kn}")
         else:
             kv.assign(to_numpy(tv))
+
+
+def _layernorm(p: Pair, to_torch: bool, flattened: tuple[int, ...] | None) -> None:
+    """Keras gamma/beta <-> torch weight/bias (same shapes); a side without one is skipped."""
+    k, m = p.keras[0], p.module
+    for kn, tn in (("gamma", "weight"), ("beta", "bias")):
+        kv, tv = getattr(k, kn, None), getattr(m, tn, None)
+        if kv is None or tv is None:
+            continue
+        if to_torch:
+            _set(tv, to_numpy(kv), f"{p.where} {kn}")
+        else:
+            kv.assign(to_numpy(tv).reshape(tuple(kv.shape)))
 
 
 def _rnn(p: Pair, to_torch: bool, flattened: tuple[int, ...] | None) -> None:
@@ -521,6 +588,7 @@ KERAS: dict[str, KerasRule] = {
     "Bidirectional": KerasRule("bidirectional", wraps=_bidirectional_layers),
     "Embedding": KerasRule("embedding", "Embedding", _EMBEDDING_CHECKS, _embedding),
     "BatchNormalization": KerasRule("batchnorm", "BatchNorm1d", _BATCHNORM_CHECKS, _batchnorm),
+    "LayerNormalization": KerasRule("layernorm", "LayerNorm", _LAYERNORM_CHECKS, _layernorm),
     # not paired, known for their layout: a Flatten of their map is reordered for torch
     "Flatten": KerasRule("flatten", layout=FLATTENED),
     "BaseConv": KerasRule("conv", layout=CHANNELS),  # Conv3D
@@ -547,6 +615,7 @@ TORCH: dict[str, TorchRule] = {
     "Embedding": TorchRule("embedding"),
     "BatchNorm1d": TorchRule("batchnorm"),
     "BatchNorm2d": TorchRule("batchnorm"),
+    "LayerNorm": TorchRule("layernorm"),
     # nn.MultiheadAttention's out_proj: a Linear inside a module the port does not pair
     "NonDynamicallyQuantizableLinear": TorchRule("attention_projection", paired=False),
     # not paired: what `compare` looks for after a Keras layer with `activation=`

@@ -5,8 +5,10 @@ Design rules:
   (out, in); Keras LSTM gates are i,f,c,o like torch's i,f,g,o; Keras GRU gates are z,r,h and
   torch's r,z,n (Keras must use `reset_after=True`); Keras conv kernels are (k..., in, out)
   and torch's (out, in, k...).
-- This module adds the one thing a pair cannot see: a layer right after a Flatten of a
-  channels_last map gets that map's shape, so a Dense's rows are reordered (h, w, c) <-> (c, h, w).
+- This module adds the one thing a pair cannot see: the layer a Flatten of a channels_last map
+  feeds gets that map's shape, so a Dense's rows are reordered (h, w, c) <-> (c, h, w); layers
+  that keep the layout (Dropout, activations, BatchNormalization before the Flatten) are looked
+  through.
 - A pair of different kinds is refused with a ValueError naming it; run `compare` for why.
 """
 
@@ -14,8 +16,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..frameworks._table import lookup
 from .compare import PortReport, pair_layers, same_kind
-from .rules import FLATTENED, Channels, keras_class, keras_rule, torch_class
+from .rules import FLATTENED, Channels, keras_class, keras_paired, keras_rule, torch_class
 
 __all__ = ["transfer_weights"]
 
@@ -38,19 +41,43 @@ def transfer_weights(keras_model: Any, torch_model: Any, direction: str = "keras
         rule.transfer(p, direction == "keras_to_torch", flat_from.get(id(p.keras[0])))
 
 
+# Keras layers that keep a map's layout (they act per element or per channel): a Flatten after
+# them flattens the map of the layer before them. Looked up along the MRO (SpatialDropout2D is a
+# Dropout). Those that are not paired may also sit between the Flatten and the layer it feeds.
+_KEEP_LAYOUT = {name: True for name in (
+    "Dropout", "GaussianDropout", "GaussianNoise", "AlphaDropout", "ActivityRegularization",
+    "Activation", "ReLU", "LeakyReLU", "ELU", "Softmax", "BatchNormalization")}
+
+
+def _keeps_layout(layer: Any) -> bool:
+    return bool(lookup(layer, _KEEP_LAYOUT, "keras"))
+
+
 def _flatten_sources(keras_model: Any) -> dict[int, tuple[int, ...]]:
     """For each layer fed by a Flatten of a channels_last map (a conv or pool): that map's shape.
 
     torch's port flattens the channels-first map (nn.Flatten after nn.Conv), so a Dense's rows
     come in (c, h, w) order there and (h, w, c) in Keras. A Flatten of anything else (an
-    embedding, a sequence) flattens the same order on both sides and is left alone."""
+    embedding, a sequence) flattens the same order on both sides and is left alone. Layers that
+    keep the map's layout (Dropout, activations, BatchNormalization) may sit between the map's
+    source and the Flatten; unpaired ones (Dropout, activations) between the Flatten and the
+    layer it feeds."""
     out: dict[int, tuple[int, ...]] = {}
     seq = list(keras_model.layers)
-    for i in range(2, len(seq)):
-        flatten, src = keras_rule(seq[i - 1]), keras_rule(seq[i - 2])
-        if flatten is None or flatten.layout is not FLATTENED or src is None:
+    for i, flatten in enumerate(seq):
+        rule = keras_rule(flatten)
+        if rule is None or rule.layout is not FLATTENED:
             continue
-        if (isinstance(src.layout, Channels)
-                and getattr(seq[i - 2], "data_format", "channels_last") == "channels_last"):
-            out[id(seq[i])] = tuple(seq[i - 1].input.shape[1:])
+        j = i - 1
+        while j >= 0 and _keeps_layout(seq[j]):
+            j -= 1
+        src = keras_rule(seq[j]) if j >= 0 else None
+        if (src is None or not isinstance(src.layout, Channels)
+                or getattr(seq[j], "data_format", "channels_last") != "channels_last"):
+            continue
+        n = i + 1
+        while n < len(seq) and _keeps_layout(seq[n]) and not keras_paired(seq[n]):
+            n += 1
+        if n < len(seq):
+            out[id(seq[n])] = tuple(flatten.input.shape[1:])
     return out
