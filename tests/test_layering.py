@@ -104,3 +104,16 @@ def test_the_layering_check_can_fail() -> None:
 def test_relative_imports_resolve(source: str, module: str, expected: str) -> None:
     """The walker resolves relative imports the way Python does."""
     assert [t for _, t in imports_of(source, module)] == [expected]
+
+
+def test_table_lookup_cache_cannot_confuse_two_tables() -> None:
+    """A table that is a temporary dict may get the id of a freed one: the lookup cache keeps
+    each table alive and checks it on a hit (found by helper-7: a Conv2d chain was looked up
+    in an earlier table)."""
+    import torch
+
+    from shapecontract.frameworks._table import lookup
+
+    conv = torch.nn.Conv2d(1, 1, 1)
+    hits = [lookup(conv, {"Conv2d": n}, "torch") for n in range(50)]
+    assert hits == list(range(50))

@@ -455,7 +455,7 @@ class LongIndices(nn.Module):
 
 # compare's rule for conv padding says Keras 'same' differs from torch padding=(1, 1), though
 # for an odd kernel at stride 1 they are the same padding (assert_equivalent agrees)
-COMPARE_FALSE_POSITIVES = {"conv2d": ("padding",), "conv1d_adaptive_pool": ("padding",)}
+COMPARE_FALSE_POSITIVES: dict[str, tuple[str, ...]] = {}  # none left
 
 
 TORCH_REFUSED: dict[str, tuple[Callable[[], Any], dict[str, Any], str]] = {

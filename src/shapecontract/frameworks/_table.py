@@ -19,7 +19,9 @@ __all__ = ["framework_class", "lookup"]
 
 T = TypeVar("T")
 
-_cache: dict[tuple[int, type, str], tuple[str, object] | None] = {}
+_cache: dict[tuple[int, type, str], tuple[Mapping[str, object], tuple[str, object] | None]] = {}
+"""(id(table), type, package) -> (the table, the hit). The table is kept so that its id cannot
+be reused by another table while the entry lives, and compared on every hit."""
 
 
 _COMPUTE = {"torch": "forward", "keras": "call"}
@@ -41,10 +43,9 @@ def lookup(obj: object, table: Mapping[str, T], package: str) -> T | None:
 
 def _lookup(obj: object, table: Mapping[str, T], package: str) -> tuple[str, object] | None:
     key = (id(table), type(obj), package)
-    try:
-        return _cache[key]
-    except KeyError:
-        pass
+    cached = _cache.get(key)
+    if cached is not None and cached[0] is table:
+        return cached[1]
     found: tuple[str, object] | None = None
     compute = _COMPUTE.get(package)
     for cls in type(obj).__mro__:
@@ -55,5 +56,5 @@ def _lookup(obj: object, table: Mapping[str, T], package: str) -> tuple[str, obj
             break
         if not ours and compute is not None and compute in vars(cls):
             break  # a user's class computes its own shapes
-    _cache[key] = found
+    _cache[key] = (table, found)
     return found

@@ -22,7 +22,9 @@ from .rules import (
     SEQUENCE,
     Pair,
     directions,
+    keras_activation_of,
     keras_class,
+    keras_neutral,
     keras_paired,
     keras_rule,
     torch_class,
@@ -117,7 +119,41 @@ def pair_layers(keras_model: Any, torch_model: Any, report: PortReport) -> list[
         report.differences.append(Difference(
             _label(k), "(none)", "missing torch module", "present", "-",
             f"add the torch counterpart of {_label(k)}"))
+    _keras_activations(keras_model, pairs)
     return pairs
+
+
+def _keras_activations(keras_model: Any, pairs: list[Pair]) -> None:
+    """Each pair's Keras activations: its layer's `activation=`, then the activation layers
+    before the next paired layer (the same window the torch trace reads), and the last
+    activation layer right after it (its output is the pair's output)."""
+    ends = {id(p.keras[-1]): p for p in pairs}
+    current: Pair | None = None
+    contiguous = False
+    for layer in getattr(keras_model, "layers", []):
+        p = ends.get(id(layer))
+        if p is not None:
+            own = getattr(getattr(directions(layer)[0], "activation", None), "__name__", "linear")
+            rule = keras_rule(layer)
+            sequence = rule is not None and rule.layout is SEQUENCE
+            p.keras_applied = [] if own == "linear" or sequence else [own]
+            p.keras_calls = [] if own == "linear" or sequence else [directions(layer)[0].activation]
+            current, contiguous = p, True
+            continue
+        if keras_paired(layer):
+            current = None
+            continue
+        if current is None or current.keras_applied is None:
+            continue
+        act = keras_activation_of(layer)
+        if act is not None:
+            if act != "linear":
+                current.keras_applied.append(act)
+                current.keras_calls.append(layer)
+            if contiguous:
+                current.keras_end = layer
+        elif not keras_neutral(layer):
+            contiguous = False
 
 
 def same_kind(p: Pair) -> bool:

@@ -93,10 +93,7 @@ class Context:
     @property
     def module_path(self) -> str:
         """The module as code reaches it from the model: `model.lstm`, `model[0]`."""
-        text = "model"
-        for part in self.pair.name.split(".") if self.pair.name else []:
-            text += f"[{part}]" if part.isdigit() else f".{part}"
-        return text
+        return _path("model", self.pair.name)
 
     @property
     def label(self) -> str:
@@ -137,6 +134,18 @@ class Context:
         if got is None or got.shape != self.keras_out.shape:
             return float("inf")
         return float(np.max(np.abs(got - self.keras_out))) if got.size else 0.0
+
+
+def _path(root: str, name: str) -> str:
+    text = root
+    for part in name.split(".") if name else []:
+        text += f"[{part}]" if part.isdigit() else f".{part}"
+    return text
+
+
+def _caller(name: str) -> str:
+    """How the port's forward calls the module: `self.lstm`, `self.block[0]`."""
+    return _path("self", name)
 
 
 Variant = tuple[str, str, str, Callable[[], "np.ndarray | None"]]  # cause, why, fix, experiment
@@ -338,44 +347,47 @@ def batchnorm_epsilon(ctx: Context) -> Iterator[Variant]:
 
 
 def activation(ctx: Context) -> Iterator[Variant]:
-    """The Keras layer's `activation=` missing after the torch module, another one applied, or
-    one applied that Keras does not have (read from the traced forward, functional or module)."""
+    """The activations Keras applies to the pair's output (`activation=` and activation layers
+    after it) missing after the torch module, others applied, or some applied that Keras does
+    not have (read from the traced forward, functional or module)."""
     import keras
 
-    k = ctx.pair.keras[-1]
-    inner = directions(k)[0]
-    rule = keras_rule(k)
+    p = ctx.pair
+    rule = keras_rule(p.keras[-1])
     if rule is not None and rule.layout is SEQUENCE:
         return  # an RNN's activations are inside the cell
-    want = getattr(getattr(inner, "activation", None), "__name__", "linear")
-    applied = [op.activation for op in ctx.trace.activations_after(ctx.index)]
+    inner = directions(p.keras[-1])[0]
+    own = getattr(getattr(inner, "activation", None), "__name__", "linear")
+    want = p.keras_applied if p.keras_applied is not None else ([] if own == "linear" else [own])
+    calls = p.keras_calls if p.keras_applied is not None else (
+        [] if own == "linear" else [inner.activation])
+    applied = [str(op.activation) for op in ctx.trace.activations_after(ctx.index)]
+    if want == applied:
+        return
     module_out = _module_output(ctx)
     if module_out is None:
         return
 
-    def plain() -> np.ndarray | None:
-        return ctx.reading(module_out, activations=False)
-
-    def keras_activation() -> np.ndarray | None:
-        raw = plain()
+    def keras_activations() -> np.ndarray | None:
+        raw = ctx.reading(module_out, activations=False)
         if raw is None:
             return None
-        out: np.ndarray = keras.ops.convert_to_numpy(keras.activations.get(want)(raw))
-        return out
+        for call in calls:
+            raw = keras.ops.convert_to_numpy(call(raw))
+        return raw
 
-    has = ", ".join(str(a) for a in applied)
-    if want != "linear" and want not in applied:
-        module = ACTIVATIONS.get(want, want)
-        what = (f"the forward applies {has} after {ctx.label}, Keras {want}" if applied else
-                f"Keras applies {want} (activation='{want}'); the torch forward applies nothing "
-                f"after {ctx.label}")
+    has, wants = ", ".join(applied), ", ".join(want)
+    name = _caller(p.name)
+    if want:
+        module = " then ".join(f"nn.{ACTIVATIONS.get(a, a)}()" for a in want)
+        what = (f"the forward applies {has} after {ctx.label}; Keras applies {wants}" if applied
+                else f"Keras applies {wants}; the torch forward applies nothing after {ctx.label}")
         yield ("missing activation" if not applied else "wrong activation", what,
-               f"x = torch.{want}(self.{ctx.pair.name}(x))  # or nn.{module}() right after it",
-               keras_activation)
-    if want == "linear" and applied:
+               f"x = torch.{want[0]}({name}(x))  # or {module} right after it", keras_activations)
+    else:
         yield ("extra activation",
-               f"the forward applies {has} after {ctx.label}; the Keras layer has no activation",
-               f"x = self.{ctx.pair.name}(x)  # without {has}", plain)
+               f"the forward applies {has} after {ctx.label}; Keras applies none there",
+               f"x = {name}(x)  # without {has}", keras_activations)
 
 
 def _module_output(ctx: Context) -> Any:
@@ -427,8 +439,8 @@ def bidirectional_final_state(ctx: Context) -> Iterator[Variant]:
            f"{ctx.label} reads `{node.expression}` of {torch_class(src.module)} '{src.name}'; for "
            f"a bidirectional layer the last step holds only the forward direction's final state: "
            f"the backward direction's is at step 0 (`out[:, 0, {h}:]`), and Keras returns both",
-           (f"_, (h_n, c_n) = self.{src.name}(x)\n" if torch_class(src.module) == "LSTM" else
-            f"_, h_n = self.{src.name}(x)\n") + "x = torch.cat((h_n[-2], h_n[-1]), dim=1)",
+           (f"_, (h_n, c_n) = {_caller(src.name)}(x)\n" if torch_class(src.module) == "LSTM" else
+            f"_, h_n = {_caller(src.name)}(x)\n") + "x = torch.cat((h_n[-2], h_n[-1]), dim=1)",
            lambda: ctx.read(ctx.pair.module, ctx.expected_in))
 
 

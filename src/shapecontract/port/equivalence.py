@@ -130,7 +130,7 @@ def _divergence(keras_model: Any, pairs: list[Any], xs: list[Any], tr: Any,
 
     try:
         ins = [p.keras[0].input for p in pairs]
-        outs = [p.keras[-1].output for p in pairs]
+        outs = [(p.keras_end or p.keras[-1]).output for p in pairs]  # after its activations
         inputs = keras_model.inputs
         probe = keras.Model(inputs[0] if len(inputs) == 1 else inputs, ins + outs)
         values = [keras.ops.convert_to_numpy(v)

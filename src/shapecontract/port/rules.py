@@ -16,7 +16,7 @@ Design rules:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..frameworks._table import framework_class, lookup
@@ -24,9 +24,10 @@ from ..frameworks._table import framework_class, lookup
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["ACTIVATIONS", "CHANNELS", "FLATTENED", "KERAS", "SAME", "SEQUENCE", "TORCH", "Attr",
-           "Channels", "Issue", "KerasRule", "Layout", "Pair", "TorchRule", "directions",
-           "keras_class", "keras_paired", "keras_rule", "to_numpy", "torch_class", "torch_rule"]
+__all__ = ["ACTIVATIONS", "CHANNELS", "FLATTENED", "KERAS", "KERAS_ACTIVATION_LAYERS",
+           "KERAS_NEUTRAL", "SAME", "SEQUENCE", "TORCH", "Attr", "Channels", "Issue", "KerasRule",
+           "Layout", "Pair", "TorchRule", "directions", "keras_activation_of", "keras_class",
+           "keras_neutral", "keras_paired", "keras_rule", "to_numpy", "torch_class", "torch_rule"]
 
 
 class Issue(NamedTuple):
@@ -51,6 +52,11 @@ class Pair:
     applied: list[str] | None = None
     # the traced forward takes Keras-layout input and lays it out for this module itself
     layout_handled: bool = False
+    # the activations Keras applies to the pair's output: the layer's `activation=` and the
+    # activation layers after it (ReLU, Activation, Softmax...) before the next paired layer
+    keras_applied: list[str] | None = None
+    keras_calls: list[Any] = field(default_factory=list)  # each as a callable (layer or function)
+    keras_end: Any = None  # the last of those activation layers right after it, if any
 
     @property
     def where(self) -> str:
@@ -217,22 +223,60 @@ class Attr:
         return [Issue(self.what, kv, tv, "on the torch side: " + self.fix.format(kv))]
 
 
+def _relu_name(layer: Any) -> str:
+    if getattr(layer, "negative_slope", 0.0):
+        return "leaky_relu"
+    return "relu6" if getattr(layer, "max_value", None) == 6 else "relu"
+
+
+# Keras activation layers, and the activation each applies (by the Keras name)
+KERAS_ACTIVATION_LAYERS: dict[str, Callable[[Any], str]] = {
+    "Activation": lambda layer: str(getattr(layer.activation, "__name__", "linear")),
+    "ReLU": _relu_name,
+    "LeakyReLU": lambda layer: "leaky_relu",
+    "ELU": lambda layer: "elu",
+    "Softmax": lambda layer: "softmax",
+    "PReLU": lambda layer: "prelu",
+}
+# Keras layers that pass values through at inference
+KERAS_NEUTRAL = frozenset({"Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",
+                           "GaussianNoise", "GaussianDropout", "AlphaDropout",
+                           "ActivityRegularization"})
+
+
+def keras_activation_of(layer: Any) -> str | None:
+    """The activation a Keras activation layer applies, or None if it is not one."""
+    name = framework_class(layer, KERAS_ACTIVATION_LAYERS, "keras")
+    return None if name is None else KERAS_ACTIVATION_LAYERS[name](layer)
+
+
+def keras_neutral(layer: Any) -> bool:
+    return any(c.__name__ in KERAS_NEUTRAL and (c.__module__ or "").startswith("keras")
+               for c in type(layer).__mro__)
+
+
+def _same_activation(a: str, b: str) -> bool:
+    return a == b or {a, b} == {"swish", "silu"}
+
+
 def _activation(p: Pair) -> list[Issue]:
-    """A Keras `activation=` must be applied to the torch module's output by the forward (as a
-    module or a function: read from the traced forward, `Pair.applied`)."""
-    act = getattr(getattr(p.keras[0], "activation", None), "__name__", "linear")
+    """The activations Keras applies to the pair's output (`activation=` and activation layers
+    after it, `Pair.keras_applied`) must be what the torch forward applies to the module's
+    output (as modules or functions: read from the traced forward, `Pair.applied`)."""
     if p.applied is None:
         return []  # not seen: compare says so in `unseen`
-    if act == "linear":
-        if not p.applied:
-            return []
-        return [Issue("activation", "none", ", ".join(p.applied),
-                      "the Keras layer has no activation: remove it from the torch forward")]
-    if p.applied == [act] or (act == "swish" and p.applied == ["silu"]):
+    own = getattr(getattr(p.keras[-1], "activation", None), "__name__", "linear")
+    want = p.keras_applied if p.keras_applied is not None else (
+        [] if own == "linear" else [own])
+    if len(want) == len(p.applied) and all(map(_same_activation, want, p.applied)):
         return []
     shown = ", ".join(p.applied) or "none"
-    return [Issue("activation", act, shown,
-                  f"apply it after the torch layer: x = torch.{act}(...) or nn.{ACTIVATIONS.get(act, act)}()")]
+    if not want:
+        return [Issue("activation", "none", shown,
+                      "the Keras model applies no activation here: remove it from the torch forward")]
+    fixes = " then ".join(f"nn.{ACTIVATIONS.get(a, a)}()" for a in want)
+    return [Issue("activation", ", ".join(want), shown,
+                  f"apply after the torch layer: {fixes} (or torch.{want[0]}(...) in forward)")]
 
 
 def _channels_last(k: Any) -> bool:
@@ -240,9 +284,15 @@ def _channels_last(k: Any) -> bool:
 
 
 def _conv_padding(p: Pair) -> list[Issue]:
+    """Keras 'valid'/'same' against torch's string or numbers: 'same' at stride 1 with odd
+    kernels is the number (k - 1) * dilation // 2 on each side, which torch may state."""
     k, m = p.keras[0], p.module
     tpad = m.padding if isinstance(m.padding, str) else (
         "valid" if all(x == 0 for x in m.padding) else tuple(m.padding))
+    if (k.padding == "same" and isinstance(tpad, tuple) and all(s == 1 for s in m.stride)
+            and all(ks % 2 == 1 for ks in m.kernel_size)
+            and tpad == tuple((ks - 1) * d // 2 for ks, d in zip(m.kernel_size, m.dilation))):
+        return []
     if k.padding != tpad:
         return [Issue("padding", k.padding, m.padding, f"padding='{k.padding}' on the torch side")]
     return []
@@ -576,7 +626,18 @@ def _bidirectional_layers(layer: Any) -> list[Any]:
 
 _LSTM_CHECKS = (*_RNN_CHECKS, _lstm_activations, _return_state)
 _GRU_CHECKS = (*_RNN_CHECKS, _gru_reset_after, _return_state)
-_SIMPLE_RNN_CHECKS = (*_RNN_CHECKS, _return_state)
+def _simple_rnn_activation(p: Pair) -> list[Issue]:
+    act = directions(p.keras[0])[0].cell.activation.__name__
+    if act not in ("tanh", "relu"):
+        return [Issue("activation", act, "tanh or relu (nonlinearity=)",
+                      "use activation='tanh' or 'relu' in Keras")]
+    if act != p.module.nonlinearity:
+        return [Issue("activation", act, p.module.nonlinearity,
+                      f"nn.RNN(..., nonlinearity='{act}')")]
+    return []
+
+
+_SIMPLE_RNN_CHECKS = (*_RNN_CHECKS, _simple_rnn_activation, _return_state)
 
 KERAS: dict[str, KerasRule] = {
     "Dense": KerasRule("dense", "Linear", _DENSE_CHECKS, _dense),
@@ -603,7 +664,7 @@ KERAS: dict[str, KerasRule] = {
 # A Keras `activation=` and the torch module that must follow the layer.
 ACTIVATIONS = {"relu": "ReLU", "sigmoid": "Sigmoid", "tanh": "Tanh", "softmax": "Softmax",
                "elu": "ELU", "selu": "SELU", "gelu": "GELU", "silu": "SiLU", "swish": "SiLU",
-               "softplus": "Softplus", "leaky_relu": "LeakyReLU"}
+               "softplus": "Softplus", "leaky_relu": "LeakyReLU", "relu6": "ReLU6"}
 
 TORCH: dict[str, TorchRule] = {
     "Linear": TorchRule("dense"),
