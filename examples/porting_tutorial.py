@@ -24,7 +24,7 @@ import torch
 from keras import layers
 from torch import nn
 
-from shapecontract.port import PortMismatch, assert_equivalent, compare, transfer_weights
+from shapecontract.port import PortMismatch, assert_equivalent, compare, scaffold, transfer_weights
 
 
 def keras_forecaster() -> Any:
@@ -140,6 +140,13 @@ def steps() -> list[tuple[str, str, Any, Any]]:
         report = compare(km, tm)
         return f"{report}\n\n{assert_equivalent(km, tm, atol=1e-5)}"
 
+    def scaffolded() -> Any:
+        namespace: dict[str, Any] = {}
+        exec(scaffold(km), namespace)  # the source shown above, as a user would save it
+        tm = namespace["Forecaster"]()
+        transfer_weights(km, tm)
+        return f"{compare(km, tm)}\n\n{assert_equivalent(km, tm, atol=1e-5)}"
+
     return [
         ("The Keras model", "The forecaster to port (its summary is the contract the port must keep).",
          "keras.Sequential([\n    keras.Input((24, 3), name=\"window\"),\n"
@@ -165,6 +172,10 @@ def steps() -> list[tuple[str, str, Any, Any]]:
          "z, r, h order):", source(FinalStates), gates),
         ("6. The port", "With `transfer_weights` (it reorders the gates, splits the GRU bias "
          "rows and lays out the conv kernel), the port is equivalent:", source(FinalStates), done),
+        ("7. Or start from the scaffold", "`scaffold(keras_model)` writes the port's source "
+         "(named layers, the layout handled in `forward`, the final states read right); with "
+         "`transfer_weights` it is equivalent at once. The source it wrote:",
+         scaffold(km).strip(), scaffolded),
     ]
 
 

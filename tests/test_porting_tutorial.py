@@ -30,6 +30,7 @@ def test_porting_tutorial_is_the_scripts_output() -> None:
     section = page.split(module.START, 1)[1].split(module.END, 1)[0]
     assert _steady(section.strip()) == _steady(module.markdown().strip()), (
         "run: make docs-port")
+    assert "class Forecaster(nn.Module)" in section  # the scaffold step
     for cause in ("forward fails on the input it passes", "missing activation",
                   "bidirectional final state", "gate order", "batch_first=False, given"):
         assert cause in section
