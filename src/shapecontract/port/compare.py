@@ -21,6 +21,7 @@ from .._errors import Report
 from .rules import (
     SEQUENCE,
     Pair,
+    activation_name,
     directions,
     keras_activation_of,
     keras_class,
@@ -29,6 +30,7 @@ from .rules import (
     keras_rule,
     torch_class,
     torch_rule,
+    unwrap,
 )
 from .trace import Trace, trace_forward
 
@@ -82,11 +84,27 @@ def _label(x: Any, name: str | None = None) -> str:
     return f"{type(x).__name__} '{x.name if name is None else name}'"
 
 
+def _is_model(layer: Any) -> bool:
+    return any(c.__name__ in ("Functional", "Sequential") and (c.__module__ or "").startswith("keras")
+               for c in type(layer).__mro__)
+
+
+def all_keras_layers(model: Any) -> list[Any]:
+    """Every layer of a Keras model in order, the layers of nested models (an encoder and a
+    decoder) in their place."""
+    out: list[Any] = []
+    for layer in getattr(model, "layers", []):
+        out.extend(all_keras_layers(layer) if _is_model(layer) else [layer])
+    return out
+
+
 def keras_layers(model: Any) -> list[Any]:
-    return [layer for layer in model.layers if keras_paired(layer)]
+    """The Keras layers that take part in pairing, in order (nested models expanded)."""
+    return [layer for layer in all_keras_layers(model) if keras_paired(layer)]
 
 
 def torch_modules(model: Any) -> list[tuple[str, Any]]:
+    """The torch modules that take part in pairing, in registration order."""
     out = []
     for name, m in model.named_modules():
         rule = torch_rule(m)
@@ -95,10 +113,48 @@ def torch_modules(model: Any) -> list[tuple[str, Any]]:
     return out
 
 
-def pair_layers(keras_model: Any, torch_model: Any, report: PortReport) -> list[Pair]:
-    """The layer pairs, in order; unpaired layers on either side go to `report`."""
+@dataclass
+class Pairing:
+    """The pairs, with the probe batch and the traced run they were ordered by (if any)."""
+
+    pairs: list[Pair]
+    probe: Probe | None
+    trace: Trace | None
+
+
+def pairing(keras_model: Any, torch_model: Any, report: PortReport,
+            probe: Probe | None = None) -> Pairing:
+    """Pair the layers in the order the torch forward *calls* its modules (traced on a probe
+    batch), not the order `__init__` registers them; a module the forward never calls is not
+    paired (a note says so). Without a run, registration order."""
+    mods = torch_modules(torch_model)
+    if probe is None:
+        probe = Probe.of(keras_model, report)
+    tr = probe.trace(torch_model, mods) if probe is not None else None
+    order = list(range(len(mods)))
+    if tr is not None and tr.call_order:
+        called = tr.call_order
+        rest = [j for j in order if j not in called]
+        if tr.ok:
+            for j in rest:
+                name, m = mods[j]
+                report.notes.append(Difference(
+                    "(none)", _label(m, name), "not called by the forward", "-",
+                    "registered, never called", "not paired: it takes no part in the port"))
+            order = list(called)
+        else:
+            order = list(called) + rest
+    pairs = pair_layers(keras_model, [mods[j] for j in order], report)
+    if tr is not None:
+        tr = tr.remap({j: k for k, j in enumerate(order) if k < len(pairs)})
+    return Pairing(pairs, probe, tr)
+
+
+def pair_layers(keras_model: Any, modules: Any, report: PortReport) -> list[Pair]:
+    """The layer pairs, in order; unpaired layers on either side go to `report`. `modules`
+    is the torch model (registration order) or its `(name, module)` list in call order."""
     ks = keras_layers(keras_model)
-    ts = torch_modules(torch_model)
+    ts = modules if isinstance(modules, list) else torch_modules(modules)
     pairs: list[Pair] = []
     i = 0
     for name, m in ts:
@@ -113,7 +169,8 @@ def pair_layers(keras_model: Any, torch_model: Any, report: PortReport) -> list[
             take = max(1, min(m.num_layers, len(ks) - i))
         group = ks[i:i + take]
         i += take
-        pairs.append(Pair(group, name, m))
+        inner = [unwrap(k) for k in group]
+        pairs.append(Pair(inner, name, m, graph=group))
         report.pairs.append((" + ".join(_label(k) for k in group), _label(m, name)))
     for k in ks[i:]:
         report.differences.append(Difference(
@@ -127,17 +184,18 @@ def _keras_activations(keras_model: Any, pairs: list[Pair]) -> None:
     """Each pair's Keras activations: its layer's `activation=`, then the activation layers
     before the next paired layer (the same window the torch trace reads), and the last
     activation layer right after it (its output is the pair's output)."""
-    ends = {id(p.keras[-1]): p for p in pairs}
+    ends = {id(p.graph[-1]): p for p in pairs}
     current: Pair | None = None
     contiguous = False
-    for layer in getattr(keras_model, "layers", []):
+    for layer in all_keras_layers(keras_model):
         p = ends.get(id(layer))
         if p is not None:
-            own = getattr(getattr(directions(layer)[0], "activation", None), "__name__", "linear")
-            rule = keras_rule(layer)
+            inner = unwrap(layer)
+            own = activation_name(getattr(directions(inner)[0], "activation", None))
+            rule = keras_rule(inner)
             sequence = rule is not None and rule.layout is SEQUENCE
             p.keras_applied = [] if own == "linear" or sequence else [own]
-            p.keras_calls = [] if own == "linear" or sequence else [directions(layer)[0].activation]
+            p.keras_calls = [] if own == "linear" or sequence else [directions(inner)[0].activation]
             current, contiguous = p, True
             continue
         if keras_paired(layer):
@@ -171,17 +229,16 @@ def compare(keras_model: Any, torch_model: Any) -> PortReport:
     run of the torch forward on a small random probe batch. What could not be seen is listed
     in `unseen`, never passed over in silence."""
     report = PortReport()
-    pairs = pair_layers(keras_model, torch_model, report)
-    probe = Probe.of(keras_model, report)
-    tr = probe.trace(torch_model, pairs) if probe is not None else None
+    paired = pairing(keras_model, torch_model, report)
+    pairs, probe, tr = paired.pairs, paired.probe, paired.trace
     failed = None
     if tr is not None and not tr.ok:
         failed, tr = tr, None
         report.unseen.append(
             f"the torch forward failed on a probe batch ({failed.layout}: {failed.error}): "
             "activations, what each layer returns and the output shapes are not compared")
-    elif tr is not None and probe is not None and tr.layout == "Keras layout" and pairs and len(
-            probe.layouts(torch_model)) > 1:
+    elif (tr is not None and probe is not None and tr.layout == "Keras layout" and pairs
+          and len(probe.inputs) == 1 and _lays_out(pairs[0], tuple(probe.inputs[0].shape))):
         first = pairs[0]
         report.notes.append(Difference(
             " + ".join(_label(x) for x in first.keras), _label(first.module, first.name),
@@ -231,7 +288,10 @@ def expected_input(p: Pair, probe: Probe | None) -> Any:
     import torch
 
     try:
-        shape, dtype = tuple(p.keras[0].input.shape), str(p.keras[0].input.dtype)
+        x_in = p.graph[0].input
+        if isinstance(x_in, (list, tuple)):  # [x, mask] after an Embedding(mask_zero=True)
+            x_in = x_in[0]
+        shape, dtype = tuple(x_in.shape), str(x_in.dtype)
     except Exception:
         return None
     batch = probe.batch if probe is not None else 2
@@ -288,8 +348,9 @@ def _input_contract(p: Pair, probe: Probe | None, report: PortReport) -> None:
         return  # no contract (BatchNorm): the rule's checks compare its sizes
     x = expected_input(p, probe)
     if x is None:
-        report.unseen.append(f"the input shape of {_label(p.keras[0])} (a layer used more than "
-                             "once has none): not checked against the torch module's contract")
+        report.unseen.append(f"the input shape of {_label(p.graph[0])} (none is defined for a "
+                             "layer of a subclassed model or one used twice): not checked "
+                             "against the torch module's contract")
         return
     try:
         with scoped(mode="raise"):
@@ -321,8 +382,10 @@ class Probe:
             outs = [tuple(t.shape) for t in keras_model.outputs]
         except Exception as exc:  # a subclassed model never called has no symbolic inputs
             if report is not None:
-                report.unseen.append(f"the Keras model has no symbolic inputs ({type(exc).__name__}); "
-                                     "call or build it first")
+                report.unseen.append(
+                    f"the Keras model has no symbolic inputs ({type(exc).__name__}: a subclassed "
+                    "model has none even once called): the torch forward is not run; "
+                    "assert_equivalent needs `sample=`")
             return None
         known = {s for shape, _ in specs for s in shape[1:] if s is not None}
         sizes = [n for n in (2, 3, 5, 7, 11, 13) if n not in known]
@@ -339,49 +402,55 @@ class Probe:
                 xs.append(rng.standard_normal(full).astype("float32"))
         return cls(xs, batch, [(batch, *o[1:]) for o in outs])
 
-    def layouts(self, torch_model: Any) -> list[tuple[str, list[Any]]]:
-        """The ways a port may take the input: laid out for its first paired module (NCHW,
-        time-major), or in Keras layout (its forward lays it out itself)."""
+    def trace(self, torch_model: Any, modules: list[tuple[str, Any]]) -> Trace:
+        """One traced run, with the input laid out the way the port takes it. The forward is
+        run on the Keras-layout batch, then (one input) on it laid out for the first module the
+        forward called (NCHW, time-major); the run in which the forward works and that module
+        receives what its Keras layer does is kept (else the first that works, laid out first;
+        else the one that got furthest: its error says where it stopped)."""
         import torch
 
+        mods = [m for _, m in modules]
         as_is = [torch.as_tensor(x) for x in self.inputs]
-        mods = torch_modules(torch_model)
-        if len(self.inputs) != 1 or not mods:
-            return [("Keras layout", as_is)]
-        name, first = mods[0]
-        laid = torch_input(torch_model, self.inputs[0])
-        if laid.shape == as_is[0].shape and bool(torch.equal(laid, as_is[0])):
-            return [("Keras layout", as_is)]
-        return [(f"laid out for {_label(first, name)} {tuple(laid.shape)}", [laid]),
-                ("Keras layout", as_is)]
-
-    def trace(self, torch_model: Any, pairs: list[Pair]) -> Trace:
-        """One traced run, with the input laid out the way the port takes it: the first layout
-        in which the forward runs and the first paired module receives what its Keras layer
-        does; else the run that got furthest (its error says where it stopped)."""
-        import numpy as np
-        import torch
-
-        runs = []
-        for name, inputs in self.layouts(torch_model):
-            tr = trace_forward(torch_model, inputs, [p.module for p in pairs])
-            tr.layout = name
-            runs.append(tr)
-            if not tr.ok or not pairs or 0 not in tr.inputs:
-                continue
-            want = torch.as_tensor(np.asarray(self.inputs[0])) if len(self.inputs) == 1 else None
-            rule = torch_rule(pairs[0].module)
-            got = tr.inputs[0]
-            if want is not None and rule is not None:
-                want = rule.layout.to_torch(want, pairs[0].module)
-            if want is None or not isinstance(got, torch.Tensor):
-                return tr
-            if got.shape == want.shape and torch.equal(got.to(want.dtype), want):
-                return tr
-        ok = [tr for tr in runs if tr.ok]
+        first_run = trace_forward(torch_model, as_is, mods)
+        runs = [first_run]
+        first = first_run.call_order[0] if first_run.call_order else 0
+        laid = None
+        if len(as_is) == 1 and mods:
+            rule = torch_rule(mods[first])
+            if rule is not None:
+                laid = rule.layout.to_torch(as_is[0], mods[first])
+            if laid is not None and not (laid.shape == as_is[0].shape and torch.equal(laid, as_is[0])):
+                run = trace_forward(torch_model, [laid], mods)
+                run.layout = f"laid out for {_label(mods[first], modules[first][0])} {tuple(laid.shape)}"
+                runs.insert(0, run)
+            else:
+                laid = None
+        for run in runs:
+            got = run.inputs.get(first)
+            want = laid if laid is not None else (as_is[0] if len(as_is) == 1 else None)
+            if run.ok and (want is None or (isinstance(got, torch.Tensor) and got.shape == want.shape
+                                            and torch.equal(got.to(want.dtype), want))):
+                return run
+        ok = [run for run in runs if run.ok]
         if ok:
             return ok[0]
-        return max(runs, key=lambda tr: -1 if tr.failed is None else tr.failed)
+        return max(runs, key=lambda run: len(run.call_order))
+
+    def two_layouts(self) -> bool:
+        """Whether a port of this model could take its input in two layouts."""
+        return len(self.inputs) == 1
+
+
+def _lays_out(p: Pair, shape: tuple[int, ...]) -> bool:
+    """Would the torch module take an input of this (Keras-layout) shape in another layout?"""
+    import torch
+
+    rule = torch_rule(p.module)
+    if rule is None:
+        return False
+    x = torch.empty(shape, device="meta")
+    return tuple(rule.layout.to_torch(x, p.module).shape) != tuple(shape)
 
 
 def _is_sequence(layer: Any) -> bool:

@@ -24,12 +24,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .rules import (
-    ACTIVATIONS,
     SEQUENCE,
     Pair,
     directions,
     keras_rule,
     to_numpy,
+    torch_activation,
+    torch_call,
     torch_class,
     torch_rule,
 )
@@ -379,11 +380,14 @@ def activation(ctx: Context) -> Iterator[Variant]:
     has, wants = ", ".join(applied), ", ".join(want)
     name = _caller(p.name)
     if want:
-        module = " then ".join(f"nn.{ACTIVATIONS.get(a, a)}()" for a in want)
+        module = " then ".join(torch_activation(a) for a in want)
+        expr = f"{name}(x)"
+        for a in want:
+            expr = torch_call(a, expr)
         what = (f"the forward applies {has} after {ctx.label}; Keras applies {wants}" if applied
                 else f"Keras applies {wants}; the torch forward applies nothing after {ctx.label}")
         yield ("missing activation" if not applied else "wrong activation", what,
-               f"x = torch.{want[0]}({name}(x))  # or {module} right after it", keras_activations)
+               f"x = {expr}  # or {module} right after it", keras_activations)
     else:
         yield ("extra activation",
                f"the forward applies {has} after {ctx.label}; Keras applies none there",
@@ -552,12 +556,12 @@ def _walk(pairs: list[Pair], keras_in: list[Any], keras_out: list[Any], trace: T
         expected = torch.as_tensor(np.asarray(keras_in[i]))
         if trule is not None:
             expected = trule.layout.to_torch(expected, p.module)
-        expected = _flatten_for_torch(expected, flattened.get(id(p.keras[0])))
+        expected = _flatten_for_torch(expected, flattened.get(id(p.graph[0])))
         actual = trace.inputs.get(i, expected)
         if hasattr(actual, "dtype") and hasattr(expected, "to"):
             expected = expected.to(actual.dtype)
         ctx = Context(p, i, np.asarray(keras_in[i]), np.asarray(keras_out[i]), expected, actual,
-                      trace, pairs, flattened.get(id(p.keras[0])), atol)
+                      trace, pairs, flattened.get(id(p.graph[0])), atol)
         got = ctx.reading(trace.outputs[i])
         diff = ctx.gap(got)
         if diff <= atol:

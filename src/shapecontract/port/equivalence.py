@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .compare import PortReport, Probe, compare, pair_layers
+from .compare import PortReport, Probe, compare, pairing
 from .diagnose import Divergence, first_divergence
 from .rules import to_numpy
 from .weights import _flatten_sources
@@ -53,7 +53,7 @@ class Equivalence:
 class PortMismatch(AssertionError):
     """The Keras model and its PyTorch port disagree (see `.report`)."""
 
-    def __init__(self, report: Equivalence | str, compared: PortReport | None = None) -> None:
+    def __init__(self, report: Equivalence, compared: PortReport | None = None) -> None:
         self.report = report
         self.compared = compared
         text = str(report)
@@ -97,10 +97,11 @@ def assert_equivalent(keras_model: Any, torch_model: Any, sample: Any = None,
     if probe is None:
         raise ValueError("the Keras model has no symbolic inputs: build or call it first, or "
                          "pass `sample=`")
-    pairs = pair_layers(keras_model, torch_model, PortReport())
-    tr = probe.trace(torch_model, pairs)
-    if not tr.ok:
-        raise PortMismatch(f"the torch forward failed on Keras-layout data: {tr.error}",
+    paired = pairing(keras_model, torch_model, PortReport(), probe)
+    pairs, tr = paired.pairs, paired.trace
+    if tr is None or not tr.ok:
+        error = "no paired module" if tr is None else f"{tr.error} ({tr.layout})"
+        raise PortMismatch(Equivalence([], atol, problem=f"the torch forward failed: {error}"),
                            compare(keras_model, torch_model))
     k_out = _keras_call(keras_model, probe.inputs)
     t_out = [to_numpy(t) for t in _flat(tr.result)]
@@ -129,8 +130,8 @@ def _divergence(keras_model: Any, pairs: list[Any], xs: list[Any], tr: Any,
     import keras
 
     try:
-        ins = [p.keras[0].input for p in pairs]
-        outs = [(p.keras_end or p.keras[-1]).output for p in pairs]  # after its activations
+        ins = [p.graph[0].input for p in pairs]
+        outs = [(p.keras_end or p.graph[-1]).output for p in pairs]  # after its activations
         inputs = keras_model.inputs
         probe = keras.Model(inputs[0] if len(inputs) == 1 else inputs, ins + outs)
         values = [keras.ops.convert_to_numpy(v)

@@ -26,8 +26,8 @@ if TYPE_CHECKING:
 
 __all__ = ["ACTIVATIONS", "CHANNELS", "FLATTENED", "KERAS", "KERAS_ACTIVATION_LAYERS",
            "KERAS_NEUTRAL", "SAME", "SEQUENCE", "TORCH", "Attr", "Channels", "Issue", "KerasRule",
-           "Layout", "Pair", "TorchRule", "directions", "keras_activation_of", "keras_class",
-           "keras_neutral", "keras_paired", "keras_rule", "to_numpy", "torch_class", "torch_rule"]
+           "Layout", "Pair", "TorchRule", "directions", "activation_name", "keras_activation_of", "keras_class",
+           "keras_neutral", "keras_paired", "keras_rule", "to_numpy", "torch_activation", "torch_call", "torch_class", "torch_rule", "unwrap"]
 
 
 class Issue(NamedTuple):
@@ -57,6 +57,13 @@ class Pair:
     keras_applied: list[str] | None = None
     keras_calls: list[Any] = field(default_factory=list)  # each as a callable (layer or function)
     keras_end: Any = None  # the last of those activation layers right after it, if any
+    # the Keras layers as the model's graph has them (a TimeDistributed wrapper around
+    # `keras`'s Dense); by default `keras` itself
+    graph: list[Any] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.graph:
+            self.graph = list(self.keras)
 
     @property
     def where(self) -> str:
@@ -144,6 +151,7 @@ class KerasRule:
     transfer: Transfer | None = None
     layout: Layout = SAME  # of its output
     wraps: Callable[[Any], list[Any]] | None = None  # a wrapper's layers, one per direction
+    inner: Callable[[Any], Any] | None = None  # a wrapper paired as its one inner layer
 
     @property
     def paired(self) -> bool:
@@ -167,6 +175,8 @@ def _raw_keras_rule(layer: Any) -> KerasRule | None:
 def keras_paired(layer: Any) -> bool:
     """Does this Keras layer take part in pairing (it has weights the port knows)?"""
     rule = _raw_keras_rule(layer)
+    if rule is not None and rule.inner is not None:
+        return keras_paired(rule.inner(layer))
     return rule is not None and rule.paired
 
 
@@ -179,6 +189,12 @@ def directions(layer: Any) -> list[Any]:
 def keras_rule(layer: Any) -> KerasRule | None:
     """The rule for a Keras layer; for a wrapper (Bidirectional), its wrapped layer's rule."""
     return _raw_keras_rule(directions(layer)[0])
+
+
+def unwrap(layer: Any) -> Any:
+    """The layer that is paired in a wrapper's place (TimeDistributed's layer), else itself."""
+    rule = _raw_keras_rule(layer)
+    return rule.inner(layer) if rule is not None and rule.inner is not None else layer
 
 
 def keras_class(layer: Any) -> str:
@@ -225,15 +241,41 @@ class Attr:
 
 def _relu_name(layer: Any) -> str:
     if getattr(layer, "negative_slope", 0.0):
-        return "leaky_relu"
+        return f"leaky_relu({float(layer.negative_slope):g})"
     return "relu6" if getattr(layer, "max_value", None) == 6 else "relu"
+
+
+def activation_name(fn: Any) -> str:
+    """A Keras activation function's name; leaky_relu with Keras's slope, 0.2 (torch: 0.01)."""
+    name = str(getattr(fn, "__name__", "linear"))
+    return "leaky_relu(0.2)" if name == "leaky_relu" else name
+
+
+def torch_call(act: str, expr: str) -> str:
+    """`expr` with a Keras activation (as `activation_name` gives it) applied, in torch."""
+    if act.startswith("leaky_relu("):
+        return f"torch.nn.functional.leaky_relu({expr}, {act[len('leaky_relu('):-1]})"
+    if act in ("softmax", "log_softmax"):
+        return f"torch.{act}({expr}, dim=-1)"
+    if act in ("relu", "sigmoid", "tanh"):
+        return f"torch.{act}({expr})"
+    return f"torch.nn.functional.{'silu' if act == 'swish' else act}({expr})"
+
+
+def torch_activation(act: str) -> str:
+    """The torch module for a Keras activation name (as `activation_name` gives it)."""
+    if act.startswith("leaky_relu("):
+        return f"nn.LeakyReLU({act[len('leaky_relu('):-1]})"
+    if act in ("softmax", "log_softmax"):
+        return f"nn.{'LogSoftmax' if act == 'log_softmax' else 'Softmax'}(dim=-1)"
+    return f"nn.{ACTIVATIONS.get(act, act)}()"
 
 
 # Keras activation layers, and the activation each applies (by the Keras name)
 KERAS_ACTIVATION_LAYERS: dict[str, Callable[[Any], str]] = {
-    "Activation": lambda layer: str(getattr(layer.activation, "__name__", "linear")),
+    "Activation": lambda layer: activation_name(layer.activation),
     "ReLU": _relu_name,
-    "LeakyReLU": lambda layer: "leaky_relu",
+    "LeakyReLU": lambda layer: f"leaky_relu({float(layer.negative_slope):g})",
     "ELU": lambda layer: "elu",
     "Softmax": lambda layer: "softmax",
     "PReLU": lambda layer: "prelu",
@@ -265,7 +307,7 @@ def _activation(p: Pair) -> list[Issue]:
     output (as modules or functions: read from the traced forward, `Pair.applied`)."""
     if p.applied is None:
         return []  # not seen: compare says so in `unseen`
-    own = getattr(getattr(p.keras[-1], "activation", None), "__name__", "linear")
+    own = activation_name(getattr(p.keras[-1], "activation", None))
     want = p.keras_applied if p.keras_applied is not None else (
         [] if own == "linear" else [own])
     if len(want) == len(p.applied) and all(map(_same_activation, want, p.applied)):
@@ -274,9 +316,12 @@ def _activation(p: Pair) -> list[Issue]:
     if not want:
         return [Issue("activation", "none", shown,
                       "the Keras model applies no activation here: remove it from the torch forward")]
-    fixes = " then ".join(f"nn.{ACTIVATIONS.get(a, a)}()" for a in want)
-    return [Issue("activation", ", ".join(want), shown,
-                  f"apply after the torch layer: {fixes} (or torch.{want[0]}(...) in forward)")]
+    modules = " then ".join(torch_activation(a) for a in want)
+    if not p.applied:
+        fix = f"apply after the torch layer: {modules}"
+    else:
+        fix = f"make the forward apply exactly {', '.join(want)} after it ({modules}), not {shown}"
+    return [Issue("activation", ", ".join(want), shown, fix)]
 
 
 def _channels_last(k: Any) -> bool:
@@ -647,6 +692,8 @@ KERAS: dict[str, KerasRule] = {
     "GRU": KerasRule("gru", "GRU", _GRU_CHECKS, _gru, SEQUENCE),
     "SimpleRNN": KerasRule("simple_rnn", "RNN", _SIMPLE_RNN_CHECKS, _rnn, SEQUENCE),
     "Bidirectional": KerasRule("bidirectional", wraps=_bidirectional_layers),
+    # TimeDistributed(Dense) is a Dense applied to every step: nn.Linear does that as is
+    "TimeDistributed": KerasRule("time_distributed", inner=lambda layer: layer.layer),
     "Embedding": KerasRule("embedding", "Embedding", _EMBEDDING_CHECKS, _embedding),
     "BatchNormalization": KerasRule("batchnorm", "BatchNorm1d", _BATCHNORM_CHECKS, _batchnorm),
     "LayerNormalization": KerasRule("layernorm", "LayerNorm", _LAYERNORM_CHECKS, _layernorm),

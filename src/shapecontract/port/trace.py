@@ -43,8 +43,16 @@ class Op:
 
     @property
     def activation(self) -> str | None:
-        """The Keras name of the activation this is, or None."""
-        return ACTIVATION_FUNCTIONS.get(self.name)
+        """The Keras name of the activation this is, or None; a leaky ReLU with its slope
+        (`leaky_relu(0.01)`), since Keras's defaults (0.2, 0.3) are not torch's (0.01)."""
+        name = ACTIVATION_FUNCTIONS.get(self.name)
+        if name == "leaky_relu":
+            kwargs = dict(self.kwargs)
+            slope = getattr(self.call, "negative_slope", None)
+            if slope is None:
+                slope = kwargs.get("negative_slope", self.args[0] if self.args else 0.01)
+            return f"leaky_relu({float(slope):g})"
+        return name
 
     def replay(self, x: Any) -> Any:
         return self.call(x, *self.args, **dict(self.kwargs))
@@ -93,6 +101,25 @@ class Trace:
     error: str | None = None
     failed: int | None = None  # the paired module whose forward raised `error`, if one did
     layout: str = "Keras layout"  # how the model input was laid out for this run
+    call_order: list[int] = field(default_factory=list)  # paired modules, in first-call order
+
+    def remap(self, to: dict[int, int]) -> Trace:
+        """The same run with module indices renumbered (`to[old] = new`; others dropped)."""
+        def node(n: Node) -> Node:
+            return replace(n, source=None if n.source is None else to.get(n.source),
+                           extra=tuple(node(e) for e in n.extra))
+
+        def keyed(d: dict[int, Any]) -> dict[int, Any]:
+            return {to[k]: v for k, v in d.items() if k in to}
+
+        return replace(
+            self, inputs=keyed(self.inputs),
+            input_nodes={k: node(v) for k, v in keyed(self.input_nodes).items()},
+            outputs=keyed(self.outputs), result_nodes=[node(n) for n in self.result_nodes],
+            consumers={k: [(node(n), None if c is None else to.get(c)) for n, c in v]
+                       for k, v in keyed(self.consumers).items()},
+            failed=None if self.failed is None else to.get(self.failed),
+            call_order=[to[i] for i in self.call_order if i in to])
 
     @property
     def ok(self) -> bool:
@@ -167,7 +194,19 @@ def trace_forward(torch_model: Any, inputs: list[Any], paired: list[Any]) -> Tra
         def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
             kwargs = kwargs or {}
             out = func(*args, **kwargs)
-            if depth[0] or not isinstance(out, torch.Tensor):
+            if depth[0]:
+                return out
+            if isinstance(out, tuple) and out and all(isinstance(t, torch.Tensor) for t in out):
+                # torch.max(x, 2) / x.max(dim=2): (values, indices); `.values` is element 0
+                origins = [o for x in tensors_in(args) if (o := node_of(x)) is not None]
+                if origins:
+                    fname = getattr(func, "__name__", type(func).__name__)
+                    src = origins[0]
+                    for k, x in enumerate(out):
+                        op = Op(f"{fname}[{k}]", func, text=f"{fname}[{k}]")
+                        mark(x, Node(src.source, src.part, (*src.ops, op), src.extra))
+                return out
+            if not isinstance(out, torch.Tensor):
                 return out
             srcs = [(t, n) for t in tensors_in(args) if (n := node_of(t)) is not None]
             if not srcs:
@@ -192,6 +231,8 @@ def trace_forward(torch_model: Any, inputs: list[Any], paired: list[Any]) -> Tra
         i = index_of.get(id(mod))
         if i is not None and depth[0] == 0 and args:
             node = node_of(args[0])
+            if i not in tr.call_order:
+                tr.call_order.append(i)
             if i not in tr.inputs:
                 tr.inputs[i] = args[0]
                 if node is not None:
@@ -244,8 +285,8 @@ def trace_forward(torch_model: Any, inputs: list[Any], paired: list[Any]) -> Tra
                 reached(node, None)
     except Exception as exc:  # a wrong port may fail in its own forward: that is a finding
         tr.error = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
-        entered = [i for i in tr.inputs if i not in tr.outputs]
-        tr.failed = max(entered) if entered else None
+        entered = [i for i in tr.call_order if i not in tr.outputs]
+        tr.failed = entered[-1] if entered else None
     finally:
         for h in handles:
             h.remove()

@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..frameworks._table import lookup
-from .compare import PortReport, pair_layers, same_kind
+from .compare import PortReport, all_keras_layers, pairing, same_kind
 from .rules import FLATTENED, Channels, keras_class, keras_paired, keras_rule, torch_class
 
 __all__ = ["transfer_weights"]
@@ -31,14 +31,14 @@ def transfer_weights(keras_model: Any, torch_model: Any, direction: str = "keras
     """
     if direction not in ("keras_to_torch", "torch_to_keras"):
         raise ValueError("direction is 'keras_to_torch' or 'torch_to_keras'")
-    pairs = pair_layers(keras_model, torch_model, PortReport())
+    pairs = pairing(keras_model, torch_model, PortReport()).pairs  # in the forward's call order
     flat_from = _flatten_sources(keras_model)
     for p in pairs:
         rule = keras_rule(p.keras[0])
         if rule is None or rule.transfer is None or not same_kind(p):
             raise ValueError(f"{p.where}: a Keras {keras_class(p.keras[0])} cannot exchange "
                              f"weights with a torch {torch_class(p.module)} (run compare)")
-        rule.transfer(p, direction == "keras_to_torch", flat_from.get(id(p.keras[0])))
+        rule.transfer(p, direction == "keras_to_torch", flat_from.get(id(p.graph[0])))
 
 
 # Keras layers that keep a map's layout (they act per element or per channel): a Flatten after
@@ -63,7 +63,7 @@ def _flatten_sources(keras_model: Any) -> dict[int, tuple[int, ...]]:
     source and the Flatten; unpaired ones (Dropout, activations) between the Flatten and the
     layer it feeds."""
     out: dict[int, tuple[int, ...]] = {}
-    seq = list(keras_model.layers)
+    seq = all_keras_layers(keras_model)
     for i, flatten in enumerate(seq):
         rule = keras_rule(flatten)
         if rule is None or rule.layout is not FLATTENED:
@@ -79,5 +79,8 @@ def _flatten_sources(keras_model: Any) -> dict[int, tuple[int, ...]]:
         while n < len(seq) and _keeps_layout(seq[n]) and not keras_paired(seq[n]):
             n += 1
         if n < len(seq):
-            out[id(seq[n])] = tuple(flatten.input.shape[1:])
+            try:
+                out[id(seq[n])] = tuple(flatten.input.shape[1:])
+            except (AttributeError, ValueError):  # a subclassed model's layer has no input
+                continue
     return out
