@@ -190,3 +190,74 @@ def test_a_failing_forward_still_gives_an_equivalence() -> None:
     eq = _mismatch(km, nn.Sequential(nn.Linear(5, 2)))
     assert not eq.ok and eq.problem is not None and "forward failed" in eq.problem
     assert eq.first_divergence is None
+
+
+def _conv_bn(bn: bool) -> tuple[Any, Any]:
+    ls: list[Any] = [keras.Input((6, 6, 3)), layers.Conv2D(4, 3, padding="same")]
+    ls += [layers.BatchNormalization()] if bn else []
+    km = keras.Sequential([*ls, layers.Conv2D(4, 3, padding="same"), layers.Flatten(), layers.Dense(5)])
+    mods: list[Any] = [nn.Conv2d(3, 4, 3, padding="same")]
+    mods += [nn.BatchNorm2d(4, eps=1e-3, momentum=0.01)] if bn else []
+    return km, nn.Sequential(*mods, nn.Conv2d(4, 4, 3, padding="same"), nn.Flatten(), nn.Linear(144, 5))
+
+
+def test_batchnorm_after_a_conv_is_read_channels_first() -> None:
+    """Observed: a correct BatchNorm2d after a conv was named the first divergence (compared
+    NCHW against NHWC, 'max |diff| inf'), hiding the real mistake after it."""
+    km, tm = _conv_bn(True)
+    for v in km.layers[1].weights[2:]:  # moving statistics that are not 0 and 1
+        v.assign(np.random.default_rng(0).uniform(0.5, 1.5, tuple(v.shape)).astype("float32"))
+    _agree(km, tm)
+    with torch.no_grad():  # the mistake, after the BatchNorm: kernel permuted (3, 2, 1, 0)
+        kernel = np.asarray(km.layers[2].kernel)
+        tm[2].weight.copy_(torch.as_tensor(kernel.transpose(3, 2, 1, 0).copy()))
+    div = _mismatch(km, tm).first_divergence
+    assert div is not None and div.diagnosis is not None, str(div)
+    assert "Conv2d '2'" in div.pair and div.diagnosis.cause == "conv kernel axes"
+
+
+def test_use_bias_false_against_a_torch_bias() -> None:
+    """Observed: Keras use_bias=False vs torch's default bias=True was 'no differences', the
+    torch bias left random. Now a difference; transfer_weights zeroes it; the diagnosis names it."""
+    km = keras.Sequential([keras.Input((5,)), layers.Dense(3, use_bias=False), layers.Dense(1)])
+    tm = nn.Sequential(nn.Linear(5, 3), nn.Linear(3, 1))
+    (d,) = compare(km, tm).differences
+    assert (d.what, d.keras_value, d.torch_value) == ("bias", "use_bias=False", "bias=True")
+    _agree(km, tm)
+    with torch.no_grad():
+        tm[0].bias.fill_(0.5)  # a bias where Keras has none
+    div = _mismatch(km, tm).first_divergence
+    assert div is not None and div.diagnosis is not None
+    assert div.diagnosis.cause == "bias where Keras has none"
+    with pytest.raises(ValueError, match="use_bias=False"):
+        transfer_weights(km, tm, direction="torch_to_keras")
+
+
+def test_mask_zero_is_a_difference() -> None:
+    """Observed: Embedding(mask_zero=True) was never reported; a padded sample then diverged
+    with no cause."""
+    km = keras.Sequential([keras.Input((6,), dtype="int32"), layers.Embedding(20, 4, mask_zero=True),
+                           layers.LSTM(5), layers.Dense(1)])
+
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.emb, self.lstm, self.fc = nn.Embedding(20, 4), nn.LSTM(4, 5, batch_first=True), nn.Linear(5, 1)
+
+        def forward(self, x: Any) -> Any:
+            _, (h_n, _) = self.lstm(self.emb(x.long()))
+            return self.fc(h_n[-1])
+
+    found = {d.what: d for d in compare(km, Net()).differences}
+    assert "pack_padded_sequence" in found["mask_zero"].fix
+
+
+def test_weighted_layers_without_a_rule_are_said() -> None:
+    """Observed: a Conv2DTranspose was skipped without a word by compare and transfer_weights."""
+    km = keras.Sequential([keras.Input((4, 4, 1)), layers.Conv2DTranspose(2, 3), layers.Flatten(),
+                           layers.Dense(1)])
+    tm = nn.Sequential(nn.ConvTranspose2d(1, 2, 3), nn.Flatten(), nn.Linear(72, 1))
+    report = compare(km, tm)
+    assert any("Conv2DTranspose" in u and "not paired" in u for u in report.unseen), str(report)
+    with pytest.warns(UserWarning, match="Conv2DTranspose"):
+        transfer_weights(km, tm)

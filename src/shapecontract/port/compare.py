@@ -98,6 +98,12 @@ def all_keras_layers(model: Any) -> list[Any]:
     return out
 
 
+def unknown_weighted(model: Any) -> list[Any]:
+    """Keras layers with weights that no port rule knows (Conv2DTranspose, a custom layer)."""
+    return [layer for layer in all_keras_layers(model)
+            if getattr(layer, "weights", None) and not keras_paired(layer)]
+
+
 def keras_layers(model: Any) -> list[Any]:
     """The Keras layers that take part in pairing, in order (nested models expanded)."""
     return [layer for layer in all_keras_layers(model) if keras_paired(layer)]
@@ -254,6 +260,8 @@ def compare(keras_model: Any, torch_model: Any) -> PortReport:
             str(op.activation) for op in tr.activations_after(i)]
     for p in pairs:
         _compare_pair(p, report, probe)
+    report.unseen += [f"{_label(layer)} has weights the port does not know: it is not paired, "
+                      "compared or transferred" for layer in unknown_weighted(keras_model)]
     if failed is not None:
         _forward_fails(pairs, failed, probe, report)
     if tr is not None and probe is not None:

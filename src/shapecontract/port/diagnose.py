@@ -249,6 +249,21 @@ def gru_bias_rows(ctx: Context) -> Iterator[Variant]:
     yield "GRU bias layout (reset_after)", why, fix.rstrip("\n"), _with(ctx, change)
 
 
+def extra_bias(ctx: Context) -> Iterator[Variant]:
+    """A torch bias where the Keras layer has none (use_bias=False): left at its initial value."""
+    m = ctx.pair.module
+    if getattr(m, "bias", None) is None or getattr(ctx.pair.keras[0], "use_bias", True):
+        return
+
+    def change(mod: Any) -> None:
+        mod.bias.zero_()
+
+    yield ("bias where Keras has none",
+           f"the Keras layer has use_bias=False; {ctx.label} has a bias, left at its initial value",
+           f"{ctx.module_path}.bias.data.zero_()  # or build it with bias=False",
+           _with(ctx, change))
+
+
 def transposed_weight(ctx: Context) -> Iterator[Variant]:
     """A square Dense kernel copied without the transpose ((in, out) -> (out, in))."""
     w = getattr(ctx.pair.module, "weight", None)
@@ -516,9 +531,9 @@ MODULE_CAUSES: dict[str, tuple[Candidate, ...]] = {
     "lstm": (gate_order, bias_counted_twice, reference_weights),
     "gru": (gate_order, gru_bias_rows, reference_weights),
     "simple_rnn": (bias_counted_twice, reference_weights),
-    "dense": (activation, transposed_weight, flatten_order, reference_weights),
-    "conv1d": (activation, conv_kernel_layout, reference_weights),
-    "conv2d": (activation, conv_kernel_layout, reference_weights),
+    "dense": (activation, extra_bias, transposed_weight, flatten_order, reference_weights),
+    "conv1d": (activation, extra_bias, conv_kernel_layout, reference_weights),
+    "conv2d": (activation, extra_bias, conv_kernel_layout, reference_weights),
     "batchnorm": (batchnorm_epsilon, reference_weights),
     "embedding": (reference_weights,),
 }

@@ -468,9 +468,30 @@ def _layernorm_affine(p: Pair) -> list[Issue]:
                   f"bias={want[1]})")]
 
 
+def _bias_check(p: Pair) -> list[Issue]:
+    k, m = p.keras[0], p.module
+    if bool(k.use_bias) == (m.bias is not None):
+        return []
+    if k.use_bias:
+        return [Issue("bias", "use_bias=True", "bias=False", "build the torch module with bias=True")]
+    return [Issue("bias", "use_bias=False", "bias=True",
+                  f"nn.{torch_class(m)}(..., bias=False) (transfer_weights zeroes it otherwise)")]
+
+
+def _mask_zero(p: Pair) -> list[Issue]:
+    if not getattr(p.keras[0], "mask_zero", False):
+        return []
+    return [Issue("mask_zero", True, "no mask (torch has none)",
+                  "Keras skips padded steps (token 0) in the layers after it (RNNs carry their "
+                  "state over them, pooling ignores them); torch does not: pack the sequences "
+                  "(nn.utils.rnn.pack_padded_sequence with the lengths), or build the Keras "
+                  "Embedding with mask_zero=False")]
+
+
 _DENSE_CHECKS: tuple[Check, ...] = (
     Attr("units / out_features", lambda k: k.units, lambda m: m.out_features,
          "nn.Linear(..., out_features={})"),
+    _bias_check,
     _activation,
 )
 _CONV_CHECKS: tuple[Check, ...] = (
@@ -479,6 +500,7 @@ _CONV_CHECKS: tuple[Check, ...] = (
     Attr("kernel_size", lambda k: tuple(k.kernel_size), lambda m: tuple(m.kernel_size),
          "kernel_size={}"),
     Attr("strides / stride", lambda k: tuple(k.strides), lambda m: tuple(m.stride), "stride={}"),
+    _bias_check,
     _conv_padding,
     _conv_layout,
     _activation,
@@ -495,6 +517,7 @@ _EMBEDDING_CHECKS: tuple[Check, ...] = (
          "num_embeddings={}"),
     Attr("output_dim / embedding_dim", lambda k: k.output_dim, lambda m: m.embedding_dim,
          "embedding_dim={}"),
+    _mask_zero,
 )
 _BATCHNORM_CHECKS: tuple[Check, ...] = (
     Attr("features", lambda k: int(k.moving_mean.shape[0]), lambda m: m.num_features,
@@ -523,6 +546,31 @@ def _set(param: Any, value: np.ndarray, what: str) -> None:
         param.copy_(torch.as_tensor(np.array(value), dtype=param.dtype))  # a copy: jax arrays are read-only
 
 
+def _bias(p: Pair, to_torch: bool) -> None:
+    """A Dense/conv bias across. Keras `use_bias=False` is a zero bias: a torch bias is zeroed
+    (Keras -> torch) or, if it is not zero, refused (torch -> Keras); a torch `bias=False`
+    cannot take a Keras bias."""
+    import numpy as np
+    import torch
+
+    k, m, where = p.keras[0], p.module, p.where
+    if k.use_bias and m.bias is None:
+        raise ValueError(f"{where}: the Keras layer has a bias, the torch module none "
+                         "(bias=False): build it with bias=True")
+    if k.use_bias:
+        if to_torch:
+            _set(m.bias, to_numpy(k.bias), where + " bias")
+        else:
+            k.bias.assign(to_numpy(m.bias))
+    elif m.bias is not None:
+        if to_torch:
+            with torch.no_grad():
+                m.bias.zero_()
+        elif np.any(to_numpy(m.bias) != 0):
+            raise ValueError(f"{where}: the torch module has a bias, the Keras layer none "
+                             "(use_bias=False): build it with use_bias=True")
+
+
 def _dense(p: Pair, to_torch: bool, flattened: tuple[int, ...] | None) -> None:
     """Keras kernel (in, out) <-> torch weight (out, in). After a Flatten of a channels_last
     map the rows are in (h, w, c) order in Keras and (c, h, w) in torch: reordered."""
@@ -534,8 +582,7 @@ def _dense(p: Pair, to_torch: bool, flattened: tuple[int, ...] | None) -> None:
             kernel = kernel.reshape(*flattened, -1).transpose(
                 nd - 1, *range(nd - 1), nd).reshape(kernel.shape)
         _set(m.weight, kernel.T, where + " weight")
-        if k.use_bias:
-            _set(m.bias, to_numpy(k.bias), where + " bias")
+        _bias(p, True)
     else:
         w = to_numpy(m.weight).T
         if flattened is not None:
@@ -543,8 +590,7 @@ def _dense(p: Pair, to_torch: bool, flattened: tuple[int, ...] | None) -> None:
             chw = (flattened[-1], *flattened[:-1])
             w = w.reshape(*chw, -1).transpose(*range(1, nd), 0, nd).reshape(w.shape)
         k.kernel.assign(w)
-        if k.use_bias:
-            k.bias.assign(to_numpy(m.bias))
+        _bias(p, False)
 
 
 def _conv(p: Pair, to_torch: bool, flattened: tuple[int, ...] | None) -> None:
@@ -556,12 +602,9 @@ def _conv(p: Pair, to_torch: bool, flattened: tuple[int, ...] | None) -> None:
     perm = (nd - 1, nd - 2, *range(nd - 2))
     if to_torch:
         _set(m.weight, to_numpy(k.kernel).transpose(perm), where + " weight")
-        if k.use_bias:
-            _set(m.bias, to_numpy(k.bias), where + " bias")
     else:
         k.kernel.assign(to_numpy(m.weight).transpose(tuple(int(i) for i in np.argsort(perm))))
-        if k.use_bias:
-            k.bias.assign(to_numpy(m.bias))
+    _bias(p, to_torch)
 
 
 def _embedding(p: Pair, to_torch: bool, flattened: tuple[int, ...] | None) -> None:
@@ -695,7 +738,9 @@ KERAS: dict[str, KerasRule] = {
     # TimeDistributed(Dense) is a Dense applied to every step: nn.Linear does that as is
     "TimeDistributed": KerasRule("time_distributed", inner=lambda layer: layer.layer),
     "Embedding": KerasRule("embedding", "Embedding", _EMBEDDING_CHECKS, _embedding),
-    "BatchNormalization": KerasRule("batchnorm", "BatchNorm1d", _BATCHNORM_CHECKS, _batchnorm),
+    # over the last axis in Keras; over axis 1 in torch (BatchNorm1d on (batch, features, steps))
+    "BatchNormalization": KerasRule("batchnorm", "BatchNorm1d", _BATCHNORM_CHECKS, _batchnorm,
+                                    CHANNELS),
     "LayerNormalization": KerasRule("layernorm", "LayerNorm", _LAYERNORM_CHECKS, _layernorm),
     # not paired, known for their layout: a Flatten of their map is reordered for torch
     "Flatten": KerasRule("flatten", layout=FLATTENED),
@@ -721,8 +766,8 @@ TORCH: dict[str, TorchRule] = {
     "GRU": TorchRule("gru", stacks=True, layout=SEQUENCE),
     "RNN": TorchRule("simple_rnn", stacks=True, layout=SEQUENCE),
     "Embedding": TorchRule("embedding"),
-    "BatchNorm1d": TorchRule("batchnorm"),
-    "BatchNorm2d": TorchRule("batchnorm"),
+    "BatchNorm1d": TorchRule("batchnorm", layout=Channels(3)),
+    "BatchNorm2d": TorchRule("batchnorm", layout=Channels(4)),
     "LayerNorm": TorchRule("layernorm"),
     # nn.MultiheadAttention's out_proj: a Linear inside a module the port does not pair
     "NonDynamicallyQuantizableLinear": TorchRule("attention_projection", paired=False),

@@ -14,10 +14,11 @@ Design rules:
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from ..frameworks._table import lookup
-from .compare import PortReport, all_keras_layers, pairing, same_kind
+from .compare import PortReport, all_keras_layers, pairing, same_kind, unknown_weighted
 from .rules import FLATTENED, Channels, keras_class, keras_paired, keras_rule, torch_class
 
 __all__ = ["transfer_weights"]
@@ -31,6 +32,11 @@ def transfer_weights(keras_model: Any, torch_model: Any, direction: str = "keras
     """
     if direction not in ("keras_to_torch", "torch_to_keras"):
         raise ValueError("direction is 'keras_to_torch' or 'torch_to_keras'")
+    unknown = unknown_weighted(keras_model)
+    if unknown:
+        warnings.warn("transfer_weights: no port rule for " + ", ".join(
+            f"{type(k).__name__} '{k.name}'" for k in unknown) + ": their weights are not "
+            "transferred", UserWarning, stacklevel=2)
     pairs = pairing(keras_model, torch_model, PortReport()).pairs  # in the forward's call order
     flat_from = _flatten_sources(keras_model)
     for p in pairs:
