@@ -261,3 +261,63 @@ def test_weighted_layers_without_a_rule_are_said() -> None:
     assert any("Conv2DTranspose" in u and "not paired" in u for u in report.unseen), str(report)
     with pytest.warns(UserWarning, match="Conv2DTranspose"):
         transfer_weights(km, tm)
+
+
+def test_a_forward_that_fails_on_the_right_shape_names_weight_shape_or_dtype() -> None:
+    """Observed: 'pass it x.permute(0, 1)' (the identity) for a weight assigned untransposed
+    through .data, and for a float64 model."""
+    km = keras.Sequential([keras.Input((6,)), layers.Dense(4, activation="relu"), layers.Dense(2)])
+    tm = nn.Sequential(nn.Linear(6, 4), nn.ReLU(), nn.Linear(4, 2))
+    transfer_weights(km, tm)
+    tm[0].weight.data = torch.as_tensor(np.asarray(km.layers[0].kernel))  # (in, out)
+    (d,) = compare(km, tm).differences
+    assert "x.permute(0, 1)" not in d.fix and "weight is (6, 4)" in d.fix and "kernel.T" in d.fix
+    km2 = keras.Sequential([keras.Input((6,)), layers.Dense(4), layers.Dense(2)])
+    tm2 = nn.Sequential(nn.Linear(6, 4), nn.Linear(4, 2)).double()
+    (d,) = compare(km2, tm2).differences
+    assert "torch.float64" in d.fix and "model.float()" in d.fix
+    _agree(km2, tm2.float())
+
+
+def test_bidirectional_sum_merged_by_the_forward_is_right() -> None:
+    """Observed: merge_mode='sum' ported as h_n[-2] + h_n[-1] was a difference (and bool False)."""
+    km = keras.Sequential([keras.Input((7, 3)), layers.Bidirectional(layers.LSTM(6), merge_mode="sum"),
+                           layers.Dense(1)])
+
+    class B(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lstm, self.fc = nn.LSTM(3, 6, batch_first=True, bidirectional=True), nn.Linear(6, 1)
+
+        def forward(self, x: Any) -> Any:
+            _, (h, _) = self.lstm(x)
+            return self.fc(h[-2] + h[-1])
+
+    report = compare(km, B())
+    assert report.ok and "bidirectional merge" in {n.what for n in report.notes}
+    _agree(km, B())
+
+
+def test_stacked_rnn_final_state_of_the_first_layer() -> None:
+    """Observed: h_n[0] of a 2-layer LSTM got only the generic 'input of the pair'."""
+    km = keras.Sequential([keras.Input((7, 3)), layers.LSTM(5, return_sequences=True), layers.LSTM(5),
+                           layers.Dense(1)])
+
+    class P(nn.Module):
+        def __init__(self, index: int) -> None:
+            super().__init__()
+            self.lstm, self.fc = nn.LSTM(3, 5, num_layers=2, batch_first=True), nn.Linear(5, 1)
+            self.index = index
+
+        def forward(self, x: Any) -> Any:
+            _, (h, _) = self.lstm(x)
+            return self.fc(h[self.index])
+
+    tm = P(0)
+    transfer_weights(km, tm)
+    div = _mismatch(km, tm).first_divergence
+    assert div is not None and div.diagnosis is not None
+    assert div.diagnosis.cause == "final state of another layer" and div.diagnosis.fix == "x = h_n[-1]"
+    fixed = P(-1)
+    fixed.load_state_dict(tm.state_dict())
+    assert_equivalent(km, fixed, atol=1e-5)

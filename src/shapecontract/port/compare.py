@@ -32,6 +32,9 @@ from .rules import (
     torch_rule,
     unwrap,
 )
+from .rules import (
+    weight_shape_issues as weight_shapes,
+)
 from .trace import Trace, trace_forward
 
 __all__ = ["Difference", "PortReport", "compare"]
@@ -333,7 +336,18 @@ def _forward_fails(pairs: list[Pair], tr: Trace, probe: Probe | None, report: Po
     want_t = expected_input(p, probe)
     want = None if want_t is None else tuple(int(n) for n in want_t.shape)
     perm = None if want is None else _permutation(got, want)
-    if perm is not None:
+    x = tr.inputs[tr.failed]
+    params = [q for q in p.module.parameters()]
+    shapes = weight_shapes(p.module)
+    if perm is not None and perm == tuple(range(len(perm))):
+        perm = None  # it receives the right shape: the cause is in the module
+    if shapes:
+        fix = ("; ".join(shapes) + ": a Keras kernel (in, out) becomes torch's weight as "
+               "kernel.T (conv: kernel.permute(3, 2, 0, 1)); transfer_weights does this")
+    elif params and hasattr(x, "dtype") and params[0].dtype != x.dtype:
+        fix = (f"its weights are {params[0].dtype}, its input {x.dtype} (Keras computes in "
+               "float32): model.float(), or feed x.to(model's dtype)")
+    elif perm is not None:
         fix = (f"pass it x.permute{perm} of what it receives now: that is what Keras's layer "
                f"receives, laid out for torch ({tr.layout.split(' (')[0]} input)")
     else:

@@ -480,6 +480,22 @@ def last_step(ctx: Context) -> Iterator[Variant]:
            lambda: ctx.read(ctx.pair.module, ctx.expected_in))
 
 
+def final_state_layer(ctx: Context) -> Iterator[Variant]:
+    """A stacked RNN's final state read from another layer than the last (`h_n[0]`)."""
+    node = ctx.trace.input_nodes.get(ctx.index)
+    if node is None or node.source is None or node.part not in ("h_n", "c_n"):
+        return
+    src = ctx.pairs[node.source]
+    layers = getattr(src.module, "num_layers", 1)
+    bidir = getattr(src.module, "bidirectional", False)
+    right = "torch.cat((h_n[-2], h_n[-1]), dim=1)" if bidir else "h_n[-1]"
+    yield ("final state of another layer",
+           f"{ctx.label} reads `{node.expression}` of {torch_class(src.module)} '{src.name}' "
+           f"({layers} layer(s){', 2 directions' if bidir else ''}: h_n holds one state per "
+           f"layer and direction, the last layer's last); Keras returns the last layer's",
+           f"x = {right}", lambda: ctx.read(ctx.pair.module, ctx.expected_in))
+
+
 def sequence_layout(ctx: Context) -> Iterator[Variant]:
     """A torch RNN that reads axis 0 as time (batch_first=False) given batch-major data, or the
     reverse."""
@@ -539,7 +555,8 @@ MODULE_CAUSES: dict[str, tuple[Candidate, ...]] = {
 }
 """Per torch kind, the causes tried when the module itself disagrees, in order."""
 
-INPUT_CAUSES: tuple[Candidate, ...] = (bidirectional_final_state, last_step, sequence_layout,
+INPUT_CAUSES: tuple[Candidate, ...] = (bidirectional_final_state, last_step, final_state_layer,
+                                       sequence_layout,
                                        flatten_input_order, what_reaches)
 """The causes tried when the module agrees once given what Keras gives its layer."""
 

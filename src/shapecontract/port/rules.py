@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 __all__ = ["ACTIVATIONS", "CHANNELS", "FLATTENED", "KERAS", "KERAS_ACTIVATION_LAYERS",
            "KERAS_NEUTRAL", "SAME", "SEQUENCE", "TORCH", "Attr", "Channels", "Issue", "KerasRule",
            "Layout", "Pair", "TorchRule", "directions", "activation_name", "keras_activation_of", "keras_class",
-           "keras_neutral", "keras_paired", "keras_rule", "to_numpy", "torch_activation", "torch_call", "torch_class", "torch_rule", "unwrap"]
+           "keras_neutral", "keras_paired", "keras_rule", "to_numpy", "torch_activation", "weight_shape_issues", "torch_call", "torch_class", "torch_rule", "unwrap"]
 
 
 class Issue(NamedTuple):
@@ -207,6 +207,28 @@ def torch_rule(module: Any) -> TorchRule | None:
     return lookup(module, TORCH, "torch")
 
 
+# the parameter shapes a torch module's own attributes imply
+WEIGHT_SHAPES: dict[str, Callable[[Any], dict[str, tuple[int, ...]]]] = {
+    "Linear": lambda m: {"weight": (m.out_features, m.in_features)},
+    "_ConvNd": lambda m: {"weight": (m.out_channels, m.in_channels // m.groups, *m.kernel_size)},
+    "Embedding": lambda m: {"weight": (m.num_embeddings, m.embedding_dim)},
+}
+
+
+def weight_shape_issues(module: Any) -> list[str]:
+    """Parameters whose shape is not the one the module's attributes imply (a weight assigned
+    through `.data` in another layout), as text."""
+    name = framework_class(module, WEIGHT_SHAPES, "torch")
+    if name is None:
+        return []
+    out = []
+    for attr, want in WEIGHT_SHAPES[name](module).items():
+        got = tuple(getattr(module, attr).shape)
+        if got != want:
+            out.append(f"{attr} is {got}; nn.{torch_class(module)} with these sizes holds {want}")
+    return out
+
+
 def torch_class(module: Any) -> str:
     """The torch class the module is, for messages."""
     return framework_class(module, TORCH, "torch") or type(module).__name__
@@ -367,10 +389,13 @@ def _bidirectional(p: Pair) -> list[Issue]:
     issues = []
     if bidir != m.bidirectional:
         issues.append(Issue("bidirectional", bidir, m.bidirectional, f"bidirectional={bidir}"))
-    if bidir and k.merge_mode != "concat":
+    if bidir and k.merge_mode != "concat":  # the forward may combine them: the outputs say
+        op = {"sum": "+", "mul": "*"}.get(str(k.merge_mode), "+")
+        combine = f"h_n[-2] {op} h_n[-1]" + (" then / 2" if k.merge_mode == "ave" else "")
         issues.append(Issue("bidirectional merge", k.merge_mode, "concat (always)",
-                            f"combine torch's two halves as Keras's '{k.merge_mode}' does "
-                            "(e.g. out[..., :H] + out[..., H:] for 'sum')"))
+                            f"the forward must combine torch's two halves as Keras's "
+                            f"'{k.merge_mode}' does ({combine}, or out[..., :H] {op} "
+                            "out[..., H:]); assert_equivalent checks that it does", note=True))
     return issues
 
 
@@ -714,6 +739,8 @@ def _bidirectional_layers(layer: Any) -> list[Any]:
 
 _LSTM_CHECKS = (*_RNN_CHECKS, _lstm_activations, _return_state)
 _GRU_CHECKS = (*_RNN_CHECKS, _gru_reset_after, _return_state)
+
+
 def _simple_rnn_activation(p: Pair) -> list[Issue]:
     act = directions(p.keras[0])[0].cell.activation.__name__
     if act not in ("tanh", "relu"):
