@@ -321,3 +321,29 @@ def test_stacked_rnn_final_state_of_the_first_layer() -> None:
     fixed = P(-1)
     fixed.load_state_dict(tm.state_dict())
     assert_equivalent(km, fixed, atol=1e-5)
+
+
+def test_same_padding_with_strides_pads_like_tf() -> None:
+    """Observed: 'same' at stride 2 gave the fix padding='same', which torch refuses for strided
+    convolutions. Now the TF padding (odd row/column at the end) is named, diagnosed, and the
+    fix (F.pad before a padding=0 conv) applied makes the port compare clean and agree."""
+    km = keras.Sequential([keras.Input((8, 8, 3)), layers.Conv2D(4, 3, strides=2, padding="same"),
+                           layers.Flatten(), layers.Dense(2)])
+    tm = nn.Sequential(nn.Conv2d(3, 4, 3, stride=2, padding=1), nn.Flatten(), nn.Linear(64, 2))
+    (d,) = compare(km, tm).differences
+    assert d.what == "padding" and "pad(x, (0, 1, 0, 1))" in d.fix
+    transfer_weights(km, tm)
+    div = _mismatch(km, tm).first_divergence
+    assert div is not None and div.diagnosis is not None and div.diagnosis.cause == "padding"
+
+    class Padded(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv, self.fc = nn.Conv2d(3, 4, 3, stride=2), nn.Linear(64, 2)
+
+        def forward(self, x: Any) -> Any:
+            x = torch.nn.functional.pad(x, (0, 1, 0, 1))  # the fix
+            return self.fc(torch.flatten(self.conv(x), 1))
+
+    assert compare(km, Padded()).ok, str(compare(km, Padded()))
+    _agree(km, Padded())

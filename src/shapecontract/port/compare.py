@@ -261,6 +261,8 @@ def compare(keras_model: Any, torch_model: Any) -> PortReport:
     for i, p in enumerate(pairs):
         p.applied = None if tr is None else [
             str(op.activation) for op in tr.activations_after(i)]
+        node = None if tr is None else tr.input_nodes.get(i)
+        p.input_ops = None if tr is None else [] if node is None else [op.name for op in node.ops]
     for p in pairs:
         _compare_pair(p, report, probe)
     report.unseen += [f"{_label(layer)} has weights the port does not know: it is not paired, "

@@ -28,6 +28,8 @@ from .rules import (
     Pair,
     directions,
     keras_rule,
+    pad_fix,
+    tf_same_pads,
     to_numpy,
     torch_activation,
     torch_call,
@@ -348,6 +350,30 @@ def conv_kernel_layout(ctx: Context) -> Iterator[Variant]:
            _with(ctx, flip))
 
 
+def conv_padding(ctx: Context) -> Iterator[Variant]:
+    """Keras 'same' where TF pads the odd row/column at the end (strides > 1, even kernels)
+    and torch pads both sides alike."""
+    k, m = ctx.pair.keras[0], ctx.pair.module
+    if getattr(k, "padding", None) != "same" or isinstance(m.padding, str):
+        return
+    pads = tf_same_pads(ctx.pair.graph[0])
+    if pads is None or all(a == b == t for (a, b), t in zip(pads, m.padding)):
+        return
+
+    def run() -> np.ndarray | None:
+        import torch
+
+        mod = copy.deepcopy(m)
+        mod.padding = (0,) * len(pads)
+        flat = [v for a, b in reversed(pads) for v in (a, b)]
+        return ctx.read(mod, torch.nn.functional.pad(ctx.expected_in, flat))
+
+    yield ("padding",
+           f"Keras 'same' pads {tuple(pads)} (before, after) per axis, the odd one at the end; "
+           f"{ctx.label} pads {tuple(m.padding)} on both sides",
+           pad_fix(pads), run)
+
+
 def batchnorm_epsilon(ctx: Context) -> Iterator[Variant]:
     k, m = ctx.pair.keras[0], ctx.pair.module
     eps = getattr(k, "epsilon", None)
@@ -548,8 +574,8 @@ MODULE_CAUSES: dict[str, tuple[Candidate, ...]] = {
     "gru": (gate_order, gru_bias_rows, reference_weights),
     "simple_rnn": (bias_counted_twice, reference_weights),
     "dense": (activation, extra_bias, transposed_weight, flatten_order, reference_weights),
-    "conv1d": (activation, extra_bias, conv_kernel_layout, reference_weights),
-    "conv2d": (activation, extra_bias, conv_kernel_layout, reference_weights),
+    "conv1d": (activation, extra_bias, conv_padding, conv_kernel_layout, reference_weights),
+    "conv2d": (activation, extra_bias, conv_padding, conv_kernel_layout, reference_weights),
     "batchnorm": (batchnorm_epsilon, reference_weights),
     "embedding": (reference_weights,),
 }

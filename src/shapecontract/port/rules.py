@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 __all__ = ["ACTIVATIONS", "CHANNELS", "FLATTENED", "KERAS", "KERAS_ACTIVATION_LAYERS",
            "KERAS_NEUTRAL", "SAME", "SEQUENCE", "TORCH", "Attr", "Channels", "Issue", "KerasRule",
            "Layout", "Pair", "TorchRule", "directions", "activation_name", "keras_activation_of", "keras_class",
-           "keras_neutral", "keras_paired", "keras_rule", "to_numpy", "torch_activation", "weight_shape_issues", "torch_call", "torch_class", "torch_rule", "unwrap"]
+           "keras_neutral", "keras_paired", "keras_rule", "pad_fix", "tf_same_pads", "to_numpy", "torch_activation", "weight_shape_issues", "torch_call", "torch_class", "torch_rule", "unwrap"]
 
 
 class Issue(NamedTuple):
@@ -52,6 +52,8 @@ class Pair:
     applied: list[str] | None = None
     # the traced forward takes Keras-layout input and lays it out for this module itself
     layout_handled: bool = False
+    # the operations the traced forward applies to the module's input on its way (None: unseen)
+    input_ops: list[str] | None = None
     # the activations Keras applies to the pair's output: the layer's `activation=` and the
     # activation layers after it (ReLU, Activation, Softmax...) before the next paired layer
     keras_applied: list[str] | None = None
@@ -350,17 +352,54 @@ def _channels_last(k: Any) -> bool:
     return bool(k.data_format == "channels_last")
 
 
+def tf_same_pads(layer: Any) -> list[tuple[int, int]] | None:
+    """The (before, after) padding per spatial axis of a Keras 'same' conv, as TF computes it
+    (the odd one at the end), or None if the input's spatial sizes are not known."""
+    try:
+        x_in = layer.input
+        shape = tuple((x_in[0] if isinstance(x_in, (list, tuple)) else x_in).shape)[1:-1]
+    except Exception:
+        return None
+    if any(n is None for n in shape):
+        return None
+    pads = []
+    for n, k, s, d in zip(shape, layer.kernel_size, layer.strides, layer.dilation_rate):
+        span = (k - 1) * d + 1
+        total = max((-(-n // s) - 1) * s + span - n, 0)
+        pads.append((total // 2, total - total // 2))
+    return pads
+
+
+def pad_fix(pads: list[tuple[int, int]]) -> str:
+    """torch code padding like TF's 'same' (F.pad lists the last axis first)."""
+    flat = ", ".join(f"{a}, {b}" for a, b in reversed(pads))
+    return f"x = torch.nn.functional.pad(x, ({flat})) before the conv, built with padding=0"
+
+
 def _conv_padding(p: Pair) -> list[Issue]:
-    """Keras 'valid'/'same' against torch's string or numbers: 'same' at stride 1 with odd
-    kernels is the number (k - 1) * dilation // 2 on each side, which torch may state."""
+    """Keras 'valid'/'same' against torch's string or numbers. 'same' is TF's padding: (k - 1)
+    // 2 on each side at stride 1 and odd kernels (torch's numbers or 'same' say it), with the
+    odd one at the end otherwise (torch pads symmetrically: a pad before the conv says it)."""
     k, m = p.keras[0], p.module
     tpad = m.padding if isinstance(m.padding, str) else (
         "valid" if all(x == 0 for x in m.padding) else tuple(m.padding))
-    if (k.padding == "same" and isinstance(tpad, tuple) and all(s == 1 for s in m.stride)
-            and all(ks % 2 == 1 for ks in m.kernel_size)
-            and tpad == tuple((ks - 1) * d // 2 for ks, d in zip(m.kernel_size, m.dilation))):
-        return []
-    if k.padding != tpad:
+    if k.padding == "same" and tpad != "same":
+        pads = tf_same_pads(p.graph[0])
+        padded = p.input_ops is not None and any(op in ("pad", "ZeroPad1d", "ZeroPad2d",
+                                                        "ConstantPad1d", "ConstantPad2d")
+                                                  for op in p.input_ops)
+        if pads is not None:
+            if tpad == "valid" and padded:
+                return []  # padded before the conv (assert_equivalent checks by how much)
+            if all(a == b for a, b in pads) and tpad == tuple(a for a, _ in pads):
+                return []
+            if all(a == b for a, b in pads):
+                fix = f"padding={tuple(a for a, _ in pads)} (or 'same' at stride 1)"
+            else:
+                fix = ("TF pads 'same' with the extra row/column at the end "
+                       f"{tuple(pads)}; torch pads both sides alike: {pad_fix(pads)}")
+            return [Issue("padding", f"same {tuple(pads)}", m.padding, fix)]
+    if k.padding != tpad and not (k.padding == "same" and tpad == "same"):
         return [Issue("padding", k.padding, m.padding, f"padding='{k.padding}' on the torch side")]
     return []
 
