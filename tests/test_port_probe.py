@@ -347,3 +347,62 @@ def test_same_padding_with_strides_pads_like_tf() -> None:
 
     assert compare(km, Padded()).ok, str(compare(km, Padded()))
     _agree(km, Padded())
+
+
+def test_outputs_matched_by_key_or_shape_and_maps_returned_nchw() -> None:
+    """Observed: two heads returned in the other order were mislabelled (the broken 'cls' head
+    reported as 'reg') and paired across; a conv model's NCHW output was 'shapes differ'."""
+    inp = keras.Input((6,))
+    h = layers.Dense(8, activation="relu", name="shared")(inp)
+    km = keras.Model(inp, {"reg": layers.Dense(1, name="reg")(h),
+                           "cls": layers.Dense(3, activation="softmax", name="cls")(h)})
+
+    class RegCls(nn.Module):
+        def __init__(self, as_dict: bool) -> None:
+            super().__init__()
+            self.shared, self.cls, self.reg = nn.Linear(6, 8), nn.Linear(8, 3), nn.Linear(8, 1)
+            self.as_dict = as_dict
+
+        def forward(self, x: Any) -> Any:
+            h = torch.relu(self.shared(x))
+            reg, cls = self.reg(h), F.softmax(self.cls(h), dim=-1)
+            return {"cls": cls, "reg": reg} if self.as_dict else (reg, cls)
+
+    for as_dict in (False, True):
+        tm = RegCls(as_dict)
+        report = compare(km, tm)
+        assert report.ok, str(report)
+        assert {("Dense 'reg'", "Linear 'reg'"), ("Dense 'cls'", "Linear 'cls'")} <= set(report.pairs)
+        _agree(km, tm)
+        with torch.no_grad():
+            tm.cls.bias[0] += 1.0  # break the 'cls' head only
+        eq = _mismatch(km, tm)
+        by_name = dict(zip(eq.names, eq.max_abs_diff))
+        assert by_name["cls"] > 1e-3 and by_name["reg"] < 1e-5, str(eq)
+
+    conv = keras.Sequential([keras.Input((8, 8, 1)), layers.Conv2D(4, 3, padding="same", activation="relu"),
+                             layers.Conv2D(1, 3, padding="same", activation="sigmoid")])
+    nchw = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 1, 3, padding=1), nn.Sigmoid())
+    report = compare(conv, nchw)
+    assert report.ok and any("channels first" in str(n.torch_value) for n in report.notes), str(report)
+    _agree(conv, nchw)
+
+
+def test_two_inputs_an_image_taken_nchw() -> None:
+    """Observed: with several inputs none was laid out for torch: an image+meta port taking
+    NCHW failed in its conv."""
+    img, meta = keras.Input((8, 8, 3)), keras.Input((4,))
+    x = layers.GlobalAveragePooling2D()(layers.Conv2D(4, 3, activation="relu")(img))
+    km = keras.Model([img, meta], layers.Dense(2)(layers.Concatenate()([x, meta])))
+
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv, self.fc = nn.Conv2d(3, 4, 3), nn.Linear(8, 2)
+
+        def forward(self, image: Any, meta: Any) -> Any:
+            x = F.relu(self.conv(image)).mean(dim=(2, 3))
+            return self.fc(torch.cat([x, meta], dim=1))
+
+    assert compare(km, Net()).ok, str(compare(km, Net()))
+    _agree(km, Net())

@@ -20,6 +20,8 @@ from typing import Any
 from .._errors import Report
 from .rules import (
     SEQUENCE,
+    Attr,
+    Channels,
     Pair,
     activation_name,
     directions,
@@ -176,6 +178,8 @@ def pair_layers(keras_model: Any, modules: Any, report: PortReport) -> list[Pair
         rule = torch_rule(m)
         if rule is not None and rule.stacks:
             take = max(1, min(m.num_layers, len(ks) - i))
+        else:
+            _best_of_run(ks, i, name, m)
         group = ks[i:i + take]
         i += take
         inner = [unwrap(k) for k in group]
@@ -187,6 +191,23 @@ def pair_layers(keras_model: Any, modules: Any, report: PortReport) -> list[Pair
             f"add the torch counterpart of {_label(k)}"))
     _keras_activations(keras_model, pairs)
     return pairs
+
+
+def _best_of_run(ks: list[Any], i: int, name: str, m: Any) -> None:
+    """Parallel branches (two heads) come in an order of their own on each side: among the
+    next Keras layers of the module's kind, bring forward the first whose sizes match it."""
+    trule = torch_rule(m)
+    run = i
+    while (run < len(ks) and trule is not None and keras_rule(unwrap(ks[run])) is not None
+           and keras_rule(unwrap(ks[run])).kind == trule.kind):  # type: ignore[union-attr]
+        run += 1
+    for j in range(i, run):
+        k = unwrap(ks[j])
+        rule = keras_rule(k)
+        checks = [c for c in (rule.checks if rule is not None else ()) if isinstance(c, Attr)]
+        if all(not c(Pair([k], name, m)) for c in checks):
+            ks.insert(i, ks.pop(j))
+            return
 
 
 def _keras_activations(keras_model: Any, pairs: list[Pair]) -> None:
@@ -396,6 +417,9 @@ class Probe:
     inputs: list[Any]
     batch: int
     output_shapes: list[tuple[int | None, ...]]
+    # per input (several inputs): the permutation torch's convention applies to it (a map into
+    # a channels_last conv is taken NCHW), or None
+    permutations: list[tuple[int, ...] | None] = field(default_factory=list)
 
     @classmethod
     def of(cls, keras_model: Any, report: PortReport | None = None, seed: int = 0) -> Probe | None:
@@ -424,7 +448,7 @@ class Probe:
                 xs.append(rng.integers(0, vocab, full).astype(dtype))
             else:
                 xs.append(rng.standard_normal(full).astype("float32"))
-        return cls(xs, batch, [(batch, *o[1:]) for o in outs])
+        return cls(xs, batch, [(batch, *o[1:]) for o in outs], _input_permutations(keras_model))
 
     def trace(self, torch_model: Any, modules: list[tuple[str, Any]]) -> Trace:
         """One traced run, with the input laid out the way the port takes it. The forward is
@@ -450,6 +474,15 @@ class Probe:
                 runs.insert(0, run)
             else:
                 laid = None
+        if len(as_is) > 1 and any(self.permutations):
+            laid_all = [x if perm is None else x.permute(*perm).contiguous()
+                        for x, perm in zip(as_is, self.permutations)]
+            run = trace_forward(torch_model, laid_all, mods)
+            run.layout = "maps laid out channels first (NCHW)"
+            if run.ok:
+                return run  # torch's convention first, as for one input
+            if not first_run.ok and len(run.call_order) > len(first_run.call_order):
+                return run  # neither works: the one that got further says where it stops
         for run in runs:
             got = run.inputs.get(first)
             want = laid if laid is not None else (as_is[0] if len(as_is) == 1 else None)
@@ -464,6 +497,31 @@ class Probe:
     def two_layouts(self) -> bool:
         """Whether a port of this model could take its input in two layouts."""
         return len(self.inputs) == 1
+
+
+def _input_permutations(keras_model: Any) -> list[tuple[int, ...] | None]:
+    """Per input of a multi-input model: the NCHW permute if a channels_last map layer (a conv,
+    pooling) reads it directly, else None."""
+    inputs = list(getattr(keras_model, "inputs", None) or [])
+    if len(inputs) < 2:
+        return []
+    out: list[tuple[int, ...] | None] = []
+    for t in inputs:
+        perm = None
+        for layer in all_keras_layers(keras_model):
+            try:
+                x_in = layer.input
+            except Exception:
+                continue
+            rule = keras_rule(unwrap(layer))
+            if (x_in is t and rule is not None and isinstance(rule.layout, Channels)
+                    and getattr(layer, "data_format", "channels_last") == "channels_last"
+                    and len(t.shape) >= 3):
+                rank = len(t.shape)
+                perm = (0, rank - 1, *range(1, rank - 1))
+                break
+        out.append(perm)
+    return out
 
 
 def _lays_out(p: Pair, shape: tuple[int, ...]) -> bool:
@@ -529,14 +587,67 @@ def _compare_flow(keras_model: Any, pairs: list[Pair], tr: Trace, probe: Probe,
             len(probe.output_shapes), len(got),
             "return one tensor per Keras output, in the same order"))
         return
-    for n, (want, have) in enumerate(zip(probe.output_shapes, got)):
-        if len(want) == len(have) and all(w is None or w == h for w, h in zip(want, have)):
+    names = [str(n) for n in getattr(keras_model, "output_names", None) or []]
+    align = align_outputs(probe.output_shapes, got, names, tr.result_keys)
+    if align.note:
+        report.notes.append(Difference(f"model '{keras_model.name}' outputs",
+                                       "torch forward outputs", "outputs", "-", align.note,
+                                       "none: assert_equivalent compares them so"))
+    for n, (want, j) in enumerate(zip(probe.output_shapes, align.order)):
+        have = got[j]
+        if _fits(want, have) or (align.channels_first[n] and _fits(want, _cf(want, have))):
             continue
         which = "output" if len(got) == 1 else f"output {n}"
         report.differences.append(Difference(
             f"model '{keras_model.name}' {which}", f"torch forward {which}",
             f"{which} shape for a probe batch of {probe.batch}", want, have,
             "make the torch forward return what the Keras model returns (see the differences above)"))
+
+
+def _fits(want: tuple[int | None, ...], have: tuple[int, ...]) -> bool:
+    return len(want) == len(have) and all(w is None or w == h for w, h in zip(want, have))
+
+
+def _cf(want: tuple[Any, ...], have: tuple[int, ...]) -> tuple[int, ...]:
+    """A channels-first shape read as channels-last (axis 1 moved to the end)."""
+    return (have[0], *have[2:], have[1]) if len(have) >= 3 else have
+
+
+@dataclass
+class OutputAlignment:
+    """Which torch output each Keras output is compared with, and whether it is a map the torch
+    forward returns channels first (compared with axis 1 moved last)."""
+
+    order: list[int]
+    channels_first: list[bool]
+    note: str = ""
+
+
+def align_outputs(want: list[tuple[Any, ...]], got: list[tuple[int, ...]], names: list[str],
+                  keys: list[Any] | None) -> OutputAlignment:
+    """Keras outputs against torch's: by key when the forward returns a dict with the Keras
+    output names; else in order, unless the shapes say another order (unambiguously: two
+    heads returned the other way round). A map may come back channels first (NCHW)."""
+    n = len(want)
+    order = list(range(n))
+    note = ""
+    if keys is not None and names and set(names) <= {str(k) for k in keys}:
+        index = {str(k): i for i, k in enumerate(keys)}
+        order = [index[name] for name in names]
+    elif not all(_fits(w, got[i]) or _fits(w, _cf(w, got[i])) for i, w in enumerate(want)):
+        matches = [[j for j, g in enumerate(got) if _fits(w, g) or _fits(w, _cf(w, g))]
+                   for w in want]
+        if all(len(m) == 1 for m in matches) and len({m[0] for m in matches}) == n:
+            order = [m[0] for m in matches]
+            note = ("returned in another order than Keras's outputs "
+                    f"({', '.join(names) if names else 'by position'}): compared by shape, "
+                    f"torch outputs {order}")
+    cf = [not _fits(w, got[j]) and _fits(w, _cf(w, got[j])) for w, j in zip(want, order)]
+    if any(cf):
+        which = [names[i] if i < len(names) else str(i) for i, c in enumerate(cf) if c]
+        note = "; ".join(filter(None, [note, "channels first (NCHW) for " + ", ".join(which)
+                                       + ": compared with axis 1 moved last"]))
+    return OutputAlignment(order, cf, note)
 
 
 def torch_input(torch_model: Any, x: Any) -> Any:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .compare import PortReport, Probe, compare, pairing
+from .compare import PortReport, Probe, align_outputs, compare, pairing
 from .diagnose import Divergence, first_divergence
 from .rules import to_numpy
 from .weights import _flatten_sources
@@ -32,6 +32,7 @@ class Equivalence:
     first_divergence: Divergence | None = None
     names: list[str] = field(default_factory=list)
     problem: str | None = None  # outputs that cannot be compared: their number or shapes differ
+    note: str = ""  # how the outputs were matched, when not one to one in order
 
     @property
     def ok(self) -> bool:
@@ -45,6 +46,8 @@ class Equivalence:
             diffs = ", ".join(f"{n} {d:.3g}" for n, d in zip(names, self.max_abs_diff))
         text = (self.problem if self.problem is not None else
                 f"max |keras - torch| per output: {diffs} (atol {self.atol:g})")
+        if self.note:
+            text += f"\n  outputs: {self.note}"
         if self.first_divergence is not None:
             text += f"\n  first divergence: {self.first_divergence}"
         return text
@@ -71,9 +74,13 @@ def _flat(x: Any) -> list[Any]:
 
 
 def _keras_call(keras_model: Any, xs: list[Any]) -> list[Any]:
+    """The Keras outputs in the order of `keras_model.outputs` (a dict by sorted key, as Keras
+    flattens it)."""
     import keras
 
     out = keras_model(xs[0] if len(xs) == 1 else xs, training=False)
+    if isinstance(out, dict):
+        out = [out[k] for k in sorted(out)]
     return [keras.ops.convert_to_numpy(o) for o in _flat(out)]
 
 
@@ -111,6 +118,12 @@ def assert_equivalent(keras_model: Any, torch_model: Any, sample: Any = None,
     if len(k_out) != len(t_out):
         eq.problem = (f"the Keras model returns {len(k_out)} output(s), the torch forward "
                       f"{len(t_out)}")
+    else:
+        align = align_outputs([a.shape for a in k_out], [b.shape for b in t_out], names,
+                              tr.result_keys)
+        t_out = [t_out[j] for j in align.order]
+        t_out = [np.moveaxis(b, 1, -1) if cf else b for b, cf in zip(t_out, align.channels_first)]
+        eq.note = align.note
     for n, (a, b) in enumerate(zip(k_out, t_out)):
         if a.shape != b.shape:
             which = "output shapes" if len(k_out) == 1 else f"output {n} shapes"

@@ -102,6 +102,7 @@ class Trace:
     failed: int | None = None  # the paired module whose forward raised `error`, if one did
     layout: str = "Keras layout"  # how the model input was laid out for this run
     call_order: list[int] = field(default_factory=list)  # paired modules, in first-call order
+    result_keys: list[Any] | None = None  # the keys, when the forward returns a dict
 
     def remap(self, to: dict[int, int]) -> Trace:
         """The same run with module indices renumbered (`to[old] = new`; others dropped)."""
@@ -278,9 +279,11 @@ def trace_forward(torch_model: Any, inputs: list[Any], paired: list[Any]) -> Tra
         tr.result = result
         flat = list(result) if isinstance(result, (tuple, list)) else (
             list(result.values()) if isinstance(result, dict) else [result])
+        tr.result_keys = list(result) if isinstance(result, dict) else None
         for t in flat:
             node = node_of(t)
-            tr.result_nodes.append(node if node is not None else Node(None, "?"))
+            shape = tuple(int(n) for n in t.shape) if isinstance(t, torch.Tensor) else ()
+            tr.result_nodes.append(node if node is not None else Node(None, "?", shape=shape))
             if node is not None:
                 reached(node, None)
     except Exception as exc:  # a wrong port may fail in its own forward: that is a finding
