@@ -406,3 +406,22 @@ def test_two_inputs_an_image_taken_nchw() -> None:
 
     assert compare(km, Net()).ok, str(compare(km, Net()))
     _agree(km, Net())
+
+
+def test_activation_fixes_are_code_that_runs() -> None:
+    """Observed: the printed fix `torch.softmax(self.fc2(x))` had no dim and failed; relu then
+    softmax where Keras has softmax was told to 'apply nn.Softmax()', already there."""
+    km = keras.Sequential([keras.Input((5,)), layers.Dense(4, activation="relu"),
+                           layers.Dense(3, activation="softmax")])
+    tm = nn.Sequential(nn.Linear(5, 4), nn.ReLU(), nn.Linear(4, 3))  # softmax forgotten
+    transfer_weights(km, tm)
+    div = _mismatch(km, tm).first_divergence
+    assert div is not None and div.diagnosis is not None
+    fix = div.diagnosis.fix.split("  #")[0]
+    x = torch.relu(tm[0](torch.randn(2, 5)))
+    namespace = {"self": tm, "x": x, "torch": torch}
+    exec(fix, namespace)  # the line the user pastes into forward
+    assert torch.allclose(namespace["x"].sum(-1), torch.ones(2))
+    extra = nn.Sequential(nn.Linear(5, 4), nn.ReLU(), nn.Linear(4, 3), nn.ReLU(), nn.Softmax(dim=-1))
+    (d,) = compare(km, extra).differences
+    assert "exactly softmax" in d.fix and "not relu, softmax" in d.fix
