@@ -494,10 +494,6 @@ class Probe:
             return ok[0]
         return max(runs, key=lambda run: len(run.call_order))
 
-    def two_layouts(self) -> bool:
-        """Whether a port of this model could take its input in two layouts."""
-        return len(self.inputs) == 1
-
 
 def _input_permutations(keras_model: Any) -> list[tuple[int, ...] | None]:
     """Per input of a multi-input model: the NCHW permute if a channels_last map layer (a conv,
@@ -648,17 +644,3 @@ def align_outputs(want: list[tuple[Any, ...]], got: list[tuple[int, ...]], names
         note = "; ".join(filter(None, [note, "channels first (NCHW) for " + ", ".join(which)
                                        + ": compared with axis 1 moved last"]))
     return OutputAlignment(order, cf, note)
-
-
-def torch_input(torch_model: Any, x: Any) -> Any:
-    """Keras-layout data, as a tensor laid out for the torch model's first paired module."""
-    import numpy as np
-    import torch
-
-    mods = torch_modules(torch_model)
-    t = torch.as_tensor(np.asarray(x))
-    if not mods:
-        return t
-    first = mods[0][1]
-    rule = torch_rule(first)
-    return t if rule is None else rule.layout.to_torch(t, first)
