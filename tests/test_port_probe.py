@@ -114,7 +114,7 @@ def test_time_distributed_dense_pairs_with_linear() -> None:
     """Observed: TimeDistributed(Dense) was not paired (its Linear an 'extra module'), its
     weights silently skipped, and a mistake in it blamed on the GRU before it."""
     km = keras.Sequential([keras.Input((7, 3)), layers.GRU(5, return_sequences=True),
-                           layers.TimeDistributed(layers.Dense(4, activation="softmax"))])
+                           layers.TimeDistributed(layers.Dense(4, activation="softmax"), name="td")])
 
     class T(nn.Module):
         def __init__(self) -> None:
@@ -127,7 +127,7 @@ def test_time_distributed_dense_pairs_with_linear() -> None:
 
     tm = T()
     report = compare(km, tm)
-    assert report.ok and report.pairs[1] == ("TimeDistributed 'time_distributed'", "Linear 'fc'")
+    assert report.ok and report.pairs[1] == ("TimeDistributed 'td'", "Linear 'fc'")
     _agree(km, tm)
     with torch.no_grad():
         tm.fc.bias[0] += 1.0
