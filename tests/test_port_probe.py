@@ -425,3 +425,152 @@ def test_activation_fixes_are_code_that_runs() -> None:
     extra = nn.Sequential(nn.Linear(5, 4), nn.ReLU(), nn.Linear(4, 3), nn.ReLU(), nn.Softmax(dim=-1))
     (d,) = compare(km, extra).differences
     assert "exactly softmax" in d.fix and "not relu, softmax" in d.fix
+
+
+# ------------------------------------------------- a second probe (scaffold, odd inputs)
+def test_a_guarded_torch_model_ports_like_an_unguarded_one() -> None:
+    """Observed: guard(model) crashed compare/transfer/assert_equivalent (the guard's run on
+    fake tensors went into the trace: DataDependentOutputException)."""
+    from shapecontract import guard
+
+    km = keras.Sequential([keras.Input((6, 3)), layers.LSTM(4), layers.Dense(1)])
+
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lstm, self.fc = nn.LSTM(3, 4, batch_first=True), nn.Linear(4, 1)
+
+        def forward(self, x: Any) -> Any:
+            out, _ = self.lstm(x)
+            return self.fc(out[:, -1])
+
+    tm = guard(Net(), level="framework")
+    assert compare(km, tm).ok
+    _agree(km, tm)
+
+
+def test_variable_length_inputs_get_a_probe_long_enough() -> None:
+    """Observed: Input((None, None, 3)) was probed at 3x3 and a correct conv port 'failed'."""
+    km = keras.Sequential([keras.Input((None, None, 3)), layers.Conv2D(8, 3, activation="relu"),
+                           layers.MaxPooling2D(2), layers.Conv2D(8, 3), layers.GlobalAveragePooling2D(),
+                           layers.Dense(2)])
+
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.c1, self.c2, self.fc = nn.Conv2d(3, 8, 3), nn.Conv2d(8, 8, 3), nn.Linear(8, 2)
+
+        def forward(self, x: Any) -> Any:
+            return self.fc(self.c2(F.max_pool2d(F.relu(self.c1(x)), 2)).mean((2, 3)))
+
+    assert compare(km, Net()).ok, str(compare(km, Net()))
+    _agree(km, Net())
+
+
+def test_a_forward_that_changes_its_input_in_place() -> None:
+    """Observed: `x /= 255` in the forward changed the probe Keras then ran on."""
+    km = keras.Sequential([keras.Input((4,)), layers.Rescaling(1 / 255), layers.Dense(2, name="a")])
+
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.a = nn.Linear(4, 2)
+
+        def forward(self, x: Any) -> Any:
+            x /= 255.0
+            return self.a(x)
+
+    report = compare(km, Net())
+    assert any("Rescaling" in u for u in report.unseen)  # preprocessing: said, not guessed
+    _agree(km, Net())
+
+
+def test_steps_equal_to_features_takes_the_layout_that_agrees() -> None:
+    """Observed: 28 rows of 28 pixels into a Conv1D: the NCHW guess was kept although the port
+    takes Keras layout (it rescales first), and a correct port failed."""
+    km = keras.Sequential([keras.Input((28, 28)), layers.Rescaling(1 / 255.0), layers.Conv1D(4, 3),
+                           layers.GlobalMaxPooling1D(), layers.Dense(2)])
+
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv, self.fc = nn.Conv1d(28, 4, 3), nn.Linear(4, 2)
+
+        def forward(self, x: Any) -> Any:
+            h = self.conv((x / 255.0).transpose(1, 2))
+            return self.fc(h.amax(2))
+
+    tm = Net()
+    transfer_weights(km, tm)
+    eq = assert_equivalent(km, tm, atol=1e-5)
+    assert "Keras layout" in eq.note
+
+
+def test_a_float_input_read_by_an_embedding_is_probed_with_token_ids() -> None:
+    """Observed: Input((6,)) (float) into an Embedding was probed with normal floats: 'index out
+    of range' and a false 'input shape' difference for a correct port."""
+    km = keras.Sequential([keras.Input((6,)), layers.Embedding(20, 4), layers.LSTM(5), layers.Dense(1)])
+
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.emb, self.lstm, self.fc = nn.Embedding(20, 4), nn.LSTM(4, 5, batch_first=True), nn.Linear(5, 1)
+
+        def forward(self, x: Any) -> Any:
+            out, _ = self.lstm(self.emb(x.long()))
+            return self.fc(out[:, -1])
+
+    assert compare(km, Net()).ok, str(compare(km, Net()))
+    _agree(km, Net())
+
+
+def test_bad_samples_and_swapped_arguments_are_clear_errors() -> None:
+    """Observed: a sample that does not fit Keras was blamed on torch, an empty batch passed,
+    swapped arguments gave AttributeError; float64 ports were cast to float32."""
+    km = keras.Sequential([keras.Input((6,)), layers.Dense(2)])
+    tm = nn.Sequential(nn.Linear(6, 2))
+    for bad, msg in ((np.zeros((4, 7), "float32"), r"takes \(None, 6\)"),
+                     (np.zeros((0, 6), "float32"), "empty batch"),
+                     (np.zeros(6, "float32"), r"takes \(None, 6\)")):
+        with pytest.raises(ValueError, match=msg):
+            assert_equivalent(km, tm, sample=bad)
+    for call in (compare, transfer_weights, assert_equivalent):
+        with pytest.raises(TypeError, match="swapped"):
+            call(tm, km)  # type: ignore[operator]
+    k64 = keras.Sequential([keras.Input((6,), dtype="float64"), layers.Dense(2, dtype="float64")])
+    t64 = nn.Sequential(nn.Linear(6, 2)).double()
+    transfer_weights(k64, t64)
+    eq = assert_equivalent(k64, t64, sample=np.random.default_rng(0).random((4, 6)), atol=1e-12)
+    assert max(eq.max_abs_diff) < 1e-12
+
+
+def test_transfer_warns_about_what_it_could_not_pair_and_lambda_is_unseen() -> None:
+    """Observed: transfer_weights copied nothing (an empty torch model) or part, silently; a
+    Lambda the port left out was 'no differences, nothing unseen'."""
+    km = keras.Sequential([keras.Input((6,)), layers.Dense(4), layers.Dense(2)])
+    with pytest.warns(UserWarning, match="nothing to pair with"):
+        transfer_weights(km, nn.Sequential(nn.Linear(6, 4)))
+    lam = keras.Sequential([keras.Input((6,)), layers.Dense(4), layers.Lambda(lambda t: t * 2),
+                            layers.Dense(2)])
+    tm = nn.Sequential(nn.Linear(6, 4), nn.Linear(4, 2))
+    report = compare(lam, tm)
+    assert any("Lambda" in u for u in report.unseen), str(report)
+    transfer_weights(lam, tm)
+    div = _mismatch(lam, tm).first_divergence
+    assert div is not None and div.diagnosis is not None and "Lambda" in div.diagnosis.explanation
+
+
+def test_scaffold_nested_models_and_avgpool1d() -> None:
+    """Observed: scaffold refused an encoder/decoder model; to='keras' crashed on AvgPool1d."""
+    from shapecontract.port import scaffold
+
+    enc = keras.Sequential([keras.Input((8,)), layers.Dense(4, activation="relu")], name="encoder")
+    dec = keras.Sequential([keras.Input((4,)), layers.Dense(8, activation="sigmoid")], name="decoder")
+    inp = keras.Input((8,))
+    km = keras.Model(inp, dec(enc(inp)), name="autoencoder")
+    namespace: dict[str, Any] = {}
+    exec(scaffold(km), namespace)
+    _agree(km, namespace["Autoencoder"]())
+    chain = nn.Sequential(nn.Conv1d(3, 4, 3), nn.AvgPool1d(2), nn.Flatten(), nn.Linear(16, 2))
+    source = scaffold(chain, to="keras", input_shape=(10, 3))
+    assert "AveragePooling1D(2" in source

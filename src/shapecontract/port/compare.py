@@ -69,7 +69,7 @@ class PortReport(Report):
     unseen: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
-        lines = ["port: " + ", ".join(f"{k} <-> {t}" for k, t in self.pairs)]
+        lines = ["port: " + (", ".join(f"{k} <-> {t}" for k, t in self.pairs) or "no layer pairs")]
         if self.ok:
             lines.append("  no differences in contract")
         else:
@@ -101,6 +101,15 @@ def all_keras_layers(model: Any) -> list[Any]:
     for layer in getattr(model, "layers", []):
         out.extend(all_keras_layers(layer) if _is_model(layer) else [layer])
     return out
+
+
+def computing_unseen(model: Any) -> list[Any]:
+    """Keras layers that compute what the port cannot compare: code (Lambda) and preprocessing
+    (Rescaling...); the torch forward does it some other way, or forgets it."""
+    return [layer for layer in all_keras_layers(model)
+            if not getattr(layer, "weights", None) and (
+                any(c.__name__ == "Lambda" for c in type(layer).__mro__)
+                or ".preprocessing." in (type(layer).__module__ or ""))]
 
 
 def unknown_weighted(model: Any) -> list[Any]:
@@ -215,9 +224,16 @@ def _keras_activations(keras_model: Any, pairs: list[Pair]) -> None:
     before the next paired layer (the same window the torch trace reads), and the last
     activation layer right after it (its output is the pair's output)."""
     ends = {id(p.graph[-1]): p for p in pairs}
+    starts = {id(p.graph[0]): p for p in pairs}
     current: Pair | None = None
     contiguous = False
+    between: list[str] = []
     for layer in all_keras_layers(keras_model):
+        start = starts.get(id(layer))
+        if start is not None:
+            start.keras_before, between = between, []
+        elif not keras_paired(layer) and type(layer).__name__ != "InputLayer":
+            between.append(_label(layer))
         p = ends.get(id(layer))
         if p is not None:
             inner = unwrap(layer)
@@ -258,6 +274,7 @@ def compare(keras_model: Any, torch_model: Any) -> PortReport:
     as functions, which step of a sequence is read, the output shapes) is read from one traced
     run of the torch forward on a small random probe batch. What could not be seen is listed
     in `unseen`, never passed over in silence."""
+    check_models("compare", keras_model, torch_model)
     report = PortReport()
     paired = pairing(keras_model, torch_model, report)
     pairs, probe, tr = paired.pairs, paired.probe, paired.trace
@@ -288,11 +305,30 @@ def compare(keras_model: Any, torch_model: Any) -> PortReport:
         _compare_pair(p, report, probe)
     report.unseen += [f"{_label(layer)} has weights the port does not know: it is not paired, "
                       "compared or transferred" for layer in unknown_weighted(keras_model)]
+    report.unseen += [f"{_label(layer)} computes what the port cannot pair (code or "
+                      "preprocessing, no weights): the torch forward must do the same; only "
+                      "assert_equivalent checks it" for layer in computing_unseen(keras_model)]
     if failed is not None:
         _forward_fails(pairs, failed, probe, report)
     if tr is not None and probe is not None:
         _compare_flow(keras_model, pairs, tr, probe, report)
     return report
+
+
+def check_models(what: str, keras_model: Any, torch_model: Any) -> None:
+    """A clear TypeError for arguments that are not (Keras model, torch module), e.g. swapped."""
+    def torchy(x: Any) -> bool:
+        return hasattr(x, "named_modules") and hasattr(x, "forward")
+
+    if torchy(keras_model) and not torchy(torch_model):
+        raise TypeError(f"{what}(keras_model, torch_model): the first argument is a torch "
+                        f"{type(keras_model).__name__}: are the arguments swapped?")
+    if not hasattr(keras_model, "layers") or torchy(keras_model):
+        raise TypeError(f"{what}(keras_model, torch_model): the first argument is a "
+                        f"{type(keras_model).__name__}, not a Keras model")
+    if not torchy(torch_model):
+        raise TypeError(f"{what}(keras_model, torch_model): the second argument is a "
+                        f"{type(torch_model).__name__}, not a torch.nn.Module")
 
 
 def _diff(report: PortReport, p: Pair, what: str, kv: Any, tv: Any, fix: str,
@@ -318,23 +354,47 @@ def _compare_pair(p: Pair, report: PortReport, probe: Probe | None) -> None:
 
 def expected_input(p: Pair, probe: Probe | None) -> Any:
     """What the Keras layer receives, as a meta tensor laid out for the torch module (no
-    data); None if the Keras layer has no single input shape."""
+    data; sizes Keras leaves open are the probe's); None if the layer has no single input."""
+    shape = expected_shape(p, probe)
+    if shape is None:
+        return None
+    fill = probe.fill if probe is not None else 37
+    return _meta(p, tuple(fill if d is None else d for d in shape))
+
+
+def _keras_input(p: Pair) -> Any:
+    x_in = p.graph[0].input
+    if isinstance(x_in, (list, tuple)):  # [x, mask] after an Embedding(mask_zero=True)
+        x_in = x_in[0]
+    return x_in
+
+
+def _meta(p: Pair, shape: tuple[int, ...]) -> Any:
+    import torch
+
+    dtype = str(_keras_input(p).dtype)
+    tokens = "int" in dtype or hasattr(p.keras[0], "embeddings")  # an Embedding casts to int
+    return torch.empty(shape, device="meta",
+                       dtype=torch.long if tokens else getattr(torch, dtype, torch.float32))
+
+
+def expected_shape(p: Pair, probe: Probe | None) -> tuple[int | None, ...] | None:
+    """The Keras layer's input shape laid out for the torch module: the probe's batch, None
+    where Keras leaves a size open."""
     import torch
 
     try:
-        x_in = p.graph[0].input
-        if isinstance(x_in, (list, tuple)):  # [x, mask] after an Embedding(mask_zero=True)
-            x_in = x_in[0]
-        shape, dtype = tuple(x_in.shape), str(x_in.dtype)
+        shape = tuple(_keras_input(p).shape)
     except Exception:
         return None
     batch = probe.batch if probe is not None else 2
-    full = (batch, *(7 if d is None else int(d) for d in shape[1:]))
-    x = torch.empty(full, device="meta", dtype=torch.long if "int" in dtype else torch.float32)
+    marks = {10_000 + i: None for i, d in enumerate(shape) if d is None and i}
+    full = (batch, *(10_000 + i if d is None else int(d) for i, d in enumerate(shape) if i))
+    x = torch.empty(full, device="meta")
     trule = torch_rule(p.module)
     if trule is not None and getattr(p.keras[0], "data_format", "") != "channels_first":
         x = trule.layout.to_torch(x, p.module)
-    return x
+    return tuple(None if int(n) in marks else int(n) for n in x.shape)
 
 
 def _permutation(got: tuple[int, ...], want: tuple[int, ...]) -> tuple[int, ...] | None:
@@ -356,9 +416,8 @@ def _forward_fails(pairs: list[Pair], tr: Trace, probe: Probe | None, report: Po
     if any(d.torch == label for d in report.differences):
         return  # its differences above are why it fails
     got = tuple(int(n) for n in getattr(tr.inputs[tr.failed], "shape", ()))
-    want_t = expected_input(p, probe)
-    want = None if want_t is None else tuple(int(n) for n in want_t.shape)
-    perm = None if want is None else _permutation(got, want)
+    want = expected_shape(p, probe)
+    perm = None if want is None or None in want else _permutation(got, want)  # type: ignore[arg-type]
     x = tr.inputs[tr.failed]
     params = [q for q in p.module.parameters()]
     shapes = weight_shapes(p.module)
@@ -420,6 +479,7 @@ class Probe:
     # per input (several inputs): the permutation torch's convention applies to it (a map into
     # a channels_last conv is taken NCHW), or None
     permutations: list[tuple[int, ...] | None] = field(default_factory=list)
+    fill: int = 37  # the size of axes Keras leaves open (long enough for a few convs)
 
     @classmethod
     def of(cls, keras_model: Any, report: PortReport | None = None, seed: int = 0) -> Probe | None:
@@ -436,19 +496,23 @@ class Probe:
                     "assert_equivalent needs `sample=`")
             return None
         known = {s for shape, _ in specs for s in shape[1:] if s is not None}
-        sizes = [n for n in (2, 3, 5, 7, 11, 13) if n not in known]
-        batch, fill = sizes[0], sizes[1] if len(sizes) > 1 else 17
+        batch = next(n for n in (2, 3, 5, 7, 11, 13, 17) if n not in known)
+        fill = next(n for n in (37, 41, 43, 47, 53) if n not in known)
         rng = np.random.default_rng(seed)
-        vocab = min((int(layer.input_dim) for layer in keras_model.layers
+        layers = all_keras_layers(keras_model)
+        vocab = min((int(layer.input_dim) for layer in layers
                      if hasattr(layer, "input_dim") and hasattr(layer, "embeddings")), default=2)
+        tokens = _token_inputs(keras_model, layers)
         xs = []
-        for shape, dtype in specs:
+        for n, (shape, dtype) in enumerate(specs):
             full = (batch, *(fill if s is None else s for s in shape[1:]))
-            if "int" in dtype:
+            if "int" in dtype or n in tokens:  # token ids, also in a float Input
                 xs.append(rng.integers(0, vocab, full).astype(dtype))
             else:
-                xs.append(rng.standard_normal(full).astype("float32"))
-        return cls(xs, batch, [(batch, *o[1:]) for o in outs], _input_permutations(keras_model))
+                float_type = dtype if dtype in ("float32", "float64") else "float32"
+                xs.append(rng.standard_normal(full).astype(float_type))
+        return cls(xs, batch, [(batch, *o[1:]) for o in outs], _input_permutations(keras_model),
+                   fill)
 
     def trace(self, torch_model: Any, modules: list[tuple[str, Any]]) -> Trace:
         """One traced run, with the input laid out the way the port takes it. The forward is
@@ -459,8 +523,8 @@ class Probe:
         import torch
 
         mods = [m for _, m in modules]
-        as_is = [torch.as_tensor(x) for x in self.inputs]
-        first_run = trace_forward(torch_model, as_is, mods)
+        as_is = [torch.tensor(x) for x in self.inputs]  # copies: a forward may change its input
+        first_run = trace_forward(torch_model, [x.clone() for x in as_is], mods)
         runs = [first_run]
         first = first_run.call_order[0] if first_run.call_order else 0
         laid = None
@@ -469,7 +533,7 @@ class Probe:
             if rule is not None:
                 laid = rule.layout.to_torch(as_is[0], mods[first])
             if laid is not None and not (laid.shape == as_is[0].shape and torch.equal(laid, as_is[0])):
-                run = trace_forward(torch_model, [laid], mods)
+                run = trace_forward(torch_model, [laid.clone()], mods)
                 run.layout = f"laid out for {_label(mods[first], modules[first][0])} {tuple(laid.shape)}"
                 runs.insert(0, run)
             else:
@@ -477,22 +541,39 @@ class Probe:
         if len(as_is) > 1 and any(self.permutations):
             laid_all = [x if perm is None else x.permute(*perm).contiguous()
                         for x, perm in zip(as_is, self.permutations)]
-            run = trace_forward(torch_model, laid_all, mods)
+            run = trace_forward(torch_model, [x.clone() for x in laid_all], mods)
             run.layout = "maps laid out channels first (NCHW)"
             if run.ok:
                 return run  # torch's convention first, as for one input
             if not first_run.ok and len(run.call_order) > len(first_run.call_order):
                 return run  # neither works: the one that got further says where it stops
+        chosen = None
         for run in runs:
             got = run.inputs.get(first)
             want = laid if laid is not None else (as_is[0] if len(as_is) == 1 else None)
             if run.ok and (want is None or (isinstance(got, torch.Tensor) and got.shape == want.shape
                                             and torch.equal(got.to(want.dtype), want))):
-                return run
+                chosen = run
+                break
         ok = [run for run in runs if run.ok]
-        if ok:
-            return ok[0]
-        return max(runs, key=lambda run: len(run.call_order))
+        if chosen is None:
+            chosen = ok[0] if ok else max(runs, key=lambda run: len(run.call_order))
+        chosen.alternatives = [run for run in ok if run is not chosen]
+        return chosen
+
+
+def _token_inputs(keras_model: Any, layers: list[Any]) -> set[int]:
+    """The inputs an Embedding reads directly (token ids, whatever the Input's dtype)."""
+    out = set()
+    for n, t in enumerate(getattr(keras_model, "inputs", None) or []):
+        for layer in layers:
+            try:
+                x_in = layer.input
+            except Exception:
+                continue
+            if x_in is t and hasattr(layer, "embeddings"):
+                out.add(n)
+    return out
 
 
 def _input_permutations(keras_model: Any) -> list[tuple[int, ...] | None]:

@@ -562,9 +562,11 @@ def what_reaches(ctx: Context) -> Iterator[Variant]:
     if node is not None and node.source is not None:
         s = ctx.pairs[node.source]
         src = f" of {torch_class(s.module)} '{s.name}'"
+    before = ctx.pair.keras_before
+    keras_side = (f"; in Keras, between them: {', '.join(before)}" if before else "")
     yield ("input of the pair",
            f"{ctx.label} is right when given what Keras gives its layer, but the forward passes "
-           f"it `{expr}`{src}",
+           f"it `{expr}`{src}{keras_side}",
            f"make the forward pass {ctx.label} what Keras's layer receives", lambda: ctx.read(
                ctx.pair.module, ctx.expected_in))
 

@@ -59,6 +59,7 @@ class Pair:
     keras_applied: list[str] | None = None
     keras_calls: list[Any] = field(default_factory=list)  # each as a callable (layer or function)
     keras_end: Any = None  # the last of those activation layers right after it, if any
+    keras_before: list[str] = field(default_factory=list)  # unpaired Keras layers since the last pair
     # the Keras layers as the model's graph has them (a TimeDistributed wrapper around
     # `keras`'s Dense); by default `keras` itself
     graph: list[Any] = field(default_factory=list)

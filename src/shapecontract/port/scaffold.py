@@ -251,6 +251,8 @@ def _keras_chain(model: Any) -> list[Any]:
                          "keras.Input(shape) first") from e
     layers = [layer for layer in model.layers if type(layer).__name__ != "InputLayer"]
     for layer in layers:  # what each layer is, before how they are connected
+        if _submodel(layer):  # an encoder / decoder: checked as a chain of its own below
+            continue
         if len(getattr(layer, "_inbound_nodes", ())) > 1:
             raise _refuse(layer, "called more than once (shared weights): the scaffold ports "
                                  "chains of distinct layers")
@@ -270,15 +272,23 @@ def _keras_chain(model: Any) -> list[Any]:
         raise ValueError(f"model '{model.name}' has {len(inputs)} inputs and {len(outputs)} "
                          "outputs: the scaffold ports single-input, single-output chains")
     prev = inputs[0]
+    chain: list[Any] = []
     for layer in layers:
         if layer.input is not prev:
             raise _refuse(layer, "its input is not the previous layer's output (a branch): "
                                  "the scaffold ports single chains")
         prev = layer.output
+        chain += _keras_chain(layer) if _submodel(layer) else [layer]
     if prev is not outputs[0]:
         raise ValueError(f"model '{model.name}': the output is not the last layer's: branches "
                          "are not supported")
-    return layers
+    return chain
+
+
+def _submodel(layer: Any) -> bool:
+    """A Sequential or functional model used as a layer (nested models are ported in place)."""
+    return any(c.__name__ in ("Sequential", "Functional") and c.__module__.startswith("keras")
+               for c in type(layer).__mro__)
 
 
 def _refuse(layer: Any, why: str) -> ValueError:
@@ -929,7 +939,8 @@ def _t_pool(em: _TorchToKeras, label: str, m: Any) -> None:
         ("padding", any(p != 0 for p in tup(m.padding))), ("ceil_mode", m.ceil_mode),
         ("dilation", kind == "Max" and any(d != 1 for d in tup(m.dilation))),
         ("return_indices", kind == "Max" and m.return_indices),
-        ("divisor_override", kind == "Average" and m.divisor_override is not None)) if off]
+        ("divisor_override", kind == "Average"
+         and getattr(m, "divisor_override", None) is not None)) if off]
     if bad:
         raise _refuse_module(m, label, f"{', '.join(bad)}: no Keras pooling form")
     size = tup(m.kernel_size)

@@ -103,6 +103,7 @@ class Trace:
     layout: str = "Keras layout"  # how the model input was laid out for this run
     call_order: list[int] = field(default_factory=list)  # paired modules, in first-call order
     result_keys: list[Any] | None = None  # the keys, when the forward returns a dict
+    alternatives: list[Trace] = field(default_factory=list)  # runs with the input laid out otherwise
 
     def remap(self, to: dict[int, int]) -> Trace:
         """The same run with module indices renumbered (`to[old] = new`; others dropped)."""
@@ -120,7 +121,8 @@ class Trace:
             consumers={k: [(node(n), None if c is None else to.get(c)) for n, c in v]
                        for k, v in keyed(self.consumers).items()},
             failed=None if self.failed is None else to.get(self.failed),
-            call_order=[to[i] for i in self.call_order if i in to])
+            call_order=[to[i] for i in self.call_order if i in to],
+            alternatives=[t.remap(to) for t in self.alternatives])
 
     @property
     def ok(self) -> bool:
@@ -160,6 +162,7 @@ def trace_forward(torch_model: Any, inputs: list[Any], paired: list[Any]) -> Tra
     """Run `torch_model(*inputs)` once and trace it (see the module docstring). `paired` are
     the paired modules, in pair order. Never raises: an error ends the trace in `.error`."""
     import torch
+    from torch._subclasses.fake_tensor import is_fake
     from torch.overrides import TorchFunctionMode
 
     tr = Trace()
@@ -195,7 +198,7 @@ def trace_forward(torch_model: Any, inputs: list[Any], paired: list[Any]) -> Tra
         def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
             kwargs = kwargs or {}
             out = func(*args, **kwargs)
-            if depth[0]:
+            if depth[0] or (isinstance(out, torch.Tensor) and is_fake(out)):
                 return out
             if isinstance(out, tuple) and out and all(isinstance(t, torch.Tensor) for t in out):
                 # torch.max(x, 2) / x.max(dim=2): (values, indices); `.values` is element 0
@@ -228,7 +231,14 @@ def trace_forward(torch_model: Any, inputs: list[Any], paired: list[Any]) -> Tra
             mark(out, Node(first.source, first.part, (*first.ops, op), first.extra))
             return out
 
+    def fake(args: Any) -> bool:
+        """A run on fake tensors inside the real one (a shapecontract guard's, a compiler's):
+        not the port's data, not traced."""
+        return bool(args) and isinstance(args[0], torch.Tensor) and is_fake(args[0])
+
     def pre(mod: Any, args: Any) -> None:
+        if fake(args):
+            return
         i = index_of.get(id(mod))
         if i is not None and depth[0] == 0 and args:
             node = node_of(args[0])
@@ -243,6 +253,8 @@ def trace_forward(torch_model: Any, inputs: list[Any], paired: list[Any]) -> Tra
         depth[0] += 1
 
     def post(mod: Any, args: Any, out: Any) -> None:
+        if fake(args):
+            return
         depth[0] -= 1
         if depth[0]:
             return

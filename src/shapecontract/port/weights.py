@@ -18,7 +18,14 @@ import warnings
 from typing import Any
 
 from ..frameworks._table import lookup
-from .compare import PortReport, all_keras_layers, pairing, same_kind, unknown_weighted
+from .compare import (
+    PortReport,
+    all_keras_layers,
+    check_models,
+    pairing,
+    same_kind,
+    unknown_weighted,
+)
 from .rules import FLATTENED, Channels, keras_class, keras_paired, keras_rule, torch_class
 
 __all__ = ["transfer_weights"]
@@ -30,6 +37,7 @@ def transfer_weights(keras_model: Any, torch_model: Any, direction: str = "keras
     `direction` is `keras_to_torch` (default) or `torch_to_keras`. Raises ValueError naming the
     pair when shapes cannot match (run `compare` for the full list of differences).
     """
+    check_models("transfer_weights", keras_model, torch_model)
     if direction not in ("keras_to_torch", "torch_to_keras"):
         raise ValueError("direction is 'keras_to_torch' or 'torch_to_keras'")
     unknown = unknown_weighted(keras_model)
@@ -37,7 +45,13 @@ def transfer_weights(keras_model: Any, torch_model: Any, direction: str = "keras
         warnings.warn("transfer_weights: no port rule for " + ", ".join(
             f"{type(k).__name__} '{k.name}'" for k in unknown) + ": their weights are not "
             "transferred", UserWarning, stacklevel=2)
-    pairs = pairing(keras_model, torch_model, PortReport()).pairs  # in the forward's call order
+    report = PortReport()
+    pairs = pairing(keras_model, torch_model, report).pairs  # in the forward's call order
+    unpaired = [f"{d.keras if d.torch == '(none)' else d.torch} ({d.what})" for d in report.differences
+                if d.what in ("missing torch module", "extra torch module")]
+    if unpaired:
+        warnings.warn("transfer_weights: nothing to pair with " + ", ".join(unpaired) + ": their "
+                      "weights are not transferred (run compare)", UserWarning, stacklevel=2)
     flat_from = _flatten_sources(keras_model)
     for p in pairs:
         rule = keras_rule(p.keras[0])
