@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -35,3 +37,15 @@ def test_benchmark_script_runs_and_its_variants_really_check() -> None:
                          capture_output=True, text=True, check=True, timeout=300,
                          env={**os.environ, "SHAPECONTRACT_BENCH_QUICK": "1"}).stdout
     assert "overhead ours/handwritten" in out
+
+
+def test_port_benchmark_runs_and_its_diagnosed_variant_really_diagnoses() -> None:
+    """bench_port (quick mode) times compare/assert_equivalent; the 'diagnosed' variant asserts
+    the gate-order diagnosis on every round, so it cannot time a check that found nothing."""
+    pytest.importorskip("keras")
+    pytest.importorskip("torch")
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_port.py")],
+                         capture_output=True, text=True, check=True, timeout=600,
+                         env={**os.environ, "SHAPECONTRACT_BENCH_QUICK": "1",
+                              "TF_CPP_MIN_LOG_LEVEL": "3"}).stdout
+    assert "assert_equivalent, diagnosed" in out and "x torch forward" in out

@@ -317,13 +317,16 @@ def compare(keras_model: Any, torch_model: Any) -> PortReport:
 
 def check_models(what: str, keras_model: Any, torch_model: Any) -> None:
     """A clear TypeError for arguments that are not (Keras model, torch module), e.g. swapped."""
+    def kerasy(x: Any) -> bool:  # on the torch backend a Keras model is an nn.Module too
+        return any((c.__module__ or "").startswith("keras") for c in type(x).__mro__)
+
     def torchy(x: Any) -> bool:
-        return hasattr(x, "named_modules") and hasattr(x, "forward")
+        return hasattr(x, "named_modules") and hasattr(x, "forward") and not kerasy(x)
 
     if torchy(keras_model) and not torchy(torch_model):
         raise TypeError(f"{what}(keras_model, torch_model): the first argument is a torch "
                         f"{type(keras_model).__name__}: are the arguments swapped?")
-    if not hasattr(keras_model, "layers") or torchy(keras_model):
+    if not kerasy(keras_model):
         raise TypeError(f"{what}(keras_model, torch_model): the first argument is a "
                         f"{type(keras_model).__name__}, not a Keras model")
     if not torchy(torch_model):
