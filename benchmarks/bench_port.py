@@ -77,10 +77,10 @@ def main(markdown: bool) -> None:
     if markdown:
         print("| variant | median | / torch forward | / Keras + torch |\n|---|---|---|---|")
         for k, v, r1, r2 in rows:
-            print(f"| {k} | {v * 1e3:.2f} ms | {r1:.1f}x | {r2:.1f}x |")
+            print(f"| {k} | {v * 1e3:.2f} ms | {r1:.2g}x | {r2:.2g}x |")
     else:
         for k, v, r1, r2 in rows:
-            print(f"{k:40s} {v * 1e3:8.2f} ms  {r1:7.1f}x torch forward  {r2:6.1f}x both models")
+            print(f"{k:40s} {v * 1e3:8.2f} ms  {r1:7.2g}x torch forward  {r2:6.2g}x both models")
 
 
 if __name__ == "__main__":
