@@ -100,6 +100,9 @@ def _parse_expr(text: str, where: str, offset: int) -> tuple[Any, tuple[str, ...
                 col,
             )
         if m.group(1):
+            if len(m.group(1)) > _MAX_DIGITS:
+                raise ContractSyntaxError(f"a number of {len(m.group(1))} digits is not a size",
+                                          where, offset + m.start(1))
             tokens.append(("num", int(m.group(1)), offset + m.start(1)))
         elif m.group(2):
             tokens.append(("name", m.group(2), offset + m.start(2)))
@@ -144,7 +147,10 @@ def _parse_expr(text: str, where: str, offset: int) -> tuple[Any, tuple[str, ...
         node = atom()
         while (tok := peek()) is not None and tok[1] in ("*", "//"):
             i += 1
-            node = (tok[1], node, atom())
+            right = atom()
+            if tok[1] == "//" and right == ("num", 0):
+                raise fail("division by zero", tok)
+            node = (tok[1], node, right)
         return node
 
     def add() -> Any:
@@ -181,9 +187,7 @@ def _eval(node: Any, env: dict[str, Any]) -> int | None:
         return a - b
     if op == "*":
         return a * b
-    if b == 0:
-        return None
-    return a // b
+    return a // b  # ZeroDivisionError when a bound divisor is 0: the caller says so
 
 
 def expr_source(node: Any, name_source: Any) -> str:
@@ -199,13 +203,22 @@ def expr_source(node: Any, name_source: Any) -> str:
 
 
 # ---------------------------------------------------------------------- dim strings
-@functools.lru_cache(maxsize=4096)
+_MAX_DIGITS = 18  # sizes fit in 64 bits; longer numbers are a typo (or an attack on int())
+
+
 def parse_dims(dim_str: str) -> tuple[Dim, ...]:
     """Parse a jaxtyping dim string such as `"batch *rest 3 t-1"` into `Dim` nodes."""
-    if not isinstance(dim_str, str):
+    if not isinstance(dim_str, str):  # before the cache: a list is not even hashable
         raise ContractSyntaxError(
             f"a shape must be a string of space-separated dims, not {type(dim_str).__name__}"
+            + (f" ({' '.join(map(str, dim_str))!r} as one string?)"
+               if isinstance(dim_str, (list, tuple)) else "")
         )
+    return _parse_dims(dim_str)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_dims(dim_str: str) -> tuple[Dim, ...]:
     dims: list[Dim] = []
     variadic_at: int | None = None
     for m in re.finditer(r"\S+", dim_str):
@@ -289,6 +302,8 @@ def _parse_token(token: str, where: str, col: int) -> Dim:
     if body.isdigit():
         if variadic:
             raise ContractSyntaxError("a fixed size cannot be variadic (`*4`)", where, col)
+        if len(body) > _MAX_DIGITS:
+            raise ContractSyntaxError(f"a fixed size of {len(body)} digits is not a size", where, col)
         return Fixed(int(body), broadcast, label)
     if body.lstrip("-").isdigit():
         raise ContractSyntaxError("a fixed size cannot be negative", where, start)
@@ -308,7 +323,10 @@ def dim_size(d: Any, bindings: dict[str, Any]) -> int | None:
         v = bindings.get(d.name)
         return v if type(v) is int else None
     if isinstance(d, Expr):
-        return d.evaluate(bindings)
+        try:
+            return d.evaluate(bindings)
+        except ZeroDivisionError:
+            return None  # the checks of values say so; a static comparison cannot
     return None
 
 

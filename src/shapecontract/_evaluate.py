@@ -34,7 +34,17 @@ from ._suggest import (
     pad_fix,
     sequence_length,
 )
-from .backends import DTYPE_SETS, TYPE_SETS, as_int, dtype_name, is_array, shape_of
+from .backends import (
+    DTYPE_SETS,
+    TYPE_SETS,
+    BrokenShape,
+    as_int,
+    dtype_name,
+    dtype_of,
+    is_array,
+    shape_of,
+    trusted,
+)
 
 __all__ = ["MISSING", "State", "deliver", "evaluate", "report", "verdict"]
 
@@ -100,7 +110,15 @@ def evaluate(contract: Contract, values: list[Any]) -> State:
                 var = "result" if slot.is_return else slot.name
                 _check_value(slot.spec, v, loc, var, st)
     for spec, dim, axis, size, loc, var, shape in st.pending:
-        want = dim.evaluate(st.bindings)
+        try:
+            want = dim.evaluate(st.bindings)
+        except ZeroDivisionError:
+            names = ", ".join(f"{n}={st.bindings.get(n)}" for n in dim.names)
+            st.violations.append(Violation(
+                loc, "dim", f"axis {axis} ({dim.text}): {dim.text} divides by zero with {names}",
+                axis=axis, dim=dim.text, expected=f"{dim.text} (divides by zero)", actual=size,
+                shape=shape))
+            continue
         if want is None:
             continue  # refers to a dim not bound yet (e.g. only by the return value)
         if dim.broadcast and size == 1:
@@ -243,14 +261,25 @@ def _short_repr(v: Any) -> str:
     return r if len(r) <= 60 else r[:28] + " ... " + r[-27:]
 
 
+def _has(v: Any, name: str) -> bool:
+    """hasattr that counts a raising property as present (its reading says what is wrong)."""
+    try:
+        getattr(v, name)
+    except AttributeError:
+        return False
+    except Exception:
+        return True
+    return True
+
+
 def type_ok(spec: ArraySpec, v: Any) -> bool:
     if not spec.array_types:
         return is_array(v)  # learns the type into ARRAY_TYPES
     if spec.array_types == (Any,):
-        ok = hasattr(v, "shape") and hasattr(v, "dtype")
+        ok = _has(v, "shape") and _has(v, "dtype")
     else:
         ok = isinstance(v, spec.array_types)
-    if ok:
+    if ok and trusted(type(v)):  # the fast path passes only types with a framework's .shape
         TYPE_SETS.setdefault(spec.array_types, set()).add(type(v))
     return ok
 
@@ -258,9 +287,9 @@ def type_ok(spec: ArraySpec, v: Any) -> bool:
 def dtype_ok(spec: ArraySpec, v: Any) -> bool:
     if spec.dtypes is None:
         return True
-    name = dtype_name(v.dtype)
+    name = dtype_name(dtype_of(v))
     ok = name in spec.dtypes or any(p.match(name) for p in spec.dtype_patterns)
-    if ok and type_ok(spec, v):
+    if ok and type_ok(spec, v) and trusted(type(v)):
         try:
             key = (spec.array_types, spec.dtypes, spec.dtype_patterns)
             DTYPE_SETS.setdefault(key, {}).setdefault(type(v), set()).add(v.dtype)
@@ -270,6 +299,17 @@ def dtype_ok(spec: ArraySpec, v: Any) -> bool:
 
 
 def _check_value(spec: Any, v: Any, loc: Location, var: str, st: State) -> None:
+    """Check one value; an object whose shape or dtype cannot be read is a violation."""
+    try:
+        _check_one(spec, v, loc, var, st)
+    except BrokenShape as exc:
+        hint = (" (a torch.nested tensor has no shape: check its components, x.unbind())"
+                if getattr(v, "is_nested", False) is True else "")
+        st.violations.append(Violation(
+            loc, "type", f"{type(v).__name__} whose {exc}{hint}", expected=spec, actual=type(v)))
+
+
+def _check_one(spec: Any, v: Any, loc: Location, var: str, st: State) -> None:
     if spec is None:
         return
     if v is None and getattr(spec, "optional", False):
@@ -283,7 +323,7 @@ def _check_value(spec: Any, v: Any, loc: Location, var: str, st: State) -> None:
         return
     if isinstance(spec, OneOf):
         shape = shape_of(v) if type_ok(spec.options[0], v) else None
-        dtype = dtype_name(v.dtype) if spec.by_dtype and shape is not None else None
+        dtype = dtype_name(dtype_of(v)) if spec.by_dtype and shape is not None else None
         chosen = spec.options[0] if shape is None else spec.pick(len(shape), dtype)
         if chosen is None:
             assert shape is not None
@@ -340,7 +380,7 @@ def _check_value(spec: Any, v: Any, loc: Location, var: str, st: State) -> None:
             expected=spec, actual=type(v), suggestions=sugg))
         return
     if not dtype_ok(spec, v):
-        got = dtype_name(v.dtype)
+        got = dtype_name(dtype_of(v))
         fix = cast_fix(spec, v, var)
         st.violations.append(Violation(
             loc, "dtype", f"expected dtype {spec.dtype_label} ({_dtype_list(spec)}), got {got}",

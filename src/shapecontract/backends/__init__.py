@@ -13,10 +13,12 @@ Design rules:
 
 from __future__ import annotations
 
+import operator
 import sys
 from typing import Any
 
-__all__ = ["Backend", "backend_of", "dtype_name", "is_array", "shape_of"]
+__all__ = ["Backend", "BrokenShape", "backend_of", "dtype_name", "dtype_of", "is_array",
+           "shape_of", "trusted"]
 
 # Sets the compiled fast path tests with `in`. Only the slow path adds to them, and only what
 # it has verified, so the fast path learns exact types and dtypes it can pass on sight.
@@ -188,9 +190,29 @@ def backend_of(x: Any) -> Backend | None:
             found = b
             break
     _by_type[t] = found
-    if found is not None:
+    if found is not None and trusted(t):
         ARRAY_TYPES.add(t)
     return found
+
+
+_FRAMEWORKS = ("numpy", "torch", "tensorflow", "jax", "jaxlib", "keras")
+
+
+def trusted(t: type) -> bool:
+    """Does `t` read `.shape` and `.dtype` with a framework's own code? Only such types may be
+    passed on sight by the compiled fast path; a subclass or a duck type that defines its own
+    `shape` (a property returning None, a string) always goes through the checks of the slow
+    path, which refuses a broken shape."""
+    for attr in ("shape", "dtype"):
+        owner = next((c for c in t.__mro__ if attr in vars(c)), None)
+        if owner is None or (owner.__module__ or "").split(".")[0] not in _FRAMEWORKS:
+            return False
+    return True
+
+
+class BrokenShape(Exception):
+    """An object that has a `.shape`/`.dtype` that cannot be read as one (it raises, is None,
+    holds a string, a negative size...): the slow path turns it into a violation."""
 
 
 def is_array(x: Any) -> bool:
@@ -199,12 +221,52 @@ def is_array(x: Any) -> bool:
 
 
 def shape_of(x: Any) -> tuple[int | None, ...] | None:
-    """The shape as a tuple (None for an unknown size), or None for an unknown rank."""
+    """The shape as a tuple (None for an unknown size), or None for an unknown rank (a
+    TensorFlow tensor of unknown rank). Raises `BrokenShape` when `x.shape` raises or is not a
+    shape: not a sequence, an entry that is not a size (a string, 2.5, -3)."""
     b = backend_of(x) or _GENERIC
     try:
+        raw = x.shape
+    except Exception as exc:  # torch.nested tensors raise; so may a user's property
+        raise BrokenShape(f"reading .shape raised {type(exc).__name__}: "
+                          f"{str(exc).splitlines()[0][:120] if str(exc) else ''}") from None
+    if not isinstance(b, TensorFlowBackend) and not _is_shape(raw):  # TF checks its TensorShape
+        raise BrokenShape(f".shape is {_brief(raw)}, not a shape (a sequence of sizes)")
+    try:
         return b.shape(x)
-    except (TypeError, ValueError, AttributeError):
-        return None
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise BrokenShape(f".shape {_brief(raw)} cannot be read: {exc}") from None
+
+
+def _is_shape(raw: Any) -> bool:
+    if isinstance(raw, (str, bytes)) or not hasattr(raw, "__len__") or not hasattr(raw, "__iter__"):
+        return False
+    for s in raw:
+        if s is None or type(s).__name__ in ("SymInt", "Dimension"):
+            continue  # unknown (TF None, torch symbolic sizes)
+        if isinstance(s, float) and s != s:
+            continue  # nan: unknown (dask)
+        try:
+            if operator.index(s) < 0:
+                return False
+        except TypeError:
+            return False
+    return True
+
+
+def _brief(v: Any) -> str:
+    r = repr(v)
+    return r if len(r) <= 40 else r[:37] + "..."
+
+
+def dtype_of(x: Any) -> Any:
+    """`x.dtype`, or `BrokenShape` if reading it raises."""
+    try:
+        return x.dtype
+    except AttributeError:
+        raise
+    except Exception as exc:
+        raise BrokenShape(f"reading .dtype raised {type(exc).__name__}: {exc}") from None
 
 
 def snippets(x: Any) -> Backend:

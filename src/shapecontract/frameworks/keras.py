@@ -25,7 +25,7 @@ from .._contract import LayerRow, Slot
 from .._dims import Fixed, Named
 from .._errors import Origin, ShapeContractError, recent_error
 from .._spec import ArraySpec, OneOf
-from ..backends import shape_of
+from ..backends import BrokenShape, shape_of
 from ._table import lookup
 
 __all__ = ["LAYERS", "LOSSES", "KerasVerdict", "contract_of_keras", "is_keras", "rule_of",
@@ -423,7 +423,10 @@ class KerasVerdict:
         self._cache: dict[tuple[Any, ...], tuple[bool, str]] = {}
 
     def __call__(self, values: list[Any]) -> tuple[bool | None, str]:
-        shapes = tuple(None if v is None else shape_of(v) for v in values)
+        try:
+            shapes = tuple(None if v is None else shape_of(v) for v in values)
+        except BrokenShape:
+            return None, ""  # not a shape: the contract's own checks say so
         if any(s is not None and None in s for s in shapes):
             return None, ""  # unknown sizes: cannot tell now (checked when they are known)
         return self.shapes(shapes)
