@@ -122,3 +122,26 @@ def test_division_by_zero_in_a_dim_expression() -> None:
     for _ in range(2):
         with pytest.raises(ShapeContractError, match=r"d//g divides by zero with d=6, g=0"):
             half(np.zeros(6, np.float32), np.zeros(5, np.float32), 0)
+
+
+def test_an_error_keeps_the_calls_values_alive_only_while_the_user_holds_it() -> None:
+    """Memory: the library's record of recent errors (for frameworks that re-raise ours from
+    their threads) held the errors with their tracebacks, so the arrays of the last 16 failed
+    calls stayed alive. Now the record holds twins without tracebacks."""
+    import gc
+    import weakref
+
+    @contract
+    def f(x: Float[Array, "b 3"]) -> None:
+        pass
+
+    x = np.zeros((4, 5), np.float32)
+    alive = weakref.ref(x)
+    with pytest.raises(ShapeContractError) as info:
+        f(x)
+    del x
+    gc.collect()
+    assert alive() is not None  # the user's error (its traceback) still holds the call
+    info = None  # type: ignore[assignment]
+    gc.collect()
+    assert alive() is None

@@ -240,7 +240,15 @@ class ShapeContractError(ValueError, TypeError):
         self.origin = first.origin
         self.suggestions = list(first.suggestions)
         super().__init__(self.render())
-        _RECENT.append(self)
+        _RECENT.append(self._twin())
+
+    def _twin(self) -> ShapeContractError:
+        """The same error, never raised: no traceback, so it keeps none of the call's frames
+        (and the arrays in them) alive."""
+        twin = ShapeContractError.__new__(type(self))
+        twin.__dict__.update(self.__dict__)
+        twin.args = self.args
+        return twin
 
     def errors(self) -> list[dict[str, Any]]:
         """Every violation as a plain dict (JSON-friendly apart from the values themselves)."""
@@ -291,13 +299,14 @@ class ShapeContractError(ValueError, TypeError):
 
 
 _RECENT: collections.deque[ShapeContractError] = collections.deque(maxlen=16)
-"""The last errors raised, in any thread: a framework that runs our check in a thread of its
-own (tf.data) re-raises it as its own error type, with our text inside."""
+"""Twins of the last errors raised, in any thread: a framework that runs our check in a thread
+of its own (tf.data) re-raises it as its own error type, with our text inside. Twins carry the
+violations but no traceback: the library keeps no value of a failed call alive."""
 
 
 def recent_error(exc: BaseException) -> ShapeContractError | None:
-    """The ShapeContractError that `exc` (a framework's error) carries: the one of the recent
-    errors whose whole text appears in `exc`'s. The same object, not one rebuilt from text."""
+    """The ShapeContractError that `exc` (a framework's error) carries: the twin of the recent
+    error whose whole text appears in `exc`'s (the same violations, not rebuilt from text)."""
     if isinstance(exc, ShapeContractError):
         return exc
     text = str(exc)
