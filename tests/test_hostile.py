@@ -142,6 +142,6 @@ def test_an_error_keeps_the_calls_values_alive_only_while_the_user_holds_it() ->
     del x
     gc.collect()
     assert alive() is not None  # the user's error (its traceback) still holds the call
-    info = None  # type: ignore[assignment]
+    del info
     gc.collect()
     assert alive() is None
