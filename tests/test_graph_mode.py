@@ -108,3 +108,33 @@ def test_torch_compile_dynamic_shapes() -> None:
         assert tuple(compiled(torch.zeros(b, 4, 3), torch.ones(3)).shape) == (b, 4, 3)
     with pytest.raises(ShapeContractError):
         compiled(torch.zeros(2, 4, 3), torch.ones(5))
+
+
+def test_tf_function_unknown_dims_are_checked_when_the_graph_runs() -> None:
+    """Issue 11 item 8: with an input_signature of unknown dims (and reduce_retracing), a batch
+    mismatch between two arguments passed silently. The trace now adds a run-time check: good
+    calls of any batch size pass, a mismatch fails the run with our error inside TF's."""
+    import tensorflow as tf
+
+    from shapecontract import config
+
+    @contract
+    def pooled(x: Float[Array, "b t"], y: Float[Array, "b"]) -> Float[Array, "b"]:
+        return tf.reduce_sum(x, axis=1) * 2.0  # never combines x with y: TF would not complain
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 3]), tf.TensorSpec([None])],
+                 reduce_retracing=True)
+    def step(x, y):  # type: ignore[no-untyped-def]
+        return pooled(x, y)
+
+    assert tuple(step(tf.zeros((2, 3)), tf.zeros(2)).shape) == (2,)
+    assert tuple(step(tf.zeros((7, 3)), tf.zeros(7)).shape) == (7,)
+    with pytest.raises(tf.errors.InvalidArgumentError) as info:
+        step(tf.zeros((2, 3)), tf.zeros(5))
+    text = str(info.value)
+    assert "ShapeContractError: pooled: 1 contract violation" in text and "expected 2, got 5" in text
+    config(mode="off")  # read when the graph runs, in TF's threads: the process-wide mode
+    try:
+        assert tuple(step(tf.zeros((2, 3)), tf.zeros(5)).shape) == (2,)
+    finally:
+        config(mode=None)

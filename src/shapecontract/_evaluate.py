@@ -39,6 +39,7 @@ from .backends import (
     TYPE_SETS,
     BrokenShape,
     as_int,
+    defer_check,
     dtype_name,
     dtype_of,
     is_array,
@@ -181,9 +182,24 @@ def report(contract: Contract, values: list[Any]) -> ShapeContractError | None:
     """The slow path of a compiled checker: the error to raise or warn with, or None (the call
     holds, or the mode is `off`)."""
     err = verdict(contract, values)
-    if err is None or get_mode() == "off":  # the mode is read only when something failed
+    if err is None:
+        defer_check(values, lambda concrete: _at_run_time(contract, concrete))
+        return None
+    if get_mode() == "off":  # the mode is read only when something failed
         return None
     return err
+
+
+def _at_run_time(contract: Contract, values: list[Any]) -> None:
+    """The check a tf.function graph runs on the concrete values of sizes unknown when it was
+    traced: raise (TensorFlow delivers it as its error, with our text) or warn, per the mode."""
+    err = verdict(contract, values)
+    if err is None or get_mode() == "off":
+        return
+    if get_mode() == "warn":
+        warnings.warn(str(err), ShapeContractWarning, stacklevel=2)
+        return
+    raise err
 
 
 def report_always(contract: Contract, values: list[Any]) -> ShapeContractError | None:

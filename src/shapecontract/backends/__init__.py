@@ -17,8 +17,8 @@ import operator
 import sys
 from typing import Any
 
-__all__ = ["Backend", "BrokenShape", "backend_of", "dtype_name", "dtype_of", "is_array",
-           "shape_of", "trusted"]
+__all__ = ["Backend", "BrokenShape", "backend_of", "defer_check", "dtype_name", "dtype_of",
+           "is_array", "shape_of", "trusted"]
 
 # Sets the compiled fast path tests with `in`. Only the slow path adds to them, and only what
 # it has verified, so the fast path learns exact types and dtypes it can pass on sight.
@@ -203,10 +203,39 @@ def trusted(t: type) -> bool:
     passed on sight by the compiled fast path; a subclass or a duck type that defines its own
     `shape` (a property returning None, a string) always goes through the checks of the slow
     path, which refuses a broken shape."""
+    if t.__name__ == "SymbolicTensor":  # a tf.function graph tensor: checked when traced (rare)
+        return False  # by the slow path, which also adds a run-time check for unknown sizes
     for attr in ("shape", "dtype"):
         owner = next((c for c in t.__mro__ if attr in vars(c)), None)
         if owner is None or (owner.__module__ or "").split(".")[0] not in _FRAMEWORKS:
             return False
+    return True
+
+
+def defer_check(values: list[Any], check: Any) -> bool:
+    """If `values` hold tf.function graph tensors with sizes unknown while tracing, add an op to
+    the graph that calls `check(concrete values)` each time the graph runs (a stateful
+    `tf.numpy_function`: tf.function runs it in program order) and return True. `check` raises
+    to fail the run; TensorFlow delivers it as its own error carrying our text."""
+    idx = [i for i, v in enumerate(values) if type(v).__name__ == "SymbolicTensor"]
+    if not idx:  # first, and touching nothing else: torch.compile traces this path too
+        return False
+    tf = sys.modules["tensorflow"]
+    if tf.executing_eagerly() or all(values[i].shape.rank is not None
+                                     and None not in values[i].shape.as_list() for i in idx):
+        return False
+
+    def run(*arrays: Any) -> Any:
+        import numpy as np
+
+        concrete = list(values)
+        for i, a in zip(idx, arrays):
+            concrete[i] = a
+        check(concrete)
+        return np.int32(0)
+
+    tf.numpy_function(run, [values[i] for i in idx], tf.int32, stateful=True,
+                      name="shapecontract_check")
     return True
 
 
