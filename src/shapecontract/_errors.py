@@ -12,6 +12,7 @@ Design rules:
 from __future__ import annotations
 
 import collections
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -239,6 +240,7 @@ class ShapeContractError(ValueError, TypeError):
         self.actual = first.actual
         self.origin = first.origin
         self.suggestions = list(first.suggestions)
+        self.worker = _worker()
         super().__init__(self.render())
         _RECENT.append(self._twin())
 
@@ -264,7 +266,8 @@ class ShapeContractError(ValueError, TypeError):
         if self._text:
             return self._text
         n = len(self.violations)
-        head = f"{self.function}: " if self.function else ""
+        where = f" ({self.worker})" if getattr(self, "worker", None) else ""
+        head = f"{self.function}{where}: " if self.function else (f"{self.worker}: " if where else "")
         lines = [f"{head}{n} contract violation{'s' if n != 1 else ''}"]
         for v in self.violations:
             lines.append(f"  {v.location_text()}")
@@ -296,6 +299,18 @@ class ShapeContractError(ValueError, TypeError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.violations, self.function, self.bindings, self.notes))
+
+
+def _worker() -> str | None:
+    """Which worker of a distributed run raised the error: `rank 1 of 2` under an initialised
+    torch.distributed process group (read from sys.modules, never imported)."""
+    dist = sys.modules.get("torch.distributed")
+    try:
+        if dist is not None and dist.is_available() and dist.is_initialized():
+            return f"rank {dist.get_rank()} of {dist.get_world_size()}"
+    except Exception:  # a half torn-down group: no worker name rather than no error
+        return None
+    return None
 
 
 _RECENT: collections.deque[ShapeContractError] = collections.deque(maxlen=16)
