@@ -16,6 +16,7 @@ LAYERS: dict[str, int] = {
     "_contract": 3,
     "_evaluate": 4, "_suggest": 4,
     "_compile": 5,
+    "_export": 5,
     "frameworks": 6,
     "_decorator": 7, "_guard": 7, "pipeline": 7, "port": 7,
     "__init__": 8,

@@ -562,6 +562,19 @@ class Contract(_contract.Contract):
         """The generated source of `checker(dims)`: what runs on every check."""
         return str(getattr(self.checker(dims), "__shapecontract_source__", ""))
 
+    def to_tf_signature(self, dims: dict[str, int] | None = None) -> list[Any]:
+        """A `tf.function` `input_signature` (see `_export.to_tf_signature`)."""
+        from ._export import to_tf_signature
+
+        return to_tf_signature(self, dims)
+
+    def to_torch_export(self, dims: dict[str, int] | None = None,
+                        max_size: int | None = None) -> dict[str, Any]:
+        """`torch.export` `dynamic_shapes` (see `_export.to_torch_export`)."""
+        from ._export import to_torch_export
+
+        return to_torch_export(self, dims, max_size)
+
     @property
     def _checkers(self) -> dict[Any, Callable[..., Any]]:
         return _CHECKERS.setdefault(id(self), _Checkers(self))

@@ -83,7 +83,8 @@ def adapter_of(obj: Any) -> Adapter | None:
 
 
 def contract_of(model: Any, level: str = "strict", input_shape: Any = None) -> Contract:
-    """The contract a Keras 3 or PyTorch model (or layer) states through its own metadata.
+    """The contract a Keras 3 or PyTorch model (or layer) states through its own metadata, or
+    the one a function decorated with `@contract` was given.
 
     `level="strict"` (default) enforces every dim the model declares; `level="framework"` accepts
     what the framework itself accepts (asked on shapes). The contract carries its level's
@@ -91,9 +92,12 @@ def contract_of(model: Any, level: str = "strict", input_shape: Any = None) -> C
     `input_shape` (torch) declares the input of a custom module, e.g. `(None, 24, 3)`, for
     propagation on fake tensors.
     """
+    declared = getattr(model, "__shapecontract__", None)
+    if isinstance(declared, Contract) and callable(model) and not hasattr(model, "parameters"):
+        return declared  # a function decorated with @contract: the contract it was given
     check_level(level)
     adapter = adapter_of(model)
     if adapter is None:
-        raise TypeError(f"contract_of: {type(model).__name__} is neither a Keras layer/model nor "
-                        "a torch.nn.Module")
+        raise TypeError(f"contract_of: {type(model).__name__} is neither a Keras layer/model, "
+                        "a torch.nn.Module, nor a function decorated with @contract")
     return adapter.contract(model, level, input_shape)
