@@ -138,3 +138,30 @@ def test_tf_function_unknown_dims_are_checked_when_the_graph_runs() -> None:
         assert tuple(step(tf.zeros((2, 3)), tf.zeros(5)).shape) == (2,)
     finally:
         config(mode=None)
+
+
+def test_tf_function_with_xla_compiles_and_checks_what_it_can() -> None:
+    """jit_compile=True (XLA): known sizes are checked at trace time; sizes unknown then are
+    not checked when the graph runs (XLA has no Python ops and no run-time errors): the
+    function still compiles and runs, it does not fail on our account."""
+    import tensorflow as tf
+
+    @contract
+    def pooled(x: Float[Array, "b t"], y: Float[Array, "b"]) -> Float[Array, "b"]:
+        return tf.reduce_sum(x, axis=1) * 2.0
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 3]), tf.TensorSpec([None])],
+                 jit_compile=True)
+    def step(x, y):  # type: ignore[no-untyped-def]
+        return pooled(x, y)
+
+    assert tuple(step(tf.zeros((2, 3)), tf.zeros(2)).shape) == (2,)
+    assert tuple(step(tf.zeros((2, 3)), tf.zeros(5)).shape) == (2,)  # the documented limit
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 3]), tf.TensorSpec([None, 2])],
+                 jit_compile=True)
+    def bad(x, y):  # type: ignore[no-untyped-def]
+        return pooled(x, y)
+
+    with pytest.raises(ShapeContractError):
+        bad.get_concrete_function()  # y has 2 axes: known at trace time, refused
