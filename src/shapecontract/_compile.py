@@ -12,6 +12,11 @@ Design rules:
 - Any miss, and any exception while deciding, goes to the slow path (`_evaluate.report`),
   which returns the error; the generated code raises it (or warns at the caller's line) so
   the traceback ends at the user's call. The fast path may be conservative, never lenient.
+- Under a graph compiler (torch.compile / Dynamo) the fast path is traced like any code: a
+  passing check adds nothing to the graph and no graph break. The slow path is never traced:
+  it runs outside the graph (`torch.compiler.disable`), on the real values, reading the mode
+  then, so a violation arrives as `ShapeContractError` (or a warning) when the call runs
+  (see `_outside_graph`; docs/guarantees.md says what `fullgraph=True` does with it).
 - Source is registered in `linecache` under a readable name for exactly as long as the
   checker lives, so tracebacks, `inspect` and pdb show it; `checker_source` returns it.
 """
@@ -21,6 +26,7 @@ from __future__ import annotations
 import inspect
 import itertools
 import linecache
+import sys
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -369,7 +375,9 @@ def compile_wrapper(fn: Callable[..., Any], contract: _contract.Contract, sig: i
     gen = _Gen(contract)
     params, call = _signature_text(sig, gen)
     gen.globals.update({"__sc_fn": fn, "__sc_C": contract,
-                        "__sc_report": report or _evaluate.report,
+                        "__sc_report": _outside_graph(report or _evaluate.report,
+                                                      _evaluate.warned if report is None
+                                                      else _never),
                         "__sc_warned": _evaluate.warned if report is None else _never,
                         "__sc_warn_mode": _evaluate.warn_mode if report is None else _no,
                         "__sc_MISSING": _evaluate.MISSING})
@@ -489,6 +497,49 @@ def compile_wrapper(fn: Callable[..., Any], contract: _contract.Contract, sig: i
     weakref.finalize(wrapper, linecache.cache.pop, filename, None)  # lives as long as it
     wrapper.__shapecontract_source__ = source
     return wrapper, source
+
+
+_DISABLE_REASON = (
+    "shapecontract: this call violates a shape contract. The ShapeContractError is raised "
+    "outside the graph, when the call runs; torch.compile(fullgraph=True) cannot run code "
+    "outside the graph, so it reports this instead. Call the function once without "
+    "torch.compile (or compile without fullgraph=True) to see the violation")
+
+
+def _outside_graph(report: Callable[..., Any], warned: Callable[[Any], bool]
+                   ) -> Callable[..., Any]:
+    """The slow path as the generated code calls it. Eager: `report` itself. While Dynamo
+    traces the checker: a `torch.compiler.disable`d function that runs at run time on the real
+    values, computes the verdict, reads the mode and raises or warns itself, then returns None
+    (so the traced code goes on to call the function). Built once per checker, and only if
+    torch is loaded (a checker compiled before torch was imported keeps the plain slow path:
+    Dynamo then breaks the graph inside it and runs it eagerly, which also raises)."""
+    torch = sys.modules.get("torch")
+    compiler = getattr(torch, "compiler", None)
+    if compiler is None or not hasattr(compiler, "disable"):
+        return report
+
+    def deliver(contract: Any, values: list[Any]) -> None:
+        __tracebackhide__ = True
+        err = report(contract, values)
+        if err is not None and not warned(err):
+            raise err
+
+    outside = compiler.disable(deliver, reason=_DISABLE_REASON)
+    is_compiling = compiler.is_compiling
+
+    def slow_path(contract: Any, values: list[Any]) -> Any:
+        __tracebackhide__ = True
+        if is_compiling():
+            # a type or shape seen for the first time: decided in the trace (pure Python over
+            # static sizes, no graph break); only a violation leaves the graph
+            if not _evaluate.holds(contract, values):
+                outside(contract, values)
+            return None
+        return report(contract, values)
+
+    slow_path.__wrapped__ = report  # type: ignore[attr-defined]
+    return slow_path
 
 
 def _never(err: Any) -> bool:

@@ -171,6 +171,26 @@ def verdict(contract: Contract, values: list[Any]) -> ShapeContractError | None:
     return build_error(contract, st, notes)
 
 
+def holds(contract: Contract, values: list[Any]) -> bool:
+    """`verdict(contract, values) is None`, decided without explaining: what a graph compiler
+    (Dynamo) traces when a compiled checker's fast path did not pass (a type or a shape not
+    seen yet); the explanation is built outside the graph."""
+    st = evaluate(contract, values)
+    fw = contract.framework
+    if fw is None:
+        return not st.violations
+    inputs = [v for s, v in zip(contract.slots, values) if s.kind == "array" and not s.is_return]
+    if contract.level == "framework":
+        ok = fw(inputs)[0]
+        if ok:
+            pins = contract.pins()
+            return not any(v.kind == "dim" and v.dim in pins for v in st.violations)
+        return ok is None and not st.violations
+    if st.violations:
+        return False
+    return contract.complete or fw(inputs)[0] is not False
+
+
 def build_error(contract: Contract, st: State, notes: list[str] | None = None) -> ShapeContractError:
     add_suggestions(st)
     return ShapeContractError(st.violations, function=contract.name, bindings=st.bindings,

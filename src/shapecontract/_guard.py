@@ -93,6 +93,12 @@ class Guard:
         return fn
 
     # -- torch: the guard is the forward pre-hook ------------------------------------
+    def prepare(self, model: Any) -> None:
+        """Compile the torch checker now (not on the first call): `torch.compile` traces the
+        hook, and cannot trace deriving a contract or compiling code."""
+        c = self.contract(model)
+        self._torch = (self.checker(model, "forward"), len(c.inputs()), c.prepare)
+
     def __call__(self, mod: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         __tracebackhide__ = True
         t = self._torch
@@ -346,6 +352,8 @@ def guard(obj: M, spec: Any = None, *, level: str = "strict",
     g = Guard(level, dims, input_shape)
     g.contract(obj)  # derive now: a contract that cannot be stated fails at guard() time
     adapter.install(obj, g)
+    if adapter.package == "torch":
+        g.prepare(obj)
     return obj
 
 

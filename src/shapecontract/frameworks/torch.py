@@ -568,8 +568,16 @@ class TorchVerdict:
             return None, ""  # unknown sizes or something that is not a tensor: cannot tell
         hit = self._cache.get(key)
         if hit is None:
+            if _compiling():  # Dynamo traces this: it cannot run fake tensors, but its own
+                return None, ""  # trace runs the module on them, and says what torch rejects
             hit = self._cache[key] = _torch_verdict(self._module, key)
         return hit
+
+
+def _compiling() -> bool:
+    import torch
+
+    return bool(torch.compiler.is_compiling())
 
 
 def _signature(values: Any) -> Any:
