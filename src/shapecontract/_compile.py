@@ -527,6 +527,8 @@ def _outside_graph(report: Callable[..., Any], warned: Callable[[Any], bool]
 
     outside = compiler.disable(deliver, reason=_DISABLE_REASON)
     is_compiling = compiler.is_compiling
+    tracing_state = getattr(torch._C, "_get_tracing_state", None)
+    set_tracing_state = getattr(torch._C, "_set_tracing_state", None)
 
     def slow_path(contract: Any, values: list[Any]) -> Any:
         __tracebackhide__ = True
@@ -536,7 +538,15 @@ def _outside_graph(report: Callable[..., Any], warned: Callable[[Any], bool]
             if not _evaluate.holds(contract, values):
                 outside(contract, values)
             return None
-        return report(contract, values)
+        state = tracing_state() if tracing_state is not None else None
+        if state is None or set_tracing_state is None:
+            return report(contract, values)
+        # torch.jit.trace: sizes are traced tensors; the verdict reads the concrete ones
+        set_tracing_state(None)
+        try:
+            return report(contract, values)
+        finally:
+            set_tracing_state(state)
 
     slow_path.__wrapped__ = report  # type: ignore[attr-defined]
     return slow_path

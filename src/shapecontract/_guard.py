@@ -25,6 +25,7 @@ from ._config import scoped, scoped_mode
 from ._errors import Fix, ShapeContractError, Violation
 from ._suggest import is_ragged, pad_fix, sequence_length
 from .frameworks import adapter_of, check_level
+from .frameworks.torch import call_untraced
 
 __all__ = ["Guard", "guard", "unguard"]
 
@@ -100,6 +101,10 @@ class Guard:
         self._torch = (self.checker(model, "forward"), len(c.inputs()), c.prepare)
 
     def __call__(self, mod: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        __tracebackhide__ = True
+        return call_untraced(self._check_torch, mod, args, kwargs)  # type: ignore[no-any-return]
+
+    def _check_torch(self, mod: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         __tracebackhide__ = True
         t = self._torch
         if t is None:

@@ -574,6 +574,24 @@ class TorchVerdict:
         return hit
 
 
+def call_untraced(fn: Callable[..., Any], *args: Any) -> Any:
+    """`fn(*args)` with `torch.jit.trace`'s tracer paused, if it runs: a guard checks the
+    concrete sizes of the example inputs (traced sizes are tensors) and records nothing in the
+    trace. Not traced by Dynamo (it only runs when `torch.jit` traces)."""
+    import torch
+
+    if torch.compiler.is_compiling():
+        return fn(*args)
+    state = torch._C._get_tracing_state()
+    if state is None:
+        return fn(*args)
+    torch._C._set_tracing_state(None)
+    try:
+        return fn(*args)
+    finally:
+        torch._C._set_tracing_state(state)
+
+
 def _compiling() -> bool:
     import torch
 
