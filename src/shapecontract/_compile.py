@@ -527,8 +527,8 @@ def _outside_graph(report: Callable[..., Any], warned: Callable[[Any], bool]
 
     outside = compiler.disable(deliver, reason=_DISABLE_REASON)
     is_compiling = compiler.is_compiling
-    tracing_state = getattr(torch._C, "_get_tracing_state", None)
-    set_tracing_state = getattr(torch._C, "_set_tracing_state", None)
+    tracing_state = getattr(getattr(torch, "_C", None), "_get_tracing_state", None)
+    set_tracing_state = getattr(getattr(torch, "_C", None), "_set_tracing_state", None)
 
     def slow_path(contract: Any, values: list[Any]) -> Any:
         __tracebackhide__ = True

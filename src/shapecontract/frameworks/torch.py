@@ -585,11 +585,12 @@ def call_untraced(fn: Callable[..., Any], *args: Any) -> Any:
     state = torch._C._get_tracing_state()
     if state is None:
         return fn(*args)
-    torch._C._set_tracing_state(None)
+    set_state = torch._C._set_tracing_state
+    set_state(None)
     try:
         return fn(*args)
     finally:
-        torch._C._set_tracing_state(state)
+        set_state(state)
 
 
 def _compiling() -> bool:
