@@ -585,7 +585,7 @@ def call_untraced(fn: Callable[..., Any], *args: Any) -> Any:
     state = torch._C._get_tracing_state()
     if state is None:
         return fn(*args)
-    set_state = torch._C._set_tracing_state
+    set_state = torch._C._set_tracing_state  # type: ignore[attr-defined]
     set_state(None)
     try:
         return fn(*args)
