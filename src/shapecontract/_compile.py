@@ -113,15 +113,22 @@ class _Gen:
     def _array_conds(self, spec: ArraySpec, v: str, s: str, pending: list[Any], definite: bool,
                      shape_known: bool) -> list[str]:
         conds = []
+        # A type or dtype not seen yet is learned right here (`_evaluate.learn`: the reference
+        # decides it, and the sets remember it), so the rest of the line still decides the
+        # call: a first call is as fast-pathed as any, and a graph compiler tracing it reaches
+        # the slow path only on a violation.
+        learn = f"{self.const(_evaluate.learn, 'learn')}({self.const(spec, 'spec')}, {v})"
         if spec.dtypes is not None:
             # one lookup decides both: exact type seen valid, and dtype seen valid for that type
             key = (spec.array_types, spec.dtypes, spec.dtype_patterns)
-            conds.append(f"{v}.dtype in {self.const(DTYPE_SETS.setdefault(key, {}), 'dtypes')}[type({v})]")
+            d = self.const(DTYPE_SETS.setdefault(key, {}), 'dtypes')
+            conds.append(f"(({v}.dtype in {d}[type({v})] if type({v}) in {d} else False) "
+                         f"or {learn})")
         elif spec.array_types:
             t = self.const(TYPE_SETS.setdefault(spec.array_types, set()), "types")
-            conds.append(f"type({v}) in {t}")
+            conds.append(f"(type({v}) in {t} or {learn})")
         else:
-            conds.append(f"type({v}) in {self.const(ARRAY_TYPES, 'array_types')}")
+            conds.append(f"(type({v}) in {self.const(ARRAY_TYPES, 'array_types')} or {learn})")
         same = None if shape_known else self._identical(spec)
         if same is not None:
             conds.append(f"({s} := {v}.shape) == {same}")
@@ -377,7 +384,7 @@ def compile_wrapper(fn: Callable[..., Any], contract: _contract.Contract, sig: i
     gen.globals.update({"__sc_fn": fn, "__sc_C": contract,
                         "__sc_report": _outside_graph(report or _evaluate.report,
                                                       _evaluate.warned if report is None
-                                                      else _never),
+                                                      else _never, not gen.fast),
                         "__sc_warned": _evaluate.warned if report is None else _never,
                         "__sc_warn_mode": _evaluate.warn_mode if report is None else _no,
                         "__sc_MISSING": _evaluate.MISSING})
@@ -506,8 +513,8 @@ _DISABLE_REASON = (
     "torch.compile (or compile without fullgraph=True) to see the violation")
 
 
-def _outside_graph(report: Callable[..., Any], warned: Callable[[Any], bool]
-                   ) -> Callable[..., Any]:
+def _outside_graph(report: Callable[..., Any], warned: Callable[[Any], bool],
+                   slow_only: bool = False) -> Callable[..., Any]:
     """The slow path as the generated code calls it. Eager: `report` itself. While Dynamo
     traces the checker: a `torch.compiler.disable`d function that runs at run time on the real
     values, computes the verdict, reads the mode and raises or warns itself, then returns None
@@ -533,9 +540,10 @@ def _outside_graph(report: Callable[..., Any], warned: Callable[[Any], bool]
     def slow_path(contract: Any, values: list[Any]) -> Any:
         __tracebackhide__ = True
         if is_compiling():
-            # a type or shape seen for the first time: decided in the trace (pure Python over
-            # static sizes, no graph break); only a violation leaves the graph
-            if not _evaluate.holds(contract, values):
+            # the fast path learns new types itself: a miss is a violation, which leaves the
+            # graph. A contract without a fast path is decided in the trace first (pure
+            # Python over the sizes, no graph break).
+            if not (slow_only and _evaluate.holds(contract, values)):
                 outside(contract, values)
             return None
         state = tracing_state() if tracing_state is not None else None
