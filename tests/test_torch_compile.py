@@ -55,19 +55,32 @@ def test_explain_guarded_module_has_no_graph_break() -> None:
     assert explanation.graph_break_count == 0, explanation.break_reasons
 
 
+def _breaks() -> list[str]:
+    from torch._dynamo.utils import counters
+
+    return list(counters["graph_break"])
+
+
 def test_default_compile_violation_is_shapecontracterror() -> None:
-    """Graph breaks allowed: a violation leaves the graph and arrives as ShapeContractError,
-    for a decorated function and a guarded module; good calls keep working after it."""
+    """Graph breaks allowed: good calls break nothing (before: a guarded module compiled its
+    checker inside the trace, a break); a violation leaves the graph at shapecontract's own
+    break (before: a break on ContextVar.get inside the verdict) and arrives as
+    ShapeContractError, for a decorated function and a guarded module."""
+    from torch._dynamo.utils import counters
+
     torch._dynamo.reset()
+    counters.clear()
     c = torch.compile(step, backend="eager")
+    m = torch.compile(_model(), backend="eager")
     assert tuple(c(torch.zeros(2, 3), torch.zeros(3, 4)).shape) == (2, 4)
+    assert tuple(m(torch.zeros(2, 3)).shape) == (2, 4)
+    assert _breaks() == []
     with pytest.raises(ShapeContractError) as info:
         c(torch.zeros(2, 3), torch.zeros(4, 4))
     assert info.value.slot == "argument b"
-    m = torch.compile(_model(), backend="eager")
-    assert tuple(m(torch.zeros(2, 3)).shape) == (2, 4)
     with pytest.raises(ShapeContractError):
         m(torch.zeros(2, 5))
+    assert _breaks() and all("torch.compiler.disable" in b for b in _breaks()), _breaks()
     assert tuple(m(torch.zeros(7, 3)).shape) == (7, 4)
 
 
@@ -82,9 +95,13 @@ def test_dynamic_symbolic_dims_checked_with_concrete_sizes() -> None:
         c(torch.zeros(3, 5), torch.zeros(6, 4))
     assert info.value.slot == "argument b"
     assert tuple(c(torch.zeros(8, 5), torch.zeros(5, 4)).shape) == (8, 4)
+    from torch._dynamo.utils import counters
+
+    counters.clear()
     m = torch.compile(_model(), backend="eager", dynamic=True)
     for b in (2, 3, 9):
         assert tuple(m(torch.zeros(b, 3)).shape) == (b, 4)
+    assert _breaks() == []  # before: the guard's first check broke the graph
     with pytest.raises(ShapeContractError):
         m(torch.zeros(4, 5))
 
