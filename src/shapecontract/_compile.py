@@ -122,8 +122,7 @@ class _Gen:
             # one lookup decides both: exact type seen valid, and dtype seen valid for that type
             key = (spec.array_types, spec.dtypes, spec.dtype_patterns)
             d = self.const(DTYPE_SETS.setdefault(key, {}), 'dtypes')
-            conds.append(f"(({v}.dtype in {d}[type({v})] if type({v}) in {d} else False) "
-                         f"or {learn})")
+            conds.append(f"((type({v}) in {d} and {v}.dtype in {d}[type({v})]) or {learn})")
         elif spec.array_types:
             t = self.const(TYPE_SETS.setdefault(spec.array_types, set()), "types")
             conds.append(f"(type({v}) in {t} or {learn})")
