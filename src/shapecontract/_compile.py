@@ -9,7 +9,9 @@ Design rules:
   equalities. Alternatives told apart by rank (batched or unbatched) are a conditional chain
   that picks exactly the option `OneOf.pick` picks. Bindings are the shape tuples themselves
   (`s0[1]`), so a passing call allocates almost nothing.
-- Any miss, and any exception while deciding, goes to the slow path (`_evaluate.report`),
+- A type or dtype not seen yet is decided in the line by `_evaluate.learn` (the reference's
+  own rule, which teaches the sets), so a first call is decided like any other.
+- Any other miss, and any exception while deciding, goes to the slow path (`_evaluate.report`),
   which returns the error; the generated code raises it (or warns at the caller's line) so
   the traceback ends at the user's call. The fast path may be conservative, never lenient.
 - Under a graph compiler (torch.compile / Dynamo) the fast path is traced like any code: a
