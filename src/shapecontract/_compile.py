@@ -9,9 +9,16 @@ Design rules:
   equalities. Alternatives told apart by rank (batched or unbatched) are a conditional chain
   that picks exactly the option `OneOf.pick` picks. Bindings are the shape tuples themselves
   (`s0[1]`), so a passing call allocates almost nothing.
-- Any miss, and any exception while deciding, goes to the slow path (`_evaluate.report`),
+- A type or dtype not seen yet is decided in the line by `_evaluate.learn` (the reference's
+  own rule, which teaches the sets), so a first call is decided like any other.
+- Any other miss, and any exception while deciding, goes to the slow path (`_evaluate.report`),
   which returns the error; the generated code raises it (or warns at the caller's line) so
   the traceback ends at the user's call. The fast path may be conservative, never lenient.
+- Under a graph compiler (torch.compile / Dynamo) the fast path is traced like any code: a
+  passing check adds nothing to the graph and no graph break. The slow path is never traced:
+  it runs outside the graph (`torch.compiler.disable`), on the real values, reading the mode
+  then, so a violation arrives as `ShapeContractError` (or a warning) when the call runs
+  (see `_outside_graph`; docs/guarantees.md says what `fullgraph=True` does with it).
 - Source is registered in `linecache` under a readable name for exactly as long as the
   checker lives, so tracebacks, `inspect` and pdb show it; `checker_source` returns it.
 """
@@ -21,6 +28,7 @@ from __future__ import annotations
 import inspect
 import itertools
 import linecache
+import sys
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -107,15 +115,21 @@ class _Gen:
     def _array_conds(self, spec: ArraySpec, v: str, s: str, pending: list[Any], definite: bool,
                      shape_known: bool) -> list[str]:
         conds = []
+        # A type or dtype not seen yet is learned right here (`_evaluate.learn`: the reference
+        # decides it, and the sets remember it), so the rest of the line still decides the
+        # call: a first call is as fast-pathed as any, and a graph compiler tracing it reaches
+        # the slow path only on a violation.
+        learn = f"{self.const(_evaluate.learn, 'learn')}({self.const(spec, 'spec')}, {v})"
         if spec.dtypes is not None:
             # one lookup decides both: exact type seen valid, and dtype seen valid for that type
             key = (spec.array_types, spec.dtypes, spec.dtype_patterns)
-            conds.append(f"{v}.dtype in {self.const(DTYPE_SETS.setdefault(key, {}), 'dtypes')}[type({v})]")
+            d = self.const(DTYPE_SETS.setdefault(key, {}), 'dtypes')
+            conds.append(f"((type({v}) in {d} and {v}.dtype in {d}[type({v})]) or {learn})")
         elif spec.array_types:
             t = self.const(TYPE_SETS.setdefault(spec.array_types, set()), "types")
-            conds.append(f"type({v}) in {t}")
+            conds.append(f"(type({v}) in {t} or {learn})")
         else:
-            conds.append(f"type({v}) in {self.const(ARRAY_TYPES, 'array_types')}")
+            conds.append(f"(type({v}) in {self.const(ARRAY_TYPES, 'array_types')} or {learn})")
         same = None if shape_known else self._identical(spec)
         if same is not None:
             conds.append(f"({s} := {v}.shape) == {same}")
@@ -369,7 +383,9 @@ def compile_wrapper(fn: Callable[..., Any], contract: _contract.Contract, sig: i
     gen = _Gen(contract)
     params, call = _signature_text(sig, gen)
     gen.globals.update({"__sc_fn": fn, "__sc_C": contract,
-                        "__sc_report": report or _evaluate.report,
+                        "__sc_report": _outside_graph(report or _evaluate.report,
+                                                      _evaluate.warned if report is None
+                                                      else _never, not gen.fast),
                         "__sc_warned": _evaluate.warned if report is None else _never,
                         "__sc_warn_mode": _evaluate.warn_mode if report is None else _no,
                         "__sc_MISSING": _evaluate.MISSING})
@@ -489,6 +505,60 @@ def compile_wrapper(fn: Callable[..., Any], contract: _contract.Contract, sig: i
     weakref.finalize(wrapper, linecache.cache.pop, filename, None)  # lives as long as it
     wrapper.__shapecontract_source__ = source
     return wrapper, source
+
+
+_DISABLE_REASON = (
+    "shapecontract: this call violates a shape contract. The ShapeContractError is raised "
+    "outside the graph, when the call runs; torch.compile(fullgraph=True) cannot run code "
+    "outside the graph, so it reports this instead. Call the function once without "
+    "torch.compile (or compile without fullgraph=True) to see the violation")
+
+
+def _outside_graph(report: Callable[..., Any], warned: Callable[[Any], bool],
+                   slow_only: bool = False) -> Callable[..., Any]:
+    """The slow path as the generated code calls it. Eager: `report` itself. While Dynamo
+    traces the checker: a `torch.compiler.disable`d function that runs at run time on the real
+    values, computes the verdict, reads the mode and raises or warns itself, then returns None
+    (so the traced code goes on to call the function). Built once per checker, and only if
+    torch is loaded (a checker compiled before torch was imported keeps the plain slow path:
+    Dynamo then breaks the graph inside it and runs it eagerly, which also raises)."""
+    torch = sys.modules.get("torch")
+    compiler = getattr(torch, "compiler", None)
+    if compiler is None or not hasattr(compiler, "disable"):
+        return report
+
+    def deliver(contract: Any, values: list[Any]) -> None:
+        __tracebackhide__ = True
+        err = report(contract, values)
+        if err is not None and not warned(err):
+            raise err
+
+    outside = compiler.disable(deliver, reason=_DISABLE_REASON)
+    is_compiling = compiler.is_compiling
+    tracing_state = getattr(getattr(torch, "_C", None), "_get_tracing_state", None)
+    set_tracing_state = getattr(getattr(torch, "_C", None), "_set_tracing_state", None)
+
+    def slow_path(contract: Any, values: list[Any]) -> Any:
+        __tracebackhide__ = True
+        if is_compiling():
+            # the fast path learns new types itself: a miss is a violation, which leaves the
+            # graph. A contract without a fast path is decided in the trace first (pure
+            # Python over the sizes, no graph break).
+            if not (slow_only and _evaluate.holds(contract, values)):
+                outside(contract, values)
+            return None
+        state = tracing_state() if tracing_state is not None else None
+        if state is None or set_tracing_state is None:
+            return report(contract, values)
+        # torch.jit.trace: sizes are traced tensors; the verdict reads the concrete ones
+        set_tracing_state(None)
+        try:
+            return report(contract, values)
+        finally:
+            set_tracing_state(state)
+
+    slow_path.__wrapped__ = report  # type: ignore[attr-defined]
+    return slow_path
 
 
 def _never(err: Any) -> bool:

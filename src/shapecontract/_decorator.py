@@ -145,7 +145,18 @@ def _build(fn: Any, hints: dict[str, Any], stable: tuple[str, ...] = (), guard: 
     # TensorFlow autograph: call the checker as plain Python (it cannot convert the generated
     # code, and need not: it only reads static shapes). The attribute is autograph's marker.
     wrapper.autograph_info__ = {}  # type: ignore[attr-defined]
+    # torch.jit.script compiles source, and cannot compile the checker: say so, and what to do
+    wrapper.__prepare_scriptable__ = functools.partial(_refuse_script, name)  # type: ignore[attr-defined]
     return wrapper
+
+
+def _refuse_script(name: str) -> Any:
+    raise TypeError(
+        f"torch.jit.script cannot compile the @contract function {name}: TorchScript does not "
+        "understand array annotations or the generated checker. Use torch.compile (the "
+        "contract is checked, see docs/guarantees.md), or torch.jit.trace (the example inputs "
+        "are checked at trace time); to script it, write it without array annotations "
+        "(TorchScript reads annotations as its own types)")
 
 
 def _stream_wrapper(fn: Any, checked: Any, c: Contract, sig: inspect.Signature, ys: Any,

@@ -35,6 +35,7 @@ from ._suggest import (
     sequence_length,
 )
 from .backends import (
+    ARRAY_TYPES,
     DTYPE_SETS,
     TYPE_SETS,
     BrokenShape,
@@ -170,6 +171,44 @@ def verdict(contract: Contract, values: list[Any]) -> ShapeContractError | None:
                          "level enforces every declared dim (level='framework' accepts what the "
                          "framework accepts)")
     return build_error(contract, st, notes)
+
+
+def learn(spec: ArraySpec, v: Any) -> bool:
+    """A compiled checker met a type or dtype its sets have not seen: decide it as the reference
+    does (the sets learn it if it is valid and the type a framework's own), then answer as the
+    sets now do. Never lenient: an untrusted type or a wrong dtype stays False (slow path)."""
+    try:
+        type_ok(spec, v)
+        dtype_ok(spec, v)
+        t = type(v)
+        if spec.dtypes is not None:
+            key = (spec.array_types, spec.dtypes, spec.dtype_patterns)
+            return v.dtype in DTYPE_SETS.get(key, {}).get(t, ())
+        if spec.array_types:
+            return t in TYPE_SETS.get(spec.array_types, ())
+        return t in ARRAY_TYPES
+    except Exception:  # a hostile .dtype: the slow path explains
+        return False
+
+
+def holds(contract: Contract, values: list[Any]) -> bool:
+    """`verdict(contract, values) is None`, decided without explaining: what a graph compiler
+    (Dynamo) traces when a checker that has no fast path did not pass; the explanation is
+    built outside the graph."""
+    st = evaluate(contract, values)
+    fw = contract.framework
+    if fw is None:
+        return not st.violations
+    inputs = [v for s, v in zip(contract.slots, values) if s.kind == "array" and not s.is_return]
+    if contract.level == "framework":
+        ok = fw(inputs)[0]
+        if ok:
+            pins = contract.pins()
+            return not any(v.kind == "dim" and v.dim in pins for v in st.violations)
+        return ok is None and not st.violations
+    if st.violations:
+        return False
+    return contract.complete or fw(inputs)[0] is not False
 
 
 def build_error(contract: Contract, st: State, notes: list[str] | None = None) -> ShapeContractError:

@@ -25,6 +25,7 @@ from ._config import scoped, scoped_mode
 from ._errors import Fix, ShapeContractError, Violation
 from ._suggest import is_ragged, pad_fix, sequence_length
 from .frameworks import adapter_of, check_level
+from .frameworks.torch import call_untraced
 
 __all__ = ["Guard", "guard", "unguard"]
 
@@ -93,7 +94,17 @@ class Guard:
         return fn
 
     # -- torch: the guard is the forward pre-hook ------------------------------------
+    def prepare(self, model: Any) -> None:
+        """Compile the torch checker now (not on the first call): `torch.compile` traces the
+        hook, and cannot trace deriving a contract or compiling code."""
+        c = self.contract(model)
+        self._torch = (self.checker(model, "forward"), len(c.inputs()), c.prepare)
+
     def __call__(self, mod: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        __tracebackhide__ = True
+        return call_untraced(self._check_torch, mod, args, kwargs)  # type: ignore[no-any-return]
+
+    def _check_torch(self, mod: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         __tracebackhide__ = True
         t = self._torch
         if t is None:
@@ -346,6 +357,8 @@ def guard(obj: M, spec: Any = None, *, level: str = "strict",
     g = Guard(level, dims, input_shape)
     g.contract(obj)  # derive now: a contract that cannot be stated fails at guard() time
     adapter.install(obj, g)
+    if adapter.package == "torch":
+        g.prepare(obj)
     return obj
 
 

@@ -568,8 +568,35 @@ class TorchVerdict:
             return None, ""  # unknown sizes or something that is not a tensor: cannot tell
         hit = self._cache.get(key)
         if hit is None:
+            if _compiling():  # Dynamo traces this: it cannot run fake tensors, but its own
+                return None, ""  # trace runs the module on them, and says what torch rejects
             hit = self._cache[key] = _torch_verdict(self._module, key)
         return hit
+
+
+def call_untraced(fn: Callable[..., Any], *args: Any) -> Any:
+    """`fn(*args)` with `torch.jit.trace`'s tracer paused, if it runs: a guard checks the
+    concrete sizes of the example inputs (traced sizes are tensors) and records nothing in the
+    trace. Not traced by Dynamo (it only runs when `torch.jit` traces)."""
+    import torch
+
+    if torch.compiler.is_compiling():
+        return fn(*args)
+    state = torch._C._get_tracing_state()
+    if state is None:
+        return fn(*args)
+    set_state = torch._C._set_tracing_state  # type: ignore[attr-defined]
+    set_state(None)
+    try:
+        return fn(*args)
+    finally:
+        set_state(state)
+
+
+def _compiling() -> bool:
+    import torch
+
+    return bool(torch.compiler.is_compiling())
 
 
 def _signature(values: Any) -> Any:
