@@ -128,5 +128,5 @@ def test_jit_trace_function_checks_example_inputs() -> None:
 def test_jit_script_of_contract_function_is_a_clear_refusal() -> None:
     """torch.jit.script cannot compile the checker: a TypeError that says what to do
     (before: 'Unknown type constructor Float')."""
-    with pytest.raises(TypeError, match="torch.compile .*torch.jit.trace"):
+    with pytest.raises(TypeError, match=r"torch\.compile .*torch\.jit\.trace"):
         torch.jit.script(mm)
