@@ -476,3 +476,28 @@ def test_json_is_what_the_docs_say() -> None:
     the public namespace."""
     assert sc.Contract.from_json is not None and hasattr(sc.Contract, "to_json")
     assert "to_json" not in sc.__all__
+
+
+def test_documented_sample_matches_the_real_one() -> None:
+    """The JSON sample in docs/usage.md is JSON, and says what the LSTM's contract writes
+    (up to the elisions marked "...")."""
+    import re
+    from pathlib import Path
+
+    import torch
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "usage.md").read_text()
+    m = re.search(r"## Contracts as JSON.*?```json\n(.*?)```", doc, re.S)
+    assert m, "docs/usage.md lost its JSON sample"
+    sample = json.loads(m.group(1))
+    real = contract_of(torch.nn.LSTM(3, 8, batch_first=True)).to_dict()
+    assert list(sample) == list(real)
+    assert {k: v for k, v in sample.items() if k != "slots"} == \
+        {k: v for k, v in real.items() if k != "slots"}
+    assert [s["name"] for s in sample["slots"]] == [s["name"] for s in real["slots"]]
+    opt, real_opt = sample["slots"][0]["spec"]["options"][0], real["slots"][0]["spec"]["options"][0]
+    assert {k: v for k, v in opt.items() if k != "dtypes"} == \
+        {k: v for k, v in real_opt.items() if k != "dtypes"}
+    assert set(opt["dtypes"]) - {"..."} <= set(real_opt["dtypes"])
+    out = {k: v for k, v in sample["slots"][2].items() if k != "..."}
+    assert out == {k: v for k, v in real["slots"][2].items() if k != "spec"}
