@@ -219,6 +219,27 @@ def test_unwritable_hint_is_dropped_explicitly() -> None:
     assert e.value.slot == "argument name"
 
 
+def test_union_and_class_hints_round_trip() -> None:
+    """`int | None`, `Optional[str]`, `Union[...]`, `Any` and classes are written by reference
+    and read back as the same hints (checked the same); the rest is dropped explicitly."""
+    from typing import Optional, Union
+
+    @contract
+    def g(x: Float[Array, "a"], y: int | None, s: Optional[str], u: Union[int, str, None],  # noqa: UP007, UP045
+          w: np.ndarray, q: Any, r: list[int] | None) -> None:
+        return None
+
+    c = g.__shapecontract__
+    loaded = roundtrip(c)
+    assert [s.hint for s in loaded.slots[1:6]] == [s.hint for s in c.slots[1:6]]
+    assert loaded.dropped == ("hint check of argument r",)
+    assert str(loaded) == str(c) + "  [read from JSON without: hint check of argument r]"
+    good = (z(2), None, "s", 3, z(1), 1, [1])
+    same_behaviour(c, loaded, [good, (z(2), "no", "s", 3, z(1), 1, [1]),
+                               (z(2), 1, None, b"x", z(1), 1, [1]), (z(2), 1, "s", 3, [1], 1, [1])])
+    assert outcome(loaded, *good) is None
+
+
 # ---------------------------------------------------------------- framework contracts
 def test_torch_lstm_round_trip() -> None:
     """contract_of(nn.LSTM) reads back equal (slots, layers, level, origins), says that it

@@ -21,9 +21,12 @@ Design rules:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
+import operator
 import re
 import sys
+import types
 import typing
 from typing import Any
 
@@ -230,12 +233,22 @@ def _hint_text(hint: Any) -> str:
 
 
 def _hint_ref(hint: Any) -> str | None:
-    """`module:qualname` of a hint that is a plain class (or typing.Any); None otherwise."""
+    """`module:qualname` of a hint that is a plain class (or typing.Any, or None); a union of
+    those as `a | b` (`typing.Union[a, b]` as `Union[a | b]`); None for any other hint."""
     if hint is Any:
         return "typing:Any"
+    if hint is None or hint is type(None):
+        return "None"
     if getattr(hint, "__shapecontract_unchecked__", False):
         return None
-    if isinstance(hint, type) and typing.get_origin(hint) is None and "<" not in hint.__qualname__:
+    origin = typing.get_origin(hint)
+    if origin is typing.Union or isinstance(hint, types.UnionType):
+        refs = [_hint_ref(a) for a in typing.get_args(hint)]
+        if any(r is None or "|" in r for r in refs):
+            return None
+        text = " | ".join(typing.cast("list[str]", refs))
+        return text if isinstance(hint, types.UnionType) else f"Union[{text}]"
+    if isinstance(hint, type) and origin is None and "<" not in hint.__qualname__:
         return _class_ref(hint)
     return None
 
@@ -499,9 +512,28 @@ def _resolve(ref: str) -> Any:
 
 
 def _resolve_hint(ref: str, where: str) -> Any:
-    if ":" not in ref:
-        raise ContractSyntaxError(f"{where}: hint ref {ref!r} is not 'module:qualname'")
-    return _resolve(ref)
+    """The hint `_hint_ref` wrote, from modules already imported; None if one is missing."""
+    typing_union = ref.startswith("Union[") and ref.endswith("]")
+    parts = [p.strip() for p in (ref[6:-1] if typing_union else ref).split("|")]
+    hints = []
+    for part in parts:
+        if part == "None":
+            hints.append(type(None))
+            continue
+        if ":" not in part:
+            raise ContractSyntaxError(f"{where}: hint ref {part!r} is not 'module:qualname'")
+        found = _resolve(part)
+        if found is None:
+            return None
+        hints.append(found)
+    if len(hints) == 1 and not typing_union:
+        return None if hints[0] is type(None) else hints[0]
+    if typing_union:
+        return typing.Union[tuple(hints)]  # noqa: UP007  (the typing form it was written in)
+    try:
+        return functools.reduce(operator.or_, hints)
+    except TypeError:
+        raise ContractSyntaxError(f"{where}: hint ref {ref!r} is not a union of classes") from None
 
 
 # ----------------------------------------------------------------- stand-ins
