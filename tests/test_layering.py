@@ -13,7 +13,7 @@ LAYERS: dict[str, int] = {
     "_errors": 0, "_config": 0, "backends": 0,
     "_dims": 1,
     "_spec": 2, "_hints": 2, "_types": 2,
-    "_contract": 3,
+    "_contract": 3, "_serial": 3,
     "_evaluate": 4, "_suggest": 4,
     "_compile": 5,
     "_export": 5,

@@ -108,6 +108,9 @@ class Contract:
     """The slots state everything the framework checks. When not (a torch container whose
     input contract comes from its first layer), the strict level also asks `framework`, so
     relations between layers (a Flatten into a Linear) hold."""
+    dropped: tuple[str, ...] = field(default=(), compare=False)
+    """What a contract read from JSON lacks (`framework_verdict`, `prepare`, a hint's check):
+    things JSON cannot carry. Shown by str() and repr()."""
 
     def __post_init__(self) -> None:
         self._validate()
@@ -164,6 +167,39 @@ class Contract:
     def pins(self) -> dict[str, int]:
         return {s.name: s.value for s in self.slots if s.kind == "pin" and s.value is not None}
 
+    # -- JSON --------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """This contract as plain JSON-ready data (format `shapecontract.contract/1`)."""
+        from ._serial import contract_to_dict
+
+        return contract_to_dict(self)
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """This contract as JSON text (the same contract always gives the same text). What
+        JSON cannot carry (a model's framework verdict, `prepare`) is listed as dropped."""
+        from ._serial import contract_to_json
+
+        return contract_to_json(self, indent)
+
+    @classmethod
+    def from_dict(cls: type[_C], data: dict[str, Any]) -> _C:
+        """The contract `to_dict` wrote; `ContractSyntaxError` if `data` is malformed."""
+        from ._serial import contract_from_dict
+
+        out = contract_from_dict(cls, data)
+        assert isinstance(out, cls)
+        return out
+
+    @classmethod
+    def from_json(cls: type[_C], text: str | bytes) -> _C:
+        """The contract `to_json` wrote, checkable when read as `shapecontract.Contract`;
+        `ContractSyntaxError` if `text` is malformed or of an unknown format version."""
+        from ._serial import contract_from_json
+
+        out = contract_from_json(cls, text)
+        assert isinstance(out, cls)
+        return out
+
     # -- show ----------------------------------------------------------------------
     def table(self) -> str:
         """One row per layer: name, kind, input and output shapes with named dims."""
@@ -175,6 +211,8 @@ class Contract:
         lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
         lines.insert(1, "  ".join("-" * w for w in widths))
         lines += [f"note: {n}" for n in self.notes]
+        if self.dropped:
+            lines.append("note: " + self._dropped_text().strip()[1:-1])
         return "\n".join(lines)
 
     def dim_names(self) -> tuple[list[str], list[str]]:
@@ -219,7 +257,7 @@ class Contract:
             chain = [first]
             for r in self.layers:
                 chain += [r.name, r.output]
-            return " -> ".join(chain)
+            return " -> ".join(chain) + self._dropped_text()
         parts = []
         ret = None
         for s in self.slots:
@@ -236,7 +274,14 @@ class Contract:
             else:
                 parts.append(text)
         out = f"{self.name}({', '.join(parts)})"
-        return out + (f" -> {ret}" if ret else "")
+        return out + (f" -> {ret}" if ret else "") + self._dropped_text()
+
+    def _dropped_text(self) -> str:
+        if not self.dropped:
+            return ""
+        return "  [read from JSON without: " + ", ".join(
+            d.replace("_", " ") if d in ("framework_verdict", "prepare") else d
+            for d in self.dropped) + "]"
 
 
 def spec_text(spec: Any) -> str:
