@@ -124,10 +124,19 @@ def expected_sizes(spec: ArraySpec, bindings: dict[str, Any]) -> list[Any] | Non
 
 
 def _fits(sizes: list[Any], shape: tuple[Any, ...], spec_dims: tuple[Any, ...]) -> bool:
+    """Does `shape` fit the expected sizes, with an open name repeated in the slot (`a 1 a`)
+    taking one size everywhere?"""
+    from ._dims import Named
+
+    open_sizes: dict[str, Any] = {}
     for want, got, d in zip(sizes, shape, spec_dims):
-        if want == "any" or got is None:
+        if got is None:
             continue
         if getattr(d, "broadcast", False) and got == 1:
+            continue
+        if want == "any":
+            if isinstance(d, Named) and open_sizes.setdefault(d.name, got) != got:
+                return False
             continue
         if want != got:
             return False
@@ -147,9 +156,9 @@ def fixes(v: Violation, spec: ArraySpec, var: str, shape: tuple[Any, ...],
                 want_k = sizes[k]
                 if want_k not in (1, "any") and not getattr(spec.dims[k], "broadcast", False):
                     continue
-                rest = sizes[:k] + sizes[k + 1:]
-                dims_rest = spec.dims[:k] + spec.dims[k + 1:]
-                if _fits(rest, shape, dims_rest):
+                # the shape with the size-1 axis inserted (a name repeated in the slot, as in
+                # `a a`, must then take size 1 everywhere)
+                if _fits(sizes, (*shape[:k], 1, *shape[k:]), spec.dims):
                     idx = "[..., None]" if k == len(sizes) - 1 else (
                         "[None]" if k == 0 else f"[{', '.join([':'] * k)}, None]")
                     axis = -1 if k == len(sizes) - 1 else k

@@ -262,34 +262,61 @@ def shape_of(x: Any) -> tuple[int | None, ...] | None:
     try:
         raw = x.shape
     except Exception as exc:  # torch.nested tensors raise; so may a user's property
-        raise BrokenShape(f"reading .shape raised {type(exc).__name__}: "
-                          f"{str(exc).splitlines()[0][:120] if str(exc) else ''}") from None
-    if not isinstance(b, TensorFlowBackend) and not _is_shape(raw):  # TF checks its TensorShape
-        raise BrokenShape(f".shape is {_brief(raw)}, not a shape (a sequence of sizes)")
+        raise BrokenShape(f"reading .shape raised {type(exc).__name__}: {_first_line(exc)}") from None
+    if isinstance(b, TensorFlowBackend):  # TF checks its own TensorShape
+        try:
+            return b.shape(x)
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise BrokenShape(f".shape {_brief(raw)} cannot be read: {exc}") from None
     try:
-        return b.shape(x)
-    except (TypeError, ValueError, AttributeError) as exc:
-        raise BrokenShape(f".shape {_brief(raw)} cannot be read: {exc}") from None
+        sizes = _sizes(raw)
+    except Exception as exc:  # a hostile sequence or entry: its len/iter/__index__ raise
+        raise BrokenShape(f".shape {_brief(raw)} cannot be read: {type(exc).__name__}: "
+                          f"{_first_line(exc)}") from None
+    if sizes is None:
+        raise BrokenShape(f".shape is {_brief(raw)}, not a shape (a sequence of sizes)")
+    return sizes
 
 
-def _is_shape(raw: Any) -> bool:
+def _first_line(exc: BaseException) -> str:
+    try:
+        text = str(exc)
+    except Exception:
+        return ""
+    return text.splitlines()[0][:120] if text else ""
+
+
+def _sizes(raw: Any) -> tuple[int | None, ...] | None:
+    """`raw` as a shape: a tuple of sizes, None for an unknown one (TF None, a torch SymInt, nan
+    for dask); None if `raw` is not a shape (not a sequence; an entry that is a string, a bool,
+    a float, a negative number, a tuple)."""
     if isinstance(raw, (str, bytes)) or not hasattr(raw, "__len__") or not hasattr(raw, "__iter__"):
-        return False
+        return None
+    out: list[int | None] = []
     for s in raw:
         if s is None or type(s).__name__ in ("SymInt", "Dimension"):
-            continue  # unknown (TF None, torch symbolic sizes)
+            out.append(None)  # unknown (TF None, torch symbolic sizes)
+            continue
         if isinstance(s, float) and s != s:
-            continue  # nan: unknown (dask)
+            out.append(None)  # nan: unknown (dask)
+            continue
+        if isinstance(s, bool) or type(s).__name__ == "bool_":
+            return None  # True is no size, though operator.index takes it
         try:
-            if operator.index(s) < 0:
-                return False
+            size = operator.index(s)
         except TypeError:
-            return False
-    return True
+            return None
+        if size < 0:
+            return None
+        out.append(int(size))
+    return tuple(out)
 
 
 def _brief(v: Any) -> str:
-    r = repr(v)
+    try:
+        r = repr(v)
+    except Exception:  # a hostile object's repr may raise too
+        r = f"a {type(v).__name__}"
     return r if len(r) <= 40 else r[:37] + "..."
 
 
@@ -318,8 +345,20 @@ def dtype_name(dtype: Any) -> str:
     cache = _dtype_names.setdefault(type(dtype), {})
     try:
         return cache[dtype]
-    except (KeyError, TypeError):
+    except Exception:  # KeyError; TypeError (unhashable); a hostile dtype's __hash__/__eq__
         pass
+    try:
+        name = _dtype_name(dtype)
+    except Exception:  # a hostile dtype (its attributes or repr raise): it names no dtype
+        return f"<unreadable {type(dtype).__name__}>"
+    try:
+        cache[dtype] = name
+    except Exception:
+        pass
+    return name
+
+
+def _dtype_name(dtype: Any) -> str:
     if hasattr(dtype, "type") and hasattr(dtype.type, "__name__"):  # numpy, jax
         name = dtype.type.__name__
         if name == "void" and getattr(dtype, "names", None):
@@ -333,8 +372,4 @@ def dtype_name(dtype: Any) -> str:
         name = dtype
     else:  # torch and everyone else
         name = repr(dtype).rsplit(".", 1)[-1]
-    try:
-        cache[dtype] = name
-    except TypeError:
-        pass
     return str(name)
