@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_streams.py
 	$(PY) benchmarks/bench_guard.py
 	$(PY) benchmarks/bench_port.py
+	$(PY) benchmarks/bench_validate.py
 
 # Lint is part of done: ruff and mypy --strict (configured in pyproject.toml), run by CI.
 lint: $(STAMP)

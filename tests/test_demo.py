@@ -49,3 +49,12 @@ def test_port_benchmark_runs_and_its_diagnosed_variant_really_diagnoses() -> Non
                          env={**os.environ, "SHAPECONTRACT_BENCH_QUICK": "1",
                               "TF_CPP_MIN_LOG_LEVEL": "3"}).stdout
     assert "assert_equivalent, diagnosed" in out and "x torch forward" in out
+
+
+def test_validate_benchmark_runs_and_both_variants_find_the_bad_elements() -> None:
+    """bench_validate (quick mode): each timed run asserts the two planted failures."""
+    pytest.importorskip("torch")
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_validate.py")],
+                         capture_output=True, text=True, check=True, timeout=300,
+                         env={**os.environ, "SHAPECONTRACT_BENCH_QUICK": "1"}).stdout
+    assert "speed-up of workers=2 over one process" in out

@@ -406,3 +406,39 @@ def test_dataloader_of_unequal_sequences_names_the_samples_and_the_padding_fix()
                               torch.nn.utils.rnn.pad_sequence(b, batch_first=True)),
                    Float[Array, "batch t 3"])
     assert [tuple(b.shape) for b in padded] == [(2, 8, 3), (2, 8, 3)]
+
+
+class _SlowFiles:
+    """A map-style dataset that 'reads a file' per element; elements in `bad` have 2 features,
+    elements in `long` 30 steps instead of 24."""
+
+    def __init__(self, n: int, bad: tuple[int, ...] = (), long: tuple[int, ...] = ()) -> None:
+        self.n, self.bad, self.long = n, set(bad), set(long)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: int) -> Any:
+        if i >= self.n:
+            raise IndexError(i)
+        steps = 30 if i in self.long else 24
+        return np.zeros((steps, 2 if i in self.bad else 3), np.float32), np.zeros(1, np.float32)
+
+
+def test_validate_in_workers_reports_what_one_worker_reports() -> None:
+    """validate(workers=2) over DataLoader worker processes: the same failures (index, text),
+    in order; a stable dim that differs between elements checked in different workers is
+    caught; a stream that is not map-style is refused with a clear TypeError."""
+    pytest.importorskip("torch")
+    from shapecontract import validate
+
+    spec = tuple[Float[Array, "t 3"], Float[Array, "1"]]
+    data = _SlowFiles(60, bad=(7, 41))
+    one, two = validate(data, spec), validate(data, spec, workers=2)
+    assert two.elements == one.elements == 60
+    assert [(i, str(e)) for i, e in two.failures] == [(i, str(e)) for i, e in one.failures]
+    assert [i for i, _ in two.failures] == [7, 41]
+    shifted = validate(_SlowFiles(40, long=(33,)), spec, stable=("t",), workers=2)
+    assert [i for i, _ in shifted.failures] == [33] and "stable dim 't' is 30" in str(shifted)
+    with pytest.raises(TypeError, match="map-style"):
+        validate(iter([]), spec, workers=2)

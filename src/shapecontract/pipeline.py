@@ -588,13 +588,19 @@ class ValidationReport(Report):
 
 
 def validate(stream: Any, spec: Any, *, lazy: bool = True, dims: dict[str, int] | None = None,
-             stable: Iterable[str] = (), progress: bool | None = None) -> ValidationReport:
+             stable: Iterable[str] = (), progress: bool | None = None,
+             workers: int | None = None) -> ValidationReport:
     """Read a whole stream and report every violation (element index, slot, axis).
 
     `lazy=True` collects everything (the report to read before a long training run);
     `lazy=False` raises at the first violation. `progress=None` shows a progress bar when
-    stderr is a terminal (rich, else tqdm, if installed).
+    stderr is a terminal (rich, else tqdm, if installed). `workers=N` spreads the reading of a
+    map-style dataset (`len()` and indexing, e.g. a torch `Dataset`) over N torch DataLoader
+    worker processes; each worker checks its elements where it loads them and sends back only
+    the verdicts, so the data never crosses processes.
     """
+    if workers is not None and workers > 1:
+        return _validate_in_workers(stream, spec, dims, tuple(stable), workers, lazy)
     sc = StreamContract(_stream_name(stream), lists_as_tuples(as_spec(spec)), dims, stable)
     state = sc.start()
     report = ValidationReport(sc.name)
@@ -608,6 +614,57 @@ def validate(stream: Any, spec: Any, *, lazy: bool = True, dims: dict[str, int] 
             if not lazy:
                 raise err
             report.failures.append((i, err))
+    return report
+
+
+class _Verdicts:
+    """A map-style dataset's elements as verdicts: (index, error or None, the stable dims it
+    bound). Runs in the DataLoader workers; each element is checked alone."""
+
+    def __init__(self, dataset: Any, sc: StreamContract) -> None:
+        self.dataset, self.sc = dataset, sc
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, i: int) -> tuple[int, ShapeContractError | None, dict[str, int]]:
+        state = self.sc.start()  # each element alone: stable dims are compared in the parent
+        err = state.errors_of(self.dataset[i], i)
+        return i, err, dict(state.pins) if err is None else {}
+
+
+def _first(batch: Any) -> Any:
+    return batch
+
+
+def _validate_in_workers(stream: Any, spec: Any, dims: dict[str, int] | None,
+                         stable: tuple[str, ...], workers: int, lazy: bool) -> ValidationReport:
+    if not (hasattr(stream, "__len__") and hasattr(stream, "__getitem__")):
+        raise TypeError(f"validate(workers={workers}) reads a map-style dataset (len() and "
+                        f"indexing); {type(stream).__name__} is not one: validate it without "
+                        "workers")
+    from torch.utils.data import DataLoader
+
+    sc = StreamContract(_stream_name(stream), lists_as_tuples(as_spec(spec)), dims, stable)
+    report = ValidationReport(sc.name)
+    verdicts: Any = _Verdicts(stream, sc)
+    loader: Any = DataLoader(verdicts, batch_size=None, num_workers=workers, collate_fn=_first)
+    first: dict[str, tuple[int, int]] = {}
+    for i, err, pins in loader:
+        report.elements += 1
+        if err is None:
+            for n in stable:  # a stable dim holds across all workers' elements
+                if n in pins and n not in first:
+                    first[n] = (pins[n], i)
+                elif n in pins and pins[n] != first[n][0]:
+                    err = ShapeContractError(
+                        f"{sc.name}: element {i}: stable dim {n!r} is {pins[n]}, element "
+                        f"{first[n][1]} had {first[n][0]}")
+        if err is not None:
+            if not lazy:
+                raise err
+            report.failures.append((i, err))
+    report.failures.sort(key=lambda f: f[0])
     return report
 
 
