@@ -21,7 +21,7 @@ from ._errors import Fix, Location, Violation
 from ._spec import ArraySpec, OneOf, shape_text
 from .backends import snippets
 
-__all__ = ["add_suggestions", "cast_fix", "note_other_options"]
+__all__ = ["add_suggestions", "cast_fix", "note_other_options", "permutation"]
 
 
 def add_suggestions(st: Any) -> None:
@@ -176,7 +176,7 @@ def fixes(v: Violation, spec: ArraySpec, var: str, shape: tuple[Any, ...],
                                    f"drop it with {code}", "squeeze", code))
                     return out
     if v.kind == "dim" and len(shape) == len(sizes) and known:
-        perm = _permutation(shape, sizes, spec)
+        perm = permutation(shape, sizes, spec)
         if perm is not None:
             code = be.permute(var, perm)
             out.append(Fix(f"the axes are in the wrong order; {code} gives "
@@ -229,7 +229,7 @@ def _axis_name(spec: ArraySpec, k: int) -> str:
     return f"'{name}'" if name else "size-1"
 
 
-def _permutation(shape: tuple[int, ...], sizes: list[Any], spec: ArraySpec) -> tuple[int, ...] | None:
+def permutation(shape: tuple[int, ...], sizes: list[Any], spec: ArraySpec) -> tuple[int, ...] | None:
     """The axis order that gives the expected sizes and moves the fewest pairs of axes past each
     other (fewest inversions): NHWC -> NCHW is (0, 3, 1, 2), never (0, 3, 2, 1), even when
     height equals width. None if no order fits, or if the data is in order already."""

@@ -401,10 +401,14 @@ def expected_shape(p: Pair, probe: Probe | None) -> tuple[int | None, ...] | Non
 
 
 def _permutation(got: tuple[int, ...], want: tuple[int, ...]) -> tuple[int, ...] | None:
-    """The one permutation of `got`'s axes that gives `want` (sizes all distinct), or None."""
-    if len(got) != len(want) or len(set(got)) != len(got) or sorted(got) != sorted(want):
-        return None
-    return tuple(got.index(w) for w in want)
+    """The axis order of `got` that gives `want`: the one permutation finder of the fixes
+    (fewest axes moved past each other), on `want` as fixed sizes; None if none or in order."""
+    from .._dims import Fixed
+    from .._spec import ArraySpec
+    from .._suggest import permutation
+
+    spec = ArraySpec(tuple(Fixed(n) for n in want), None, "Shaped", ())
+    return permutation(got, list(want), spec) if len(got) == len(want) else None
 
 
 def _forward_fails(pairs: list[Pair], tr: Trace, probe: Probe | None, report: PortReport) -> None:
@@ -424,14 +428,12 @@ def _forward_fails(pairs: list[Pair], tr: Trace, probe: Probe | None, report: Po
     x = tr.inputs[tr.failed]
     params = [q for q in p.module.parameters()]
     shapes = weight_shapes(p.module)
-    if perm is not None and perm == tuple(range(len(perm))):
-        perm = None  # it receives the right shape: the cause is in the module
     if shapes:
         fix = ("; ".join(shapes) + ": a Keras kernel (in, out) becomes torch's weight as "
                "kernel.T (conv: kernel.permute(3, 2, 0, 1)); transfer_weights does this")
     elif params and hasattr(x, "dtype") and params[0].dtype != x.dtype:
-        fix = (f"its weights are {params[0].dtype}, its input {x.dtype} (Keras computes in "
-               "float32): model.float(), or feed x.to(model's dtype)")
+        fix = (f"its weights are {params[0].dtype}, its input {x.dtype} (the Keras input's "
+               f"dtype): convert the model, e.g. model.to({x.dtype})")
     elif perm is not None:
         fix = (f"pass it x.permute{perm} of what it receives now: that is what Keras's layer "
                f"receives, laid out for torch ({tr.layout.split(' (')[0]} input)")
