@@ -284,9 +284,16 @@ def test_each_weight_mistake_is_diagnosed_in_both_directions(case: str, directio
     assert diagnosis.cause == cause, text
     assert fix_text in diagnosis.fix, text
     assert diagnosis.residual <= 1e-5
-    if "model." in diagnosis.fix and "kernel" not in diagnosis.fix.split("=")[-1]:
-        exec(diagnosis.fix, {"torch": torch, "model": tm, "nn": nn})  # the code the user pastes
-        assert_equivalent(km, tm, atol=1e-5)
+    uses_kernel = "kernel" in diagnosis.fix.split("=", 1)[-1]
+    if uses_kernel and direction == "torch_to_keras":
+        return  # a fix from the Keras kernel: that kernel is the wrong side in this direction
+    namespace = {"torch": torch, "model": tm, "nn": nn}
+    if uses_kernel:  # `kernel`: the Keras kernel of the diverging pair, as the fix says
+        name = re.search(r"(?:Dense|Conv\dD) '([^']+)'", text)
+        assert name is not None, text
+        namespace["kernel"] = np.asarray(km.get_layer(name.group(1)).kernel)
+    exec(diagnosis.fix, namespace)  # the code the user pastes, applied to the bad port
+    assert_equivalent(km, tm, atol=1e-5)
 
 
 # ------------------------------------------------------------------- the observations
@@ -358,6 +365,9 @@ def test_flatten_in_keras_order_before_reordered_weights(direction: str) -> None
     transfer_weights(km, tm, direction=direction)
     diagnosis, text = _diagnosis(km, tm)
     assert diagnosis.cause == "flatten order" and "torch.flatten(x, 1)" in diagnosis.fix, text
+    fixed = ConvNet()  # the fix: flatten the NCHW map as is
+    fixed.load_state_dict(tm.state_dict())
+    assert_equivalent(km, fixed, atol=1e-5)
 
 
 @pytest.mark.parametrize("direction", ["keras_to_torch", "torch_to_keras"])
@@ -478,6 +488,9 @@ def test_unidirectional_wrong_step() -> None:
     diagnosis, text = _diagnosis(km, tm)
     assert diagnosis.cause == "last step" and "out[:, -1]" in diagnosis.fix, text
     assert "reads `out[:, 0]`" in diagnosis.explanation
+    fixed = RNNHead("LSTM")  # reads out[:, -1], the fix
+    fixed.load_state_dict(tm.state_dict())
+    assert_equivalent(km, fixed, atol=1e-5)
 
 
 class EmbedConv(nn.Module):
