@@ -618,19 +618,20 @@ def validate(stream: Any, spec: Any, *, lazy: bool = True, dims: dict[str, int] 
 
 
 class _Verdicts:
-    """A map-style dataset's elements as verdicts: (index, error or None, the stable dims it
-    bound). Runs in the DataLoader workers; each element is checked alone."""
+    """A map-style dataset's elements from `start` on, as verdicts `(index, error or None)`.
+    Runs in the DataLoader workers; each element is checked by a fresh pass that starts with
+    the pins the parent learned (stable dims), so the one verdict says what differs."""
 
-    def __init__(self, dataset: Any, sc: StreamContract) -> None:
-        self.dataset, self.sc = dataset, sc
+    def __init__(self, dataset: Any, sc: StreamContract, pins: dict[str, int],
+                 origins: dict[str, str], start: int) -> None:
+        self.dataset, self.sc, self.pins, self.origins, self.start = dataset, sc, pins, origins, start
 
     def __len__(self) -> int:
-        return len(self.dataset)
+        return len(self.dataset) - self.start
 
-    def __getitem__(self, i: int) -> tuple[int, ShapeContractError | None, dict[str, int]]:
-        state = self.sc.start()  # each element alone: stable dims are compared in the parent
-        err = state.errors_of(self.dataset[i], i)
-        return i, err, dict(state.pins) if err is None else {}
+    def __getitem__(self, j: int) -> tuple[int, ShapeContractError | None]:
+        i = j + self.start
+        return i, self.sc.start(self.pins, self.origins).errors_of(self.dataset[i], i)
 
 
 def _first(batch: Any) -> Any:
@@ -647,25 +648,24 @@ def _validate_in_workers(stream: Any, spec: Any, dims: dict[str, int] | None,
 
     sc = StreamContract(_stream_name(stream), lists_as_tuples(as_spec(spec)), dims, stable)
     report = ValidationReport(sc.name)
-    verdicts: Any = _Verdicts(stream, sc)
+    head = sc.start()  # read here until the stable dims are learned (usually element 0)
+    start = 0
+    while head.learn and start < len(stream):
+        _collect(report, start, head.errors_of(stream[start], start), lazy)
+        start += 1
+    verdicts: Any = _Verdicts(stream, sc, dict(head.pins), dict(head.origins), start)
     loader: Any = DataLoader(verdicts, batch_size=None, num_workers=workers, collate_fn=_first)
-    first: dict[str, tuple[int, int]] = {}
-    for i, err, pins in loader:
-        report.elements += 1
-        if err is None:
-            for n in stable:  # a stable dim holds across all workers' elements
-                if n in pins and n not in first:
-                    first[n] = (pins[n], i)
-                elif n in pins and pins[n] != first[n][0]:
-                    err = ShapeContractError(
-                        f"{sc.name}: element {i}: stable dim {n!r} is {pins[n]}, element "
-                        f"{first[n][1]} had {first[n][0]}")
-        if err is not None:
-            if not lazy:
-                raise err
-            report.failures.append((i, err))
-    report.failures.sort(key=lambda f: f[0])
+    for i, err in loader:
+        _collect(report, i, err, lazy)
     return report
+
+
+def _collect(report: ValidationReport, i: int, err: ShapeContractError | None, lazy: bool) -> None:
+    report.elements += 1
+    if err is not None:
+        if not lazy:
+            raise err
+        report.failures.append((i, err))
 
 
 def _with_progress(stream: Any, name: str) -> Iterable[Any]:
