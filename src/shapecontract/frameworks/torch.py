@@ -18,6 +18,7 @@ Design rules:
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -810,6 +811,17 @@ def install_guard(m: Any, guard: Any) -> None:
     hook-id counter, so a later hook cannot take our id."""
     handle = m.register_forward_pre_hook(guard, with_kwargs=True)
     m.__dict__["_shapecontract_handle"] = handle
+    # torch.jit.script asks every module (and submodule) to prepare itself first; TorchScript
+    # cannot compile a Python hook, so a guarded module refuses, saying what to do instead
+    m.__dict__["__prepare_scriptable__"] = functools.partial(_refuse_script, type(m).__name__)
+
+
+def _refuse_script(name: str) -> Any:
+    raise TypeError(
+        f"torch.jit.script cannot compile the guarded {name}: TorchScript keeps no Python "
+        "hooks, so the guard would be dropped silently. Use torch.compile (the guard checks "
+        "every call, see docs/guarantees.md) or torch.jit.trace (the example inputs are "
+        "checked at trace time); or call shapecontract.unguard(model) before scripting it")
 
 
 def remove_guard(m: Any) -> None:
@@ -819,3 +831,4 @@ def remove_guard(m: Any) -> None:
         del m._forward_pre_hooks[hid]
         m._forward_pre_hooks_with_kwargs.pop(hid, None)
     m.__dict__.pop("_shapecontract_handle", None)
+    m.__dict__.pop("__prepare_scriptable__", None)
