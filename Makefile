@@ -44,12 +44,12 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks examples
 	$(VENV)/bin/mypy
 
-# Long property runs (the test suite runs a bounded slice): ~100k cases in all, 4 hypothesis
+# Long property runs (the test suite runs a bounded slice): ~120k cases in all, 5 hypothesis
 # tests x 24,500 examples + 4 differential loops x 500 (docs/guarantees.md).
 fuzz: $(STAMP)
 	SHAPECONTRACT_FUZZ_EXAMPLES=24500 SHAPECONTRACT_DIFF_CASES=500 \
 		$(PY) -m pytest -q -s tests/test_agreement.py tests/test_differential.py \
-		tests/test_fuzz_hostile.py
+		tests/test_fuzz_hostile.py tests/test_fuzz_losses.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache
