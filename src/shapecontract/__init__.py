@@ -33,6 +33,8 @@ from ._types import Array
 from .frameworks import contract_of
 from .pipeline import Compatibility, ValidationReport, compatible, validate
 
+from . import picture as picture  # noqa: I001  (registers the notebook renderer: _render)
+
 if TYPE_CHECKING:  # static type checkers see jaxtyping's own annotations
     from typing import Annotated as Model
 
