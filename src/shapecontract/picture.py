@@ -457,6 +457,10 @@ def _draw_violation(c: _Canvas, v: Violation, bindings: dict[str, Any]) -> None:
     left = x + 9 * CHAR + 10
     colours: dict[str, str] = {}
     if expected:
+        for cell in expected:
+            size = bindings.get(cell.dim or "") if cell.dim and cell.main == cell.dim else None
+            if type(size) is int and not cell.sub:
+                cell.sub = f"= {size}"
         c.add(f'<text{_attrs(x=_num(x), y=_num(c.y + 21), class_="small")}>expected</text>', left)
         _cells_row(c, left, expected, colours, highlight=axis,
                    row_cls="shape expected" + (" violation" if rank_bad else ""),
@@ -537,7 +541,7 @@ def to_svg(obj: Any) -> str:
         title = subject.render()
     else:
         _draw_contract(c, subject)
-        title = str(subject)
+        title = f"{subject.name}: {subject}" if subject.layers else str(subject)
     c.parts = [p.replace(_WIDTH, _num(c.width - PAD + 4)) for p in c.parts]
     return c.svg(title)
 
