@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONHASHSEED := 0
 
-.PHONY: demo test bench fuzz lint clean docs-bugs docs-port
+.PHONY: demo test bench fuzz lint clean docs-bugs docs-port docs-pictures
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ docs-bugs: $(STAMP)
 # The porting tutorial in docs/porting.md is the real output of its script (a test checks).
 docs-port: $(STAMP)
 	$(PY) examples/porting_tutorial.py --write
+
+# The pictures in docs/pictures.md are drawn by the real code (a test checks docs/img/).
+docs-pictures: $(STAMP)
+	$(PY) examples/pictures.py
 
 test: $(STAMP)
 	$(PY) -m pytest -q

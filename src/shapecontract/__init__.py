@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from . import picture as picture  # registers the notebook renderer (_render)
 from ._compile import Contract
 from ._config import config, get_mode, reset_mode, scoped
 from ._contract import Slot
@@ -32,8 +33,6 @@ from ._guard import guard, unguard
 from ._types import Array
 from .frameworks import contract_of
 from .pipeline import Compatibility, ValidationReport, compatible, validate
-
-from . import picture as picture  # noqa: I001  (registers the notebook renderer: _render)
 
 if TYPE_CHECKING:  # static type checkers see jaxtyping's own annotations
     from typing import Annotated as Model

@@ -16,16 +16,18 @@ Design rules:
 
 from __future__ import annotations
 
+import itertools
 import re
 import textwrap
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._contract import Contract, LayerRow, Slot, spec_text
+from ._contract import Contract, Slot, spec_text
 from ._dims import Expr, Fixed, Named, Variadic, dim_label, dim_text
-from ._errors import ShapeContractError, Violation, render_location
+from ._errors import ShapeContractError, Violation
 from ._render import register_renderer
-from ._spec import ArraySpec, DictSpec, ModelSpec, OneOf, TupleSpec
+from ._spec import ArraySpec, DictSpec, OneOf, TupleSpec
+from .frameworks import contract_of
 
 __all__ = ["to_html", "to_svg"]
 
@@ -54,7 +56,6 @@ STYLE = (
     ".cell.violation text{fill:#991b1b;font-weight:bold}"
     ".shape.violation>rect.frame{fill:none;stroke:#dc2626;stroke-width:2;stroke-dasharray:4 3}"
     ".layer rect{fill:#f9fafb;stroke:#374151;stroke-width:1.5}"
-    ".layer.failed rect{stroke:#dc2626;stroke-width:2.5}"
     ".flow{stroke:#6b7280;stroke-width:1.5;fill:none}"
     ".arrowhead{fill:#6b7280}"
     ".link{stroke-width:2;fill:none;stroke-opacity:.9}"
@@ -64,6 +65,9 @@ STYLE = (
     ".note{fill:#374151;font-style:italic}"
     ".block{fill:#fff;stroke:#e5e7eb}"
 )
+
+_OR = "\x00or"
+"""Marks a row that is an alternative of the row above (drawn as `or`)."""
 
 _WIDTH = "\x00width"
 """Stands for the picture's width until it is known; escaped text cannot contain it (NUL)."""
@@ -82,6 +86,12 @@ def _attrs(**kw: Any) -> str:
     """` key="value"` pairs, escaped; `data_axis` is written `data-axis`; None is left out."""
     return "".join(f' {k.rstrip("_").replace("_", "-")}="{_esc(v)}"'
                    for k, v in kw.items() if v is not None)
+
+
+def _el(tag: str, body: str | None = None, **kw: Any) -> str:
+    """One element: `body` is markup already escaped (use `_esc` on text)."""
+    attrs = _attrs(**kw)
+    return f"<{tag}{attrs}/>" if body is None else f"<{tag}{attrs}>{body}</{tag}>"
 
 
 def _num(x: float) -> str:
@@ -135,6 +145,8 @@ class _Cell:
     """What makes two cells the same dim (a name, a fixed size's label): shared dims match."""
     dim: str | None = None
     """The name messages give the dim (`data-dim`)."""
+    uses: tuple[str, ...] = ()
+    """For an expression (`t-1`): the names it uses."""
 
     @property
     def width(self) -> float:
@@ -157,7 +169,8 @@ def _spec_cells(spec: ArraySpec) -> list[_Cell]:
             key = d.label or d.text
         elif isinstance(d, Variadic) and d.name:
             key = "*" + d.name
-        out.append(_Cell(dim_text(d), sub, key, label))
+        out.append(_Cell(dim_text(d), sub, key, label,
+                         d.names if isinstance(d, Expr) else ()))
     return out
 
 
@@ -174,7 +187,7 @@ def _text_cells(shape_text: str) -> list[_Cell]:
 
 
 def _value_cells(shape: tuple[Any, ...]) -> list[_Cell]:
-    return [_Cell("?" if s is None else str(s)) for s in shape]
+    return [_Cell("?" if s is None else str(s)) for s in shape] or [_Cell("()", "scalar")]
 
 
 def _cells_row(c: _Canvas, x: float, cells: list[_Cell], colours: dict[str, str],
@@ -191,12 +204,12 @@ def _cells_row(c: _Canvas, x: float, cells: list[_Cell], colours: dict[str, str]
             cls += " shared"
         fill = colours.get(cell.key or "", "#ffffff") if cell.key else "#ffffff"
         text_y = y + (15 if cell.sub else 21)
-        body = (f'<rect{_attrs(x=_num(x), y=_num(y), width=_num(w), height=CELL_H, rx=3, fill=fill)}/>'
-                f'<text{_attrs(x=_num(x + w / 2), y=_num(text_y))} text-anchor="middle">'
-                f"{_esc(cell.main)}</text>")
+        body = (_el("rect", x=_num(x), y=_num(y), width=_num(w), height=CELL_H, rx=3, fill=fill)
+                + _el("text", _esc(cell.main), x=_num(x + w / 2), y=_num(text_y),
+                      text_anchor="middle"))
         if cell.sub:
-            body += (f'<text{_attrs(x=_num(x + w / 2), y=_num(y + 28))} text-anchor="middle"'
-                     f' class="small">{_esc(cell.sub)}</text>')
+            body += _el("text", _esc(cell.sub), x=_num(x + w / 2), y=_num(y + 28),
+                        text_anchor="middle", class_="small")
         parts.append(f"<g{_attrs(class_=cls, data_axis=axis, data_dim=cell.dim)}>{body}</g>")
         out.append((x + w / 2, y))
         x += w + 4
@@ -240,7 +253,7 @@ def _flat(spec: Any, path: str) -> list[tuple[str, ArraySpec | None]]:
     if isinstance(spec, ArraySpec):
         return [(path, spec)]
     if isinstance(spec, OneOf):
-        return [(f"{path} (or {k + 1})" if k else path, o) for k, o in enumerate(spec.options)]
+        return [(f"{path} {_OR}" if k else path, o) for k, o in enumerate(spec.options)]
     if isinstance(spec, TupleSpec):
         out: list[tuple[str, ArraySpec | None]] = []
         for k, item in enumerate(spec.items):
@@ -251,9 +264,7 @@ def _flat(spec: Any, path: str) -> list[tuple[str, ArraySpec | None]]:
         for key, item in zip(spec.keys, spec.items):
             out += _flat(item, f"{path}[{key!r}]")
         return out
-    if isinstance(spec, ModelSpec):
-        return [(path, None)]
-    return [(path, None)]
+    return [(path, None)]  # a model annotation, or a spec with nothing to draw per axis
 
 
 def _shared_colours(groups: list[list[_Cell]], extra: tuple[str, ...] = ()) -> dict[str, str]:
@@ -288,36 +299,42 @@ def _draw_function(c: _Canvas, contract: Contract) -> None:
         if s.kind in ("dim", "pin"):
             cells.append(_Cell(s.name if s.kind == "dim" else f"{s.name}={s.value}", "",
                                s.name, s.name))
-    uses = {n for cells in groups for cell in cells if cell.key for n in _expr_names(cell)}
+    uses = {n for cells in groups for cell in cells for n in cell.uses}
     colours = _shared_colours(groups, tuple(n for n in sorted(uses) if n in binders or
                                             any(cell.key == n for g in groups for cell in g)))
-    left = PAD + max((len(label) for label, *_ in rows), default=0) * CHAR + 14
-    positions: dict[str, list[tuple[float, float]]] = {}
-    for (label, s, spec, text), cells in zip(rows, groups):
+    left = PAD + max((len(label) for label, *_ in rows if _OR not in label), default=0) * CHAR + 14
+    positions: dict[str, list[tuple[int, float, float]]] = {}
+    for k, ((label, s, _, text), cells) in enumerate(zip(rows, groups)):
+        option = label.count(_OR)
+        label = label.replace(" " + _OR, "")
         role = "output" if s.is_return else ("dim" if s.kind in ("dim", "pin") else
                                               "hint" if s.kind == "hint" else "input")
-        c.add(f'<text{_attrs(x=_num(PAD), y=_num(c.y + 21), class_="slot-label")}>'
-              f"{_esc(label)}</text>", left)
+        c.add(_el("text", "or" if option else _esc(label), x=_num(PAD + 16 if option else PAD),
+                  y=_num(c.y + 21), class_="slot-label"), left)
         if cells:
             y_row = c.y
             centres = _cells_row(c, left, cells, colours, row_cls=f"shape slot {role}",
-                                 data_slot=label)
+                                 data_slot=label, data_option=option or None)
             for cell, (cx, cy) in zip(cells, centres):
                 if cell.key in colours:
-                    positions.setdefault(cell.key or "", []).append((cx, cy))
+                    positions.setdefault(cell.key or "", []).append((k, cx, cy))
             if text:
-                c.add(f'<text{_attrs(x=_num(left + sum(x.width + 4 for x in cells) + 6), y=_num(y_row + 21), class_="small")}>'
-                      f"{_esc(text)}</text>", left + sum(x.width + 4 for x in cells) + 6 + len(text) * SMALL)
+                at = left + sum(x.width + 4 for x in cells) + 6
+                c.add(_el("text", _esc(text), x=_num(at), y=_num(y_row + 21), class_="small"),
+                      at + len(text) * SMALL)
         else:
-            c.add(f'<g{_attrs(class_=f"slot {role}", data_slot=label)}><text'
-                  f'{_attrs(x=_num(left), y=_num(c.y + 21), class_="small")}>{_esc(text or "any")}</text></g>',
+            label_el = _el("text", _esc(text or "any"), x=_num(left), y=_num(c.y + 21),
+                           class_="small")
+            c.add(_el("g", label_el, class_=f"slot {role}", data_slot=label),
                   left + len(text) * SMALL)
             c.y += CELL_H + 8
-    # links: each shared dim's cells joined to the next row's, at the cells' left edge
+    # links: a shared dim's cells in two adjacent rows are joined (colour alone marks the rest)
     links = []
     for key, where in positions.items():
         colour = _darker(colours[key])
-        for (x0, y0), (x1, y1) in zip(where, where[1:]):
+        for (r0, x0, y0), (r1, x1, y1) in itertools.pairwise(where):
+            if r1 != r0 + 1:
+                continue
             links.append(f'<path class="link"{_attrs(data_dim=key, stroke=colour)} d="M{_num(x0)},'
                          f'{_num(y0 + CELL_H)} C{_num(x0)},{_num(y0 + CELL_H + 14)} {_num(x1)},'
                          f'{_num(y1 - 14)} {_num(x1)},{_num(y1)}"/>')
@@ -326,12 +343,6 @@ def _draw_function(c: _Canvas, contract: Contract) -> None:
     if colours:
         c.y += 4
         c.paragraph(PAD, "shared dims: " + ", ".join(colours), cls="legend")
-
-
-def _expr_names(cell: _Cell) -> tuple[str, ...]:
-    """Names an expression cell (`t-1`) uses: they are shared with the slot that binds them."""
-    return tuple(re.findall(r"[A-Za-z_]\w*", cell.main)) if cell.key == cell.main and \
-        not re.fullmatch(r"\*?[A-Za-z_]\w*", cell.main) else ()
 
 
 def _darker(fill: str) -> str:
@@ -363,12 +374,14 @@ def _draw_chain(c: _Canvas, contract: Contract) -> None:
     for k, (row, text) in enumerate(zip(layers, texts)):
         _arrow(c, x0 + box_w / 2, top=c.y - (18 if k == 0 else 11), bottom=c.y + 3)
         y = c.y
-        c.add(f"<g{_attrs(class_='layer', data_name=row.name, data_kind=row.kind, data_index=k)}>"
-              f'<rect{_attrs(x=_num(x0), y=_num(y + 3), width=_num(box_w), height=28, rx=6)}/>'
-              f'<text{_attrs(x=_num(x0 + 12), y=_num(y + 21))}>{_esc(text)}</text></g>'
-              f'<line class="flow"{_attrs(x1=_num(x0 + box_w), y1=_num(y + 17), x2=_num(x1 - 6), y2=_num(y + 17))}/>'
-              f'<polygon class="arrowhead" points="{_num(x1 - 7)},{_num(y + 13)} '
-              f"{_num(x1 - 7)},{_num(y + 21)} {_num(x1 - 1)},{_num(y + 17)}\"/>", x1)
+        box = (_el("rect", x=_num(x0), y=_num(y + 3), width=_num(box_w), height=28, rx=6)
+               + _el("text", _esc(text), x=_num(x0 + 12), y=_num(y + 21)))
+        head = " ".join(f"{_num(a)},{_num(b)}" for a, b in ((x1 - 7, y + 13), (x1 - 7, y + 21),
+                                                             (x1 - 1, y + 17)))
+        c.add(_el("g", box, class_="layer", data_name=row.name, data_kind=row.kind, data_index=k)
+              + _el("line", class_="flow", x1=_num(x0 + box_w), y1=_num(y + 17), x2=_num(x1 - 6),
+                    y2=_num(y + 17))
+              + _el("polygon", class_="arrowhead", points=head), x1)
         _cells_row(c, x1, shapes[k + 1], colours, data_shape=_shape_of(shapes[k + 1]),
                    data_step=k + 1)
 
@@ -411,8 +424,7 @@ def _draw_contract(c: _Canvas, contract: Contract) -> None:
             if s.kind == "array":
                 c.paragraph(PAD, f"{_slot_name(s)}: {spec_text(s.spec)}", cls="small slot-spec")
     for note in contract.notes:
-        cls = "note relation" if "takes" in note or "==" in note else "note"
-        c.paragraph(PAD, note, cls=cls, prefix="note: ")
+        c.paragraph(PAD, note, cls="note", prefix="note: ")
     if not contract.complete and contract.framework_name:
         c.paragraph(PAD, f"relations between layers: {contract.framework_name} is asked on each "
                     "new input shape", cls="note relation", prefix="note: ")
@@ -425,8 +437,6 @@ def _slot_name(s: Slot) -> str:
     return "return" if s.name == "return" else (s.label or s.name)
 
 
-
-
 # -- errors ----------------------------------------------------------------------------------
 def _expected_cells(v: Violation) -> list[_Cell] | None:
     spec = v.spec
@@ -436,7 +446,7 @@ def _expected_cells(v: Violation) -> list[_Cell] | None:
     if isinstance(spec, ArraySpec):
         if spec.variadic_at is not None and rank is not None and rank >= spec.min_rank:
             spec = spec.expanded(rank)
-        return _spec_cells(spec)
+        return _spec_cells(spec) or [_Cell("()", "scalar")]
     if v.contract is not None:
         return _text_cells(v.contract)
     return None
@@ -456,7 +466,7 @@ def _draw_violation(c: _Canvas, v: Violation, bindings: dict[str, Any]) -> None:
     rank_bad = v.kind == "rank"
     left = x + 9 * CHAR + 10
     colours: dict[str, str] = {}
-    if expected:
+    if expected is not None:
         for cell in expected:
             size = bindings.get(cell.dim or "") if cell.dim and cell.main == cell.dim else None
             if type(size) is int and not cell.sub:
@@ -465,7 +475,7 @@ def _draw_violation(c: _Canvas, v: Violation, bindings: dict[str, Any]) -> None:
         _cells_row(c, left, expected, colours, highlight=axis,
                    row_cls="shape expected" + (" violation" if rank_bad else ""),
                    data_shape=_shape_of(expected))
-    if got:
+    if got is not None:
         for cell, name in zip(got, [e.dim for e in expected or []]):
             if name and name in bindings and str(bindings[name]) == cell.main and cell.main != name:
                 cell.sub = name
@@ -516,8 +526,6 @@ def _fmt(v: Any) -> str:
 def _subject(obj: Any) -> Contract | ShapeContractError:
     if isinstance(obj, (Contract, ShapeContractError)):
         return obj
-    from .frameworks import contract_of
-
     try:
         return contract_of(obj)
     except TypeError as e:
