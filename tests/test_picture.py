@@ -224,6 +224,23 @@ def test_a_missing_axis_highlights_the_whole_shape() -> None:
     assert [("expected" in classes(r), len(cells(r))) for r in marked] == [(True, 3), (False, 2)]
 
 
+def test_a_variadic_dim_stands_for_the_axes_it_matched() -> None:
+    """`*batch 3` fed (2, 5, 4): the actual axis 2 is highlighted, and in the contract the
+    cell after `*batch` (the `3`), not the one at index 2."""
+    @contract
+    def f(x: Float[Array, "*batch 3"]) -> None:
+        return None
+
+    err = raised(lambda: f(np.zeros((2, 5, 4))))
+    root = parse(to_svg(err))
+    expected, actual = having(root, "shape", "expected")[0], having(root, "shape", "actual")[0]
+    assert cells(expected) == ["*batch", "3"] and cells(actual) == ["2", "5", "4"]
+    hot_expected = [c.get("data-axis") for c in expected if "violation" in classes(c)]
+    hot_actual = [c.get("data-axis") for c in actual if "violation" in classes(c)]
+    assert hot_expected == ["1"] and hot_actual == [str(err.axis)] == ["2"]
+    assert "= (2, 5)" in text_of(expected)
+
+
 def test_torch_cnn_other_image_size_writes_the_failed_relation() -> None:
     """A CNN built for 28 x 28 fed 32 x 32: the Flatten -> Linear relation that failed is
     written out, naming the Linear, its in_features and what the layers before it give."""

@@ -292,7 +292,8 @@ def _contract_title(contract: Contract) -> str:
 
 def _draw_function(c: _Canvas, contract: Contract) -> None:
     rows = _slot_rows(contract)
-    groups = [_spec_cells(spec) if spec is not None else [] for _, _, spec, _ in rows]
+    groups = [(_spec_cells(spec) or [_Cell("()", "scalar")]) if spec is not None else []
+              for _, _, spec, _ in rows]
     # an `int` parameter that binds a dim, or a pin, shares that dim with the arrays using it
     binders = [s.name for _, s, spec, _ in rows if s.kind in ("dim", "pin")]
     for (_, s, _, _), cells in zip(rows, groups):
@@ -438,18 +439,23 @@ def _slot_name(s: Slot) -> str:
 
 
 # -- errors ----------------------------------------------------------------------------------
-def _expected_cells(v: Violation) -> list[_Cell] | None:
+def _expected(v: Violation) -> tuple[list[_Cell] | None, int | None]:
+    """The cells of the shape `v`'s value was checked against, and which of them stands for
+    the violating axis (a variadic cell stands for all the axes it matched)."""
     spec = v.spec
     rank = len(v.shape) if v.shape is not None else None
+    axis = v.axis if v.kind == "dim" else None
     if isinstance(spec, OneOf) and rank is not None:
         spec = spec.pick(rank) or spec.options[0]
     if isinstance(spec, ArraySpec):
-        if spec.variadic_at is not None and rank is not None and rank >= spec.min_rank:
-            spec = spec.expanded(rank)
-        return _spec_cells(spec) or [_Cell("()", "scalar")]
+        at = spec.variadic_at
+        if at is not None and axis is not None and rank is not None:
+            extra = rank - spec.min_rank
+            axis = axis if axis < at else at if axis < at + extra else axis - extra + 1
+        return _spec_cells(spec) or [_Cell("()", "scalar")], axis
     if v.contract is not None:
-        return _text_cells(v.contract)
-    return None
+        return _text_cells(v.contract), axis
+    return None, axis
 
 
 def _draw_violation(c: _Canvas, v: Violation, bindings: dict[str, Any]) -> None:
@@ -460,7 +466,7 @@ def _draw_violation(c: _Canvas, v: Violation, bindings: dict[str, Any]) -> None:
     c.y += 6
     c.text(x, v.location_text(), cls="title location",
            data_slot=v.slot, data_axis=v.axis, data_dim=v.dim)
-    expected = _expected_cells(v)
+    expected, expected_axis = _expected(v)
     got = _value_cells(v.shape) if v.shape is not None else None
     axis = v.axis if v.kind == "dim" else None
     rank_bad = v.kind == "rank"
@@ -468,15 +474,19 @@ def _draw_violation(c: _Canvas, v: Violation, bindings: dict[str, Any]) -> None:
     colours: dict[str, str] = {}
     if expected is not None:
         for cell in expected:
-            size = bindings.get(cell.dim or "") if cell.dim and cell.main == cell.dim else None
-            if type(size) is int and not cell.sub:
-                cell.sub = f"= {size}"
+            name = cell.key[1:] if cell.key and cell.key.startswith("*") else cell.dim
+            size = bindings.get(name or "") if cell.key and cell.main.lstrip("*") == name else None
+            if (type(size) is int or isinstance(size, tuple)) and not cell.sub:
+                cell.sub = f"= {_fmt(size)}"
         c.add(f'<text{_attrs(x=_num(x), y=_num(c.y + 21), class_="small")}>expected</text>', left)
-        _cells_row(c, left, expected, colours, highlight=axis,
+        _cells_row(c, left, expected, colours, highlight=expected_axis,
                    row_cls="shape expected" + (" violation" if rank_bad else ""),
                    data_shape=_shape_of(expected))
     if got is not None:
-        for cell, name in zip(got, [e.dim for e in expected or []]):
+        names = [e.dim for e in expected or []]
+        if v.spec is not None and any(e.key and e.key.startswith("*") for e in expected or []):
+            names = []  # a variadic dim: the axes do not line up one to one
+        for cell, name in zip(got, names):
             if name and name in bindings and str(bindings[name]) == cell.main and cell.main != name:
                 cell.sub = name
         c.add(f'<text{_attrs(x=_num(x), y=_num(c.y + 21), class_="small")}>got</text>', left)
