@@ -117,14 +117,18 @@ class _Canvas:
 
     def paragraph(self, x: float, text: str, cls: str = "", prefix: str = "",
                   **data: Any) -> None:
-        """`text` wrapped at WRAP characters, as one <text> of <tspan> lines."""
-        lines = textwrap.wrap(str(text), WRAP - len(prefix), break_long_words=True,
-                              break_on_hyphens=False) or [""]
-        lines = [prefix + lines[0]] + [" " * len(prefix) + ln for ln in lines[1:]]
-        spans = "".join(f'<tspan{_attrs(x=_num(x), y=_num(self.y + 12 + i * LINE_H))}>'
-                        f"{_esc(ln)}</tspan>" for i, ln in enumerate(lines))
-        self.add(f"<text{_attrs(class_=cls or None, **data)}>{spans}</text>",
-                 x + max(len(ln) for ln in lines) * CHAR)
+        """`text` after `prefix`, wrapped at WRAP characters (its own line breaks kept), as one
+        <text> of <tspan> lines; lines after the first start under the text, not the prefix."""
+        lines: list[str] = []
+        for part in str(text).split("\n"):
+            lines += textwrap.wrap(part, WRAP - len(prefix), break_long_words=True,
+                                   break_on_hyphens=False) or [""]
+        lines[0] = prefix + lines[0]
+        indent = len(prefix) * CHAR
+        spans = "".join(_el("tspan", _esc(ln), x=_num(x + (indent if i else 0)),
+                            y=_num(self.y + 12 + i * LINE_H)) for i, ln in enumerate(lines))
+        self.add(_el("text", spans, class_=cls or None, **data),
+                 x + max(len(ln) * CHAR + (indent if i else 0) for i, ln in enumerate(lines)))
         self.y += LINE_H * len(lines)
 
     def svg(self, title: str) -> str:
@@ -464,8 +468,9 @@ def _draw_violation(c: _Canvas, v: Violation, bindings: dict[str, Any]) -> None:
     at = len(c.parts) - 1
     x = PAD + 8
     c.y += 6
-    c.text(x, v.location_text(), cls="title location",
-           data_slot=v.slot, data_axis=v.axis, data_dim=v.dim)
+    if v.location_text():
+        c.text(x, v.location_text(), cls="title location",
+               data_slot=v.slot, data_axis=v.axis, data_dim=v.dim)
     expected, expected_axis = _expected(v)
     got = _value_cells(v.shape) if v.shape is not None else None
     axis = v.axis if v.kind == "dim" else None
@@ -483,11 +488,12 @@ def _draw_violation(c: _Canvas, v: Violation, bindings: dict[str, Any]) -> None:
                    row_cls="shape expected" + (" violation" if rank_bad else ""),
                    data_shape=_shape_of(expected))
     if got is not None:
+        # each actual axis under the name of the contract's axis it is checked against
         names = [e.dim for e in expected or []]
-        if v.spec is not None and any(e.key and e.key.startswith("*") for e in expected or []):
-            names = []  # a variadic dim: the axes do not line up one to one
+        if len(names) != len(got) or any(e.key and e.key.startswith("*") for e in expected or []):
+            names = []  # another rank, or a variadic dim: the axes do not line up one to one
         for cell, name in zip(got, names):
-            if name and name in bindings and str(bindings[name]) == cell.main and cell.main != name:
+            if name and name != cell.main:
                 cell.sub = name
         c.add(f'<text{_attrs(x=_num(x), y=_num(c.y + 21), class_="small")}>got</text>', left)
         _cells_row(c, left, got, colours, highlight=axis,
