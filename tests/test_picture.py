@@ -129,6 +129,24 @@ def test_torch_cnn_draws_every_module_with_the_shapes_torch_computes() -> None:
         assert cells(row) == ["batch", *map(str, shape[1:])]
 
 
+def test_keras_graph_draws_each_layer_with_its_output() -> None:
+    """A functional model with two inputs (not one chain): a box per layer (no input layers),
+    each beside the output shape Keras gives it."""
+    import keras
+    from keras import layers
+
+    a, b = keras.Input((10,), name="a"), keras.Input((5,), name="b")
+    joined = layers.Concatenate(name="cat")([layers.Dense(4, name="da")(a),
+                                             layers.Dense(3, name="db")(b)])
+    model = keras.Model([a, b], layers.Dense(1, name="out")(joined), name="two_in")
+    root = parse(to_svg(contract_of(model)))
+    drawn = [layer for layer in model.layers if type(layer).__name__ != "InputLayer"]
+    assert [b.get("data-name") for b in having(root, "layer")] == [x.name for x in drawn]
+    outputs = {r.get("data-layer"): cells(r) for r in having(root, "shape")
+               if r.get("data-role") == "output"}
+    assert outputs == {x.name: ["batch", *map(str, x.output.shape[1:])] for x in drawn}
+
+
 def test_a_model_is_drawn_as_its_contract() -> None:
     """to_svg(model) is the picture of contract_of(model); what is not a model is a TypeError."""
     model = keras_lstm()
@@ -280,6 +298,18 @@ def test_names_and_messages_are_escaped() -> None:
     html = to_html(err)
     assert "<script>" not in html and html.count("<pre") == 1
     ET.fromstring(html)  # the HTML fragment is well-formed too
+
+
+def test_an_error_rebuilt_from_text_keeps_its_lines() -> None:
+    """An error known only by its text (re-raised from a DataLoader worker) is drawn line by
+    line, each line of the text one line of the picture, indented as in the text."""
+    text = "load: 1 contract violation\n  argument x, axis 1 (features)\n    expected 3, got 1"
+    root = parse(to_svg(ShapeContractError(text)))
+    (message,) = having(root, "message")
+    spans = list(message.iter(SVG + "tspan"))
+    assert [t.text for t in spans] == [ln.strip() for ln in text.split("\n")]
+    xs = [float(t.get("x", "0")) for t in spans]
+    assert xs[0] < xs[1] < xs[2]  # the text's indentation survives as an offset
 
 
 # -- notebooks --------------------------------------------------------------------------------

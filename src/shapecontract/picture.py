@@ -119,16 +119,17 @@ class _Canvas:
                   **data: Any) -> None:
         """`text` after `prefix`, wrapped at WRAP characters (its own line breaks kept), as one
         <text> of <tspan> lines; lines after the first start under the text, not the prefix."""
-        lines: list[str] = []
+        lines: list[tuple[float, str]] = []  # (x, text): SVG collapses leading spaces
         for part in str(text).split("\n"):
-            lines += textwrap.wrap(part, WRAP - len(prefix), break_long_words=True,
-                                   break_on_hyphens=False) or [""]
-        lines[0] = prefix + lines[0]
-        indent = len(prefix) * CHAR
-        spans = "".join(_el("tspan", _esc(ln), x=_num(x + (indent if i else 0)),
-                            y=_num(self.y + 12 + i * LINE_H)) for i, ln in enumerate(lines))
+            lead = len(prefix) + len(part) - len(part.lstrip(" "))
+            lines += [(x + lead * CHAR, ln) for ln in textwrap.wrap(
+                part.strip(" "), max(20, WRAP - lead), break_long_words=True,
+                break_on_hyphens=False) or [""]]
+        lines[0] = (x, prefix + lines[0][1])
+        spans = "".join(_el("tspan", _esc(ln), x=_num(at), y=_num(self.y + 12 + i * LINE_H))
+                        for i, (at, ln) in enumerate(lines))
         self.add(_el("text", spans, class_=cls or None, **data),
-                 x + max(len(ln) * CHAR + (indent if i else 0) for i, ln in enumerate(lines)))
+                 max(at + len(ln) * CHAR for at, ln in lines))
         self.y += LINE_H * len(lines)
 
     def svg(self, title: str) -> str:
