@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONHASHSEED := 0
 
-.PHONY: demo test bench fuzz lint clean docs-bugs docs-port
+.PHONY: demo test bench fuzz lint clean docs-bugs docs-port docs-pictures
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ docs-bugs: $(STAMP)
 docs-port: $(STAMP)
 	$(PY) examples/porting_tutorial.py --write
 
+# The pictures in docs/pictures.md are drawn by the real code (a test checks docs/img/).
+docs-pictures: $(STAMP)
+	$(PY) examples/pictures.py
+
 test: $(STAMP)
 	$(PY) -m pytest -q
 
@@ -38,6 +42,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_guard.py
 	$(PY) benchmarks/bench_port.py
 	$(PY) benchmarks/bench_validate.py
+	$(PY) benchmarks/bench_picture.py
 
 # Lint is part of done: ruff and mypy --strict (configured in pyproject.toml), run by CI.
 lint: $(STAMP)

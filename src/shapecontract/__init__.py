@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from . import picture as picture  # registers the notebook renderer (_render)
 from ._compile import Contract
 from ._config import config, get_mode, reset_mode, scoped
 from ._contract import Slot
