@@ -152,3 +152,23 @@ def test_jit_script_of_guarded_module_is_a_clear_refusal() -> None:
     m2 = copy.deepcopy(guard(torch.nn.Linear(3, 4)))
     with pytest.raises(TypeError, match=r"guarded Linear"):
         torch.jit.script(m2)
+
+
+def test_fullgraph_turns_any_exception_into_unsupported() -> None:
+    """Why a violation under fullgraph=True is not a ShapeContractError: torch 2.13's Dynamo
+    refuses ANY exception that leaves a fullgraph trace, even a plain ValueError from the
+    user's own code (`Observed exception`). Pinned so that the day torch lets exceptions out,
+    this fails and the limit in docs/guarantees.md is revisited."""
+
+    class Refused(ValueError):
+        pass
+
+    @torch.compile(fullgraph=True, backend="eager")
+    def f(x: torch.Tensor) -> torch.Tensor:
+        if x.shape[0] != 3:
+            raise Refused("bad shape")
+        return x + 1
+
+    assert tuple(f(torch.zeros(3)).shape) == (3,)
+    with pytest.raises(torch._dynamo.exc.Unsupported, match="Observed exception"):
+        f(torch.zeros(4))
