@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import shapecontract
-from shapecontract import ShapeContractError, install_import_hook
+from shapecontract import ContractSyntaxError, ShapeContractError, install_import_hook
 
 WINDOWS = '''
 from __future__ import annotations
@@ -234,3 +234,24 @@ def test_composes_with_beartype_claw(package: Any, order: str) -> None:
     assert not hasattr(mod.count, "__shapecontract__")
     with pytest.raises(BeartypeCallHintParamViolation):
         mod.count("a")
+
+
+def test_malformed_annotation_raises_at_import(package: Any) -> None:
+    """A malformed array annotation in a hooked module is a ContractSyntaxError at import."""
+    name = package({"bad": '''
+        from shapecontract import Array, Float
+        def f(x: Float[Array, "b, t"]) -> None:
+            return None
+    '''})
+    with install_import_hook(name), pytest.raises(ContractSyntaxError, match="not commas"):
+        __import__(f"{name}.bad")
+
+
+def test_mode_off_at_import_is_recorded_as_skipped(package: Any) -> None:
+    """With mode off at import, nothing is decorated and each function says why in .skipped."""
+    name = package({"windows": WINDOWS})
+    with shapecontract.scoped(mode="off"), install_import_hook(name) as hook:
+        mod = __import__(f"{name}.windows", fromlist=["x"])
+    assert hook.hooked == [] and not hasattr(mod.make_windows, "__shapecontract__")
+    assert (f"{name}.windows.make_windows",
+            "mode off when imported: @contract returned it unchanged") in hook.skipped

@@ -234,8 +234,9 @@ def _decorate_module(module: ModuleType, hooks: list[ImportHook]) -> None:
             if not verdict:
                 continue
             new = _decorate(obj, (), False, {})
-            if new is obj:
-                continue  # mode off: @contract returns the function itself
+            if getattr(new, "__func__", new) is fn:  # mode off: @contract returned fn itself
+                skipped.append((name, "mode off when imported: @contract returned it unchanged"))
+                continue
             setattr(owner, attr, new)
             hooked.append(name)
 

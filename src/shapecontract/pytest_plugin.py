@@ -174,6 +174,8 @@ def summary_lines(data: dict[str, Any]) -> list[str]:
         if not h["hooked"]:
             why = (f"{', '.join(h['already_imported'])} was imported before the hook"
                    if h["already_imported"] else
+                   f"{len(h['skipped'])} array-annotated functions were skipped"
+                   if h["skipped"] else
                    "no module imported through it had array-annotated functions"
                    if h["modules"] else "no module of the package was imported after it")
             line += f"  <- the hook did nothing: {why}"
