@@ -291,3 +291,46 @@ def test_counting_code_keeps_line_numbers() -> None:
     finally:
         _coverage.stop()
     assert counting == plain
+
+
+def test_session_keeps_no_checker_alive() -> None:
+    """A decorated function that dies during a session is freed, and still counted."""
+    import gc
+    import weakref
+
+    session = _coverage.start()
+    try:
+        @contract
+        def short_lived(x: Float[Array, "b"]) -> None:
+            return None
+
+        short_lived(np.zeros(3))
+        ref = weakref.ref(short_lived)
+        del short_lived
+        gc.collect()
+        assert ref() is None
+        calls = _coverage.summary(session)["functions"]["calls"]
+    finally:
+        _coverage.stop()
+    assert calls[f"{__name__}.test_session_keeps_no_checker_alive.<locals>.short_lived"] == 1
+
+
+def test_nested_sessions_share_and_the_outer_stop_ends() -> None:
+    """A session started inside another (pytest in-process) shares it; the inner stop does not
+    stop the outer counting."""
+    @contract
+    def k(x: Float[Array, "b"]) -> None:
+        return None
+
+    outer = _coverage.start()
+    try:
+        inner = _coverage.start()
+        assert inner is outer
+        _coverage.stop()
+        assert _coverage.active() and _coverage.COUNTER in k.__code__.co_names
+        k(np.zeros(1))
+    finally:
+        _coverage.stop()
+    assert not _coverage.active() and _coverage.COUNTER not in k.__code__.co_names
+    assert _coverage.summary(outer)["functions"]["calls"][
+        f"{__name__}.test_nested_sessions_share_and_the_outer_stop_ends.<locals>.k"] == 1

@@ -28,57 +28,66 @@ HOOK_LINE = "    __tracebackhide__ = True"
 _COUNTING_LINE = f"{HOOK_LINE}; {COUNTER}[0] += 1"
 
 
+class _Record:
+    """What a session keeps of one checker: what it checks and how often it ran."""
+
+    __slots__ = ("counter", "kind", "name")
+
+    def __init__(self) -> None:
+        self.counter = [0]  # the very list the counting code increments
+        self.kind = "other"
+        self.name = ""
+
+
 class _Entry:
-    """One compiled checker: its counter (shared with its code's globals) and its two codes."""
+    """One live checker (held only while it lives): its record and its two codes."""
 
-    __slots__ = ("_counting", "counter", "filename", "kind", "name", "plain", "source")
+    __slots__ = ("_counting", "filename", "plain", "record", "source")
 
-    def __init__(self, plain: types.CodeType | None, source: str = "", filename: str = "") -> None:
-        self.counter = [0]
+    def __init__(self, plain: types.CodeType, source: str, filename: str) -> None:
+        self.record = _Record()
         self.plain = plain
         self.source = source
         self.filename = filename
-        self.kind = "other"
-        self.name = ""
         self._counting: types.CodeType | None = None
 
     def counting(self) -> types.CodeType:
         if self._counting is None:
             src = self.source.replace(HOOK_LINE + "\n", _COUNTING_LINE + "\n", 1)
             module = compile(src, self.filename, "exec")
-            name = self.plain.co_name if self.plain is not None else ""
             self._counting = next(c for c in module.co_consts if isinstance(c, types.CodeType)
-                                  and c.co_name == name)
+                                  and c.co_name == self.plain.co_name)
         return self._counting
 
 
 class Session:
-    """What one coverage session saw (records only; no checker is referenced)."""
+    """What one coverage session saw (small records only; no checker, code or source)."""
 
     def __init__(self) -> None:
-        self.entries: list[_Entry] = []
+        self.entries: list[_Record] = []
         self.guards: list[tuple[str, str]] = []  # (kind, name): guard() calls
         self.unchecked: list[str] = []  # functions @contract returned as they were (mode off)
         self._seen: set[int] = set()
 
-    def add(self, e: _Entry) -> None:
-        if id(e) not in self._seen:
-            self._seen.add(id(e))
-            self.entries.append(e)
+    def add(self, r: _Record) -> None:
+        if id(r) not in self._seen:
+            self._seen.add(id(r))
+            self.entries.append(r)
 
 
 _live: weakref.WeakKeyDictionary[Any, _Entry] = weakref.WeakKeyDictionary()
 _session: Session | None = None
+_depth = 0
 
 
 def register(fn: Any, source: str, filename: str) -> None:
     """A checker was just compiled from `source` (its first body line is `HOOK_LINE`)."""
     e = _Entry(fn.__code__, source, filename)
-    fn.__globals__[COUNTER] = e.counter
+    fn.__globals__[COUNTER] = e.record.counter
     _live[fn] = e
     s = _session
     if s is not None:
-        s.add(e)
+        s.add(e.record)
         fn.__code__ = e.counting()
 
 
@@ -86,16 +95,16 @@ def tag(fn: Any, kind: str, name: str) -> None:
     """Say what a registered checker checks: kind `function`, `model` or `stream`."""
     e = _live.get(fn)
     if e is not None:
-        e.kind, e.name = kind, name
+        e.record.kind, e.record.name = kind, name
 
 
 def declare(kind: str, name: str) -> None:
     """A checker for `name` will be compiled later (a function whose annotations resolve on
     its first call): it counts as existing, with 0 calls, until then."""
     if _session is not None:
-        e = _Entry(None)
-        e.kind, e.name = kind, name
-        _session.add(e)
+        r = _Record()
+        r.kind, r.name = kind, name
+        _session.add(r)
 
 
 def guarded(kind: str, name: str) -> None:
@@ -115,22 +124,27 @@ def active() -> bool:
 
 
 def start() -> Session:
-    """Start counting: every live checker counts from now on (counters from 0)."""
-    global _session
+    """Start counting: every live checker counts from now on (counters from 0). Nested
+    starts (pytest run in-process by pytest) share the session; the outermost stop ends it."""
+    global _session, _depth
+    _depth += 1
     if _session is not None:
         return _session
     s = Session()
     for fn, e in list(_live.items()):
-        e.counter[0] = 0
-        s.add(e)
+        e.record.counter[0] = 0
+        s.add(e.record)
         fn.__code__ = e.counting()
     _session = s
     return s
 
 
 def stop() -> Session | None:
-    """Stop counting: every live checker runs its plain code again. Returns the session."""
-    global _session
+    """Stop counting (the outermost stop): every live checker runs its plain code again."""
+    global _session, _depth
+    _depth = max(0, _depth - 1)
+    if _depth:
+        return _session
     s, _session = _session, None
     for fn, e in list(_live.items()):
         fn.__code__ = e.plain
