@@ -37,7 +37,7 @@ from ._decorator import _decorate
 from ._errors import ContractSyntaxError
 from ._hints import spec_from_hint, yield_spec
 
-__all__ = ["ImportHook", "hooked", "install_import_hook"]
+__all__ = ["ImportHook", "hooked", "hooks", "install_import_hook"]
 
 _hooks: list[ImportHook] = []  # every hook installed in this process (names only)
 _audit_installed = False

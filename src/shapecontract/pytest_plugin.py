@@ -28,7 +28,7 @@ from . import _config, _coverage
 from ._config import MODES
 from ._hook import hooks
 
-__all__ = ["coverage_report"]
+__all__ = ["coverage_report", "summary_lines"]
 
 MARKER = "shapecontract"
 
