@@ -121,7 +121,7 @@ def install_import_hook(packages: str | Iterable[str]) -> ImportHook:
 
 def hooked() -> list[str]:
     """The qualified names of every function the import hooks decorated in this process."""
-    return [name for h in _hooks for name in h.hooked]
+    return list(dict.fromkeys(name for h in _hooks for name in h.hooked))
 
 
 def hooks() -> list[ImportHook]:
