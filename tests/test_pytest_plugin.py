@@ -105,7 +105,7 @@ def test_marker_sets_the_mode_of_one_test(pytester: pytest.Pytester,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """The marker turns checking off (or on, or to warn) for its test only, fixtures included."""
     pytester.makepyfile(test_markers=MARKERS.replace("SESSION", '"raise"'))
-    run(pytester, "--shapecontract").assert_outcomes(passed=4)
+    run(pytester, "--shapecontract", "--strict-markers").assert_outcomes(passed=4)  # registered
     # session in warn mode (environment): raise is turned on for one test only
     monkeypatch.setenv("SHAPECONTRACT_MODE", "warn")
     pytester.makepyfile(test_markers=MARKERS.replace("SESSION", '"warn"'))
