@@ -54,6 +54,9 @@ class _Entry:
     def counting(self) -> types.CodeType:
         if self._counting is None:
             src = self.source.replace(HOOK_LINE + "\n", _COUNTING_LINE + "\n", 1)
+            if src == self.source:  # the generator changed: never count silently nothing
+                raise RuntimeError(f"shapecontract: checker {self.filename} has no line "
+                                   f"{HOOK_LINE.strip()!r} to count on")
             module = compile(src, self.filename, "exec")
             self._counting = next(c for c in module.co_consts if isinstance(c, types.CodeType)
                                   and c.co_name == self.plain.co_name)
