@@ -30,6 +30,7 @@ from ._errors import (
     Violation,
 )
 from ._guard import guard, unguard
+from ._hook import hooked, install_import_hook
 from ._types import Array
 from .frameworks import contract_of
 from .pipeline import Compatibility, ValidationReport, compatible, validate
@@ -116,6 +117,8 @@ __all__ = [
     "contract_of",
     "get_mode",
     "guard",
+    "hooked",
+    "install_import_hook",
     "reset_mode",
     "scoped",
     "unguard",
