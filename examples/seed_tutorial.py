@@ -225,11 +225,8 @@ def run(code: str, guarded: bool) -> str:
     error (first line), or what came back."""
     import keras
     import numpy as np
-    import torch
 
     keras.backend.clear_session()  # layer names (and so Keras's messages) do not depend on order
-    keras.utils.set_random_seed(0)
-    torch.manual_seed(0)
     namespace: dict[str, Any] = {"__name__": "seed_tutorial"}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
