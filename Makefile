@@ -6,13 +6,13 @@ STAMP := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONHASHSEED := 0
 
-.PHONY: demo test bench fuzz lint clean docs-bugs docs-port docs-pictures
+.PHONY: demo test bench fuzz lint clean docs docs-bugs docs-port docs-tutorial docs-checker docs-pictures
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -c constraints.txt torch==2.13.0
-	$(PY) -m pip install -q -c constraints.txt -e '.[all,jax,test,lint]'
+	$(PY) -m pip install -q -c constraints.txt -e '.[all,jax,test,lint,docs]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -31,6 +31,14 @@ docs-port: $(STAMP)
 docs-pictures: $(STAMP)
 	$(PY) examples/pictures.py
 
+# The seed scenarios as a tutorial, Keras and PyTorch side by side, from a real run (a test checks).
+docs-tutorial: $(STAMP)
+	$(PY) examples/seed_tutorial.py --markdown > docs/tutorial.md
+
+# The generated checkers shown in docs/checker.md (a test checks they are today's).
+docs-checker: $(STAMP)
+	$(PY) examples/checker_page.py --write
+
 test: $(STAMP)
 	$(PY) -m pytest -q
 
@@ -43,6 +51,10 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_port.py
 	$(PY) benchmarks/bench_validate.py
 	$(PY) benchmarks/bench_picture.py
+
+# The docs site (mkdocs-material + mkdocstrings), strict: a broken link or reference fails.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
 
 # Lint is part of done: ruff and mypy --strict (configured in pyproject.toml), run by CI.
 lint: $(STAMP)
@@ -57,4 +69,4 @@ fuzz: $(STAMP)
 		tests/test_fuzz_hostile.py tests/test_fuzz_losses.py
 
 clean:
-	rm -rf $(VENV) build dist .pytest_cache
+	rm -rf $(VENV) build dist site .pytest_cache
