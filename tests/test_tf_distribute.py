@@ -135,6 +135,34 @@ def unknown_steps():  # timesteps unknown in element_spec: checked as elements f
 gen = tf.data.Dataset.from_generator(unknown_steps, output_signature=(
     tf.TensorSpec((None, None, 3), tf.float32), tf.TensorSpec((None, 1), tf.float32)))
 out["keras_stream"] = untouched(lambda: m.fit(gen, epochs=1, verbose=0))
+
+# 5. a decorated layer inside a guarded model that leaves timesteps open: the model's contract
+#    lets 48 steps through, the layer's own contract fails when the graph runs in a replica;
+#    the guarded fit re-raises ours (unguarded: TensorFlow's error with our text)
+class Pool(layers.Layer):
+    @contract
+    def call(self, x: Float[Array, "b 24 3"]) -> Float[Array, "b 3"]:
+        return keras.ops.mean(x, axis=1)
+
+def open_model():
+    with strategy.scope():
+        model = keras.Sequential([keras.Input((None, 3)), Pool(), layers.Dense(1)], name="open")
+        model.compile(optimizer="sgd", loss="mse")
+    return model
+
+def steps(t):
+    def gen():
+        for _ in range(2):
+            yield (rng.normal(size=(8, t, 3)).astype(np.float32),
+                   rng.normal(size=(8, 1)).astype(np.float32))
+    return tf.data.Dataset.from_generator(gen, output_signature=(
+        tf.TensorSpec((None, None, 3), tf.float32), tf.TensorSpec((None, 1), tf.float32)))
+
+m, bare = guard(open_model()), open_model()
+out["layer_good"] = [len(model.fit(steps(24), epochs=1, verbose=0).history["loss"])
+                     for model in (m, bare)]  # built and traced: timesteps stay unknown
+out["layer_guarded"] = caught(lambda: m.fit(steps(48), epochs=1, verbose=0))
+out["layer_unguarded"] = caught(lambda: bare.fit(steps(48), epochs=1, verbose=0))
 print("RESULT " + json.dumps(out))
 '''
 
@@ -285,6 +313,47 @@ def test_guarded_keras_fit_under_mirrored_strategy(mirrored: dict[str, Any]) -> 
         assert (ours["dim"], ours["expected"], ours["actual"]) == (dim, expected, actual), key
         # the whole global batch is checked before the strategy splits it: no replica to name
         assert ours["worker"] is None, (key, ours)
+
+
+def test_layer_contract_failing_in_a_replica_reaches_guarded_fit_as_ours(
+        mirrored: dict[str, Any]) -> None:
+    """A `@contract` layer call inside a model that leaves timesteps open fails when the graph
+    runs in a replica (48 steps for its "b 24 3"); the guarded model's fit raises our
+    ShapeContractError naming the replica, where the unguarded fit raises TensorFlow's
+    InvalidArgumentError carrying our text."""
+    assert mirrored["layer_good"] == [1, 1]
+    guarded = mirrored["layer_guarded"]
+    assert guarded["type"] == "ShapeContractError", guarded
+    assert guarded["first"] in ("Pool.call (replica 0 of 2): 1 contract violation",
+                                "Pool.call (replica 1 of 2): 1 contract violation"), guarded
+    ours = guarded["ours"]
+    assert (ours["slot"], ours["axis"], ours["expected"], ours["actual"]) == (
+        "argument x", 1, 24, 48), ours
+    unguarded = mirrored["layer_unguarded"]
+    assert unguarded["type"] == "InvalidArgumentError", unguarded
+    assert "ShapeContractError: Pool.call (replica " in unguarded["text"]
+    assert unguarded["ours"]["worker"] in ("replica 0 of 2", "replica 1 of 2")
+
+
+def test_run_time_check_sees_tensors_so_tensor_slots_and_scalars_hold() -> None:
+    """The check a graph runs for sizes unknown while tracing gets the concrete values as
+    tensors: a slot restricted to tf.Tensor and a 0-d return (a loss) hold for good data (they
+    failed when the check got numpy arrays and numpy scalars), and a mismatch still fails."""
+    tf = pytest.importorskip("tensorflow")
+    from shapecontract import Float, contract
+
+    @contract
+    def loss(pred: Float[tf.Tensor, "b 1"], y: Float[tf.Tensor, "b 1"]) -> Float[tf.Tensor, ""]:
+        return tf.reduce_mean(tf.square(pred - y))
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 1]), tf.TensorSpec([None, 1])])
+    def step(pred, y):  # type: ignore[no-untyped-def]
+        return loss(pred, y)
+
+    assert float(step(tf.ones((4, 1)), tf.zeros((4, 1)))) == 1.0
+    assert float(step(tf.ones((2, 1)), tf.ones((2, 1)))) == 0.0
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"loss: 1 contract violation"):
+        step(tf.ones((1, 1)), tf.zeros((3, 1)))  # TensorFlow itself broadcasts this silently
 
 
 def test_keras_data_parallel_on_jax_fits_good_data_and_refuses_bad(
