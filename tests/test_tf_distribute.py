@@ -338,9 +338,11 @@ def test_layer_contract_failing_in_a_replica_reaches_guarded_fit_as_ours(
 def test_run_time_check_sees_tensors_so_tensor_slots_and_scalars_hold() -> None:
     """The check a graph runs for sizes unknown while tracing gets the concrete values as
     tensors: a slot restricted to tf.Tensor and a 0-d return (a loss) hold for good data (they
-    failed when the check got numpy arrays and numpy scalars), and a mismatch still fails."""
+    failed when the check got numpy arrays and numpy scalars), and a mismatch still fails.
+    With TensorFlow loaded but no strategy, errors name no worker."""
     tf = pytest.importorskip("tensorflow")
-    from shapecontract import Float, contract
+    from shapecontract import Float, ShapeContractError, contract
+    from shapecontract._errors import recent_error
 
     @contract
     def loss(pred: Float[tf.Tensor, "b 1"], y: Float[tf.Tensor, "b 1"]) -> Float[tf.Tensor, ""]:
@@ -352,8 +354,14 @@ def test_run_time_check_sees_tensors_so_tensor_slots_and_scalars_hold() -> None:
 
     assert float(step(tf.ones((4, 1)), tf.zeros((4, 1)))) == 1.0
     assert float(step(tf.ones((2, 1)), tf.ones((2, 1)))) == 0.0
-    with pytest.raises(tf.errors.InvalidArgumentError, match=r"loss: 1 contract violation"):
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"loss: 1 contract violation") as info:
         step(tf.ones((1, 1)), tf.zeros((3, 1)))  # TensorFlow itself broadcasts this silently
+    ours = recent_error(info.value)
+    assert ours is not None and (ours.slot, ours.expected, ours.actual) == ("argument y", 1, 3)
+    assert ours.worker is None  # TensorFlow loaded, no strategy: no replica to name
+    with pytest.raises(ShapeContractError) as eager:
+        loss(tf.ones((1, 1)), tf.zeros((3, 1)))
+    assert eager.value.worker is None and str(eager.value).startswith("loss: 1 contract")
 
 
 def test_keras_data_parallel_on_jax_fits_good_data_and_refuses_bad(
