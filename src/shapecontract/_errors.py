@@ -383,14 +383,16 @@ violations but no traceback: the library keeps no value of a failed call alive."
 
 def recent_error(exc: BaseException) -> ShapeContractError | None:
     """The ShapeContractError that `exc` (a framework's error) carries: the twin of the recent
-    error whose whole text appears in `exc`'s (the same violations, not rebuilt from text)."""
-    if isinstance(exc, ShapeContractError):
+    error whose whole text appears in `exc`'s (the same violations, not rebuilt from text).
+    A ShapeContractError rebuilt from text alone (Keras re-raises a layer's error as
+    `type(e)(its message + context)`) gives the twin too when one matches, else itself."""
+    if isinstance(exc, ShapeContractError) and not exc._text:
         return exc
     text = str(exc)
     for err in reversed(_RECENT):
-        if err.render() in text:
+        if not err._text and err.render() in text:  # a twin with its violations
             return err
-    return None
+    return exc if isinstance(exc, ShapeContractError) else None
 
 
 class ContractSyntaxError(ValueError):

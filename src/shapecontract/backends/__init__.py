@@ -295,15 +295,15 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _sizes(raw: Any) -> tuple[int | None, ...] | None:
-    """`raw` as a shape: a tuple of sizes, None for an unknown one (TF None, a torch SymInt, nan
-    for dask); None if `raw` is not a shape (not a sequence; an entry that is a string, a bool,
+    """`raw` as a shape: a tuple of sizes, None for an unknown one (TF None, a torch SymInt, a
+    JAX symbolic dim as Keras traces with on the JAX backend, nan for dask); None if `raw` is not a shape (not a sequence; an entry that is a string, a bool,
     a float, a negative number, a tuple)."""
     if isinstance(raw, (str, bytes)) or not hasattr(raw, "__len__") or not hasattr(raw, "__iter__"):
         return None
     out: list[int | None] = []
     for s in raw:
-        if s is None or type(s).__name__ in ("SymInt", "Dimension"):
-            out.append(None)  # unknown (TF None, torch symbolic sizes)
+        if s is None or type(s).__name__ in ("SymInt", "Dimension", "_DimExpr"):
+            out.append(None)  # unknown (TF None, torch symbolic sizes, JAX symbolic dims)
             continue
         if isinstance(s, float) and s != s:
             out.append(None)  # nan: unknown (dask)
