@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from shapecontract import Array
+
 TF_SCRIPT = r'''
 import json, sys
 import numpy as np
@@ -379,6 +381,29 @@ def test_run_time_check_sees_tensors_so_tensor_slots_and_scalars_hold() -> None:
     with pytest.raises(ShapeContractError) as eager:
         loss(tf.ones((1, 1)), tf.zeros((3, 1)))
     assert eager.value.worker is None and str(eager.value).startswith("loss: 1 contract")
+
+
+def test_replica_named_only_inside_a_replica_context() -> None:
+    """`worker` comes from the active replica context of a strategy: `replica 0 of 1` inside
+    `OneDeviceStrategy.run`, none in its cross-replica scope or under the default strategy."""
+    tf = pytest.importorskip("tensorflow")
+    from shapecontract import Float, ShapeContractError, contract
+
+    @contract
+    def rows(x: Float[Array, "b 3"]) -> Float[Array, "b 3"]:
+        return x
+
+    def worker_of(call: Any) -> Any:
+        with pytest.raises(ShapeContractError) as info:
+            call()
+        return info.value.worker
+
+    bad = tf.zeros((2, 4))
+    strategy = tf.distribute.OneDeviceStrategy("/cpu:0")
+    assert worker_of(lambda: strategy.run(rows, args=(bad,))) == "replica 0 of 1"
+    with strategy.scope():
+        assert worker_of(lambda: rows(bad)) is None
+    assert worker_of(lambda: rows(bad)) is None
 
 
 def test_keras_data_parallel_on_jax_fits_good_data_and_refuses_bad(
