@@ -184,7 +184,10 @@ def _load_torch(path: Path, unsafe: bool) -> Any:
 
     try:
         obj = torch.load(str(path), map_location="cpu", weights_only=not unsafe)
-    except pickle.UnpicklingError:
+    except pickle.UnpicklingError as e:
+        if "weights only" not in str(e).lower():
+            raise UsageError(f"{path}: not a torch file torch.load can read: "
+                             f"{_one_line(e)}") from None
         raise UsageError(f"{path}: refused: loading it needs weights_only=False (it holds "
                          "pickled objects, e.g. a whole module), which can run arbitrary code; "
                          "pass --unsafe only if you trust the file") from None
