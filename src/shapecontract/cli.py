@@ -185,7 +185,7 @@ def _load_torch(path: Path, unsafe: bool) -> Any:
     try:
         obj = torch.load(str(path), map_location="cpu", weights_only=not unsafe)
     except pickle.UnpicklingError as e:
-        if "weights only" not in str(e).lower():
+        if "unsupported global" not in str(e).lower():  # a pickled class: a whole module
             raise UsageError(f"{path}: not a torch file torch.load can read: "
                              f"{_one_line(e)}") from None
         raise UsageError(f"{path}: refused: loading it needs weights_only=False (it holds "
@@ -303,6 +303,32 @@ class _Files:
 
     def __iter__(self) -> Iterator[Any]:
         return (self[i] for i in range(len(self)))
+
+
+def _as_torch(data: Any) -> Any:
+    """Arrays read from files, as torch tensors sharing their memory (`torch.from_numpy`): a
+    torch model's contract takes tensors, and a file can only hold numpy arrays."""
+    import torch
+
+    def convert(x: Any) -> Any:
+        if isinstance(x, tuple):
+            return tuple(convert(a) for a in x)
+        return torch.from_numpy(x) if isinstance(x, _np().ndarray) else x
+
+    if isinstance(data, _Files):
+        return _Converted(data, convert)
+    return convert(data)
+
+
+class _Converted(_Files):
+    """A directory's files, each element converted as it is read."""
+
+    def __init__(self, files: _Files, convert: Any) -> None:
+        super().__init__(files.files, files.with_targets)
+        self.convert = convert
+
+    def __getitem__(self, i: int) -> Any:
+        return self.convert(super().__getitem__(i))
 
 
 def _is_single(obj: Any) -> bool:
@@ -440,6 +466,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     adapter = adapter_of(model)
     targets = adapter.targets(model, c) if adapter is not None else None
     name, data = data_source(args.data, with_targets=True)
+    if _framework(model) == "torch" and (isinstance(data, _Files) or Path(args.data).exists()):
+        data = _as_torch(data)  # a file's arrays, as a torch model takes them (no copy)
     failures: list[tuple[str, Any]] = []
     n = 0
     unchecked_y = False
@@ -663,6 +691,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as e:
         print(f"shapecontract {args.command}: error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `shapecontract ... | head`
+        return 1
     except Exception as err:
         if os.environ.get("SHAPECONTRACT_DEBUG"):
             raise
