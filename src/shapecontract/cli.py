@@ -524,7 +524,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         _import_framework("torch")
     try:
         report = validate(stream, spec, stable=tuple(args.stable or ()), workers=args.workers,
-                          progress=sys.stderr.isatty() and not os.environ.get("NO_COLOR"))
+                          progress=sys.stderr.isatty())
     except ContractSyntaxError as e:
         raise UsageError(_one_line(e)) from None
     report.name = name  # the report names the stream by its type; the user named DATA
