@@ -203,7 +203,7 @@ def _load_torch(path: Path, unsafe: bool) -> Any:
 
 
 def _contract(model: Any) -> Any:
-    from . import contract_of
+    from .frameworks import contract_of
 
     try:
         return contract_of(model)
@@ -367,8 +367,9 @@ def _split(element: Any) -> tuple[Any, Any, Any]:
 # --------------------------------------------------------------------------- the spec
 def parse_spec(text: str) -> Any:
     """An annotation from `Float[Array, 'batch 24 3']` or `tuple[..., ...]`, read with `ast`
-    (never evaluated): a dtype name of shapecontract, `Array`, a dim string."""
-    import shapecontract
+    (never evaluated): a dtype name of shapecontract (`Float`, `Int`, `Shaped` ...), `Array`,
+    a dim string."""
+    from ._types import DTYPE_NAMES, Array, DtypeAnnotation
 
     try:
         tree = ast.parse(text.strip(), mode="eval").body
@@ -382,12 +383,10 @@ def parse_spec(text: str) -> Any:
             items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
             if name == "tuple":
                 return tuple.__class_getitem__(tuple(build(i) for i in items))
-            dtype = getattr(shapecontract, name, None)
-            if name in shapecontract.__all__ and dtype is not None and hasattr(dtype, "__getitem__") \
-                    and len(items) == 2 and isinstance(items[0], ast.Name) \
-                    and items[0].id == "Array" and isinstance(items[1], ast.Constant) \
-                    and isinstance(items[1].value, str):
-                return dtype[shapecontract.Array, items[1].value]
+            if (name in DTYPE_NAMES and len(items) == 2 and isinstance(items[0], ast.Name)
+                    and items[0].id == "Array" and isinstance(items[1], ast.Constant)
+                    and isinstance(items[1].value, str)):
+                return DtypeAnnotation(name)[Array, items[1].value]
         raise UsageError(f"--spec {text!r}: {ast.unparse(node)!r} is not of the form "
                          "Float[Array, 'dims'] (any dtype: Float, Int, Shaped ...) or "
                          "tuple[..., ...]")
@@ -458,7 +457,8 @@ def _picture_module() -> Any:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from . import ShapeContractError, scoped
+    from ._config import scoped
+    from ._errors import ShapeContractError
     from .frameworks import adapter_of
 
     model = load_model(args.model, args.unsafe)
@@ -506,7 +506,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from . import ContractSyntaxError, validate
+    from ._errors import ContractSyntaxError
+    from .pipeline import validate
 
     try:
         spec = parse_spec(args.spec)
@@ -595,6 +596,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------------------ parser
+def _version() -> str:
+    """The installed distribution's version (`shapecontract.__version__` lives in __init__, a
+    layer above this module)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("shapecontract")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         """One line (argparse prints its usage too): `shapecontract check: error: ...`."""
@@ -606,9 +618,7 @@ def build_parser() -> argparse.ArgumentParser:
                 description="Array-shape contracts: inspect a model's contract, check data "
                             "against it, validate a dataset, compare a Keras model with its "
                             "PyTorch port. Exit codes: 0 holds, 1 violated, 2 bad arguments.")
-    from . import __version__
-
-    p.add_argument("--version", action="version", version=f"shapecontract {__version__}")
+    p.add_argument("--version", action="version", version=f"shapecontract {_version()}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
     model_help = ("a .keras file (Keras safe mode), a torch file (weights-only loading; a whole "
@@ -696,7 +706,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as err:
         if os.environ.get("SHAPECONTRACT_DEBUG"):
             raise
-        from . import ContractSyntaxError
+        from ._errors import ContractSyntaxError
 
         what = "error" if isinstance(err, ContractSyntaxError) else f"error: {type(err).__name__}"
         print(f"shapecontract {args.command}: {what}: {_one_line(err)} "

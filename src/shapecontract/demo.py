@@ -13,12 +13,28 @@ the package (not only in examples/) so that an installed package can run it.
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np
 
-from shapecontract import Array, Float, ShapeContractError, contract
+# The package's own modules, not `shapecontract` itself: the demo is a module of the package
+# (layer L7) and nothing imports upward into __init__ (L8). These are the very objects the
+# public names are (`shapecontract.Float` is `DtypeAnnotation("Float")`), typed as __init__
+# types them for static checkers.
+from ._decorator import contract
+from ._errors import ShapeContractError
+from ._types import Array
+
+if TYPE_CHECKING:
+    from typing import Annotated as Model
+
+    from jaxtyping import Float
+else:
+    from ._types import DtypeAnnotation, Model
+
+    Float = DtypeAnnotation("Float")
 
 rng = np.random.default_rng(0)
 
@@ -92,7 +108,8 @@ def model_scenarios() -> list[tuple[str, object]]:
     from keras import layers
     from torch import nn
 
-    from shapecontract import contract_of, guard
+    from ._guard import guard
+    from .frameworks import contract_of
 
     def keras_lstm(timesteps: int, features: int) -> object:
         m = keras.Sequential([keras.Input((timesteps, features)), layers.LSTM(50), layers.Dense(1)])
@@ -159,7 +176,8 @@ def pipeline_scenarios() -> list[tuple[str, object]]:
     import keras
     import tensorflow as tf
 
-    from shapecontract import compatible, guard, validate
+    from ._guard import guard
+    from .pipeline import compatible, validate
 
     XY = tuple[Float[Array, "batch timesteps features"], Float[Array, "batch 1"]]
 
@@ -199,8 +217,7 @@ def porting_demo() -> bool:
     from keras import layers
     from torch import nn
 
-    from shapecontract import Model
-    from shapecontract.port import assert_equivalent, compare, transfer_weights
+    from .port import assert_equivalent, compare, transfer_weights
 
     print("== builder: Model[...] says the regressor returns (batch, 1); the builder used Dense(10)")
 
