@@ -199,6 +199,9 @@ def test_bad_arguments_are_one_line_and_exit_2(files: Path) -> None:
     assert_usage_error(run(files, "inspect", "mods:XY"), "mods:XY", "not a model")
     assert_usage_error(run(files, "inspect", "nomod:thing"), "cannot import nomod")
     assert_usage_error(run(files, "check", "mods:build_dense"), "required", "DATA")
+    assert_usage_error(run(files, "check", "mods:Port", "mods:build_dense"), "not data")
+    assert_usage_error(run(files, "check", "mods:Port", "nodata.npy"), "nodata.npy",
+                       "no such file")
 
 
 def test_svg_option_draws_or_says_the_picture_module_is_missing(files: Path) -> None:

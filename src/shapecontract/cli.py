@@ -270,6 +270,8 @@ def _resolve_data_attr(ref: str) -> Any:
         except Exception as e:
             raise UsageError(f"{ref}: calling it with no arguments failed: {type(e).__name__}: "
                              f"{_one_line(e)}") from None
+    if _is_model(obj):
+        raise UsageError(f"{ref}: a model ({type(obj).__name__}), not data")
     return obj
 
 
@@ -461,11 +463,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     from ._errors import ShapeContractError
     from .frameworks import adapter_of
 
+    name, data = data_source(args.data, with_targets=True)  # a missing DATA: before the model
     model = load_model(args.model, args.unsafe)
     c = _contract(model)
     adapter = adapter_of(model)
     targets = adapter.targets(model, c) if adapter is not None else None
-    name, data = data_source(args.data, with_targets=True)
     if _framework(model) == "torch" and (isinstance(data, _Files) or Path(args.data).exists()):
         data = _as_torch(data)  # a file's arrays, as a torch model takes them (no copy)
     failures: list[tuple[str, Any]] = []
@@ -483,16 +485,14 @@ def cmd_check(args: argparse.Namespace) -> int:
                 c.check(x)
             except ShapeContractError as e:
                 failures.append((label, e))
+                if label:  # printed as found: a long stream's first problems show at once
+                    print(_bad(f"== {label}"))
+                print(e, end="\n\n", flush=True)
             except (TypeError, ValueError) as e:
                 raise UsageError(f"{name}{f' ({label})' if label else ''}: cannot be checked "
                                  f"against the model: {_one_line(e)}") from None
     if n == 0:
         raise UsageError(f"{name}: no elements to check")
-    for label, err in failures:
-        if label:
-            print(_bad(f"== {label}"))
-        print(err)
-        print()
     if unchecked_y:
         why = ("its compiled loss is not one shapecontract knows" if _framework(model) == "keras"
                else "a torch module states no loss")
