@@ -55,6 +55,22 @@ def batches():  # a generator function: batch 3 has 2 features
         yield torch.rand(4, 24, 2 if i == 3 else 3), torch.rand(4, 1)
 
 
+def good_dataset():  # a tf.data dataset of (x, y) batches that fit lstm.keras
+    import tensorflow as tf
+
+    rng = np.random.default_rng(2)
+    return tf.data.Dataset.from_tensor_slices(
+        (rng.random((40, 24, 3)).astype("float32"), rng.random((40, 1)).astype("float32"))
+    ).batch(16)
+
+
+def loader():  # a DataLoader of (x, y) batches that fit Port
+    import torch
+    from torch.utils.data import DataLoader, TensorDataset
+
+    return DataLoader(TensorDataset(torch.rand(10, 24, 3), torch.rand(10, 1)), batch_size=4)
+
+
 XY = (np.zeros((5, 24, 3), "float32"), np.zeros((5, 1), "float32"))
 '''
 
@@ -235,11 +251,11 @@ def test_check_directory_reports_every_bad_file_with_its_fix(files: Path) -> Non
     assert "\033[" not in r.stdout  # piped: no colour
 
 
-def test_check_good_npz_holds(files: Path) -> None:
-    """x and y of a good .npz satisfy the model's inputs and its loss's targets: exit 0."""
-    r = run(files, "check", "lstm.keras", "data/b_good.npz")
+def test_check_good_tf_dataset_holds(files: Path) -> None:
+    """A tf.data dataset of (x, y) batches that fit the model and its loss: exit 0."""
+    r = run(files, "check", "lstm.keras", "mods:good_dataset")
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "satisfy the contract" in r.stdout
+    assert "mods:good_dataset: 3 elements satisfy the contract" in r.stdout
 
 
 def test_check_generator_attr_against_torch_port(files: Path) -> None:
@@ -253,6 +269,8 @@ def test_check_generator_attr_against_torch_port(files: Path) -> None:
     r = run(files, "check", "mods:build_dense", "data/a_good.npy")  # a file: as tensors
     assert r.returncode == 1 and "expected 10, got 3" in r.stdout, r.stdout + r.stderr
     assert "got ndarray" not in r.stdout
+    r = run(files, "check", "mods:Port", "mods:loader")  # a DataLoader
+    assert r.returncode == 0 and "3 elements satisfy" in r.stdout, r.stdout + r.stderr
 
 
 # ----------------------------------------------------------------------- validate
@@ -273,6 +291,9 @@ def test_validate_prints_the_report_of_validate(files: Path) -> None:
     report.name = "data"
     assert r.stdout.strip() == str(report)
     assert "1 of 4 elements" in r.stdout
+    workers = run(files, "validate", "data", "--workers", "2", "--spec",
+                  "Float[Array, 'batch 24 3']")  # the files read in 2 worker processes
+    assert workers.returncode == 1 and workers.stdout == r.stdout, workers.stdout + workers.stderr
     r = run(files, "validate", "mods:batches", "--spec",
             "tuple[Float[Array, 'b 24 3'], Float[Array, 'b 1']]")
     assert r.returncode == 1 and "element 3[0], axis 2" in r.stdout, r.stdout + r.stderr
