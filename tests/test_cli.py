@@ -221,14 +221,16 @@ def test_bad_arguments_are_one_line_and_exit_2(files: Path) -> None:
 
 
 def test_svg_option_draws_or_says_the_picture_module_is_missing(files: Path) -> None:
-    """`--svg FILE` writes picture.to_svg(contract) when shapecontract.picture exists; without
-    it, one line and exit 2 (before any model is loaded)."""
+    """`--svg FILE` / `--html FILE` write picture.to_svg / to_html of the contract when
+    shapecontract.picture exists; without it, one line and exit 2 (before any model loads)."""
     have_picture = (SRC / "shapecontract" / "picture.py").exists() or (
         SRC / "shapecontract" / "picture").is_dir()
-    r = run(files, "inspect", "mods:build_dense", "--svg", "dense.svg")
+    r = run(files, "inspect", "mods:build_dense", "--svg", "dense.svg", "--html", "dense.html")
     if have_picture:
         assert r.returncode == 0, r.stderr
-        assert "<svg" in (files / "dense.svg").read_text()
+        svg = (files / "dense.svg").read_text()
+        assert svg.startswith("<svg") and "Linear" in svg
+        assert "<svg" in (files / "dense.html").read_text()
     else:
         assert_usage_error(r, "--svg", "shapecontract.picture")
         assert not (files / "dense.svg").exists()
