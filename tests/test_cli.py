@@ -366,12 +366,10 @@ def test_scaffold_prints_the_ports_source(files: Path) -> None:
     assert_usage_error(run(files, "scaffold", "mods:XY"), "not a model")
 
 
-@pytest.mark.xfail(strict=True, reason="a Sequential loaded from a .keras file has its layers "
-                   "connected twice (len(layer._inbound_nodes) == 2), so port.scaffold refuses it "
-                   "as 'called more than once' (and contract_of does not see a chain); a fix "
-                   "belongs in port/scaffold.py and frameworks/keras.py")
 def test_scaffold_of_a_saved_keras_file(files: Path) -> None:
-    """`scaffold lstm.keras` prints the nn.Module source of the saved Keras model."""
+    """`scaffold lstm.keras` prints the nn.Module source of the saved Keras model (before: Keras
+    builds a loaded Sequential twice, its first layer has two inbound nodes on one input, and
+    the scaffold refused it as 'called more than once')."""
     r = run(files, "scaffold", "lstm.keras")
     assert r.returncode == 0, r.stderr
     compile(r.stdout, "scaffold", "exec")

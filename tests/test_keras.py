@@ -407,3 +407,18 @@ def test_ragged_tokens_into_a_fixed_length_input_pad_to_that_length() -> None:
         m.predict_on_batch(x)
     assert info.value.suggestions[0].code == "keras.utils.pad_sequences(x, padding='post', maxlen=6)"
     m.predict_on_batch(keras.utils.pad_sequences(x, padding="post", maxlen=6))
+
+
+def test_a_sequential_loaded_from_a_keras_file_is_still_a_chain(tmp_path: Any) -> None:
+    """Keras builds a loaded Sequential twice (its first layer gets two inbound nodes on the same
+    input): the contract is still the layer chain, not the function form (before: the function
+    form, and port.scaffold refused the layer as shared)."""
+    import keras
+
+    m = keras.Sequential([keras.Input((24, 3)), keras.layers.LSTM(5, name="lstm_c"),
+                          keras.layers.Dense(1, name="dense_c")])
+    path = tmp_path / "m.keras"
+    m.save(path)
+    loaded = keras.saving.load_model(path)
+    assert str(contract_of(loaded)) == str(contract_of(m))
+    assert "-> lstm_c ->" in str(contract_of(loaded))

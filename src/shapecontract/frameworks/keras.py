@@ -366,19 +366,47 @@ def _model_outputs(model: Any) -> list[tuple[tuple[Any, ...], str, Any]]:
     return out
 
 
+def distinct_calls(layer: Any) -> int:
+    """How many times a layer was called on distinct inputs. A Sequential loaded from a
+    `.keras` file is built twice by Keras, so its first layer has two inbound nodes on the same
+    input tensor: one call, not a shared layer."""
+    seen = set()
+    for node in getattr(layer, "_inbound_nodes", ()):
+        try:
+            seen.add(tuple(id(t) for t in node.input_tensors))
+        except Exception:
+            seen.add(id(node))
+    return len(seen)
+
+
+def output_ids(layer: Any) -> set[int]:
+    """Ids of the layer's output tensors over all its calls (duplicates of one call included)."""
+    out = set()
+    for node in getattr(layer, "_inbound_nodes", ()):
+        try:
+            out.update(id(t) for t in node.output_tensors)
+        except Exception:
+            pass
+    try:
+        out.add(id(layer.output))
+    except Exception:
+        pass
+    return out
+
+
 def _is_chain(model: Any) -> bool:
     """Does each layer take exactly the previous layer's output (a Sequential-like chain)?"""
-    prev = None
+    prev: set[int] | None = None
     for layer in _layers(model):
         try:
             ins = layer.input
         except Exception:
             return True  # unbuilt: a Sequential, a chain by construction
-        if isinstance(ins, (list, tuple)):
+        if isinstance(ins, (list, tuple)) or distinct_calls(layer) > 1:
             return False
-        if prev is not None and ins is not prev:
+        if prev is not None and id(ins) not in prev:
             return False
-        prev = layer.output
+        prev = output_ids(layer)
     return True
 
 

@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..frameworks._table import framework_class, lookup
+from ..frameworks.keras import distinct_calls, output_ids
 from .compare import torch_modules
 from .rules import ACTIVATIONS, directions, keras_paired, keras_rule
 from .weights import _flatten_sources
@@ -253,7 +254,7 @@ def _keras_chain(model: Any) -> list[Any]:
     for layer in layers:  # what each layer is, before how they are connected
         if _submodel(layer):  # an encoder / decoder: checked as a chain of its own below
             continue
-        if len(getattr(layer, "_inbound_nodes", ())) > 1:
+        if distinct_calls(layer) > 1:
             raise _refuse(layer, "called more than once (shared weights): the scaffold ports "
                                  "chains of distinct layers")
         if isinstance(layer.input, (list, tuple, dict)):
@@ -271,15 +272,15 @@ def _keras_chain(model: Any) -> list[Any]:
     if len(inputs) != 1 or len(outputs) != 1:
         raise ValueError(f"model '{model.name}' has {len(inputs)} inputs and {len(outputs)} "
                          "outputs: the scaffold ports single-input, single-output chains")
-    prev = inputs[0]
+    prev = {id(inputs[0])}  # ids: a loaded Sequential's first layer has two (equal) calls
     chain: list[Any] = []
     for layer in layers:
-        if layer.input is not prev:
+        if id(layer.input) not in prev:
             raise _refuse(layer, "its input is not the previous layer's output (a branch): "
                                  "the scaffold ports single chains")
-        prev = layer.output
+        prev = output_ids(layer)
         chain += _keras_chain(layer) if _submodel(layer) else [layer]
-    if prev is not outputs[0]:
+    if id(outputs[0]) not in prev:
         raise ValueError(f"model '{model.name}': the output is not the last layer's: branches "
                          "are not supported")
     return chain
