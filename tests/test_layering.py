@@ -18,7 +18,7 @@ LAYERS: dict[str, int] = {
     "_compile": 5,
     "_export": 5,
     "frameworks": 6,
-    "_decorator": 7, "_guard": 7, "pipeline": 7, "port": 7,
+    "_decorator": 7, "_guard": 7, "pipeline": 7, "port": 7, "infer": 7, "_infer_cst": 7,
     "__init__": 8,
 }
 """Top-level module or package of shapecontract -> its layer (DESIGN.md)."""

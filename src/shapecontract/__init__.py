@@ -28,6 +28,7 @@ from ._errors import (
     ShapeContractWarning,
     Violation,
 )
+from . import infer
 from ._guard import guard, unguard
 from ._types import Array
 from .frameworks import contract_of
@@ -115,6 +116,7 @@ __all__ = [
     "contract_of",
     "get_mode",
     "guard",
+    "infer",
     "reset_mode",
     "scoped",
     "unguard",

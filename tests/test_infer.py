@@ -1,0 +1,371 @@
+"""Inferred annotations (shapecontract.infer): record a real run of the seed-000 pipeline,
+write the annotations into a copy of its source, and check that they pass the same run and
+reject the seed scenarios' bad data."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+import textwrap
+import types
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from shapecontract import Contract, ShapeContractError, infer
+
+# The user's pipeline (seed 000: hourly readings of 3 features, 24-step windows, an LSTM).
+PIPELINE = '''\
+"""Hourly readings -> scaled -> 24-step windows -> train/test split."""
+
+import numpy as np
+
+
+def load_series(n_steps, n_features=3, seed=0):
+    # temperature, humidity, pressure: one row per hour
+    rng = np.random.default_rng(seed)
+    return rng.random((n_steps, n_features)).astype(np.float32)
+
+
+def scale(series):
+    mean = series.mean(axis=0, keepdims=True)
+    return (series - mean) / (series.std(axis=0, keepdims=True) + 1e-6)
+
+
+def make_windows(series, timesteps):
+    n = series.shape[0] - timesteps
+    X = np.stack([series[i:i + timesteps] for i in range(n)])
+    y = series[timesteps:, :1]  # next hour's temperature
+    return X, y
+
+
+def split(X, y, train_fraction=0.8):
+    cut = int(len(X) * train_fraction)
+    return X[:cut], X[cut:], y[:cut], y[cut:]
+
+
+def summary(X):   # never called in the good run
+    return {"mean": X.mean(axis=0)}
+'''
+
+_counter = iter(range(10**6))
+
+
+def _import(path: Path, name: str) -> types.ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture
+def pipeline(tmp_path: Path) -> Iterator[types.ModuleType]:
+    """The user's pipeline module, written to tmp_path and imported under a fresh name."""
+    name = f"seedpipe_{next(_counter)}"
+    path = tmp_path / f"{name}.py"
+    path.write_text(PIPELINE)
+    mod = _import(path, name)
+    yield mod
+    sys.modules.pop(name, None)
+
+
+class Forecaster(nn.Module):
+    """The PyTorch port of seed 000's `LSTM(50, input_shape=(24, 3)) -> Dense(1)`."""
+
+    def __init__(self, features: int = 3) -> None:
+        super().__init__()
+        self.lstm = nn.LSTM(features, 8, batch_first=True)
+        self.head = nn.Linear(8, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out, _ = self.lstm(x)
+        return self.head(out[:, -1])
+
+
+def run(m: Any, model: nn.Module, n_steps: int = 120, features: int = 3,
+        timesteps: int = 24) -> torch.Tensor:
+    """The user's run: the pipeline into the model, in minibatches of 32."""
+    series = m.scale(m.load_series(n_steps, features))
+    X, y = m.make_windows(series, timesteps)
+    X_train, X_test, y_train, y_test = m.split(X, y)
+    with torch.no_grad():
+        outs = [model(torch.from_numpy(X_train[i:i + 32])) for i in range(0, len(X_train), 32)]
+    return torch.cat(outs)
+
+
+def record_good_run(m: Any, model: nn.Module | None = None, **kw: Any) -> infer.Recording:
+    model = model if model is not None else Forecaster()
+    fns = [m.load_series, m.scale, m.make_windows, m.split, m.summary]
+    with infer.record(*fns, model, **kw) as rec:
+        run(m, model, n_steps=120)
+        run(m, model, n_steps=90)
+    return rec
+
+
+def test_round_trip_passes_the_good_run_and_rejects_the_seed_bad_data(
+        pipeline: types.ModuleType, tmp_path: Path) -> None:
+    """Annotations recorded on a good run, applied to a copy of the source, pass the same run
+    and reject 1 feature instead of 3 and 48 timesteps instead of 24 (seed 000, ex. 1 and 2)."""
+    rec = record_good_run(pipeline)
+    copy_dir = tmp_path / "annotated"
+    copy_dir.mkdir()
+    copy = copy_dir / Path(pipeline.__file__ or "").name
+    copy.write_text(PIPELINE)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        patch = rec.apply(copy, fixed=["timesteps", "features"])
+    assert "summary" in str(caught[0].message) and "never called" in str(caught[0].message)
+    assert patch.startswith("--- a/") and "+@contract" in patch
+    assert Path(pipeline.__file__ or "").read_text() == PIPELINE  # the original is untouched
+
+    annotated = _import(copy, f"annotated_{next(_counter)}")
+    for fn in ("load_series", "scale", "make_windows", "split"):
+        assert isinstance(getattr(annotated, fn).__shapecontract__, Contract), fn
+    assert not hasattr(annotated.summary, "__shapecontract__")  # never called: not annotated
+
+    model = Forecaster()
+    torch.manual_seed(0)
+    expected = run(pipeline, model, n_steps=150)
+    torch.manual_seed(0)
+    got = run(annotated, model, n_steps=150)  # the same good run (another length) passes
+    assert torch.equal(expected, got)
+
+    with pytest.raises(ShapeContractError) as one_feature:
+        run(annotated, Forecaster(1), features=1)
+    assert one_feature.value.function == "load_series"
+    assert one_feature.value.dim == "features"
+    assert (one_feature.value.expected, one_feature.value.actual) == (3, 1)
+
+    with pytest.raises(ShapeContractError) as long_windows:
+        run(annotated, model, n_steps=150, timesteps=48)
+    assert long_windows.value.function == "make_windows"
+    assert long_windows.value.dim == "timesteps"
+    assert (long_windows.value.expected, long_windows.value.actual) == (24, 48)
+
+
+def test_dims_take_the_names_the_model_gives_them(pipeline: types.ModuleType) -> None:
+    """The axes that reach the LSTM are named `timesteps` and `features` (its contract's
+    names) in every function they flow through; without the model, the int parameters whose
+    values they always equal name them."""
+    with_model = record_good_run(pipeline).annotations()
+    assert with_model["split"]["X"] == 'Float[Array, "n_X timesteps features"]'
+    assert with_model["scale"]["series"] == 'Float[Array, "n_steps features"]'
+    assert with_model["load_series"]["return"] == 'Float[Array, "n_steps features"]'
+
+    fns = [pipeline.load_series, pipeline.scale, pipeline.make_windows, pipeline.split]
+    with infer.record(*fns) as rec:  # no model: features is named after the first slot
+        X, y = pipeline.make_windows(pipeline.scale(pipeline.load_series(60)), 24)
+        pipeline.split(X, y)
+        X, y = pipeline.make_windows(pipeline.scale(pipeline.load_series(50)), 24)
+        pipeline.split(X, y)
+    alone = rec.annotations()
+    # the int parameters the sizes always equal name them: n_features, timesteps
+    assert alone["make_windows"]["return"] == (
+        'tuple[Float[Array, "n_X timesteps n_features"], Float[Array, "n_X 1"]]')
+    assert alone["load_series"]["return"] == 'Float[Array, "n_steps n_features"]'
+
+
+def test_unification_fixed_and_varying_sizes(pipeline: types.ModuleType) -> None:
+    """Sizes equal in every call share a dim; a varying size stays named even with fixed=True;
+    constant sizes are fixed only when asked; a size that is always 1 is written 1."""
+    rec = record_good_run(pipeline)
+    default = rec.annotations()["make_windows"]["return"]
+    assert default == 'tuple[Float[Array, "n_X timesteps features"], Float[Array, "n_X 1"]]'
+    fixed = rec.annotations(fixed=True)
+    assert fixed["make_windows"]["return"] == (
+        'tuple[Float[Array, "n_X timesteps=24 features=3"], Float[Array, "n_X 1"]]')
+    # train and test parts: sizes that differ from each other and from X
+    assert fixed["split"]["return"] == (
+        'tuple[Float[Array, "n_out0 timesteps=24 features=3"], '
+        'Float[Array, "n_out1 timesteps=24 features=3"], '
+        'Float[Array, "n_out0 1"], Float[Array, "n_out1 1"]]')
+
+
+def test_non_array_arguments_are_left_alone(pipeline: types.ModuleType) -> None:
+    """int and float parameters get no annotation, in the dict and in the patched source."""
+    rec = record_good_run(pipeline)
+    ann = rec.annotations()
+    assert set(ann["load_series"]) == {"return"}
+    assert set(ann["make_windows"]) == {"series", "return"}
+    assert set(ann["split"]) == {"X", "y", "return"}
+    patch = rec.apply(Path(pipeline.__file__ or ""), diff=True)
+    assert "+def make_windows(series: Float[" in patch and ", timesteps) -> tuple[" in patch
+    assert ", train_fraction=0.8) -> tuple[" in patch
+
+
+def test_inference_is_deterministic(tmp_path: Path) -> None:
+    """Two recordings of the same run, in modules imported separately, give the same text."""
+    outs = []
+    for _ in range(2):
+        name = f"seedpipe_{next(_counter)}"
+        d = tmp_path / name
+        d.mkdir()
+        (d / "seedpipe.py").write_text(PIPELINE)
+        m = _import(d / "seedpipe.py", name)
+        rec = record_good_run(m)
+        outs.append((rec.annotations(), rec.annotations(fixed=True),
+                     rec.source().replace(name, "M"), rec.apply(d / "seedpipe.py", diff=True)))
+    assert outs[0] == outs[1]
+
+
+def test_a_function_never_called_is_reported_not_annotated(pipeline: types.ModuleType) -> None:
+    """`summary` was recorded but never called: it is listed, commented in the stubs, and
+    apply() warns and leaves it as it was."""
+    rec = record_good_run(pipeline)
+    assert rec.uncalled == ["summary"]
+    assert "summary" not in rec.annotations()
+    assert "summary: never called during recording; not annotated" in rec.notes()
+    assert "summary: never called during recording" in rec.source()
+    assert "def summary" not in rec.source()
+    with pytest.warns(UserWarning, match="summary was never called"):
+        patch = rec.apply(Path(pipeline.__file__ or ""), diff=True)
+    assert "summary" not in "".join(ln for ln in patch.splitlines() if ln.startswith("+"))
+
+
+def test_the_users_formatting_and_comments_are_kept(tmp_path: Path) -> None:
+    """Comments, blank lines, odd spacing and a multi-line signature survive apply(); only the
+    signatures, decorators and one import line change."""
+    source = textwrap.dedent('''\
+        # -*- the user's header comment -*-
+        import numpy as np   # aligned comment
+
+
+        class Scaler:
+            """Keeps its own style."""
+
+            def  fit(self,
+                     series,      # rows are hours
+                     eps = 1e-6):
+                self.mean = series.mean( axis = 0 )
+                return series-self.mean
+
+
+        def twice( x ):
+            return x*2  # trailing comment
+        ''')
+    name = f"fmt_{next(_counter)}"
+    path = tmp_path / f"{name}.py"
+    path.write_text(source)
+    m = _import(path, name)
+    with infer.record(m.Scaler.fit, m.twice) as rec:
+        m.twice(m.Scaler().fit(np.ones((5, 2))))
+        m.twice(m.Scaler().fit(np.ones((7, 2))))
+    rec.apply(path)
+    new = path.read_text()
+    changed = [ln for ln in source.splitlines() if ln not in new.splitlines()]
+    assert changed == ["def twice( x ):"]  # every other original line is there, byte for byte
+    assert "        series: Float[Array, \"n_series series_1\"],      # rows are hours" in new
+    assert "    def  fit(self," in new and "    @contract\n    def  fit(self," in new
+    assert "def twice( x: Float[Array, \"n_series series_1\"] ) -> Float[" in new
+    assert new.count("from shapecontract import Array, Float, contract") == 1
+    reloaded = _import(path, f"{name}_again")
+    assert np.array_equal(reloaded.twice(np.ones(3)[:, None].repeat(2, 1)), 2 * np.ones((3, 2)))
+
+
+def test_functions_are_restored_and_data_is_not_copied(pipeline: types.ModuleType) -> None:
+    """During recording, the module attribute and other modules' references (`from m import
+    f`) call the recorder, which hands back the very objects; after it, even when the run
+    raised, the originals are back."""
+    original = pipeline.scale
+    user = types.ModuleType(f"user_{next(_counter)}")
+    user.scale = pipeline.scale  # `from pipeline import scale`, done before recording
+    sys.modules[user.__name__] = user
+    try:
+        x = np.ones((4, 3), dtype=np.float32)
+        with pytest.raises(RuntimeError), infer.record(pipeline.scale, pipeline.split) as rec:
+            X = np.zeros((5, 24, 3), dtype=np.float32)
+            y = np.zeros((5, 1), dtype=np.float32)
+            parts = pipeline.split(X, y, 0.6)
+            assert parts[0].base is X  # numpy views of the caller's array: nothing copied
+            user.scale(x)
+            raise RuntimeError("the user's run fails")
+        assert pipeline.scale is original and user.scale is original
+        assert pipeline.split.__code__.co_name == "split" and not hasattr(
+            pipeline.split, "__shapecontract_recorded__")
+        assert rec.calls("scale") == 1  # seen through the other module's reference
+        assert rec.calls("split") == 1
+    finally:
+        sys.modules.pop(user.__name__, None)
+
+
+def test_a_local_function_is_refused_clearly() -> None:
+    """A function no module or class holds cannot be patched: a TypeError says so."""
+    def local(x: Any) -> Any:
+        return x
+
+    with pytest.raises(TypeError, match="not reachable"), infer.record(local):
+        pass
+
+
+def test_dtypes_map_to_categories_and_dicts_are_reported(tmp_path: Path) -> None:
+    """Float, Int, Bool, mixed float widths -> Float, int and float -> Real; a dict of arrays
+    and a value whose rank varies are reported in the notes, not annotated wrongly."""
+    source = textwrap.dedent('''\
+        def mixed(a, b, c, d, e=None):
+            return {"a": a}
+
+        def ranked(x):
+            return x
+        ''')
+    name = f"dt_{next(_counter)}"
+    path = tmp_path / f"{name}.py"
+    path.write_text(source)
+    m = _import(path, name)
+    with infer.record(m.mixed, m.ranked) as rec:
+        m.mixed(np.ones(3, np.float32), np.ones(3, np.int64), np.ones(3, bool), np.ones(3))
+        m.mixed(np.ones(4, np.float64), np.ones(4, np.int32), np.ones(4, bool), np.ones(4, int),
+                np.ones((4, 2)))
+        m.ranked(np.ones(3))
+        m.ranked(np.ones((3, 2)))
+    ann = rec.annotations()["mixed"]
+    assert ann["a"] == 'Float[Array, "n_a"]' and ann["b"] == 'Int[Array, "n_a"]'
+    assert ann["c"] == 'Bool[Array, "n_a"]' and ann["d"] == 'Real[Array, "n_a"]'
+    assert ann["e"] == 'Float[Array, "n_e e_1"] | None'
+    assert "return" not in ann
+    assert any("mixed: return: not annotated: a dict" in n for n in rec.notes())
+    assert rec.annotations()["ranked"]["x"] == 'Float[Array, "..."]'
+    assert any("its rank varied" in n for n in rec.notes())
+
+
+def test_infer_call_records_one_call(pipeline: types.ModuleType) -> None:
+    """infer_call(func, args) records one call (the CLI's entry) and keeps its result; with a
+    single call, the notes warn that equal sizes may be a coincidence."""
+    series = np.random.default_rng(0).random((40, 3)).astype(np.float32)
+    rec = infer.infer_call(pipeline.make_windows, (series, 24), fixed=True)
+    X, y = rec.result
+    assert X.shape == (16, 24, 3) and y.shape == (16, 1)
+    assert rec.annotations() == {"make_windows": {
+        "series": 'Float[Array, "n_series=40 series_1=3"]'.replace("n_series=40", "40")
+                  .replace("series_1=3", "3"),
+        "return": 'tuple[Float[Array, "16 timesteps=24 3"], Float[Array, "16 1"]]'}}
+    assert pipeline.make_windows.__name__ == "make_windows"
+    assert not hasattr(pipeline.make_windows, "__shapecontract_recorded__")
+    assert any("one call seen" in n for n in rec.notes())
+
+
+def test_keras_model_names_batch_through_the_same_arrays(pipeline: types.ModuleType) -> None:
+    """A Keras model recorded by its fit/predict gets the very arrays split returned: their
+    first axis takes the model's name `batch`, the others `timesteps` and `features`."""
+    keras = pytest.importorskip("keras")
+    model = keras.Sequential([keras.Input((24, 3)), keras.layers.LSTM(4), keras.layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    fns = [pipeline.load_series, pipeline.scale, pipeline.make_windows, pipeline.split]
+    with infer.record(*fns, model) as rec:
+        for n in (80, 70):
+            X, y = pipeline.make_windows(pipeline.scale(pipeline.load_series(n)), 24)
+            X_train, X_test, y_train, y_test = pipeline.split(X, y)
+            model.fit(X_train, y_train, epochs=1, batch_size=16, verbose=0)
+    assert "fit" not in model.__dict__  # the instance's entry point is restored
+    ret = rec.annotations()["split"]["return"]
+    assert ret == ('tuple[Float[Array, "batch timesteps features"], '
+                   'Float[Array, "n_out1 timesteps features"], '
+                   'Float[Array, "batch 1"], Float[Array, "n_out1 1"]]')
