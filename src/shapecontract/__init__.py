@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from . import infer
 from ._compile import Contract
 from ._config import config, get_mode, reset_mode, scoped
 from ._contract import Slot
@@ -28,7 +29,6 @@ from ._errors import (
     ShapeContractWarning,
     Violation,
 )
-from . import infer
 from ._guard import guard, unguard
 from ._types import Array
 from .frameworks import contract_of

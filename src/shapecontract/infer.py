@@ -384,7 +384,7 @@ class Recording:
         the module whose file has the same name (so a copy of the source can be patched)."""
         from ._infer_cst import patch_source
 
-        path = Path(target.__file__ if isinstance(target, types.ModuleType) else target)
+        path = Path(str(target.__file__) if isinstance(target, types.ModuleType) else target)
         text = path.read_text()
         result = self._solve(self.fixed if fixed is None else fixed)
         chosen = [(t, result[i]) for i, t in enumerate(self._functions) if _defined_in(t, path)]
@@ -445,7 +445,7 @@ def _reachable(func: Any) -> Any:
     fn = func.__func__ if isinstance(func, types.MethodType) else func
     mod = sys.modules.get(fn.__module__)
     current = getattr(mod, fn.__name__, None) if mod is not None else None
-    if getattr(current, "__shapecontract_recorded__", None) is fn:
+    if current is not None and getattr(current, "__shapecontract_recorded__", None) is fn:
         return current.__get__(func.__self__) if isinstance(func, types.MethodType) else current
     return func
 
@@ -665,11 +665,11 @@ def _solve(rec: Recording, fixed: bool | Iterable[str]) -> list[_Solved]:
                 if leaf.rank is None:
                     continue
                 for ax in range(leaf.rank):
-                    col = []
+                    per_call: list[int | None] = []
                     for c in t.calls:
                         lf = _leaf_at(c.get(s), path)
-                        col.append(lf.shape[ax] if lf is not None else None)
-                    columns[(s, path, ax)] = tuple(col)
+                        per_call.append(lf.shape[ax] if lf is not None else None)
+                    columns[(s, path, ax)] = tuple(per_call)
         one = {a for a, col in columns.items()
                if a[2] >= 0 and all(v == 1 for v in col if v is not None)}
         ones.append(one)
@@ -698,12 +698,10 @@ def _solve(rec: Recording, fixed: bool | Iterable[str]) -> list[_Solved]:
     # one name per group of classes linked by arrays seen in two places
     links = _Union()
     for (f1, s1, p1), (f2, s2, p2) in sorted(rec._links, key=repr):
-        for ax in range(64):
-            a, b = classes[f1].get((s1, p1, ax)), classes[f2].get((s2, p2, ax))
-            if a is None and b is None and ax > 8:
-                break
-            if a is not None and b is not None:
-                links.union((f1, a), (f2, b))
+        for (s, p, ax), ca in classes[f1].items():
+            cb = classes[f2].get((s2, p2, ax)) if (s, p) == (s1, p1) else None
+            if cb is not None:
+                links.union((f1, ca), (f2, cb))
     model_names: dict[Any, list[tuple[tuple[int, int, int], str]]] = {}
     for key, where, name in _model_axis_names(rec, classes):
         model_names.setdefault(links.find(key), []).append((where, name))
@@ -711,10 +709,9 @@ def _solve(rec: Recording, fixed: bool | Iterable[str]) -> list[_Solved]:
     names: list[dict[int, str]] = [{} for _ in fns]
     notes: list[list[str]] = [[] for _ in fns]
     for f, t in enumerate(fns):
-        used = set()
-        order = sorted(set(classes[f].values()))
+        used: set[str] = set()
         reserved = set(t.params)
-        for cid in order:
+        for cid in sorted(set(classes[f].values())):
             root = links.find((f, cid))
             if root in model_names:
                 name = sorted(model_names[root])[0][1]
@@ -840,8 +837,8 @@ def _model_axis_names(rec: Recording, classes: list[dict[Axis, int]]
     for f, t in enumerate(rec._functions):
         for c in t.calls:
             for s, obs in c.items():
-                for path, leaf in _leaves(obs, ()):
-                    leaf_shapes.setdefault((f, s, path), set()).add(leaf.shape)
+                for path, seen in _leaves(obs, ()):
+                    leaf_shapes.setdefault((f, s, path), set()).add(seen.shape)
     for m, mt in enumerate(rec._models):
         axis_names = _input_axis_names(mt.model)
         if axis_names is None:
@@ -862,11 +859,12 @@ def _model_axis_names(rec: Recording, classes: list[dict[Axis, int]]
                     cands = [p for p, shapes in sorted(leaf_shapes.items(), key=repr)
                              if any(len(sh) == len(leaf.shape) and sh[1:] == leaf.shape[1:]
                                     for sh in shapes)]
+                same = [p for p in linked.get(k, []) if p in cands]
                 for f, s, path in cands:
                     for ax, name in enumerate(axis_names[k].get(len(leaf.shape), ())):
                         cid = classes[f].get((s, path, ax))
-                        if name is None or cid is None:
-                            continue
+                        if name is None or cid is None or (ax == 0 and (f, s, path) not in same):
+                            continue  # axis 0 by size alone: a minibatch's size, a coincidence
                         if not any(sh[ax] == leaf.shape[ax]
                                    for sh in leaf_shapes[(f, s, path)] if len(sh) > ax):
                             continue
