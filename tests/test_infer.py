@@ -352,7 +352,7 @@ def test_infer_call_records_one_call(pipeline: types.ModuleType) -> None:
         "return": 'tuple[Float[Array, "16 timesteps=24 3"], Float[Array, "16 1"]]'}}
     assert pipeline.make_windows.__name__ == "make_windows"
     assert not hasattr(pipeline.make_windows, "__shapecontract_recorded__")
-    assert any("one call seen" in n for n in rec.notes())
+    assert any("one distinct call seen" in n for n in rec.notes())
 
 
 def test_keras_model_names_batch_through_the_same_arrays(pipeline: types.ModuleType) -> None:
@@ -372,3 +372,21 @@ def test_keras_model_names_batch_through_the_same_arrays(pipeline: types.ModuleT
     assert ret == ('tuple[Float[Array, "batch timesteps features"], '
                    'Float[Array, "n_out1 timesteps features"], '
                    'Float[Array, "batch 1"], Float[Array, "n_out1 1"]]')
+
+
+def test_nested_recordings_both_see_calls_and_repeats_are_counted(
+        pipeline: types.ModuleType) -> None:
+    """A recording inside another sees the calls too, and each restores what it found; a call
+    repeated with the same shapes (a training loop) is counted, stored once."""
+    original = pipeline.scale
+    with infer.record(pipeline.scale) as outer:
+        with infer.record(pipeline.scale) as inner:
+            for _ in range(50):
+                pipeline.scale(np.ones((6, 3), np.float32))
+        assert pipeline.scale is not original  # the outer recording is still in place
+        pipeline.scale(np.ones((9, 3), np.float32))
+    assert pipeline.scale is original
+    assert inner.calls("scale") == 50 and outer.calls("scale") == 51
+    assert len(inner._target("scale").calls) == 1  # one distinct call kept
+    assert outer.annotations()["scale"]["series"] == 'Float[Array, "n_series series_1"]'
+    assert inner.annotations(fixed=True)["scale"]["series"] == 'Float[Array, "6 3"]'

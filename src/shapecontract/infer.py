@@ -114,8 +114,22 @@ class _Target:
     params: list[str]
     returns: list[str | None]
     """Names of the returned items when every `return` is a plain name or a tuple of names."""
-    calls: list[dict[str, Any]] = field(default_factory=list)
     skipped_params: list[str] = field(default_factory=list)
+    calls: list[dict[str, Any]] = field(default_factory=list)
+    """The distinct calls seen (what each slot held); a training loop's repeats are counted."""
+    count: int = 0
+    keys: set[Any] = field(default_factory=set)
+
+    def add(self, call: dict[str, Any]) -> None:
+        self.count += 1
+        key = tuple(call.items())
+        try:
+            if key in self.keys:
+                return
+            self.keys.add(key)
+        except TypeError:  # an unhashable dict key inside a value: kept, undeduplicated
+            pass
+        self.calls.append(call)
 
 
 @dataclass
@@ -147,7 +161,11 @@ class Recording:
         self._active = False
         self.result: Any = None
         """What `infer_call` got back from the call it recorded."""
+        unique: list[Any] = []
         for t in targets:
+            if not any(t is u for u in unique):
+                unique.append(t)
+        for t in unique:
             if adapter_of(t) is not None:
                 self._models.append(_ModelTarget(t, type(t).__name__))
             elif isinstance(t, (types.FunctionType, types.MethodType)):
@@ -202,9 +220,7 @@ class Recording:
         self._active = False
 
     def _install_function(self, index: int, t: _Target) -> None:
-        fn = t.fn
-        wrapper = self._wrapper(index, t)
-        places = _places_of(fn)
+        places = _places_of(t.fn)
         if not places:
             raise TypeError(
                 f"infer.record: {t.qualname} is not reachable as an attribute of its module or "
@@ -212,22 +228,22 @@ class Recording:
         for owner, attr in places:
             original = owner[attr] if isinstance(owner, dict) else inspect.getattr_static(owner, attr)
             if isinstance(original, (staticmethod, classmethod)):
-                replacement: Any = type(original)(wrapper)
-            else:
-                replacement = wrapper
+                replacement: Any = type(original)(self._wrapper(index, t, original.__func__))
+            else:  # the function, or another recording's wrapper (nested recordings both see)
+                replacement = self._wrapper(index, t, original)
             self._patches.append((owner, attr, original))
             if isinstance(owner, dict):
                 owner[attr] = replacement
             else:
                 setattr(owner, attr, replacement)
 
-    def _wrapper(self, index: int, t: _Target) -> Any:
+    def _wrapper(self, index: int, t: _Target, inner: Any) -> Any:
         fn = t.fn
         sig = inspect.signature(fn)
 
         @functools.wraps(fn)
         def recorded(*args: Any, **kwargs: Any) -> Any:
-            out = fn(*args, **kwargs)
+            out = inner(*args, **kwargs)
             try:
                 bound = sig.bind(*args, **kwargs)
                 bound.apply_defaults()
@@ -240,7 +256,7 @@ class Recording:
                     continue
                 call[name] = self._seen(index, name, value)
             call["return"] = self._seen(index, "return", out)
-            t.calls.append(call)
+            t.add(call)
             return out
 
         recorded.__shapecontract_recorded__ = fn  # type: ignore[attr-defined]
@@ -316,7 +332,7 @@ class Recording:
 
     def calls(self, fn: Any) -> int:
         """How many calls of `fn` (a recorded function, or its qualified name) were seen."""
-        return len(self._target(fn).calls)
+        return self._target(fn).count
 
     def _target(self, fn: Any) -> _Target:
         for t in self._functions:
@@ -365,7 +381,7 @@ class Recording:
                     text += " = ..." if ":" in text else "=..."
                 params.append(text)
             ret = f" -> {ann['return']}" if "return" in ann else ""
-            n = len(t.calls)
+            n = t.count
             head = f"# {t.module}.{t.qualname}: {n} call{'s' if n != 1 else ''}"
             notes = [f"# note: {x}" for x in result[i].notes]
             blocks.append("\n".join([head, *notes, "@contract",
@@ -384,7 +400,11 @@ class Recording:
         the module whose file has the same name (so a copy of the source can be patched)."""
         from ._infer_cst import patch_source
 
-        path = Path(str(target.__file__) if isinstance(target, types.ModuleType) else target)
+        if isinstance(target, types.ModuleType):
+            if not getattr(target, "__file__", None):
+                raise ValueError(f"infer: module {target.__name__} has no source file")
+            target = target.__file__
+        path = Path(target)
         text = path.read_text()
         result = self._solve(self.fixed if fixed is None else fixed)
         chosen = [(t, result[i]) for i, t in enumerate(self._functions) if _defined_in(t, path)]
@@ -475,6 +495,7 @@ def _places_of(fn: Any) -> list[tuple[Any, str]]:
         if isinstance(owner, type):
             raw = owner.__dict__.get(parts[-1])
             inner = raw.__func__ if isinstance(raw, (staticmethod, classmethod)) else raw
+            inner = getattr(inner, "__dict__", {}).get("__shapecontract_recorded__", inner)
             if inner is fn:
                 places.append((owner, parts[-1]))
         return places
@@ -483,8 +504,9 @@ def _places_of(fn: Any) -> list[tuple[Any, str]]:
         if not isinstance(d, dict):
             continue
         for k, v in list(d.items()):
-            if v is fn:
-                places.append((d, k))
+            if v is fn or (type(v) is types.FunctionType
+                           and v.__dict__.get("__shapecontract_recorded__") is fn):
+                places.append((d, k))  # (also another recording's wrapper: nested records)
     return places
 
 
@@ -742,8 +764,8 @@ def _solve(rec: Recording, fixed: bool | Iterable[str]) -> list[_Solved]:
                   if len(set(class_sizes[f][c])) == 1
                   and sum(1 for v in classes[f].values() if v == c) > 1]
         if shared and len(t.calls) < 2:
-            notes[f].append("one call seen: axes of equal size share a dim; record more calls "
-                            "to tell a shared dim from a coincidence")
+            notes[f].append("one distinct call seen: axes of equal size share a dim; record "
+                            "calls of other sizes to tell a shared dim from a coincidence")
         out.append(_Solved(ann, notes[f], cats))
     return out
 
