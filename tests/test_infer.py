@@ -199,8 +199,11 @@ def test_non_array_arguments_are_left_alone(pipeline: types.ModuleType) -> None:
     assert set(ann["make_windows"]) == {"series", "return"}
     assert set(ann["split"]) == {"X", "y", "return"}
     patch = rec.apply(Path(pipeline.__file__ or ""), diff=True)
-    assert "+def make_windows(series: Float[" in patch and ", timesteps) -> tuple[" in patch
-    assert ", train_fraction=0.8) -> tuple[" in patch
+    # too long for one line now: one parameter per line, the others exactly as written
+    assert "\n+def make_windows(\n+    series: Float[Array, " in patch
+    assert "\n+    timesteps,\n+) -> tuple[" in patch
+    assert "\n+    train_fraction=0.8,\n+) -> tuple[" in patch
+    assert "\n+def scale(series: Float[Array, " in patch  # short enough: stays on one line
 
 
 def test_inference_is_deterministic(tmp_path: Path) -> None:

@@ -17,6 +17,8 @@ from typing import Any
 __all__ = ["patch_source"]
 
 _CATEGORY = re.compile(r"\b([A-Z][A-Za-z0-9]*)\[Array\b")
+LINE_LENGTH = 100
+"""A one-line signature longer than this after patching gets one parameter per line."""
 
 
 def patch_source(text: str, plan: dict[str, dict[str, str]]) -> tuple[str, list[str]]:
@@ -93,7 +95,35 @@ def patch_source(text: str, plan: dict[str, dict[str, str]]) -> tuple[str, list[
                 self.needed.add("contract")
             if self.needed - {"contract"}:
                 self.needed.add("Array")
-            return updated.with_changes(**changes)
+            return wrapped(updated.with_changes(**changes), original, 4 * len(self.stack))
+
+    def wrapped(node: Any, original: Any, indent: int) -> Any:
+        """`node` with one parameter per line when its new signature no longer fits in
+        LINE_LENGTH and the user had written it on one line (a signature laid out over lines
+        by the user is kept as it is)."""
+        empty = cst.Module([])
+        if "\n" in empty.code_for_node(original.params):
+            return node
+        header = empty.code_for_node(node.with_changes(
+            body=cst.SimpleStatementSuite([cst.Expr(cst.Ellipsis())]), decorators=[],
+            leading_lines=[]))
+        ps = node.params
+        simple = not (ps.posonly_params or ps.kwonly_params
+                      or not isinstance(ps.posonly_ind, cst.MaybeSentinel)
+                      or not isinstance(ps.star_arg, cst.MaybeSentinel) or ps.star_kwarg)
+        if indent + len(header.splitlines()[0]) <= LINE_LENGTH or not simple or not ps.params:
+            return node
+
+        def newline(spaces: str) -> Any:
+            return cst.ParenthesizedWhitespace(
+                first_line=cst.TrailingWhitespace(), empty_lines=[], indent=True,
+                last_line=cst.SimpleWhitespace(spaces))
+
+        params = [p.with_changes(comma=cst.Comma(
+            whitespace_after=newline("    " if i < len(ps.params) - 1 else "")))
+            for i, p in enumerate(ps.params)]
+        return node.with_changes(params=ps.with_changes(params=params),
+                                 whitespace_before_params=newline("    "))
 
     module = cst.parse_module(text)
     annotate = Annotate()
