@@ -393,3 +393,40 @@ def test_nested_recordings_both_see_calls_and_repeats_are_counted(
     assert len(inner._target("scale").calls) == 1  # one distinct call kept
     assert outer.annotations()["scale"]["series"] == 'Float[Array, "n_series series_1"]'
     assert inner.annotations(fixed=True)["scale"]["series"] == 'Float[Array, "6 3"]'
+
+
+def test_apply_keeps_existing_annotations_decorators_and_imports(tmp_path: Path) -> None:
+    """An annotation the user wrote is kept, a function already under @contract gets no
+    second one, and missing names join the existing `from shapecontract import` line."""
+    source = textwrap.dedent('''\
+        import numpy as np
+        from shapecontract import contract
+
+
+        @contract
+        def center(x: np.ndarray, w):
+            return x - w
+
+
+        def plain(x):
+            return x
+        ''')
+    name = f"kept_{next(_counter)}"
+    path = tmp_path / f"{name}.py"
+    path.write_text(source)
+    m = _import(path, name)
+    with infer.record(m.center, m.plain) as rec:
+        m.plain(m.center(np.ones((4, 2)), np.ones(2)))
+        m.plain(m.center(np.ones((5, 2)), np.ones(2)))
+    rec.apply(path)
+    new = path.read_text()
+    assert "from shapecontract import Array, Float, contract\n" in new
+    assert new.count("from shapecontract import") == 1
+    assert new.count("@contract") == 2
+    assert 'def center(x: np.ndarray, w: Float[Array, "x_1"]) -> Float[Array, "n_x x_1"]:' in new
+    assert 'def plain(x: Float[Array, "n_x x_1"]) -> Float[Array, "n_x x_1"]:' in new
+    again = _import(path, f"{name}_again")
+    assert again.center(np.ones((4, 3)), np.ones(3)).shape == (4, 3)
+    with pytest.raises(ShapeContractError) as err:
+        again.center(np.ones((4, 2)), np.ones((1, 2)))  # w was always 1-D
+    assert err.value.slot == "argument w"

@@ -512,8 +512,8 @@ def _places_of(fn: Any) -> list[tuple[Any, str]]:
 
 def _defined_in(t: _Target, path: Path) -> bool:
     try:
-        src = inspect.getsourcefile(t.fn)
-    except TypeError:
+        src = inspect.getsourcefile(inspect.unwrap(t.fn))  # a @contract function: the user's
+    except (TypeError, ValueError):
         return False
     return src is not None and Path(src).resolve() == path.resolve()
 
