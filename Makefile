@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_guard.py
 	$(PY) benchmarks/bench_port.py
 	$(PY) benchmarks/bench_validate.py
+	$(PY) benchmarks/bench_infer.py
 
 # Lint is part of done: ruff and mypy --strict (configured in pyproject.toml), run by CI.
 lint: $(STAMP)
