@@ -19,7 +19,7 @@ import pytest
 import torch
 from torch import nn
 
-from shapecontract import Contract, ShapeContractError, infer
+from shapecontract import Contract, ShapeContractError, guard, infer
 
 # The user's pipeline (seed 000: hourly readings of 3 features, 24-step windows, an LSTM).
 PIPELINE = '''\
@@ -359,8 +359,9 @@ def test_infer_call_records_one_call(pipeline: types.ModuleType) -> None:
 
 
 def test_keras_model_names_batch_through_the_same_arrays(pipeline: types.ModuleType) -> None:
-    """A Keras model recorded by its fit/predict gets the very arrays split returned: their
-    first axis takes the model's name `batch`, the others `timesteps` and `features`."""
+    """A Keras model recorded by its fit and its calls gets the very arrays split returned:
+    their first axis takes the model's name `batch`, the others `timesteps` and `features`;
+    afterwards the model (also a guarded one) has its own class and entry points back."""
     keras = pytest.importorskip("keras")
     model = keras.Sequential([keras.Input((24, 3)), keras.layers.LSTM(4), keras.layers.Dense(1)])
     model.compile(optimizer="adam", loss="mse")
@@ -370,7 +371,21 @@ def test_keras_model_names_batch_through_the_same_arrays(pipeline: types.ModuleT
             X, y = pipeline.make_windows(pipeline.scale(pipeline.load_series(n)), 24)
             X_train, _X_test, y_train, _y_test = pipeline.split(X, y)
             model.fit(X_train, y_train, epochs=1, batch_size=16, verbose=0)
+        cls = type(model)
+        assert cls is not keras.Sequential and model.__class__ is keras.Sequential
+        y_pred = model(X_train[:3])  # a direct call is seen too (a view: axis 0 not named)
     assert "fit" not in model.__dict__  # the instance's entry point is restored
+    assert type(model) is keras.Sequential  # and its class
+    assert tuple(y_pred.shape) == (3, 1)
+    assert len(rec._models[0].calls) == 3  # two fits, one call (shapes seen)
+
+    guarded = guard(model)  # a guarded model: recorded, then still guarded
+    guarded_type = type(guarded)
+    with infer.record(guarded) as again:
+        guarded(np.zeros((2, 24, 3), np.float32))
+    assert type(guarded) is guarded_type and again._models[0].calls
+    with pytest.raises(ShapeContractError):
+        guarded(np.zeros((2, 48, 3), np.float32))
     ret = rec.annotations()["split"]["return"]
     assert ret == ('tuple[Float[Array, "batch timesteps features"], '
                    'Float[Array, "n_out1 timesteps features"], '

@@ -41,7 +41,8 @@ __all__ = ["Recording", "infer_call", "record"]
 
 _MODEL_ENTRY_POINTS = ("fit", "predict", "evaluate", "train_on_batch", "test_on_batch",
                        "predict_on_batch")
-"""Keras entry points recorded on the instance (`model(x)` goes through the class: not seen)."""
+"""Keras entry points recorded on the instance; `model(x)` through a subclass swapped in."""
+_OBJECT_CLASS: Any = object.__dict__["__class__"]  # the real `__class__` slot of every object
 
 # -- observations ---------------------------------------------------------------------------
 Path_ = tuple[int | str, ...]
@@ -291,6 +292,8 @@ class Recording:
                 if isinstance(obs, Leaf) and known is not None and known[0]() is a:
                     self._model_links.add((index, k, known[1]))
             key = tuple(leaves)
+            if all(leaf is None for leaf in key):  # symbolic (traced inside fit): nothing known
+                return
             if key not in m.seen_shapes:
                 m.seen_shapes.add(key)
                 m.calls.append(key)
@@ -302,7 +305,21 @@ class Recording:
             handle = model.register_forward_pre_hook(hook, with_kwargs=True)
             self._removers.append(handle.remove)
             return
-        for name in _MODEL_ENTRY_POINTS:  # Keras: the instance's own entry points
+        real = type(model)  # Keras: `model(x)` is looked up on the class: a subclass for now
+
+        def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+            seen((args[0] if args else kwargs.get("inputs"),))
+            return real.__call__(self, *args, **kwargs)
+
+        def set_class(self: Any, cls: type) -> None:
+            _OBJECT_CLASS.__set__(self, cls)
+
+        sub = type(real.__name__, (real,), {  # reports the model's own class, as guards do
+            "__call__": call, "__module__": real.__module__, "__qualname__": real.__qualname__,
+            "__class__": property(lambda self: _reported(real), set_class)})
+        _OBJECT_CLASS.__set__(model, sub)
+        self._removers.append(lambda: _OBJECT_CLASS.__set__(model, real))
+        for name in _MODEL_ENTRY_POINTS:  # and the instance's own entry points
             bound = getattr(model, name, None)
             if bound is None:
                 continue
@@ -458,6 +475,11 @@ def infer_call(func: Callable[..., Any], args: Iterable[Any] = (),
     with rec:
         rec.result = _reachable(func)(*tuple(args), **(kwargs or {}))
     return rec
+
+
+def _reported(cls: type) -> type:
+    """The class a (possibly guarded) Keras model reports: a guard's subclass reports its base."""
+    return cls.__dict__.get("__shapecontract_base__", cls)  # type: ignore[no-any-return]
 
 
 def _reachable(func: Any) -> Any:
