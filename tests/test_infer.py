@@ -314,20 +314,24 @@ def test_a_local_function_is_refused_clearly() -> None:
 
 
 def test_dtypes_map_to_categories_and_dicts_are_reported(tmp_path: Path) -> None:
-    """Float, Int, Bool, mixed float widths -> Float, int and float -> Real; a dict of arrays
-    and a value whose rank varies are reported in the notes, not annotated wrongly."""
+    """Float, Int, Bool, mixed float widths -> Float, int and float -> Real; a dict or a list
+    of arrays and a value whose rank varies are reported in the notes, not annotated wrongly."""
     source = textwrap.dedent('''\
         def mixed(a, b, c, d, e=None):
             return {"a": a}
 
         def ranked(x):
             return x
+
+        def listed(xs, n):
+            return xs[:n]
         ''')
     name = f"dt_{next(_counter)}"
     path = tmp_path / f"{name}.py"
     path.write_text(source)
     m = _import(path, name)
-    with infer.record(m.mixed, m.ranked) as rec:
+    with infer.record(m.mixed, m.ranked, m.listed) as rec:
+        m.listed([np.ones(3), np.ones(3)], 1)
         m.mixed(np.ones(3, np.float32), np.ones(3, np.int64), np.ones(3, bool), np.ones(3))
         m.mixed(np.ones(4, np.float64), np.ones(4, np.int32), np.ones(4, bool), np.ones(4, int),
                 np.ones((4, 2)))
@@ -341,6 +345,9 @@ def test_dtypes_map_to_categories_and_dicts_are_reported(tmp_path: Path) -> None
     assert any("mixed: return: not annotated: a dict" in n for n in rec.notes())
     assert rec.annotations()["ranked"]["x"] == 'Float[Array, "..."]'
     assert any("its rank varied" in n for n in rec.notes())
+    assert rec.annotations()["listed"] == {}
+    assert "listed: xs: not annotated: a list of arrays" in " ".join(rec.notes())
+    assert "listed: return: not annotated: a list of arrays" in " ".join(rec.notes())
 
 
 def test_infer_call_records_one_call(pipeline: types.ModuleType) -> None:

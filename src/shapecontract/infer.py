@@ -74,6 +74,8 @@ class Other:
 
     type_name: str
     value: int | None = None
+    holds_arrays: bool = False
+    """A list (or other container) with arrays in it: not annotated, reported."""
 
 
 def _observe(value: Any, path: Path_, seen: list[tuple[Path_, Any]]) -> Any:
@@ -96,6 +98,9 @@ def _observe(value: Any, path: Path_, seen: list[tuple[Path_, Any]]) -> Any:
         if any(_holds_array(i) for i in items):
             return Mapping_(keys, items)
         return Other(type(value).__name__)
+    if isinstance(value, (list, set, frozenset)):
+        items = list(value)[:100] if not isinstance(value, list) else value[:100]
+        return Other(type(value).__name__, None, any(backend_of(v) is not None for v in items))
     return Other(type(value).__name__, as_int(value))
 
 
@@ -640,6 +645,10 @@ def _merge(obs: list[Any]) -> _Slot:
     if any(isinstance(o, Mapping_) for o in present):
         return _Slot("skip", reason="a dict of arrays (no inline annotation checks a dict's "
                                     "items: write a TypedDict)")
+    if any(isinstance(o, Other) and o.holds_arrays for o in present):
+        kind = next(o.type_name for o in present if isinstance(o, Other) and o.holds_arrays)
+        return _Slot("skip", reason=f"a {kind} of arrays (an annotation checks the arrays of a "
+                                    "fixed-length tuple, not of a list)")
     if any(_holds_array(o) for o in present):
         return _Slot("skip", reason="sometimes an array, sometimes not")
     return _Slot("other")
