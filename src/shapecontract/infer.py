@@ -99,8 +99,8 @@ def _observe(value: Any, path: Path_, seen: list[tuple[Path_, Any]]) -> Any:
             return Mapping_(keys, items)
         return Other(type(value).__name__)
     if isinstance(value, (list, set, frozenset)):
-        items = list(value)[:100] if not isinstance(value, list) else value[:100]
-        return Other(type(value).__name__, None, any(backend_of(v) is not None for v in items))
+        sample = list(value)[:100] if not isinstance(value, list) else value[:100]
+        return Other(type(value).__name__, None, any(backend_of(v) is not None for v in sample))
     return Other(type(value).__name__, as_int(value))
 
 
