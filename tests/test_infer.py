@@ -184,6 +184,8 @@ def test_unification_fixed_and_varying_sizes(pipeline: types.ModuleType) -> None
     fixed = rec.annotations(fixed=True)
     assert fixed["make_windows"]["return"] == (
         'tuple[Float[Array, "n_X timesteps=24 features=3"], Float[Array, "n_X 1"]]')
+    only = rec.annotations(fixed="features")["make_windows"]["return"]  # one dim, by name
+    assert only == 'tuple[Float[Array, "n_X timesteps features=3"], Float[Array, "n_X 1"]]'
     # train and test parts: sizes that differ from each other and from X
     assert fixed["split"]["return"] == (
         'tuple[Float[Array, "n_out0 timesteps=24 features=3"], '

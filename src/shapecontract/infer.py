@@ -159,7 +159,7 @@ class Recording:
         self.fixed = fixed
         self._functions: list[_Target] = []
         self._models: list[_ModelTarget] = []
-        self._patches: list[tuple[Any, str, Any]] = []  # (owner, attribute, original)
+        self._patches: list[tuple[Any, str, Any, Any]] = []  # owner, attr, original, ours
         self._removers: list[Callable[[], None]] = []
         self._ids: dict[int, tuple[Any, Pos]] = {}  # id(array) -> (weakref, first place seen)
         self._links: set[tuple[Pos, Pos]] = set()
@@ -213,10 +213,11 @@ class Recording:
         return run
 
     def _restore(self) -> None:
-        for owner, attr, original in reversed(self._patches):
+        for owner, attr, original, ours in reversed(self._patches):
             if isinstance(owner, dict):
-                owner[attr] = original
-            else:
+                if owner.get(attr) is ours:  # not if the run itself rebound the name
+                    owner[attr] = original
+            elif inspect.getattr_static(owner, attr, None) is ours:
                 setattr(owner, attr, original)
         self._patches.clear()
         for remove in reversed(self._removers):
@@ -237,7 +238,7 @@ class Recording:
                 replacement: Any = type(original)(self._wrapper(index, t, original.__func__))
             else:  # the function, or another recording's wrapper (nested recordings both see)
                 replacement = self._wrapper(index, t, original)
-            self._patches.append((owner, attr, original))
+            self._patches.append((owner, attr, original, replacement))
             if isinstance(owner, dict):
                 owner[attr] = replacement
             else:
@@ -691,6 +692,8 @@ class _Union:
 
 
 def _solve(rec: Recording, fixed: bool | Iterable[str]) -> list[_Solved]:
+    if isinstance(fixed, str):
+        fixed = [fixed]
     fixed_names: set[str] | None = None if isinstance(fixed, bool) else set(fixed)
     fns = rec._functions
     slots: list[dict[str, _Slot]] = []
