@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import re
 import sys
 import textwrap
 import types
@@ -454,3 +455,16 @@ def test_apply_keeps_existing_annotations_decorators_and_imports(tmp_path: Path)
     with pytest.raises(ShapeContractError) as err:
         again.center(np.ones((4, 2)), np.ones((1, 2)))  # w was always 1-D
     assert err.value.slot == "argument w"
+
+
+def test_the_stubs_shown_in_the_docs_are_real_output(pipeline: types.ModuleType) -> None:
+    """docs/inference.md shows rec.source() of this pipeline: it is what the code prints."""
+    doc = Path(__file__).resolve().parent.parent / "docs" / "inference.md"
+    found = re.search(r"<!-- infer:stubs -->\n```python\n(.*?)```", doc.read_text(), re.S)
+    assert found, "docs/inference.md lost its stubs example"
+    model = Forecaster()
+    fns = [pipeline.load_series, pipeline.scale, pipeline.make_windows, pipeline.split]
+    with infer.record(*fns, model) as rec:
+        run(pipeline, model, n_steps=200)
+        run(pipeline, model, n_steps=150)
+    assert found.group(1) == rec.source().replace(pipeline.__name__, "seedpipe")
