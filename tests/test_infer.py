@@ -205,7 +205,8 @@ def test_non_array_arguments_are_left_alone(pipeline: types.ModuleType) -> None:
     # too long for one line now: one parameter per line, the others exactly as written
     assert "\n+def make_windows(\n+    series: Float[Array, " in patch
     assert "\n+    timesteps,\n+) -> tuple[" in patch
-    assert "\n+    train_fraction=0.8,\n+) -> tuple[" in patch
+    assert "\n+    train_fraction=0.8,\n+) -> tuple[\n+    Float[Array, " in patch
+    assert '\n+    Float[Array, "n_out1 1"],\n+]:\n' in patch  # one returned item per line
     assert "\n+def scale(series: Float[Array, " in patch  # short enough: stays on one line
 
 

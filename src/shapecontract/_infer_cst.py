@@ -18,7 +18,8 @@ __all__ = ["patch_source"]
 
 _CATEGORY = re.compile(r"\b([A-Z][A-Za-z0-9]*)\[Array\b")
 LINE_LENGTH = 100
-"""A one-line signature longer than this after patching gets one parameter per line."""
+"""A signature longer than this after patching gets one parameter (then one returned tuple
+item) per line."""
 
 
 def patch_source(text: str, plan: dict[str, dict[str, str]]) -> tuple[str, list[str]]:
@@ -98,32 +99,46 @@ def patch_source(text: str, plan: dict[str, dict[str, str]]) -> tuple[str, list[
             return wrapped(updated.with_changes(**changes), original, 4 * len(self.stack))
 
     def wrapped(node: Any, original: Any, indent: int) -> Any:
-        """`node` with one parameter per line when its new signature no longer fits in
-        LINE_LENGTH and the user had written it on one line (a signature laid out over lines
-        by the user is kept as it is)."""
+        """`node` laid out to fit in LINE_LENGTH when its new signature no longer does: one
+        parameter per line if the user had written them on one line (a signature the user
+        laid out over lines is kept as it is), then one item per line of a returned tuple we
+        added."""
         empty = cst.Module([])
-        if "\n" in empty.code_for_node(original.params):
-            return node
-        header = empty.code_for_node(node.with_changes(
-            body=cst.SimpleStatementSuite([cst.Expr(cst.Ellipsis())]), decorators=[],
-            leading_lines=[]))
-        ps = node.params
-        simple = not (ps.posonly_params or ps.kwonly_params
-                      or not isinstance(ps.posonly_ind, cst.MaybeSentinel)
-                      or not isinstance(ps.star_arg, cst.MaybeSentinel) or ps.star_kwarg)
-        if indent + len(header.splitlines()[0]) <= LINE_LENGTH or not simple or not ps.params:
-            return node
+
+        def too_long(n: Any) -> bool:
+            header = empty.code_for_node(n.with_changes(
+                body=cst.SimpleStatementSuite([cst.Expr(cst.Ellipsis())]), decorators=[],
+                leading_lines=[]))
+            return any(indent + len(line) > LINE_LENGTH for line in header.splitlines())
 
         def newline(spaces: str) -> Any:
             return cst.ParenthesizedWhitespace(
                 first_line=cst.TrailingWhitespace(), empty_lines=[], indent=True,
                 last_line=cst.SimpleWhitespace(spaces))
 
-        params = [p.with_changes(comma=cst.Comma(
-            whitespace_after=newline("    " if i < len(ps.params) - 1 else "")))
-            for i, p in enumerate(ps.params)]
-        return node.with_changes(params=ps.with_changes(params=params),
-                                 whitespace_before_params=newline("    "))
+        if not too_long(node):
+            return node
+        ps = node.params
+        simple = not (ps.posonly_params or ps.kwonly_params
+                      or not isinstance(ps.posonly_ind, cst.MaybeSentinel)
+                      or not isinstance(ps.star_arg, cst.MaybeSentinel) or ps.star_kwarg)
+        if simple and ps.params and "\n" not in empty.code_for_node(original.params):
+            params = [p.with_changes(comma=cst.Comma(
+                whitespace_after=newline("    " if i < len(ps.params) - 1 else "")))
+                for i, p in enumerate(ps.params)]
+            node = node.with_changes(params=ps.with_changes(params=params),
+                                     whitespace_before_params=newline("    "))
+        ret = node.returns.annotation if node.returns is not None else None
+        if (too_long(node) and original.returns is None and isinstance(ret, cst.Subscript)
+                and isinstance(ret.value, cst.Name) and ret.value.value == "tuple"
+                and len(ret.slice) > 1):
+            items = [e.with_changes(comma=cst.Comma(
+                whitespace_after=newline("    " if i < len(ret.slice) - 1 else "")))
+                for i, e in enumerate(ret.slice)]
+            ret = ret.with_changes(slice=items, lbracket=cst.LeftSquareBracket(
+                whitespace_after=newline("    ")))
+            node = node.with_changes(returns=node.returns.with_changes(annotation=ret))
+        return node
 
     module = cst.parse_module(text)
     annotate = Annotate()
