@@ -189,9 +189,9 @@ def test_unification_fixed_and_varying_sizes(pipeline: types.ModuleType) -> None
     assert only == 'tuple[Float[Array, "n_X timesteps features=3"], Float[Array, "n_X 1"]]'
     # train and test parts: sizes that differ from each other and from X
     assert fixed["split"]["return"] == (
-        'tuple[Float[Array, "n_out0 timesteps=24 features=3"], '
-        'Float[Array, "n_out1 timesteps=24 features=3"], '
-        'Float[Array, "n_out0 1"], Float[Array, "n_out1 1"]]')
+        'tuple[Float[Array, "n_X_train timesteps=24 features=3"], '
+        'Float[Array, "n_X_test timesteps=24 features=3"], '
+        'Float[Array, "n_X_train 1"], Float[Array, "n_X_test 1"]]')
 
 
 def test_non_array_arguments_are_left_alone(pipeline: types.ModuleType) -> None:
@@ -206,7 +206,7 @@ def test_non_array_arguments_are_left_alone(pipeline: types.ModuleType) -> None:
     assert "\n+def make_windows(\n+    series: Float[Array, " in patch
     assert "\n+    timesteps,\n+) -> tuple[" in patch
     assert "\n+    train_fraction=0.8,\n+) -> tuple[\n+    Float[Array, " in patch
-    assert '\n+    Float[Array, "n_out1 1"],\n+]:\n' in patch  # one returned item per line
+    assert '\n+    Float[Array, "n_X_test 1"],\n+]:\n' in patch  # one returned item per line
     assert "\n+def scale(series: Float[Array, " in patch  # short enough: stays on one line
 
 
@@ -399,8 +399,8 @@ def test_keras_model_names_batch_through_the_same_arrays(pipeline: types.ModuleT
         guarded(np.zeros((2, 48, 3), np.float32))
     ret = rec.annotations()["split"]["return"]
     assert ret == ('tuple[Float[Array, "batch timesteps features"], '
-                   'Float[Array, "n_out1 timesteps features"], '
-                   'Float[Array, "batch 1"], Float[Array, "n_out1 1"]]')
+                   'Float[Array, "n_X_test timesteps features"], '
+                   'Float[Array, "batch 1"], Float[Array, "n_X_test 1"]]')
 
 
 def test_nested_recordings_both_see_calls_and_repeats_are_counted(

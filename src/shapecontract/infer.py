@@ -24,6 +24,7 @@ import ast
 import difflib
 import functools
 import inspect
+import linecache
 import sys
 import textwrap
 import types
@@ -120,6 +121,8 @@ class _Target:
     params: list[str]
     returns: list[str | None]
     """Names of the returned items when every `return` is a plain name or a tuple of names."""
+    site: list[str | None] | None = None
+    """Else the names the first caller assigned the result to (`X_train, X_test = split(X)`)."""
     skipped_params: list[str] = field(default_factory=list)
     calls: list[dict[str, Any]] = field(default_factory=list)
     """The distinct calls seen (what each slot held); a training loop's repeats are counted."""
@@ -263,6 +266,8 @@ class Recording:
                     continue
                 call[name] = self._seen(index, name, value)
             call["return"] = self._seen(index, "return", out)
+            if t.site is None and (not t.returns or None in t.returns):
+                t.site = _assigned_names(sys._getframe(1), recorded.__code__)
             t.add(call)
             return out
 
@@ -576,6 +581,36 @@ def _return_names(fn: Any) -> list[str | None]:
     return found[0]
 
 
+_parsed: dict[str, ast.Module | None] = {}
+
+
+def _assigned_names(frame: Any, skip: Any) -> list[str | None]:
+    """The targets of the assignment the caller in `frame` makes with the call's result
+    (`X_train, X_test, y_train, y_test = split(X, y)` -> those names); [] if it makes none."""
+    while frame is not None and frame.f_code is skip:  # another recording's wrapper
+        frame = frame.f_back
+    if frame is None:
+        return []
+    filename, line = frame.f_code.co_filename, frame.f_lineno
+    if filename not in _parsed:
+        try:
+            _parsed[filename] = ast.parse("".join(linecache.getlines(filename)))
+        except (SyntaxError, ValueError):
+            _parsed[filename] = None
+    tree = _parsed[filename]
+    if tree is None:
+        return []
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Assign) and len(node.targets) == 1
+                and isinstance(node.value, ast.Call)
+                and node.lineno <= line <= (node.end_lineno or node.lineno)):
+            target = node.targets[0]
+            items = target.elts if isinstance(target, ast.Tuple) else [target]
+            return [e.id.lstrip("_") or None if isinstance(e, ast.Name) else None
+                    for e in items]
+    return []
+
+
 def _annotation_text(a: Any) -> str:
     return a if isinstance(a, str) else inspect.formatannotation(a)
 
@@ -860,7 +895,8 @@ def _derived(root: Any, fns: list[_Target], classes: list[dict[Axis, int]],
     """The name of a dim no model names and no int parameter sizes: made from the first slot
     it appears in (root is the earliest class of its group): axis 0 of `series` is `n_series`
     (how many items it holds), axis k of it `series_k`. A returned item is named after the
-    variable returned (`return X_train, y_train`), else `out` (`out0`, `out1` in a tuple)."""
+    variable returned (`return X, y`), else the variable the caller assigned it to
+    (`X_train, X_test = split(X)`), else `out` (`out0`, `out1` in a tuple)."""
     f, cid = root
     t = fns[f]
     for (s, path, ax), c in classes[f].items():
@@ -869,13 +905,11 @@ def _derived(root: Any, fns: list[_Target], classes: list[dict[Axis, int]],
         base = s
         if s == "return":
             idx = path[0] if path and isinstance(path[0], int) else None
-            names = t.returns
-            if idx is None and len(names) == 1 and names[0]:
-                base = names[0]
-            elif idx is not None and idx < len(names) and names[idx]:
-                base = names[idx]
-            else:
-                base = "out" if idx is None else f"out{idx}"
+            found = [names[0] if idx is None else names[idx]
+                     for names in (t.returns, t.site or [])
+                     if (len(names) == 1 if idx is None else idx < len(names))]
+            found = [n for n in found if n]
+            base = found[0] if found else "out" if idx is None else f"out{idx}"
             path = path[1:]
         base += "".join(f"_{p}" for p in path)
         base = "".join(ch if ch.isalnum() or ch == "_" else "_" for ch in base)
