@@ -267,7 +267,8 @@ class Recording:
                 call[name] = self._seen(index, name, value)
             call["return"] = self._seen(index, "return", out)
             if t.site is None and (not t.returns or None in t.returns):
-                t.site = _assigned_names(sys._getframe(1), recorded.__code__)
+                here = sys._getframe()
+                t.site = _assigned_names(here.f_back, here.f_code)
             t.add(call)
             return out
 
