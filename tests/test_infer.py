@@ -469,3 +469,18 @@ def test_the_stubs_shown_in_the_docs_are_real_output(pipeline: types.ModuleType)
         run(pipeline, model, n_steps=200)
         run(pipeline, model, n_steps=150)
     assert found.group(1) == rec.source().replace(pipeline.__name__, "seedpipe")
+
+
+def test_record_as_a_decorator(pipeline: types.ModuleType) -> None:
+    """@infer.record(...) records while the decorated function runs, and only then."""
+    rec = infer.record(pipeline.scale)
+
+    @rec
+    def job(n: int) -> Any:
+        return pipeline.scale(np.ones((n, 3), np.float32))
+
+    job(5)
+    job(7)
+    pipeline.scale(np.ones((9, 3), np.float32))  # outside the decorated run: not seen
+    assert rec.calls("scale") == 2
+    assert rec.annotations()["scale"]["return"] == 'Float[Array, "n_series series_1"]'
