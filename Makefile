@@ -6,13 +6,13 @@ STAMP := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONHASHSEED := 0
 
-.PHONY: demo test bench fuzz lint clean docs-bugs docs-port
+.PHONY: demo test bench fuzz lint clean docs docs-bugs docs-port docs-tutorial docs-checker docs-pictures
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -c constraints.txt torch==2.13.0
-	$(PY) -m pip install -q -c constraints.txt -e '.[all,jax,test,lint,infer]'
+	$(PY) -m pip install -q -c constraints.txt -e '.[all,jax,test,lint,docs,infer]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -27,6 +27,18 @@ docs-bugs: $(STAMP)
 docs-port: $(STAMP)
 	$(PY) examples/porting_tutorial.py --write
 
+# The pictures in docs/pictures.md are drawn by the real code (a test checks docs/img/).
+docs-pictures: $(STAMP)
+	$(PY) examples/pictures.py
+
+# The seed scenarios as a tutorial, Keras and PyTorch side by side, from a real run (a test checks).
+docs-tutorial: $(STAMP)
+	$(PY) examples/seed_tutorial.py --markdown > docs/tutorial.md
+
+# The generated checkers shown in docs/checker.md (a test checks they are today's).
+docs-checker: $(STAMP)
+	$(PY) examples/checker_page.py --write
+
 test: $(STAMP)
 	$(PY) -m pytest -q
 
@@ -38,19 +50,24 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_guard.py
 	$(PY) benchmarks/bench_port.py
 	$(PY) benchmarks/bench_validate.py
+	$(PY) benchmarks/bench_picture.py
 	$(PY) benchmarks/bench_infer.py
+
+# The docs site (mkdocs-material + mkdocstrings), strict: a broken link or reference fails.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
 
 # Lint is part of done: ruff and mypy --strict (configured in pyproject.toml), run by CI.
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks examples
 	$(VENV)/bin/mypy
 
-# Long property runs (the test suite runs a bounded slice): ~100k cases in all, 4 hypothesis
+# Long property runs (the test suite runs a bounded slice): ~120k cases in all, 5 hypothesis
 # tests x 24,500 examples + 4 differential loops x 500 (docs/guarantees.md).
 fuzz: $(STAMP)
 	SHAPECONTRACT_FUZZ_EXAMPLES=24500 SHAPECONTRACT_DIFF_CASES=500 \
 		$(PY) -m pytest -q -s tests/test_agreement.py tests/test_differential.py \
-		tests/test_fuzz_hostile.py
+		tests/test_fuzz_hostile.py tests/test_fuzz_losses.py
 
 clean:
-	rm -rf $(VENV) build dist .pytest_cache
+	rm -rf $(VENV) build dist site .pytest_cache

@@ -1,4 +1,5 @@
-"""The generated code shown in docs/usage.md is the code that really runs."""
+"""The generated code shown in docs/checker.md is the code that really runs; guarantees cite
+real tests."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 from shapecontract import Array, Float, checker_source, contract
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "usage.md"
+DOC = Path(__file__).resolve().parent.parent / "docs" / "checker.md"
 
 
 def test_documented_checker_matches_generated_source() -> None:
@@ -18,8 +19,8 @@ def test_documented_checker_matches_generated_source() -> None:
         return x * w
 
     text = DOC.read_text()
-    m = re.search(r"<!-- checker:scale -->\n```python\n(.*?)```", text, re.S)
-    assert m, "docs/usage.md lost its checker example"
+    m = re.search(r"<!-- checker-source:scale -->\n```python\n(.*?)```", text, re.S)
+    assert m, "docs/checker.md lost its checker example"
     assert m.group(1) == checker_source(scale)
 
 

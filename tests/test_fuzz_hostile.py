@@ -507,13 +507,10 @@ def test_suggested_numpy_fixes_make_the_contract_hold(
     check(*c, stats=True)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "KNOWN, not fixed (not small): fixes are computed from bindings_not_from(the failing slot), "
-    "so a name the failing slot bound first loses the evidence of a later argument carrying it. "
-    "x (0, 3) for (3, b), y (3,) for (b,): x binds b=3 (y agrees), only axis 0 of x fails; the "
-    "permute fix np.transpose(x, (1, 0)) gives (3, 0), so b=0 and y fails. A fix needs the "
-    "sizes every other slot implies (evaluate without the failing slot) in _suggest"))
-def test_a_fix_ignores_sizes_a_later_argument_shares() -> None:
+def test_a_fix_uses_sizes_a_later_argument_shares() -> None:
+    """x (0, 3) for (3, b), y (3,) for (b,): x binds b=3 first (y agrees), only axis 0 of x
+    fails. A fix must use what y says of b: transposing x to (3, 0) makes b=0 and y fail
+    (before: offered, since fixes saw only the bindings other slots made in the same pass)."""
     fn = build((ArgSpec("Float", False, ("3", "b"), None), ArgSpec("Float", False, ("b",), None)))
     x, y = np.zeros((0, 3), np.float32), np.zeros(3, np.float32)
     err = call(fn, [x, y])

@@ -10,7 +10,7 @@ import pytest
 PKG = Path(__file__).resolve().parent.parent / "src" / "shapecontract"
 
 LAYERS: dict[str, int] = {
-    "_errors": 0, "_config": 0, "backends": 0,
+    "_errors": 0, "_config": 0, "_coverage": 0, "backends": 0, "_render": 0,
     "_dims": 1,
     "_spec": 2, "_hints": 2, "_types": 2,
     "_contract": 3, "_serial": 3,
@@ -18,7 +18,8 @@ LAYERS: dict[str, int] = {
     "_compile": 5,
     "_export": 5,
     "frameworks": 6,
-    "_decorator": 7, "_guard": 7, "pipeline": 7, "port": 7, "infer": 7, "_infer_cst": 7,
+    "_decorator": 7, "_guard": 7, "pipeline": 7, "port": 7, "picture": 7,
+    "_hook": 7, "pytest_plugin": 7, "infer": 7, "_infer_cst": 7,
     "__init__": 8,
 }
 """Top-level module or package of shapecontract -> its layer (DESIGN.md)."""

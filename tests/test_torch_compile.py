@@ -4,6 +4,8 @@ where torch lets an error through. docs/guarantees.md cites these tests."""
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -130,3 +132,43 @@ def test_jit_script_of_contract_function_is_a_clear_refusal() -> None:
     (before: 'Unknown type constructor Float')."""
     with pytest.raises(TypeError, match=r"torch\.compile .*torch\.jit\.trace"):
         torch.jit.script(mm)
+
+
+def test_jit_script_of_guarded_module_is_a_clear_refusal() -> None:
+    """torch.jit.script of a guarded module (or of a model holding one): a TypeError that
+    says what to do, instead of torch failing on the hook; unguarded, it scripts again
+    (before: torch's own error about the Python hook)."""
+    from shapecontract import unguard
+
+    m = guard(torch.nn.Linear(3, 4))
+    with pytest.raises(TypeError, match=r"guarded Linear.*unguard"):
+        torch.jit.script(m)
+    outer = torch.nn.Sequential(m, torch.nn.ReLU())
+    with pytest.raises(TypeError, match=r"guarded Linear"):
+        torch.jit.script(outer)
+    unguard(m)
+    scripted = torch.jit.script(m)
+    assert tuple(scripted(torch.zeros(2, 3)).shape) == (2, 4)
+    m2 = copy.deepcopy(guard(torch.nn.Linear(3, 4)))
+    with pytest.raises(TypeError, match=r"guarded Linear"):
+        torch.jit.script(m2)
+
+
+def test_fullgraph_turns_any_exception_into_unsupported() -> None:
+    """Why a violation under fullgraph=True is not a ShapeContractError: torch 2.13's Dynamo
+    refuses ANY exception that leaves a fullgraph trace, even a plain ValueError from the
+    user's own code (`Observed exception`). Pinned so that the day torch lets exceptions out,
+    this fails and the limit in docs/guarantees.md is revisited."""
+
+    class Refused(ValueError):
+        pass
+
+    @torch.compile(fullgraph=True, backend="eager")
+    def f(x: torch.Tensor) -> torch.Tensor:
+        if x.shape[0] != 3:
+            raise Refused("bad shape")
+        return x + 1
+
+    assert tuple(f(torch.zeros(3)).shape) == (3,)
+    with pytest.raises(torch._dynamo.exc.Unsupported, match="Observed exception"):
+        f(torch.zeros(4))

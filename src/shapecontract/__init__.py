@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from . import infer
+from . import infer as infer
+from . import picture as picture  # registers the notebook renderer (_render)
 from ._compile import Contract
 from ._config import config, get_mode, reset_mode, scoped
 from ._contract import Slot
@@ -30,6 +31,7 @@ from ._errors import (
     Violation,
 )
 from ._guard import guard, unguard
+from ._hook import hooked, install_import_hook
 from ._types import Array
 from .frameworks import contract_of
 from .pipeline import Compatibility, ValidationReport, compatible, validate
@@ -116,7 +118,9 @@ __all__ = [
     "contract_of",
     "get_mode",
     "guard",
+    "hooked",
     "infer",
+    "install_import_hook",
     "reset_mode",
     "scoped",
     "unguard",

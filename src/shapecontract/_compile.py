@@ -33,7 +33,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from . import _contract, _evaluate
+from . import _contract, _coverage, _evaluate
 from ._contract import Slot
 from ._dims import Anon, Expr, Fixed, Named, Variadic, expr_source
 from ._spec import ArraySpec, DictSpec, ModelSpec, OneOf, TupleSpec, iter_array_specs
@@ -452,7 +452,7 @@ def compile_wrapper(fn: Callable[..., Any], contract: _contract.Contract, sig: i
         if p.startswith("__sc_"):
             raise ValueError(f"parameter names starting with '__sc_' are reserved: {p}")
     lines = [f"{'async ' if is_async else ''}def {name}({params}):",
-             "    __tracebackhide__ = True"]
+             _coverage.HOOK_LINE]  # its counting twin (coverage sessions only) counts calls
     for d in sorted(gen.dynamic):
         lines.append(f"    __sc_d_{d} = None")
     lines += ["    try:"]
@@ -504,6 +504,7 @@ def compile_wrapper(fn: Callable[..., Any], contract: _contract.Contract, sig: i
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     weakref.finalize(wrapper, linecache.cache.pop, filename, None)  # lives as long as it
     wrapper.__shapecontract_source__ = source
+    _coverage.register(wrapper, source, filename)
     return wrapper, source
 
 

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 from ._dims import Expr, Fixed, Named, Variadic, dim_size
 from ._errors import ContractSyntaxError, Location, Origin, render_location
+from ._render import render
 from ._spec import ArraySpec, DictSpec, TupleSpec, iter_array_specs, shape_text
 
 __all__ = ["Contract", "FrameworkVerdict", "LayerRow", "Mismatch", "Slot", "static_compare"]
@@ -214,6 +215,10 @@ class Contract:
         if self.dropped:
             lines.append("note: " + self._dropped_text().strip()[1:-1])
         return "\n".join(lines)
+
+    def _repr_html_(self) -> str | None:
+        """The contract as a picture in a notebook: `shapecontract.picture.to_html(self)`."""
+        return render(self, "html")
 
     def dim_names(self) -> tuple[list[str], list[str]]:
         """(single dim names, variadic dim names), in order of first appearance."""

@@ -21,6 +21,7 @@ import typing
 from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
+from . import _coverage
 from ._compile import Contract, compile_wrapper
 from ._config import get_mode
 from ._contract import Slot
@@ -74,10 +75,14 @@ def _decorate(fn: Any, stable: tuple[str, ...], guard: bool, localns: dict[str, 
     if not callable(fn):
         raise TypeError(f"@contract decorates a function, not {type(fn).__name__}")
     if get_mode() == "off":
+        if _coverage.active():
+            _coverage.unchecked(_coverage_name(fn))
         return fn
     try:
         hints = typing.get_type_hints(fn, localns=localns, include_extras=True)
     except NameError:
+        if _coverage.active():
+            _coverage.declare("function", _coverage_name(fn))
         return _deferred(fn, localns, stable, guard)
     return _build(fn, hints, stable, guard)
 
@@ -132,6 +137,7 @@ def _build(fn: Any, hints: dict[str, Any], stable: tuple[str, ...] = (), guard: 
     if not c.slots and ys is None:
         return fn
     wrapper, source = compile_wrapper(fn, c, sig, is_async, check_return)
+    _coverage.tag(wrapper, "function", _coverage_name(fn))
     if ys is not None:
         wrapper = _stream_wrapper(fn, wrapper, c, sig, ys, stable, name)
     if guard:
@@ -148,6 +154,11 @@ def _build(fn: Any, hints: dict[str, Any], stable: tuple[str, ...] = (), guard: 
     # torch.jit.script compiles source, and cannot compile the checker: say so, and what to do
     wrapper.__prepare_scriptable__ = functools.partial(_refuse_script, name)  # type: ignore[attr-defined]
     return wrapper
+
+
+def _coverage_name(fn: Any) -> str:
+    """`module.qualname`: how contract coverage names a decorated function."""
+    return f"{getattr(fn, '__module__', None) or '?'}.{getattr(fn, '__qualname__', repr(fn))}"
 
 
 def _refuse_script(name: str) -> Any:

@@ -16,6 +16,8 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._render import render as _render
+
 __all__ = [
     "ContractSyntaxError",
     "Fix",
@@ -296,6 +298,10 @@ class ShapeContractError(ValueError, TypeError):
 
     def __str__(self) -> str:
         return self.render()
+
+    def _repr_html_(self) -> str | None:
+        """The error as a picture in a notebook: `shapecontract.picture.to_html(self)`."""
+        return _render(self, "html")
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.violations, self.function, self.bindings, self.notes))

@@ -170,7 +170,7 @@ def verdict(contract: Contract, values: list[Any]) -> ShapeContractError | None:
                          f"silently{': ' + reason if reason else ''}; shapecontract's strict "
                          "level enforces every declared dim (level='framework' accepts what the "
                          "framework accepts)")
-    return build_error(contract, st, notes)
+    return build_error(contract, st, notes, values)
 
 
 def learn(spec: ArraySpec, v: Any) -> bool:
@@ -211,8 +211,16 @@ def holds(contract: Contract, values: list[Any]) -> bool:
     return contract.complete or fw(inputs)[0] is not False
 
 
-def build_error(contract: Contract, st: State, notes: list[str] | None = None) -> ShapeContractError:
-    add_suggestions(st)
+def build_error(contract: Contract, st: State, notes: list[str] | None = None,
+                values: list[Any] | None = None) -> ShapeContractError:
+    others = None
+    if values is not None:
+        def others(loc: Location) -> dict[str, Any]:
+            """What the other slots imply, this slot's value left out (error path only)."""
+            rest = [MISSING if s.kind == "array" and loc[:len(s.location)] == s.location else v
+                    for s, v in zip(contract.slots, values)]
+            return evaluate(contract, rest).bindings
+    add_suggestions(st, others)
     return ShapeContractError(st.violations, function=contract.name, bindings=st.bindings,
                               notes=notes)
 

@@ -20,6 +20,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any, TypeVar
 
+from . import _coverage
 from ._compile import Contract
 from ._config import scoped, scoped_mode
 from ._errors import Fix, ShapeContractError, Violation
@@ -91,6 +92,7 @@ class Guard:
         fn = self._checkers.get(where)
         if fn is None:
             fn = self._checkers[where] = c.checker(self.dims, name=f"{c.name}.{where}")
+            _coverage.tag(fn, "model", c.name)
         return fn
 
     # -- torch: the guard is the forward pre-hook ------------------------------------
@@ -221,6 +223,7 @@ class Guard:
         if fn is None:
             fn = self._checkers["targets " + where] = tc.checker(
                 self.dims, name=f"{c.name}.{where}")
+            _coverage.tag(fn, "model", c.name)
         fn(*xs, *ys, sample_weight)
 
     def _checked_stream(self, model: Any, it: Any, where: str) -> Iterator[Any]:
@@ -357,6 +360,7 @@ def guard(obj: M, spec: Any = None, *, level: str = "strict",
     g = Guard(level, dims, input_shape)
     g.contract(obj)  # derive now: a contract that cannot be stated fails at guard() time
     adapter.install(obj, g)
+    _coverage.guarded("model", g.contract(obj).name)
     if adapter.package == "torch":
         g.prepare(obj)
     return obj

@@ -24,8 +24,10 @@ from .backends import snippets
 __all__ = ["add_suggestions", "cast_fix", "note_other_options", "permutation"]
 
 
-def add_suggestions(st: Any) -> None:
-    """Add fixes to the first violation of each slot that carries its spec (rank and dims)."""
+def add_suggestions(st: Any, others: Any = None) -> None:
+    """Add fixes to the first violation of each slot that carries its spec (rank and dims).
+    `others(location)` gives the bindings every other slot implies (the call evaluated without
+    that slot): a name the failing slot bound first may be carried by a later argument too."""
     seen: set[Location] = set()
     for v in st.violations:
         if v.spec is None or v.location in seen:
@@ -35,7 +37,10 @@ def add_suggestions(st: Any) -> None:
         if shape is None:
             continue
         spec = v.spec.expanded(len(shape))
-        sizes = expected_sizes(spec, st.bindings_not_from(v.location))
+        known = st.bindings_not_from(v.location)
+        if others is not None:
+            known = {**known, **others(v.location)}
+        sizes = expected_sizes(spec, known)
         be = snippets(st.values.get(v.var))
         if not v.explained:
             found = fixes(v, spec, v.var, tuple(shape), sizes, be)
@@ -211,8 +216,8 @@ def fixes(v: Violation, spec: ArraySpec, var: str, shape: tuple[Any, ...],
 
 def _cannot_reshape(v: Violation, n_have: Any, n_want: Any) -> Fix:
     if v.kind == "dim" and v.axis is not None:
-        what = v.dim or f"axis {v.axis}"
-        msg = (f"the contract expects {v.expected} {what} on axis {v.axis}; the data has "
+        what = f"{v.expected} {v.dim}" if v.dim else f"size {v.expected}"
+        msg = (f"the contract expects {what} on axis {v.axis}; the data has "
                f"{v.actual}. Change the data (select, pad or engineer that axis) or change the "
                f"contract")
     else:

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import _coverage
 from ._compile import Contract, compile_checker
 from ._config import scoped_mode
 from ._contract import Slot
@@ -74,6 +75,7 @@ class StreamContract:
         if fn is None:
             fn = self._checkers[key] = compile_checker(self.with_pins(pins, origins),
                                                        report=report_always)
+            _coverage.tag(fn, "stream", self.name)
         return fn
 
     def error(self, pins: dict[str, int], origins: dict[str, str], element: Any,
@@ -439,6 +441,7 @@ def guard_stream(stream: Any, spec: Any, dims: dict[str, int] | None = None,
     """Check every element of `stream` against `spec` (see `shapecontract.guard`)."""
     name = _stream_name(stream)
     spec = as_spec(spec)
+    _coverage.guarded("stream", name)
     tf = sys.modules.get("tensorflow")
     if tf is not None and isinstance(stream, tf.data.Dataset):
         return _guard_tf_dataset(stream, StreamContract(name, spec, dims, stable))

@@ -18,6 +18,7 @@ Design rules:
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -252,6 +253,12 @@ MODULES: dict[str, ModuleRule] = {
 """torch class name -> rule. Looked up along the MRO (`rule_of`)."""
 
 
+PARTIAL_SLOTS = frozenset({"CrossEntropyLoss", "NLLLoss"})
+"""Modules whose slots do not state every relation: an unbatched (C,) score takes a () or (1,)
+target only, which the slot alternatives (chosen per slot) cannot tie together. When the slots
+hold, torch's own verdict decides the rest, also at the strict level."""
+
+
 def rule_of(m: Any) -> ModuleRule | None:
     return lookup(m, MODULES, "torch")
 
@@ -310,7 +317,8 @@ def contract_of_torch(m: Any, level: str = "strict", input_shape: Any = None) ->
     if rule is not None and rule.slots is not None:
         slots = rule.slots(m, _torch_class(m))
         return Contract(label, tuple(slots), level=level, framework=TorchVerdict(m),
-                        framework_name="PyTorch")
+                        framework_name="PyTorch",
+                        complete=_torch_class(m) not in PARTIAL_SLOTS)
     if known is not None:
         inp, hx, out = known
         slots.append(Slot("input", "array", inp))
@@ -665,10 +673,42 @@ def _run_fake(m: Any, sig: Any, watch: Any = None) -> tuple[bool, str, Any]:
 def _torch_verdict(m: Any, sig: Any) -> tuple[bool, str]:
     from .._errors import Reason
 
+    rule = rule_of(m)
+    if rule is not None and rule.kind == "loss" and _torch_class(m) != "CTCLoss":
+        return _real_loss_verdict(m, sig)
     ok, text, last = _run_fake(m, sig)
     if ok:
         return True, ""
     return False, _explain_failure(m, sig, text, last) or Reason(text)
+
+
+def _real_loss_verdict(m: Any, sig: Any) -> tuple[bool, str]:
+    """A loss module asked on real zeros of the same shapes and dtypes (once per signature; a
+    loss is one cheap pass over its inputs). Fake tensors skip some of torch's own checks
+    (an integer target for BCELoss, a float one for NLLLoss on empty inputs) and refuse what
+    eager torch takes (an unbatched (C,) score with a (1,) target): the eager call decides.
+    Zeros are valid probabilities and class index 0; with no class at all, no index is valid.
+    (CTCLoss is not asked this way: its lengths are values.)"""
+    import warnings
+
+    import torch
+
+    from .._errors import Reason
+
+    def real(s: Any) -> Any:
+        if s is None:
+            return None
+        if len(s) == 2 and isinstance(s[0], tuple) and not isinstance(s[1], tuple):
+            return torch.zeros(s[0], dtype=s[1])
+        return tuple(real(x) for x in s)
+
+    try:
+        with warnings.catch_warnings(), torch.no_grad():
+            warnings.simplefilter("ignore")  # torch's own warnings are for the real call
+            m.forward(*[real(s) for s in sig])
+    except Exception as e:  # torch's own verdict, in torch's own words
+        return False, Reason((str(e).strip().splitlines() or [type(e).__name__])[0][:300])
+    return True, ""
 
 
 def _explain_failure(m: Any, sig: Any, text: str, last: Any) -> Any:
@@ -810,6 +850,17 @@ def install_guard(m: Any, guard: Any) -> None:
     hook-id counter, so a later hook cannot take our id."""
     handle = m.register_forward_pre_hook(guard, with_kwargs=True)
     m.__dict__["_shapecontract_handle"] = handle
+    # torch.jit.script asks every module (and submodule) to prepare itself first; TorchScript
+    # cannot compile a Python hook, so a guarded module refuses, saying what to do instead
+    m.__dict__["__prepare_scriptable__"] = functools.partial(_refuse_script, type(m).__name__)
+
+
+def _refuse_script(name: str) -> Any:
+    raise TypeError(
+        f"torch.jit.script cannot compile the guarded {name}: TorchScript keeps no Python "
+        "hooks, so the guard would be dropped silently. Use torch.compile (the guard checks "
+        "every call, see docs/guarantees.md) or torch.jit.trace (the example inputs are "
+        "checked at trace time); or call shapecontract.unguard(model) before scripting it")
 
 
 def remove_guard(m: Any) -> None:
@@ -819,3 +870,4 @@ def remove_guard(m: Any) -> None:
         del m._forward_pre_hooks[hid]
         m._forward_pre_hooks_with_kwargs.pop(hid, None)
     m.__dict__.pop("_shapecontract_handle", None)
+    m.__dict__.pop("__prepare_scriptable__", None)

@@ -1,0 +1,196 @@
+"""The pytest plugin (entry point `pytest11`): raise mode for the session, per-test modes, and
+a contract coverage summary.
+
+Design rules:
+- Loaded in every pytest run where shapecontract is installed, it does nothing unless asked:
+  `--shapecontract` (or the ini option `shapecontract = true`) sets the process-wide mode to
+  `raise` before conftest files and test modules are imported, whatever SHAPECONTRACT_MODE
+  says, and again before every test (a test's own `config(...)` does not leak into the next).
+- `@pytest.mark.shapecontract(mode="off")` (or `"warn"`, `"raise"`, positional too) runs one
+  test, its fixtures included, in a `scoped` mode: the thread and tasks of that test only.
+- Coverage is collected only with `--shapecontract`, the ini option or
+  `--shapecontract-report FILE`: `_coverage.start()` swaps the compiled checkers' code for
+  counting twins, `stop()` swaps it back at the end. The summary (terminal, and JSON in FILE)
+  names the decorated functions never called, those left unchecked because the mode was off
+  when they were decorated, and every import hook with the number of functions it decorated,
+  so a hook that did nothing shows as 0.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from . import _config, _coverage
+from ._config import MODES
+from ._hook import hooks
+
+__all__ = ["coverage_report", "summary_lines"]
+
+MARKER = "shapecontract"
+
+
+class _State:
+    def __init__(self, forced: bool, collect: bool) -> None:
+        self.forced = forced
+        self.previous_mode: str | None = None
+        self.session: _coverage.Session | None = None
+        self.collect = collect
+        self.report: dict[str, Any] | None = None
+
+
+_KEY = pytest.StashKey[_State]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("shapecontract", "shape contracts (shapecontract)")
+    group.addoption("--shapecontract", action="store_true", default=False,
+                    help="check every shape contract in raise mode for this session, whatever "
+                         "SHAPECONTRACT_MODE says, and print a contract coverage summary")
+    group.addoption("--shapecontract-report", metavar="FILE", default=None,
+                    help="write the contract coverage summary to FILE as JSON")
+    parser.addini("shapecontract", type="bool", default=False,
+                  help="as --shapecontract: raise mode for the session, and coverage")
+
+
+def _start(config: pytest.Config, options: Any) -> None:
+    if _KEY in config.stash:
+        return
+    forced = bool(getattr(options, "shapecontract", False) or config.getini("shapecontract"))
+    collect = forced or getattr(options, "shapecontract_report", None) is not None
+    state = config.stash[_KEY] = _State(forced, collect)
+    if forced:
+        state.previous_mode = _config._global_mode
+        _config.config(mode="raise")
+    if collect:
+        state.session = _coverage.start()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser,
+                                  args: list[str]) -> None:
+    """Before conftest files import anything: raise mode and coverage are already on."""
+    _start(early_config, early_config.known_args_namespace)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", f"{MARKER}(mode): run this test with shapecontract's mode set to mode "
+                   f"({', '.join(MODES)}), in this test's thread and tasks only")
+    _start(config, config.option)  # when loaded too late for pytest_load_initial_conftests
+
+
+def _marker_mode(item: pytest.Item) -> str | None:
+    marker = item.get_closest_marker(MARKER)
+    if marker is None:
+        return None
+    if len(marker.args) + len(marker.kwargs) != 1 or set(marker.kwargs) - {"mode"}:
+        raise ValueError(f"@pytest.mark.{MARKER} takes one mode: {MARKER}(mode=\"off\"); got "
+                         f"args={marker.args!r} kwargs={marker.kwargs!r}")
+    mode = marker.kwargs.get("mode", marker.args[0] if marker.args else None)
+    return _config._validate(mode, f"@pytest.mark.{MARKER}(mode)")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+    state = item.config.stash.get(_KEY, None)
+    if state is not None and state.forced:
+        _config.config(mode="raise")
+    try:
+        mode = _marker_mode(item)
+    except ValueError as e:
+        item.stash[_BAD_MARKER] = str(e)
+        mode = None
+    scope = _config.scoped(mode) if mode is not None else None
+    if scope is not None:
+        scope.__enter__()
+    try:
+        yield
+    finally:
+        if scope is not None:
+            scope.__exit__(None, None, None)
+
+
+_BAD_MARKER = pytest.StashKey[str]()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    bad = item.stash.get(_BAD_MARKER, None)
+    if bad is not None:
+        pytest.fail(bad, pytrace=False)
+
+
+def coverage_report(session: _coverage.Session) -> dict[str, Any]:
+    """The contract coverage of `session` as plain data (what `--shapecontract-report` writes)."""
+    data = _coverage.summary(session)
+    data["import_hooks"] = [
+        {"packages": list(h.packages), "modules": list(h.modules), "hooked": list(h.hooked),
+         "skipped": [list(s) for s in h.skipped], "already_imported": list(h.already_imported)}
+        for h in hooks()]
+    return data
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    state = session.config.stash.get(_KEY, None)
+    if state is None or state.session is None:
+        return
+    state.report = coverage_report(state.session)
+    path = session.config.getoption("shapecontract_report")
+    if path:
+        Path(path).write_text(json.dumps(state.report, indent=2) + "\n")
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int,
+                            config: pytest.Config) -> None:
+    state = config.stash.get(_KEY, None)
+    if state is None or state.report is None:
+        return
+    tr = terminalreporter
+    tr.write_sep("=", "contract coverage")
+    for line in summary_lines(state.report):
+        tr.write_line(line)
+
+
+def summary_lines(data: dict[str, Any]) -> list[str]:
+    """The terminal summary of a coverage report."""
+    f, c = data["functions"], data["checks"]
+    lines = [f"decorated functions: {f['decorated']} ({f['called']} called, "
+             f"{len(f['never_called'])} never called)"]
+    lines += [f"  never called: {name}" for name in f["never_called"]]
+    lines += [f"  not checked (mode off when decorated): {name}" for name in f["unchecked"]]
+    for kind in ("models", "streams"):
+        names = data[kind]["names"]
+        lines.append(f"guarded {kind}: {data[kind]['guarded']}"
+                     + (f" ({', '.join(names)})" if names else ""))
+    lines.append(f"checks run: {c['total']} (functions {c['functions']}, models {c['models']}, "
+                 f"streams {c['streams']}, other {c['other']})")
+    for h in data["import_hooks"]:
+        line = (f"import hook on {', '.join(h['packages'])}: {len(h['hooked'])} functions "
+                f"hooked in {len(h['modules'])} modules")
+        if not h["hooked"]:
+            why = (f"{', '.join(h['already_imported'])} was imported before the hook"
+                   if h["already_imported"] else
+                   f"{len(h['skipped'])} array-annotated functions were skipped"
+                   if h["skipped"] else
+                   "no module imported through it had array-annotated functions"
+                   if h["modules"] else "no module of the package was imported after it")
+            line += f"  <- the hook did nothing: {why}"
+        lines.append(line)
+        lines += [f"  skipped {name}: {why}" for name, why in h["skipped"]]
+    return lines
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    state = config.stash.get(_KEY, None)
+    if state is None:
+        return
+    if state.session is not None:
+        _coverage.stop()
+        state.session = None
+    if state.forced:
+        _config.config(mode=state.previous_mode)
+    del config.stash[_KEY]

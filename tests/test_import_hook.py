@@ -1,0 +1,261 @@
+"""The import hook: `@contract` on a real package's array-annotated functions, and nothing else."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import shapecontract
+from shapecontract import ContractSyntaxError, ShapeContractError, install_import_hook
+
+WINDOWS = '''
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+from shapecontract import Array, Float
+
+
+def make_windows(series: Float[Array, "samples features"], timesteps: int
+                 ) -> Float[Array, "windows timesteps features"]:
+    n = series.shape[0] - timesteps + 1
+    return np.stack([series[i:i + timesteps] for i in range(n)])
+
+
+def plain(n: int) -> int:
+    return n + 1
+
+
+def batches(x: Float[Array, "n f"], size: int) -> Iterator[Float[Array, "b f"]]:
+    for i in range(0, len(x), size):
+        yield x[i:i + size]
+
+
+class Scaler:
+    def fit(self, x: Float[Array, "n f"]) -> Scaler:
+        self.mean = x.mean(axis=0)
+        return self
+
+    def name(self) -> str:
+        return "scaler"
+
+    @staticmethod
+    def center(x: Float[Array, "n f"]) -> Float[Array, "n f"]:
+        return x - x.mean(axis=0)
+
+    @classmethod
+    def build(cls, x: Float[Array, "n f"]) -> Scaler:
+        return cls().fit(x)
+
+    class Inner:
+        def step(self, x: Float[Array, "n"]) -> Float[Array, "n"]:
+            return x
+
+
+CAPTURED = (plain, make_windows, Scaler.name)  # references taken while the module runs
+'''
+
+JAX_STYLE = '''
+import numpy as np
+from jaxtyping import Float
+
+
+def total(x: Float[np.ndarray, "b t"]) -> Float[np.ndarray, "b"]:
+    return x.sum(axis=1)
+
+
+def count(n: int) -> int:
+    return n
+'''
+
+
+@pytest.fixture
+def package(tmp_path: Path) -> Iterator[Any]:
+    """A real temporary package `scpkg_N` on sys.path; sys.modules and meta_path cleaned after.
+    (beartype.claw's path hook stays: beartype keeps its own record of having installed it.)"""
+    counter = getattr(package, "n", 0) + 1
+    package.n = counter  # type: ignore[attr-defined]
+    name = f"scpkg_{counter}"
+
+    def make(files: dict[str, str]) -> str:
+        root = tmp_path / name
+        root.mkdir()
+        (root / "__init__.py").write_text("")
+        for fname, src in files.items():
+            (root / f"{fname}.py").write_text(textwrap.dedent(src))
+        return name
+
+    meta_path = list(sys.meta_path)
+    sys.path.insert(0, str(tmp_path))
+    try:
+        yield make
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.meta_path[:] = meta_path
+        sys.path_importer_cache.clear()
+        for mod in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
+            del sys.modules[mod]
+
+
+def test_decorates_array_functions_and_methods_only(package: Any) -> None:
+    """Functions and methods with array annotations get @contract; the others stay the same object."""
+    name = package({"windows": WINDOWS})
+    with install_import_hook(name) as hook:
+        mod = __import__(f"{name}.windows", fromlist=["x"])
+    expected = {f"{name}.windows.{q}" for q in (
+        "make_windows", "batches", "Scaler.fit", "Scaler.center", "Scaler.build",
+        "Scaler.Inner.step")}
+    assert set(hook.hooked) == expected
+    assert expected <= set(shapecontract.hooked())
+    plain, make_windows, name_method = mod.CAPTURED
+    assert mod.plain is plain and vars(mod.Scaler)["name"] is name_method  # the same objects
+    assert mod.make_windows is not make_windows and mod.make_windows.__wrapped__ is make_windows
+    for fn in (mod.make_windows, mod.Scaler.fit, mod.Scaler.center, mod.Scaler.build,
+               mod.Scaler.Inner.step):
+        assert hasattr(fn, "__shapecontract__"), fn
+    assert hook.modules == [name, f"{name}.windows"]
+
+
+def test_hooked_functions_check_their_contracts(package: Any) -> None:
+    """A hooked function raises ShapeContractError on a bad call, passes a good one, checks yields."""
+    name = package({"windows": WINDOWS})
+    with install_import_hook(name):
+        mod = __import__(f"{name}.windows", fromlist=["x"])
+    assert mod.make_windows(np.zeros((30, 3)), 5).shape == (26, 5, 3)
+    with pytest.raises(ShapeContractError) as e:
+        mod.make_windows(np.zeros(30), 5)
+    assert e.value.slot == "argument series"
+    with pytest.raises(ShapeContractError):
+        mod.Scaler.center(np.zeros(4))
+    with pytest.raises(ShapeContractError):
+        mod.Scaler().fit(np.zeros((2, 2, 2)))
+    assert isinstance(mod.Scaler.build(np.ones((4, 2))), mod.Scaler)
+    assert [b.shape for b in mod.batches(np.zeros((5, 2)), 2)] == [(2, 2), (2, 2), (1, 2)]
+
+
+def test_modules_imported_before_install_are_not_hooked(package: Any) -> None:
+    """A hook installed after the import decorates nothing, warns, and says so on its handle."""
+    name = package({"windows": WINDOWS})
+    mod = __import__(f"{name}.windows", fromlist=["x"])
+    with pytest.warns(UserWarning, match="already imported"):
+        hook = install_import_hook(name)
+    try:
+        assert hook.hooked == [] and f"{name}.windows" in hook.already_imported
+        assert not hasattr(mod.make_windows, "__shapecontract__")
+    finally:
+        hook.uninstall()
+
+
+def test_uninstall_removes_the_finder(package: Any) -> None:
+    """After the block, modules imported later are not decorated."""
+    name = package({"windows": WINDOWS, "other": WINDOWS})
+    with install_import_hook(name):
+        __import__(f"{name}.windows")
+    other = __import__(f"{name}.other", fromlist=["x"])
+    assert not hasattr(other.make_windows, "__shapecontract__")
+
+
+def test_unresolvable_annotations_are_recorded_not_dropped(package: Any) -> None:
+    """An annotation naming something undefined is listed in .skipped with the reason."""
+    name = package({"broken": '''
+        from __future__ import annotations
+        def f(x: Undefined) -> None:
+            return None
+    '''})
+    with install_import_hook(name) as hook:
+        __import__(f"{name}.broken")
+    assert hook.hooked == []
+    assert hook.skipped and hook.skipped[0][0] == f"{name}.broken.f"
+    assert "Undefined" in hook.skipped[0][1]
+
+
+def test_bad_package_name_is_a_clear_error() -> None:
+    """install_import_hook('') or a path is a ValueError naming what it expected."""
+    with pytest.raises(ValueError, match="package names"):
+        install_import_hook("my/pkg")
+    with pytest.raises(ValueError, match="package names"):
+        install_import_hook([])
+
+
+@pytest.mark.parametrize("order", ["jaxtyping_first", "shapecontract_first"])
+def test_composes_with_jaxtyping_hook(package: Any, order: str) -> None:
+    """With jaxtyping's hook installed before or after ours, both act on the module."""
+    import jaxtyping
+
+    name = package({"jx": JAX_STYLE})
+    if order == "jaxtyping_first":
+        jx = jaxtyping.install_import_hook(name, "beartype.beartype")
+        ours = install_import_hook(name)
+    else:
+        ours = install_import_hook(name)
+        jx = jaxtyping.install_import_hook(name, "beartype.beartype")
+    try:
+        import importlib
+
+        mod = importlib.import_module(f"{name}.jx") if order == "jaxtyping_first" else \
+            __import__(f"{name}.jx", fromlist=["x"])
+    finally:
+        jx.uninstall()
+        ours.uninstall()
+    assert ours.hooked == [f"{name}.jx.total"]
+    # ours: the shape contract, raised as ShapeContractError before jaxtyping sees the call
+    with pytest.raises(ShapeContractError):
+        mod.total(np.zeros(3))
+    assert mod.total(np.ones((2, 3))).tolist() == [3.0, 3.0]
+    # jaxtyping's: `count` is not ours (no array), yet its `int` is checked by jaxtyping+beartype
+    assert not hasattr(mod.count, "__shapecontract__")
+    with pytest.raises(jaxtyping.TypeCheckError):
+        mod.count("a")
+
+
+@pytest.mark.parametrize("order", ["beartype_first", "shapecontract_first"])
+def test_composes_with_beartype_claw(package: Any, order: str) -> None:
+    """With beartype.claw on the package before or after ours, both act on the module."""
+    from beartype.claw import beartype_package
+    from beartype.roar import BeartypeCallHintParamViolation
+
+    name = package({"bt": JAX_STYLE})
+    if order == "beartype_first":
+        beartype_package(name)
+        ours = install_import_hook(name)
+    else:
+        ours = install_import_hook(name)
+        beartype_package(name)
+    try:
+        mod = __import__(f"{name}.bt", fromlist=["x"])
+    finally:
+        ours.uninstall()
+    assert ours.hooked == [f"{name}.bt.total"]
+    with pytest.raises(ShapeContractError):
+        mod.total(np.zeros(3))
+    assert not hasattr(mod.count, "__shapecontract__")
+    with pytest.raises(BeartypeCallHintParamViolation):
+        mod.count("a")
+
+
+def test_malformed_annotation_raises_at_import(package: Any) -> None:
+    """A malformed array annotation in a hooked module is a ContractSyntaxError at import."""
+    name = package({"bad": '''
+        from shapecontract import Array, Float
+        def f(x: Float[Array, "b, t"]) -> None:
+            return None
+    '''})
+    with install_import_hook(name), pytest.raises(ContractSyntaxError, match="not commas"):
+        __import__(f"{name}.bad")
+
+
+def test_mode_off_at_import_is_recorded_as_skipped(package: Any) -> None:
+    """With mode off at import, nothing is decorated and each function says why in .skipped."""
+    name = package({"windows": WINDOWS})
+    with shapecontract.scoped(mode="off"), install_import_hook(name) as hook:
+        mod = __import__(f"{name}.windows", fromlist=["x"])
+    assert hook.hooked == [] and not hasattr(mod.make_windows, "__shapecontract__")
+    assert (f"{name}.windows.make_windows",
+            "mode off when imported: @contract returned it unchanged") in hook.skipped
