@@ -465,11 +465,13 @@ class Recording:
 
 def record(*targets: Any, fixed: bool | Iterable[str] = False) -> Recording:
     """Record the shapes and dtypes flowing through `targets` (functions, methods, a Keras
-    model or torch module) while a real run happens::
+    model or torch module) while a real run happens:
 
-        with infer.record(load, scale, make_windows, split, model) as rec:
-            run_pipeline()
-        print(rec.source())
+    ```python
+    with infer.record(load, scale, make_windows, split, model) as rec:
+        run_pipeline()
+    print(rec.source())
+    ```
 
     Also a decorator: `@infer.record(make_windows)` records while the decorated function runs.
     `fixed=True` writes sizes that never varied as fixed dims; `fixed=["timesteps"]` only those
