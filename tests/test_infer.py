@@ -174,6 +174,10 @@ def test_dims_take_the_names_the_model_gives_them(pipeline: types.ModuleType) ->
     assert alone["make_windows"]["return"] == (
         'tuple[Float[Array, "n_X timesteps n_features"], Float[Array, "n_X 1"]]')
     assert alone["load_series"]["return"] == 'Float[Array, "n_steps n_features"]'
+    # fixed, a size keeps a meaningful name as its label; a slot-made name is dropped
+    fixed = rec.annotations(fixed=True)
+    assert fixed["load_series"]["return"] == 'Float[Array, "n_steps n_features=3"]'
+    assert fixed["split"]["y"] == 'Float[Array, "n_X 1"]'
 
 
 def test_unification_fixed_and_varying_sizes(pipeline: types.ModuleType) -> None:

@@ -801,17 +801,18 @@ def _solve(rec: Recording, fixed: bool | Iterable[str]) -> list[_Solved]:
         model_names.setdefault(links.find(key), []).append((where, name))
 
     names: list[dict[int, str]] = [{} for _ in fns]
+    meaningful: list[set[int]] = [set() for _ in fns]  # named by a model or an int parameter
     notes: list[list[str]] = [[] for _ in fns]
     for f, t in enumerate(fns):
         used: set[str] = set()
         reserved = set(t.params)
         for cid in sorted(set(classes[f].values())):
             root = links.find((f, cid))
-            if root in model_names:
-                name = sorted(model_names[root])[0][1]
-            else:
-                name = _group_int_name(root, links, class_int) or _derived(
-                    root, fns, classes, slots)
+            given = (sorted(model_names[root])[0][1] if root in model_names
+                     else _group_int_name(root, links, class_int))
+            if given is not None:
+                meaningful[f].add(cid)
+            name = given or _derived(root, fns, classes)
             if name in reserved and class_int[f].get(cid) != name:
                 name = name + "_"
             base, k = name, 2
@@ -825,8 +826,8 @@ def _solve(rec: Recording, fixed: bool | Iterable[str]) -> list[_Solved]:
         ann: dict[str, str] = {}
         cats: set[str] = set()
         for s, sl in slots[f].items():
-            text = _render(sl, s, (), classes[f], class_sizes[f], names[f], ones[f], fixed,
-                           fixed_names, cats, notes[f])
+            text = _render(sl, s, (), classes[f], class_sizes[f], names[f], meaningful[f],
+                           ones[f], fixed, fixed_names, cats, notes[f])
             if text is not None:
                 ann[s] = text
         for s, sl in slots[f].items():
@@ -843,7 +844,8 @@ def _solve(rec: Recording, fixed: bool | Iterable[str]) -> list[_Solved]:
 
 
 def _render(sl: _Slot, s: str, path: Path_, ids: dict[Axis, int],
-            sizes: list[tuple[int | None, ...]], names: dict[int, str], one: set[Axis],
+            sizes: list[tuple[int | None, ...]], names: dict[int, str], meaningful: set[int],
+            one: set[Axis],
             fixed: bool | Iterable[str], fixed_names: set[str] | None, cats: set[str],
             notes: list[str]) -> str | None:
     if sl.kind == "array":
@@ -866,7 +868,7 @@ def _render(sl: _Slot, s: str, path: Path_, ids: dict[Axis, int],
                 want = fixed is True if fixed_names is None else name in fixed_names
                 if constant and want:
                     size = col.pop()
-                    parts.append(f"{name}={size}" if not _is_derived(name) else str(size))
+                    parts.append(f"{name}={size}" if cid in meaningful else str(size))
                 else:
                     parts.append(name)
             dims = " ".join(parts)
@@ -874,15 +876,11 @@ def _render(sl: _Slot, s: str, path: Path_, ids: dict[Axis, int],
     if sl.kind == "tuple":
         items = []
         for i, item in enumerate(sl.items):
-            text = _render(item, s, (*path, i), ids, sizes, names, one, fixed, fixed_names,
-                           cats, notes)
+            text = _render(item, s, (*path, i), ids, sizes, names, meaningful, one, fixed,
+                           fixed_names, cats, notes)
             items.append(text if text is not None else "object")
         return f"tuple[{', '.join(items)}]" + (" | None" if sl.optional else "")
     return None
-
-
-def _is_derived(name: str) -> bool:
-    return name.startswith("n_") or name.rstrip("_").rpartition("_")[2].isdigit()
 
 
 def _group_int_name(root: Any, links: _Union, class_int: list[dict[int, str]]) -> str | None:
@@ -893,8 +891,7 @@ def _group_int_name(root: Any, links: _Union, class_int: list[dict[int, str]]) -
     return None
 
 
-def _derived(root: Any, fns: list[_Target], classes: list[dict[Axis, int]],
-             slots: list[dict[str, _Slot]]) -> str:
+def _derived(root: Any, fns: list[_Target], classes: list[dict[Axis, int]]) -> str:
     """The name of a dim no model names and no int parameter sizes: made from the first slot
     it appears in (root is the earliest class of its group): axis 0 of `series` is `n_series`
     (how many items it holds), axis k of it `series_k`. A returned item is named after the
