@@ -348,7 +348,7 @@ def test_dtypes_map_to_categories_and_dicts_are_reported(tmp_path: Path) -> None
     ann = rec.annotations()["mixed"]
     assert ann["a"] == 'Float[Array, "n_a"]' and ann["b"] == 'Int[Array, "n_a"]'
     assert ann["c"] == 'Bool[Array, "n_a"]' and ann["d"] == 'Real[Array, "n_a"]'
-    assert ann["e"] == 'Float[Array, "n_e e_1"] | None'
+    assert ann["e"] == 'Float[Array, "n_a e_1"] | None'  # axis 0 met a's wherever e was seen
     assert "return" not in ann
     assert any("mixed: return: not annotated: a dict" in n for n in rec.notes())
     assert rec.annotations()["ranked"]["x"] == 'Float[Array, "..."]'
@@ -488,3 +488,31 @@ def test_record_as_a_decorator(pipeline: types.ModuleType) -> None:
     pipeline.scale(np.ones((9, 3), np.float32))  # outside the decorated run: not seen
     assert rec.calls("scale") == 2
     assert rec.annotations()["scale"]["return"] == 'Float[Array, "n_series series_1"]'
+
+
+def test_optional_and_keyword_only_parameters(tmp_path: Path) -> None:
+    """A parameter that is sometimes None shares dims where it was seen (`| None`, its default
+    kept); keyword-only and `**kw` parameters are laid out with the rest when wrapped."""
+    source = "def add(a, e=None, *, k=None, **kw):\n    return a if e is None else a + e\n"
+    name = f"opt_{next(_counter)}"
+    path = tmp_path / f"{name}.py"
+    path.write_text(source)
+    m = _import(path, name)
+    with infer.record(m.add) as rec:
+        m.add(np.ones((3, 2)))
+        m.add(np.ones((4, 2)), np.ones((4, 2)), k=np.ones(5))
+    rec.apply(path)
+    assert path.read_text().endswith(
+        'def add(\n'
+        '    a: Float[Array, "n_a a_1"],\n'
+        '    e: Float[Array, "n_a a_1"] | None = None,\n'
+        '    *,\n'
+        '    k: Float[Array, "n_k"] | None = None,\n'
+        '    **kw,\n'
+        ') -> Float[Array, "n_a a_1"]:\n'
+        '    return a if e is None else a + e\n')
+    again = _import(path, f"{name}_again")
+    assert again.add(np.ones((3, 2)), None, k=None).shape == (3, 2)
+    with pytest.raises(ShapeContractError) as err:
+        again.add(np.ones((3, 2)), np.ones((4, 2)))  # numpy would say "cannot broadcast"
+    assert err.value.slot == "argument e" and err.value.axis == 0

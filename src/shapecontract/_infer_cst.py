@@ -119,14 +119,29 @@ def patch_source(text: str, plan: dict[str, dict[str, str]]) -> tuple[str, list[
         if not too_long(node):
             return node
         ps = node.params
-        simple = not (ps.posonly_params or ps.kwonly_params
-                      or not isinstance(ps.posonly_ind, cst.MaybeSentinel)
-                      or not isinstance(ps.star_arg, cst.MaybeSentinel) or ps.star_kwarg)
-        if simple and ps.params and "\n" not in empty.code_for_node(original.params):
-            params = [p.with_changes(comma=cst.Comma(
-                whitespace_after=newline("    " if i < len(ps.params) - 1 else "")))
-                for i, p in enumerate(ps.params)]
-            node = node.with_changes(params=ps.with_changes(params=params),
+        groups: list[tuple[str, list[Any]]] = [  # every parameter, in source order
+            ("posonly_params", list(ps.posonly_params)),
+            ("posonly_ind", [] if isinstance(ps.posonly_ind, cst.MaybeSentinel)
+             else [ps.posonly_ind]),
+            ("params", list(ps.params)),
+            ("star_arg", [] if isinstance(ps.star_arg, cst.MaybeSentinel) else [ps.star_arg]),
+            ("kwonly_params", list(ps.kwonly_params)),
+            ("star_kwarg", [] if ps.star_kwarg is None else [ps.star_kwarg])]
+        total = sum(len(g) for _, g in groups)
+        if total and "\n" not in empty.code_for_node(original.params):
+            seen, changes = 0, {}
+            for attr, items in groups:
+                out = []
+                for item in items:
+                    seen += 1
+                    out.append(item.with_changes(comma=cst.Comma(
+                        whitespace_after=newline("    " if seen < total else ""))))
+                if attr in ("posonly_ind", "star_arg", "star_kwarg"):
+                    if out:
+                        changes[attr] = out[0]
+                else:
+                    changes[attr] = out
+            node = node.with_changes(params=ps.with_changes(**changes),
                                      whitespace_before_params=newline("    "))
         ret = node.returns.annotation if node.returns is not None else None
         if (too_long(node) and original.returns is None and isinstance(ret, cst.Subscript)

@@ -9,7 +9,8 @@ Design rules:
   elsewhere (a list of callbacks, a closure, a default argument, a local variable).
 - A model (Keras model, torch module) is recorded by the shapes it receives; its contract
   (`contract_of`) names the dims of the recorded arrays that reach it.
-- Unification, per function: axes whose sizes are equal in every call share one dim; sizes
+- Unification, per function: axes whose sizes are equal in every call (where both were
+  seen: an optional argument) share one dim; sizes
   that vary stay named; sizes that never vary become fixed only when asked (`fixed=`). A size
   that is always 1 is written `1` (structural: keepdims, a single column).
 - Naming, deterministic: the name a downstream model gives a dim, else the `int` parameter
@@ -768,23 +769,23 @@ def _solve(rec: Recording, fixed: bool | Iterable[str]) -> list[_Solved]:
                if a[2] >= 0 and all(v == 1 for v in col if v is not None)}
         ones.append(one)
         ids: dict[Axis, int] = {}
-        sizes: list[tuple[int | None, ...]] = []
-        by_col: dict[tuple[int | None, ...], int] = {}
+        sizes: list[tuple[int | None, ...]] = []  # per class: its size in each call
         ints: dict[int, str] = {}
-        for a, col in columns.items():
-            if a in one:
+        for a, col in columns.items():  # in order: parameters, then the return
+            if a in one or a[2] == -1:
                 continue
-            if a[2] == -1:  # an int parameter: names the class it always equals
-                if col in by_col and by_col[col] not in ints:
-                    ints[by_col[col]] = a[0]
-                continue
-            if col not in by_col:
-                by_col[col] = len(sizes)
+            cid = next((i for i, known in enumerate(sizes) if _agree(known, col)), None)
+            if cid is None:
+                cid = len(sizes)
                 sizes.append(col)
-            ids[a] = by_col[col]
-        for a, col in columns.items():  # an int parameter listed before the array it sizes
-            if a[2] == -1 and col in by_col and by_col[col] not in ints:
-                ints[by_col[col]] = a[0]
+            else:
+                sizes[cid] = tuple(k if k is not None else v for k, v in zip(sizes[cid], col))
+            ids[a] = cid
+        for a, col in columns.items():  # an int parameter names the class it always equals
+            if a[2] == -1:
+                cid = next((i for i, known in enumerate(sizes) if _agree(known, col)), None)
+                if cid is not None and cid not in ints:
+                    ints[cid] = a[0]
         classes.append(ids)
         class_sizes.append(sizes)
         class_int.append(ints)
@@ -841,6 +842,13 @@ def _solve(rec: Recording, fixed: bool | Iterable[str]) -> list[_Solved]:
                             "calls of other sizes to tell a shared dim from a coincidence")
         out.append(_Solved(ann, notes[f], cats))
     return out
+
+
+def _agree(a: tuple[int | None, ...], b: tuple[int | None, ...]) -> bool:
+    """Two axes' sizes per call (None: absent in that call) are one dim: seen together at least
+    once, and equal in every call where both were seen."""
+    both = [(x, y) for x, y in zip(a, b) if x is not None and y is not None]
+    return bool(both) and all(x == y for x, y in both)
 
 
 def _render(sl: _Slot, s: str, path: Path_, ids: dict[Axis, int],
