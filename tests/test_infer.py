@@ -11,6 +11,7 @@ import sys
 import textwrap
 import types
 import warnings
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -416,10 +417,17 @@ def test_nested_recordings_both_see_calls_and_repeats_are_counted(
         with infer.record(pipeline.scale) as inner:
             for _ in range(50):
                 pipeline.scale(np.ones((6, 3), np.float32))
+            assert not inner._ids  # the batches died: no entry is left behind for them
         assert pipeline.scale is not original  # the outer recording is still in place
         pipeline.scale(np.ones((9, 3), np.float32))
     assert pipeline.scale is original
     assert inner.calls("scale") == 50 and outer.calls("scale") == 51
+    with infer.record(pipeline.scale):  # no reference to the data outlives its use
+        x = np.ones((6, 3), np.float32)
+        alive = weakref.ref(x)
+        pipeline.scale(x)
+        del x
+        assert alive() is None
     assert len(inner._target("scale").calls) == 1  # one distinct call kept
     assert outer.annotations()["scale"]["series"] == 'Float[Array, "n_series series_1"]'
     assert inner.annotations(fixed=True)["scale"]["series"] == 'Float[Array, "6 3"]'

@@ -268,8 +268,9 @@ class Recording:
                 call[name] = self._seen(index, name, value)
             call["return"] = self._seen(index, "return", out)
             if t.site is None and (not t.returns or None in t.returns):
-                here = sys._getframe()
-                t.site = _assigned_names(here.f_back, here.f_code)
+                # no frame kept in a local: a frame referring to itself would keep the
+                # call's arrays alive until the garbage collector runs
+                t.site = _assigned_names(sys._getframe(1), sys._getframe(0).f_code)
             t.add(call)
             return out
 
@@ -281,17 +282,23 @@ class Recording:
         obs = _observe(value, (), arrays)
         for path, a in arrays:
             pos = (index, slot, path)
-            try:
-                ref = weakref.ref(a)
-            except TypeError:
-                continue  # cannot be referred to weakly: no identity link for it
             known = self._ids.get(id(a))
             if known is not None and known[0]() is a:
                 if known[1] != pos:
                     self._links.add((known[1], pos))
-            else:
-                self._ids[id(a)] = (ref, pos)
+                continue
+            try:
+                ref = weakref.ref(a, functools.partial(self._forget, id(a)))
+            except TypeError:
+                continue  # cannot be referred to weakly: no identity link for it
+            self._ids[id(a)] = (ref, pos)
         return obs
+
+    def _forget(self, key: int, ref: Any) -> None:
+        """An array died: drop its entry (a training loop's batches do not pile up)."""
+        known = self._ids.get(key)
+        if known is not None and known[0] is ref:
+            del self._ids[key]
 
     def _install_model(self, index: int, m: _ModelTarget) -> None:
         model = m.model
