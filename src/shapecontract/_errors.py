@@ -12,7 +12,10 @@ Design rules:
 from __future__ import annotations
 
 import collections
+import contextlib
+import contextvars
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -308,15 +311,68 @@ class ShapeContractError(ValueError, TypeError):
 
 
 def _worker() -> str | None:
-    """Which worker of a distributed run raised the error: `rank 1 of 2` under an initialised
-    torch.distributed process group (read from sys.modules, never imported)."""
+    """Which worker of a distributed run raised the error, read from sys.modules (a framework
+    is never imported for it): the name a deferred check carries (`as_worker`); `rank 1 of 2`
+    under an initialised torch.distributed process group; `replica 1 of 2` inside a
+    tf.distribute replica context (`strategy.run`, Keras `fit` under `strategy.scope()`)."""
+    named = _AS_WORKER.get()
+    if named is not None:
+        return named
     dist = sys.modules.get("torch.distributed")
     try:
         if dist is not None and dist.is_available() and dist.is_initialized():
             return f"rank {dist.get_rank()} of {dist.get_world_size()}"
     except Exception:  # a half torn-down group: no worker name rather than no error
         return None
-    return None
+    tf = sys.modules.get("tensorflow")
+    if tf is None:
+        return None
+    try:
+        return _tf_replica(tf)
+    except Exception:  # a TensorFlow half imported or torn down: no name rather than no error
+        return None
+
+
+def _tf_replica(tf: Any) -> str | None:
+    """`replica 1 of 2` in a tf.distribute replica context of a strategy, else None (the default
+    strategy's context, a cross-replica context)."""
+    if not tf.distribute.has_strategy():
+        return None
+    ctx = tf.distribute.get_replica_context()
+    if ctx is None:
+        return None
+    # The id is kept as a Python int (MirroredStrategy's replica threads); the public property
+    # would add a constant op to the graph being traced, so it is read only as a fallback.
+    rid = getattr(ctx, "_replica_id_in_sync_group", None)
+    if not isinstance(rid, int):
+        rid = tf.get_static_value(ctx.replica_id_in_sync_group)
+        if rid is None:
+            return None
+    return f"replica {int(rid)} of {ctx.num_replicas_in_sync}"
+
+
+_AS_WORKER: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "shapecontract_worker", default=None)
+
+
+def current_worker() -> str | None:
+    """The worker an error raised here would name (see `_worker`)."""
+    return _worker()
+
+
+@contextlib.contextmanager
+def as_worker(name: str | None) -> Iterator[None]:
+    """Errors raised in this block name `name` as their worker: a check that runs later, in a
+    framework's own thread (a tf.function graph's run-time check), names the replica that
+    traced it."""
+    if name is None:
+        yield
+        return
+    token = _AS_WORKER.set(name)
+    try:
+        yield
+    finally:
+        _AS_WORKER.reset(token)
 
 
 _RECENT: collections.deque[ShapeContractError] = collections.deque(maxlen=16)
@@ -327,14 +383,16 @@ violations but no traceback: the library keeps no value of a failed call alive."
 
 def recent_error(exc: BaseException) -> ShapeContractError | None:
     """The ShapeContractError that `exc` (a framework's error) carries: the twin of the recent
-    error whose whole text appears in `exc`'s (the same violations, not rebuilt from text)."""
-    if isinstance(exc, ShapeContractError):
+    error whose whole text appears in `exc`'s (the same violations, not rebuilt from text).
+    A ShapeContractError rebuilt from text alone (Keras re-raises a layer's error as
+    `type(e)(its message + context)`) gives the twin too when one matches, else itself."""
+    if isinstance(exc, ShapeContractError) and not exc._text:
         return exc
     text = str(exc)
     for err in reversed(_RECENT):
-        if err.render() in text:
+        if not err._text and err.render() in text:  # a twin with its violations
             return err
-    return None
+    return exc if isinstance(exc, ShapeContractError) else None
 
 
 class ContractSyntaxError(ValueError):

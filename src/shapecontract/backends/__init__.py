@@ -17,6 +17,8 @@ import operator
 import sys
 from typing import Any
 
+from .._errors import as_worker, current_worker
+
 __all__ = ["Backend", "BrokenShape", "backend_of", "defer_check", "dtype_name", "dtype_of",
            "is_array", "shape_of", "trusted"]
 
@@ -214,9 +216,10 @@ def trusted(t: type) -> bool:
 
 def defer_check(values: list[Any], check: Any) -> bool:
     """If `values` hold tf.function graph tensors with sizes unknown while tracing, add an op to
-    the graph that calls `check(concrete values)` each time the graph runs (a stateful
-    `tf.numpy_function`: tf.function runs it in program order) and return True. `check` raises
-    to fail the run; TensorFlow delivers it as its own error carrying our text."""
+    the graph that calls `check(concrete values)` each time the graph runs (a
+    `tf.py_function`, stateful: tf.function runs it in program order) and return True. `check` raises
+    to fail the run; TensorFlow delivers it as its own error carrying our text. Under
+    tf.distribute the error names the replica whose trace added the check."""
     idx = [i for i, v in enumerate(values) if type(v).__name__ == "SymbolicTensor"]
     if not idx:  # first, and touching nothing else: torch.compile traces this path too
         return False
@@ -230,17 +233,22 @@ def defer_check(values: list[Any], check: Any) -> bool:
     if control_flow_util.GraphOrParentsInXlaContext(ops.get_default_graph()):
         return False  # XLA (jit_compile=True) has no Python ops and no run-time errors
 
-    def run(*arrays: Any) -> Any:
-        import numpy as np
+    # The graph runs the check in TensorFlow's threads, outside any tf.distribute replica
+    # context: the replica tracing it now (strategy.run) is the one an error must name.
+    worker = current_worker()
 
+    def run(*tensors: Any) -> Any:
         concrete = list(values)
-        for i, a in zip(idx, arrays):
-            concrete[i] = a
-        check(concrete)
-        return np.int32(0)
+        for i, t in zip(idx, tensors):
+            concrete[i] = t
+        with as_worker(worker):
+            check(concrete)
+        return tf.constant(0)
 
-    tf.numpy_function(run, [values[i] for i in idx], tf.int32, stateful=True,
-                      name="shapecontract_check")
+    # tf.py_function, not tf.numpy_function: the check sees tensors (EagerTensor), so a slot
+    # restricted to tf.Tensor holds and a 0-d value stays an array (numpy_function hands over
+    # ndarrays and numpy scalars, which such slots refuse).
+    tf.py_function(run, [values[i] for i in idx], tf.int32, name="shapecontract_check")
     return True
 
 
@@ -287,15 +295,15 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _sizes(raw: Any) -> tuple[int | None, ...] | None:
-    """`raw` as a shape: a tuple of sizes, None for an unknown one (TF None, a torch SymInt, nan
-    for dask); None if `raw` is not a shape (not a sequence; an entry that is a string, a bool,
+    """`raw` as a shape: a tuple of sizes, None for an unknown one (TF None, a torch SymInt, a
+    JAX symbolic dim as Keras traces with on the JAX backend, nan for dask); None if `raw` is not a shape (not a sequence; an entry that is a string, a bool,
     a float, a negative number, a tuple)."""
     if isinstance(raw, (str, bytes)) or not hasattr(raw, "__len__") or not hasattr(raw, "__iter__"):
         return None
     out: list[int | None] = []
     for s in raw:
-        if s is None or type(s).__name__ in ("SymInt", "Dimension"):
-            out.append(None)  # unknown (TF None, torch symbolic sizes)
+        if s is None or type(s).__name__ in ("SymInt", "Dimension", "_DimExpr"):
+            out.append(None)  # unknown (TF None, torch symbolic sizes, JAX symbolic dims)
             continue
         if isinstance(s, float) and s != s:
             out.append(None)  # nan: unknown (dask)
