@@ -14,10 +14,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_demo_catches_every_seed_scenario() -> None:
-    """Each scenario prints a violation with argument/return, axis and dim name."""
-    out = subprocess.run([sys.executable, str(ROOT / "examples" / "demo.py")], capture_output=True,
+    """Each scenario prints a violation with argument/return, axis and dim name. Run as
+    `shapecontract demo` (the scenarios are in the package; examples/demo.py calls the same
+    `shapecontract.demo.main`)."""
+    path = os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")]))
+    out = subprocess.run([sys.executable, "-m", "shapecontract", "demo"], capture_output=True,
                          text=True, check=True, timeout=300,
-                         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}).stdout
+                         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3",
+                              "PYTHONPATH": path}).stdout
     scenarios, porting = out.split("scenarios caught", 1)
     blocks = scenarios.split("\n== ")[1:]
     assert blocks, out
