@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -c constraints.txt torch==2.13.0
-	$(PY) -m pip install -q -c constraints.txt -e '.[all,jax,test,lint,docs]'
+	$(PY) -m pip install -q -c constraints.txt -e '.[all,jax,test,lint,docs,infer]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -51,6 +51,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_port.py
 	$(PY) benchmarks/bench_validate.py
 	$(PY) benchmarks/bench_picture.py
+	$(PY) benchmarks/bench_infer.py
 
 # The docs site (mkdocs-material + mkdocstrings), strict: a broken link or reference fails.
 docs: $(STAMP)

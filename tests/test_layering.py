@@ -20,7 +20,7 @@ LAYERS: dict[str, int] = {
     "frameworks": 6,
     "_decorator": 7, "_guard": 7, "pipeline": 7, "port": 7, "picture": 7,
     "_hook": 7, "pytest_plugin": 7,
-    "cli": 7, "demo": 7, "__main__": 7,
+    "cli": 7, "demo": 7, "__main__": 7, "infer": 7, "_infer_cst": 7,
     "__init__": 8,
 }
 """Top-level module or package of shapecontract -> its layer (DESIGN.md)."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from . import infer as infer
 from . import picture as picture  # registers the notebook renderer (_render)
 from ._compile import Contract
 from ._config import config, get_mode, reset_mode, scoped
@@ -118,6 +119,7 @@ __all__ = [
     "get_mode",
     "guard",
     "hooked",
+    "infer",
     "install_import_hook",
     "reset_mode",
     "scoped",
