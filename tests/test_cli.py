@@ -131,9 +131,8 @@ def test_help_imports_no_framework() -> None:
     r = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                        env={**os.environ, "PYTHONPATH": str(SRC)}, check=True)
     assert "LOADED []" in r.stdout
-    for command in ("inspect", "check", "validate", "port", "scaffold", "demo"):
+    for command in ("inspect", "check", "validate", "port", "scaffold", "infer", "demo"):
         assert command in r.stdout
-    assert "infer" not in r.stdout  # reserved for the inference branch
 
 
 def test_the_start_up_probe_can_fail() -> None:
@@ -374,3 +373,65 @@ def test_scaffold_of_a_saved_keras_file(files: Path) -> None:
     assert r.returncode == 0, r.stderr
     compile(r.stdout, "scaffold", "exec")
     assert "nn.LSTM(" in r.stdout
+
+
+PIPELINE = '''
+import numpy as np
+
+
+def scale(series):
+    # min-max scaling, per feature
+    lo, hi = series.min(0), series.max(0)
+    return (series - lo) / (hi - lo + 1e-9)
+
+
+def make_windows(series, timesteps):
+    n = len(series) - timesteps
+    return np.stack([series[i:i + timesteps] for i in range(n)])
+
+
+def pipeline(series, timesteps):
+    return make_windows(scale(series), timesteps)
+
+
+ARGS = (np.random.default_rng(0).random((60, 3)).astype("float32"), 24)
+'''
+
+
+def test_infer_prints_applies_and_the_result_checks(tmp_path: Path) -> None:
+    """`shapecontract infer mod:pipeline --args mod:ARGS --also ...` prints the inferred
+    annotations; --diff changes nothing; --apply patches the source, keeping its comment, and
+    the patched module holds on the good call and on another length, and rejects 1 feature
+    instead of 3 (the dim fixed with --fixed-dim)."""
+    (tmp_path / "pipe.py").write_text(PIPELINE)
+    base = ("infer", "pipe:pipeline", "--args", "pipe:ARGS", "--also", "pipe:make_windows",
+            "--also", "pipe:scale")
+    r = run(tmp_path, *base)
+    assert r.returncode == 0, r.stderr
+    assert "@contract" in r.stdout and "def make_windows(" in r.stdout
+    # the int parameter names the dim it sizes, and is annotated `int` so that it binds it
+    assert re.search(r'def make_windows\(.*timesteps: int\) -> .*"n_out timesteps ', r.stdout), r.stdout
+    r = run(tmp_path, *base, "--diff")
+    assert r.returncode == 0 and r.stdout.startswith("--- a/pipe.py"), r.stderr
+    assert (tmp_path / "pipe.py").read_text() == PIPELINE  # --diff writes nothing
+    r = run(tmp_path, *base, "--apply", "--fixed-dim", "series_1")  # 3 features, always
+    assert r.returncode == 0, r.stderr
+    patched = (tmp_path / "pipe.py").read_text()
+    assert "# min-max scaling, per feature" in patched and "@contract" in patched
+    probe = ("import numpy as np, pipe\n"
+             "pipe.pipeline(*pipe.ARGS)\n"
+             "pipe.pipeline(np.zeros((90, 3), 'float32'), 24)\n"
+             "assert pipe.make_windows.__shapecontract__ is not None\n"
+             "from shapecontract import ShapeContractError\n"
+             "try:\n    pipe.pipeline(np.zeros((60, 1), 'float32'), 24)\n"
+             "except ShapeContractError as e:\n    print('REFUSED', e.violations[0].location)\n")
+    out = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True,
+                         text=True, env={**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{tmp_path}"})
+    assert out.returncode == 0, out.stderr
+    assert "REFUSED" in out.stdout, out.stdout
+
+
+def test_infer_bad_arguments_are_one_line(tmp_path: Path) -> None:
+    (tmp_path / "pipe.py").write_text(PIPELINE)
+    assert_usage_error(run(tmp_path, "infer", "pipe:nothing"), "nothing")
+    assert_usage_error(run(tmp_path, "infer", "pipe:ARGS"), "not a function")

@@ -20,8 +20,6 @@ import shapecontract.port
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
-# Written in other branches; the nav names them, so a build without them gets placeholders.
-PENDING = ("cli.md", "pytest.md", "inference.md", "pictures.md")
 EXAMPLE = re.compile(r"<!-- example: output -->\n```python\n(.*?)```\n.*?```\n(.*?)```", re.S)
 
 
@@ -36,15 +34,11 @@ def _example_script(name: str) -> ModuleType:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A strict build of a temporary copy of docs/ (placeholders only for pending pages)."""
+    """A strict build of a temporary copy of docs/."""
     tmp = tmp_path_factory.mktemp("docsite")
     shutil.copytree(DOCS, tmp / "docs")
     shutil.copy(ROOT / "mkdocs.yml", tmp / "mkdocs.yml")
     (tmp / "src").symlink_to(ROOT / "src")
-    for name in PENDING:
-        page = tmp / "docs" / name
-        if not page.exists():
-            page.write_text(f"# {name[:-3]}\n\nPlaceholder for a page written in another branch.\n")
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
     proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir",
                            str(tmp / "site")], cwd=tmp, env=env, capture_output=True, text=True,
@@ -125,8 +119,8 @@ def test_example_prints_what_the_page_shows(doc: str) -> None:
 
 
 def test_readme_links_point_at_pages() -> None:
-    """The README's links into docs/ name pages that exist (or are being written elsewhere)."""
+    """The README's links into docs/ name pages that exist."""
     links = re.findall(r"\]\(docs/([\w-]+\.md)(?:#[\w-]+)?\)", (ROOT / "README.md").read_text())
     assert len(links) >= 10
-    missing = [f for f in links if not (DOCS / f).exists() and f not in PENDING]
+    missing = [f for f in links if not (DOCS / f).exists()]
     assert not missing, missing

@@ -200,16 +200,20 @@ def test_unification_fixed_and_varying_sizes(pipeline: types.ModuleType) -> None
 
 
 def test_non_array_arguments_are_left_alone(pipeline: types.ModuleType) -> None:
-    """int and float parameters get no annotation, in the dict and in the patched source."""
+    """float parameters and ints that size no dim get no annotation, in the dict and in the
+    patched source; an int parameter that names a dim is annotated `int`, so that it binds it
+    (`make_windows(series, timesteps: int) -> (..., timesteps, ...)`)."""
     rec = record_good_run(pipeline)
     ann = rec.annotations()
-    assert set(ann["load_series"]) == {"return"}
-    assert set(ann["make_windows"]) == {"series", "return"}
+    assert set(ann["load_series"]) == {"n_steps", "return"}
+    assert ann["load_series"]["n_steps"] == "int"
+    assert set(ann["make_windows"]) == {"series", "timesteps", "return"}
+    assert ann["make_windows"]["timesteps"] == "int"
     assert set(ann["split"]) == {"X", "y", "return"}
     patch = rec.apply(Path(pipeline.__file__ or ""), diff=True)
     # too long for one line now: one parameter per line, the others exactly as written
     assert "\n+def make_windows(\n+    series: Float[Array, " in patch
-    assert "\n+    timesteps,\n+) -> tuple[" in patch
+    assert "\n+    timesteps: int,\n+) -> tuple[" in patch
     assert "\n+    train_fraction=0.8,\n+) -> tuple[\n+    Float[Array, " in patch
     assert '\n+    Float[Array, "n_X_test 1"],\n+]:\n' in patch  # one returned item per line
     assert "\n+def scale(series: Float[Array, " in patch  # short enough: stays on one line
@@ -368,6 +372,7 @@ def test_infer_call_records_one_call(pipeline: types.ModuleType) -> None:
     assert X.shape == (16, 24, 3) and y.shape == (16, 1)
     assert rec.annotations() == {"make_windows": {
         "series": 'Float[Array, "40 3"]',  # fixed sizes with slot-made names stay bare
+        "timesteps": "int",  # it binds the dim it names
         "return": 'tuple[Float[Array, "16 timesteps=24 3"], Float[Array, "16 1"]]'}}
     assert pipeline.make_windows.__name__ == "make_windows"
     assert not hasattr(pipeline.make_windows, "__shapecontract_recorded__")

@@ -588,6 +588,45 @@ def cmd_scaffold(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_infer(args: argparse.Namespace) -> int:
+    """Record one real call of FUNCTION (and of the --also functions and models it reaches),
+    print the inferred annotations; --diff / --apply patch the source of FUNCTION's module."""
+    from . import infer
+
+    func = _import_attr(args.function)
+    if not callable(func):
+        raise UsageError(f"{args.function}: not a function ({type(func).__name__})")
+    call_args: tuple[Any, ...] = ()
+    call_kwargs: dict[str, Any] = {}
+    if args.args:
+        given = _import_attr(args.args)
+        if isinstance(given, tuple):
+            call_args = given
+        elif isinstance(given, dict):
+            call_kwargs = given
+        else:
+            call_args = (given,)
+    also = [_import_attr(ref) for ref in args.also or ()]
+    fixed: bool | list[str] = args.fixed_dim if args.fixed_dim else bool(args.fixed)
+    try:
+        with _quiet_stderr():
+            rec = infer.infer_call(func, call_args, call_kwargs, also=also, fixed=fixed)
+    except TypeError as e:
+        raise UsageError(f"{args.function}: {_one_line(e)}") from None
+    if args.apply or args.diff:
+        module = sys.modules.get(getattr(func, "__module__", ""), None)
+        if module is None:
+            raise UsageError(f"{args.function}: its module cannot be found to patch")
+        print(rec.apply(module, diff=bool(args.diff)), end="")
+        if args.apply:
+            print(f"patched {module.__file__}", file=sys.stderr)
+        for note in rec.notes():  # (the printed stubs carry them as comments)
+            print(f"note: {note}", file=sys.stderr)
+    else:
+        print(rec.source(), end="")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     with _quiet_stderr():
@@ -685,6 +724,27 @@ def build_parser() -> argparse.ArgumentParser:
                    help="nn.Sequential -> Keras: the Keras input shape without the batch axis")
     s.add_argument("--unsafe", action="store_true", help=unsafe_help)
     s.set_defaults(run=cmd_scaffold)
+
+    s = sub.add_parser("infer", help="infer annotations from a real call",
+                       description="Call FUNCTION once, recording the shapes and dtypes that "
+                                   "flow through it (and through the --also functions and "
+                                   "models), and print the annotations they imply; --diff "
+                                   "shows them as a patch of FUNCTION's module, --apply writes "
+                                   "it (formatting and comments kept).")
+    s.add_argument("function", metavar="FUNCTION", help="package.module:function to call")
+    s.add_argument("--args", metavar="MODULE:ATTR",
+                   help="its arguments: a tuple (positional), a dict (keywords) or one value")
+    s.add_argument("--also", action="append", metavar="MODULE:ATTR",
+                   help="another function or a model the call reaches, to record too "
+                        "(repeatable); a model names the dims it receives")
+    s.add_argument("--fixed", action="store_true",
+                   help="sizes that never varied become fixed sizes")
+    s.add_argument("--fixed-dim", action="append", metavar="DIM",
+                   help="only this dim becomes fixed (repeatable)")
+    what = s.add_mutually_exclusive_group()
+    what.add_argument("--diff", action="store_true", help="print the patch, change nothing")
+    what.add_argument("--apply", action="store_true", help="write the patch into the source")
+    s.set_defaults(run=cmd_infer)
 
     s = sub.add_parser("demo", help="run the seed scenarios",
                        description="The seed scenarios, each caught before a model runs.")

@@ -838,6 +838,9 @@ def _solve(rec: Recording, fixed: bool | Iterable[str]) -> list[_Solved]:
                            ones[f], fixed, fixed_names, cats, notes[f])
             if text is not None:
                 ann[s] = text
+        for cid, param in class_int[f].items():  # `timesteps: int` binds the dim it names
+            if names[f].get(cid) == param and param not in ann and cid in classes[f].values():
+                ann[param] = "int"
         for s, sl in slots[f].items():
             if sl.kind == "skip":
                 notes[f].append(f"{s}: not annotated: {sl.reason}")

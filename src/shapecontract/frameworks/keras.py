@@ -370,18 +370,18 @@ def distinct_calls(layer: Any) -> int:
     """How many times a layer was called on distinct inputs. A Sequential loaded from a
     `.keras` file is built twice by Keras, so its first layer has two inbound nodes on the same
     input tensor: one call, not a shared layer."""
-    seen = set()
+    seen: set[tuple[int, ...]] = set()
     for node in getattr(layer, "_inbound_nodes", ()):
         try:
             seen.add(tuple(id(t) for t in node.input_tensors))
         except Exception:
-            seen.add(id(node))
+            seen.add((id(node),))
     return len(seen)
 
 
 def output_ids(layer: Any) -> set[int]:
     """Ids of the layer's output tensors over all its calls (duplicates of one call included)."""
-    out = set()
+    out: set[int] = set()
     for node in getattr(layer, "_inbound_nodes", ()):
         try:
             out.update(id(t) for t in node.output_tensors)
