@@ -381,3 +381,64 @@ def test_numpy_integers_bind_int_dims() -> None:
     assert win(np.zeros((10, 3)), np.int32(4)).shape == (7, 4, 3)
     with pytest.raises(ShapeContractError):
         win(np.zeros((10, 3)), True)
+
+
+def test_a_plain_function_returning_an_iterator_of_arrays_is_checked_per_element() -> None:
+    """`-> Iterator[Float[...]]` on a function that is not itself a generator (it builds the
+    stream, or another decorator such as jaxtyping's wraps the generator) was a
+    ContractSyntaxError ('arrays inside Iterator are not checked yet'), which also broke
+    imports under the import hook. Now: arguments on call, every element as it is read, the
+    dims the arguments bind shared; a re-iterable comes back checked on every pass."""
+    import collections.abc as cabc
+
+    @contract
+    def batches(X: Float[Array, "n f"], k: int) -> cabc.Iterator[Float[Array, "b f"]]:
+        return iter(np.array_split(X, k))
+
+    assert [b.shape for b in batches(np.zeros((6, 3)), 2)] == [(3, 3), (3, 3)]
+
+    @contract
+    def bad(X: Float[Array, "n f"]) -> cabc.Iterator[Float[Array, "b f"]]:
+        return iter([X, X[:, :2]])
+
+    it = bad(np.zeros((4, 3)))
+    assert next(it).shape == (4, 3)
+    with pytest.raises(ShapeContractError) as e:
+        next(it)
+    assert e.value.violations[0].location[:2] == ("element", 1)
+
+    @contract
+    def listed(X: Float[Array, "n f"]) -> cabc.Iterable[Float[Array, "b f"]]:
+        return [X, X[:, :2]]
+
+    out = listed(np.zeros((4, 3)))
+    assert len(out) == 2
+    for _ in range(2):  # every pass is checked
+        with pytest.raises(ShapeContractError):
+            list(out)
+
+    @contract
+    def not_iterable(X: Float[Array, "n f"]) -> cabc.Iterator[Float[Array, "b f"]]:
+        return 5  # type: ignore[return-value]
+
+    with pytest.raises(ShapeContractError, match="expected an iterable"):
+        not_iterable(np.zeros((4, 3)))
+
+
+def test_a_generator_wrapped_by_jaxtyping_then_contract_checks_elements() -> None:
+    """jaxtyped(typechecker=beartype) hides that a function is a generator; @contract over it
+    checks each element instead of refusing the annotation."""
+    import collections.abc as cabc
+
+    import jaxtyping
+    from beartype import beartype
+
+    def gen(X: Float[Array, "n f"]) -> cabc.Iterator[Float[Array, "b f"]]:
+        yield X
+        yield X[:, :2]
+
+    wrapped = contract(jaxtyping.jaxtyped(typechecker=beartype)(gen))
+    it = wrapped(np.zeros((4, 3), np.float32))
+    assert next(it).shape == (4, 3)
+    with pytest.raises(ShapeContractError):
+        next(it)

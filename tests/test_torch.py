@@ -284,3 +284,24 @@ def test_check_and_guard_agree_on_a_packed_sequence() -> None:
     c.check(good)
     g(good)
     assert _err(c.check, bad).dim == _err(g, bad).dim == "features"
+
+
+def test_contract_of_a_freshly_guarded_module_lists_each_layer_once() -> None:
+    """The first contract_of after guard() listed the chain twice: propagating shapes called
+    the module with its guard, whose first check derived the contract again inside that run."""
+    from torch import nn
+
+    class M(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lstm = nn.LSTM(3, 50, batch_first=True)
+            self.fc = nn.Linear(50, 1)
+
+        def forward(self, x: Any) -> Any:
+            o, _ = self.lstm(x)
+            return self.fc(o[:, -1])
+
+    plain = str(contract_of(M()))
+    m = guard(M())
+    assert str(contract_of(m)) == plain
+    assert [r.name for r in contract_of(m).layers] == ["lstm", "fc"]

@@ -26,7 +26,7 @@ from ._compile import Contract, compile_wrapper
 from ._config import get_mode
 from ._contract import Slot
 from ._dims import Expr, Named
-from ._errors import ContractSyntaxError
+from ._errors import ContractSyntaxError, ShapeContractError, Violation
 from ._evaluate import evaluate
 from ._hints import spec_from_hint, yield_spec
 from ._spec import ModelSpec, iter_array_specs
@@ -89,8 +89,18 @@ def _decorate(fn: Any, stable: tuple[str, ...], guard: bool, localns: dict[str, 
 
 def _build(fn: Any, hints: dict[str, Any], stable: tuple[str, ...] = (), guard: bool = False) -> Any:
     sig = inspect.signature(fn)
-    is_gen = inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn)
     is_async = inspect.iscoroutinefunction(fn)
+    # a generator, or a plain function returning Iterator[...] / Iterable[...] of arrays (one
+    # that builds its stream itself, or a generator wrapped by another decorator): the
+    # arguments are checked on call, each element as it is read
+    is_gen = inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn)
+    plain_stream = False
+    if not is_gen and not is_async and "return" in hints:
+        try:
+            plain_stream = yield_spec(hints["return"]) is not None
+        except ContractSyntaxError:
+            plain_stream = True  # reported below, as for a generator
+        is_gen = plain_stream
     name = getattr(fn, "__qualname__", getattr(fn, "__name__", "function"))
     name = name.rsplit("<locals>.", 1)[-1]  # `Model.forward`, not `test.<locals>.Model.forward`
     specs: dict[str, Any] = {}
@@ -139,7 +149,7 @@ def _build(fn: Any, hints: dict[str, Any], stable: tuple[str, ...] = (), guard: 
     wrapper, source = compile_wrapper(fn, c, sig, is_async, check_return)
     _coverage.tag(wrapper, "function", _coverage_name(fn))
     if ys is not None:
-        wrapper = _stream_wrapper(fn, wrapper, c, sig, ys, stable, name)
+        wrapper = _stream_wrapper(fn, wrapper, c, sig, ys, stable, name, plain_stream)
     if guard:
         ret = next((s for s in c.slots if s.is_return), None)
         if ret is None or not isinstance(ret.spec, ModelSpec):
@@ -171,12 +181,21 @@ def _refuse_script(name: str) -> Any:
 
 
 def _stream_wrapper(fn: Any, checked: Any, c: Contract, sig: inspect.Signature, ys: Any,
-                    stable: tuple[str, ...], name: str) -> Any:
+                    stable: tuple[str, ...], name: str, plain: bool = False) -> Any:
     """Wrap a generator function: arguments checked on call, every element as it is yielded.
-    Dims the arguments bind hold for the whole stream; `stable` dims hold from the first element."""
-    from .pipeline import AsyncGuardedIterator, StreamContract, guarded_generator
+    Dims the arguments bind hold for the whole stream; `stable` dims hold from the first element.
+    `plain`: a function returning the stream; an iterator comes back as a checked iterator, a
+    re-iterable (a list, a DataLoader) as a checked iterable whose every pass is checked."""
+    from .pipeline import (
+        AsyncGuardedIterator,
+        GuardedIterable,
+        GuardedIterator,
+        StreamContract,
+        guarded_generator,
+    )
 
     sc = StreamContract(name, ys, stable=stable)
+    ys_text = str(ys)
     yield_names = {d.name for a in iter_array_specs(ys) for d in a.dims
                    if hasattr(d, "name") and d.name}
     iterator = AsyncGuardedIterator if inspect.isasyncgenfunction(fn) else guarded_generator
@@ -194,6 +213,16 @@ def _stream_wrapper(fn: Any, checked: Any, c: Contract, sig: inspect.Signature, 
         __tracebackhide__ = True
         source = checked(*args, **kwargs)
         pins, origins = pins_of(args, kwargs)
+        if plain:
+            try:
+                it = iter(source)
+            except TypeError:
+                raise ShapeContractError([Violation(
+                    ("return",), "type", f"expected an iterable of arrays (the annotation "
+                    f"says {ys_text}), got {type(source).__name__}")], name) from None
+            if it is source:
+                return GuardedIterator(source, sc.start(pins, origins))
+            return GuardedIterable(source, sc, pins, origins)
         return iterator(source, sc.start(pins, origins))
 
     stream.__shapecontract_stream__ = sc  # type: ignore[attr-defined]

@@ -368,12 +368,14 @@ def _unstackable(batch: list[Any], name: str, n: int | None, batch_size: int | N
 class GuardedIterable:
     """An iterable (list, DataLoader, ...) whose every pass is checked; attributes forwarded."""
 
-    def __init__(self, source: Any, sc: StreamContract) -> None:
+    def __init__(self, source: Any, sc: StreamContract, pins: dict[str, int] | None = None,
+                 origins: dict[str, str] | None = None) -> None:
         self._source = source
         self._sc = sc
+        self._pins, self._origins = pins, origins
 
     def __iter__(self) -> GuardedIterator:
-        return GuardedIterator(iter(self._source), self._sc.start())
+        return GuardedIterator(iter(self._source), self._sc.start(self._pins, self._origins))
 
     def __len__(self) -> int:
         return len(self._source)

@@ -518,7 +518,9 @@ def _propagate(m: Any, shape: tuple[int, ...]) -> tuple[list[LayerRow], tuple[in
             handles.append(sub.register_forward_hook(hook(name)))
     try:
         with _quiet(), FakeTensorMode(allow_non_fake_inputs=True):
-            out = m(torch.empty(shape))
+            # forward itself: a guard's hook on `m` would derive the contract again, inside
+            # this run, and its propagation would record every layer a second time here
+            out = m.forward(torch.empty(shape))
     except Exception:
         return [], None
     finally:
