@@ -305,3 +305,35 @@ def test_contract_of_a_freshly_guarded_module_lists_each_layer_once() -> None:
     m = guard(M())
     assert str(contract_of(m)) == plain
     assert [r.name for r in contract_of(m).layers] == ["lstm", "fc"]
+
+
+def test_input_shape_with_batch_first_on_a_time_major_lstm_is_refused_with_a_valid_fix() -> None:
+    """The seed bug stated outright: input_shape=(None, 24, 3) (batch open on axis 0) on a
+    model whose LSTM has batch_first=False gave the contract (timesteps, 24, 3) -- batch fixed
+    at 24 -- and guarded training on (64, 24, 3) ran silently. Now refused before any data, and
+    the fix (batch_first=True), applied, holds for that data with every axis where it was."""
+    import torch
+    from torch import nn
+
+    class M(nn.Module):
+        def __init__(self, lstm: nn.LSTM) -> None:
+            super().__init__()
+            self.lstm = lstm
+            self.fc = nn.Linear(50, 1)
+
+        def forward(self, x: Any) -> Any:
+            o, _ = self.lstm(x)
+            return self.fc(o[:, -1])
+
+    with pytest.raises(ShapeContractError) as e:
+        guard(M(nn.LSTM(3, 50)), input_shape=(None, 24, 3))
+    v = e.value.violations[0]
+    assert v.location == ("input_shape",) and "batch_first=False" in str(e.value)
+    fix = v.suggestions[0].code
+    assert fix == "nn.LSTM(3, 50, batch_first=True)"
+    fixed = guard(M(eval(fix, {"nn": nn})), input_shape=(None, 24, 3))
+    assert tuple(fixed(torch.zeros(64, 24, 3)).shape) == (64, 1)
+    with pytest.raises(ShapeContractError):  # and the declared 24 steps are enforced
+        fixed(torch.zeros(64, 48, 3))
+    # a time-major model declared time-major is not refused
+    assert str(contract_of(M(nn.LSTM(3, 50)), input_shape=(24, None, 3))).startswith("(24, batch")
