@@ -234,7 +234,7 @@ def test_hook_that_did_nothing_shows_zero(pytester: pytest.Pytester, case: str) 
     (hook,) = json.loads(report.read_text())["import_hooks"]
     if case == "works":
         assert hook["hooked"] == ["hookpkg.core.first"]
-        result.stdout.fnmatch_lines(["import hook on hookpkg: 1 functions hooked in 2 modules"])
+        result.stdout.fnmatch_lines(["import hook on hookpkg: 1 function hooked in 2 modules"])
         return
     assert hook["hooked"] == []
     why = ("no module imported through it had array-annotated functions"
@@ -334,3 +334,35 @@ def test_nested_sessions_share_and_the_outer_stop_ends() -> None:
     assert not _coverage.active() and _coverage.COUNTER not in k.__code__.co_names
     assert _coverage.summary(outer)["functions"]["calls"][
         f"{__name__}.test_nested_sessions_share_and_the_outer_stop_ends.<locals>.k"] == 1
+
+
+SILENCED = '''
+import numpy as np
+import pytest
+from shapecontract import Array, Float, contract
+
+@contract
+def scale(x: Float[Array, "n 3"]) -> None:
+    return None
+
+@pytest.mark.shapecontract(mode="off")
+def test_off():
+    scale(np.zeros((50, 3, 1)))  # breaks the contract: let through
+
+def test_good():
+    scale(np.zeros((5, 3)))
+'''
+
+
+def test_violations_let_through_by_mode_off_are_reported(pytester: pytest.Pytester) -> None:
+    """A call that breaks its contract in a test marked mode="off" ran a check, and its
+    violation was let through: the summary says so (before: counted as a check and nothing
+    more, so a suite marked off everywhere looked fully covered)."""
+    pytester.makepyfile(test_s=SILENCED)
+    report = pytester.path / "r.json"
+    result = run(pytester, "--shapecontract", f"--shapecontract-report={report}")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["violations let through by mode off: 1 (scale 1)"])
+    data = json.loads(report.read_text())
+    assert data["silenced"] == {"scale": 1}
+    assert data["functions"]["calls"]["test_s.scale"] == 2

@@ -70,6 +70,7 @@ class Session:
         self.entries: list[_Record] = []
         self.guards: list[tuple[str, str]] = []  # (kind, name): guard() calls
         self.unchecked: list[str] = []  # functions @contract returned as they were (mode off)
+        self.silenced: dict[str, int] = {}  # contract name -> violations mode `off` let pass
         self._seen: set[int] = set()
 
     def add(self, r: _Record) -> None:
@@ -120,6 +121,12 @@ def unchecked(name: str) -> None:
     """`@contract` returned `name` undecorated (mode off when it was decorated)."""
     if _session is not None:
         _session.unchecked.append(name)
+
+
+def silenced(name: str) -> None:
+    """A check found a violation and mode `off` let the call through (the error path only)."""
+    if _session is not None:
+        _session.silenced[name] = _session.silenced.get(name, 0) + 1
 
 
 def active() -> bool:
@@ -176,4 +183,5 @@ def summary(s: Session) -> dict[str, Any]:
         "models": {"guarded": len(models), "names": models},
         "streams": {"guarded": len(streams), "names": streams},
         "checks": {"total": sum(checks.values()), **checks},
+        "silenced": dict(sorted(s.silenced.items())),
     }

@@ -21,6 +21,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import _coverage
 from ._config import get_mode
 from ._contract import Contract, Slot
 from ._dims import Anon, Expr, Fixed, Named, Variadic, dim_label
@@ -233,6 +234,7 @@ def report(contract: Contract, values: list[Any]) -> ShapeContractError | None:
         defer_check(values, lambda concrete: _at_run_time(contract, concrete))
         return None
     if get_mode() == "off":  # the mode is read only when something failed
+        _coverage.silenced(contract.name)
         return None
     return err
 
@@ -241,6 +243,8 @@ def _at_run_time(contract: Contract, values: list[Any]) -> None:
     """The check a tf.function graph runs on the concrete values of sizes unknown when it was
     traced: raise (TensorFlow delivers it as its error, with our text) or warn, per the mode."""
     err = verdict(contract, values)
+    if err is not None and get_mode() == "off":
+        _coverage.silenced(contract.name)
     if err is None or get_mode() == "off":
         return
     if get_mode() == "warn":

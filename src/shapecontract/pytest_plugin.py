@@ -168,9 +168,14 @@ def summary_lines(data: dict[str, Any]) -> list[str]:
                      + (f" ({', '.join(names)})" if names else ""))
     lines.append(f"checks run: {c['total']} (functions {c['functions']}, models {c['models']}, "
                  f"streams {c['streams']}, other {c['other']})")
+    silenced = data.get("silenced", {})
+    if silenced:
+        lines.append(f"violations let through by mode off: {sum(silenced.values())} ("
+                     + ", ".join(f"{k} {n}" for k, n in silenced.items()) + ")")
     for h in data["import_hooks"]:
-        line = (f"import hook on {', '.join(h['packages'])}: {len(h['hooked'])} functions "
-                f"hooked in {len(h['modules'])} modules")
+        nf, nm = len(h["hooked"]), len(h["modules"])
+        line = (f"import hook on {', '.join(h['packages'])}: {nf} function{'s' * (nf != 1)} "
+                f"hooked in {nm} module{'s' * (nm != 1)}")
         if not h["hooked"]:
             why = (f"{', '.join(h['already_imported'])} was imported before the hook"
                    if h["already_imported"] else
