@@ -307,3 +307,42 @@ def test_iterator_returning_functions_under_both_hooks_import_and_check(
     assert [b.shape for b in mod.split(ragged, 2)] == [(3, 3), (2, 3)]  # b varies: fine
     with pytest.raises(ShapeContractError):
         list(mod.split(np.zeros(4, np.float32), 2))  # rank: caught on the argument
+
+
+PROPS = '''
+import numpy as np
+from shapecontract import Array, Float
+
+
+class Window:
+    def __init__(self) -> None:
+        self._x = np.zeros(4)
+
+    @property
+    def x(self) -> Float[Array, "n 3"]:
+        return self._x
+
+    @x.setter
+    def x(self, value: Float[Array, "n 3"]) -> None:
+        self._x = value
+
+    @property
+    def name(self) -> str:
+        return "w"
+'''
+
+
+def test_properties_are_hooked_getter_and_setter(package: Any) -> None:
+    """A property whose getter or setter carries array annotations was neither hooked nor
+    listed as skipped, and went unchecked; now each is decorated and listed."""
+    name = package({"props": PROPS})
+    with install_import_hook(name) as hook:
+        mod = __import__(f"{name}.props", fromlist=["x"])
+    assert sorted(hook.hooked) == [f"{name}.props.Window.x", f"{name}.props.Window.x.setter"]
+    w = mod.Window()
+    with pytest.raises(ShapeContractError):
+        w.x  # noqa: B018 -- the getter returns (4,) for (n, 3)
+    with pytest.raises(ShapeContractError):
+        w.x = np.zeros(5)
+    w.x = np.zeros((2, 3))
+    assert w.x.shape == (2, 3) and w.name == "w"

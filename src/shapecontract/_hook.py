@@ -220,6 +220,29 @@ def _decorate_module(module: ModuleType, hooks: list[ImportHook]) -> None:
                     seen.add(id(obj))
                     visit(obj, dict(vars(obj)), f"{prefix}{attr}.")
                 continue
+            if isinstance(obj, property):  # its getter and setter, as functions of their own
+                parts: dict[str, Any] = {}
+                for role, label in (("fget", f"{prefix}{attr}"), ("fset", f"{prefix}{attr}.setter")):
+                    f = getattr(obj, role)
+                    if (not inspect.isfunction(f) or f.__module__ != modname
+                            or hasattr(f, "__shapecontract__")):
+                        continue
+                    verdict = _array_annotated(f)
+                    if isinstance(verdict, str):
+                        skipped.append((label, verdict))
+                    elif verdict:
+                        new = _decorate(f, (), False, {})
+                        if new is f:
+                            skipped.append((label, "mode off when imported: @contract "
+                                                   "returned it unchanged"))
+                        else:
+                            parts[role] = new
+                            hooked.append(label)
+                if parts:
+                    setattr(owner, attr, property(parts.get("fget", obj.fget),
+                                                  parts.get("fset", obj.fset), obj.fdel,
+                                                  obj.__doc__))
+                continue
             fn = obj.__func__ if isinstance(obj, (staticmethod, classmethod)) else obj
             if not inspect.isfunction(fn) or getattr(fn, "__module__", None) != modname:
                 continue
