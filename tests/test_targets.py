@@ -135,3 +135,25 @@ def test_masking_keeps_working_under_a_guard() -> None:
     m.compile(loss="mse")
     guard(m)
     _fit(m, np.array([[1, 2, 0, 0], [3, 4, 5, 0]], np.int32), np.zeros((2, 1), np.float32))
+
+
+def test_a_sample_count_mismatch_says_so_and_the_loss_hint_goes_to_the_shape() -> None:
+    """fit(x of 64, y of 32): the fix said 'change the contract' and the mse hint ('y.reshape(-1,
+    1)') sat under the batch violation, where neither helps. Now the fix names the count x gave
+    and the hint goes to the violation about y's shape (y (32, 5): the units axis)."""
+    m = keras.Sequential([keras.Input((24, 3)), layers.LSTM(4), layers.Dense(1)])
+    m.compile(loss="mse")
+    guard(m)
+    x = np.zeros((64, 24, 3), np.float32)
+    with pytest.raises(ShapeContractError) as info:
+        _fit(m, x, np.zeros((32, 1), np.float32))
+    (v,) = info.value.violations
+    assert v.dim == "batch"
+    assert [f.kind for f in v.suggestions] == ["no_reshape"]
+    assert "gives batch=64: they must agree" in v.suggestions[0]
+    with pytest.raises(ShapeContractError) as info:
+        _fit(m, x, np.zeros((32, 5), np.float32))
+    batch, units = info.value.violations
+    assert (batch.dim, units.dim) == ("batch", "units")
+    assert not any(f.kind == "advice" for f in batch.suggestions)
+    assert any(f.kind == "advice" and "mse" in f for f in units.suggestions)
