@@ -82,7 +82,8 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
     import torch
 
     d = tmp_path_factory.mktemp("cli")
-    m = keras.Sequential([keras.Input((24, 3)), keras.layers.LSTM(8), keras.layers.Dense(1)])
+    m = keras.Sequential([keras.Input((24, 3)), keras.layers.LSTM(8, name="lstm"),
+                          keras.layers.Dense(1, name="dense")], name="sequential")
     m.compile(optimizer="adam", loss="mse")
     m.save(d / "lstm.keras")
     lam = keras.Sequential([keras.Input((4,)), keras.layers.Lambda(lambda t: t * 2),
