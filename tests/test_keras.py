@@ -422,3 +422,35 @@ def test_a_sequential_loaded_from_a_keras_file_is_still_a_chain(tmp_path: Any) -
     loaded = keras.saving.load_model(path)
     assert str(contract_of(loaded)) == str(contract_of(m))
     assert "-> lstm_c ->" in str(contract_of(loaded))
+
+
+def test_no_false_would_have_accepted_note_for_a_built_subclassed_model() -> None:
+    """A built subclassed model refused for 1 feature instead of 3 carried the note 'Keras
+    itself would have accepted this input silently: the model is not built' -- false on both
+    counts (it is built, and Keras raises). A built subclassed model has no graph to ask on
+    shapes: no note is made up."""
+    import keras
+
+    from shapecontract import Array, Float
+
+    class Sub(keras.Model):
+        def __init__(self) -> None:
+            super().__init__(name="sub")
+            self.lstm = keras.layers.LSTM(5, name="lstm_s")
+            self.d = keras.layers.Dense(1, name="dense_s")
+
+        def call(self, x: Float[Array, "batch timesteps 3"]) -> Any:
+            return self.d(self.lstm(x))
+
+    m = Sub()
+    m.compile(loss="mse")
+    m.fit(np.zeros((4, 24, 3)), np.zeros((4, 1)), verbose=0)
+    assert m.built
+    guard(m)
+    with pytest.raises(ShapeContractError) as info:
+        m.predict(np.zeros((2, 24, 1)), verbose=0)
+    assert info.value.dim == "features"
+    assert "would have accepted" not in str(info.value)
+    unguard(m)
+    with pytest.raises(Exception):  # noqa: B017 -- and indeed Keras does not accept it
+        m.predict(np.zeros((2, 24, 1)), verbose=0)

@@ -317,7 +317,7 @@ def _framework_dims(verdict: KerasVerdict, n_inputs: int, index: int, shape: Any
             probe[ax] = new
             shapes: list[Any] = [None] * n_inputs
             shapes[index] = tuple(probe)
-            accepted = accepted and verdict.shapes(tuple(shapes))[0]
+            accepted = accepted and verdict.shapes(tuple(shapes))[0] is True
         if accepted:
             out[ax] = Named(d.label or f"axis{ax}")
             outo[ax] = None
@@ -448,7 +448,7 @@ class KerasVerdict:
 
     def __init__(self, model: Any) -> None:
         self._model = model  # the contract describes this model: it keeps it
-        self._cache: dict[tuple[Any, ...], tuple[bool, str]] = {}
+        self._cache: dict[tuple[Any, ...], tuple[bool | None, str]] = {}
 
     def __call__(self, values: list[Any]) -> tuple[bool | None, str]:
         try:
@@ -459,7 +459,7 @@ class KerasVerdict:
             return None, ""  # unknown sizes: cannot tell now (checked when they are known)
         return self.shapes(shapes)
 
-    def shapes(self, shapes: tuple[Any, ...]) -> tuple[bool, str]:
+    def shapes(self, shapes: tuple[Any, ...]) -> tuple[bool | None, str]:
         model = self._model
         key = (shapes, bool(getattr(model, "built", True)))
         hit = self._cache.get(key)
@@ -468,12 +468,14 @@ class KerasVerdict:
         return hit
 
 
-def _keras_verdict(model: Any, shapes: tuple[Any, ...]) -> tuple[bool, str]:
+def _keras_verdict(model: Any, shapes: tuple[Any, ...]) -> tuple[bool | None, str]:
     import keras
 
     graph = getattr(model, "_functional", None) or model
     refs = getattr(graph, "inputs", None)
     if not refs or not hasattr(graph, "_run_through_graph"):
+        if getattr(model, "built", False):  # a built subclassed model: no graph to ask on
+            return None, ""  # shapes alone (its call is Python); the slots decide
         return True, "the model is not built; Keras builds it on the first call"
     notes = []
     kts = []
