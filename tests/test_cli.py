@@ -436,3 +436,29 @@ def test_infer_bad_arguments_are_one_line(tmp_path: Path) -> None:
     (tmp_path / "pipe.py").write_text(PIPELINE)
     assert_usage_error(run(tmp_path, "infer", "pipe:nothing"), "nothing")
     assert_usage_error(run(tmp_path, "infer", "pipe:ARGS"), "not a function")
+
+
+def test_check_against_a_contract_saved_as_json_needs_no_framework(files: Path) -> None:
+    """The contract travels as JSON: `inspect model.keras --json > c.json`, then `check c.json
+    DATA` checks the inputs in a process that imports no framework (numpy data), with the same
+    verdict as against the model. A file that is not a contract is one line, exit 2."""
+    r = run(files, "inspect", "lstm.keras", "--json")
+    assert r.returncode == 0, r.stderr
+    (files / "c.json").write_text(r.stdout)
+    good = np.zeros((4, 24, 3), np.float32)
+    bad = np.zeros((4, 24, 1), np.float32)
+    np.save(files / "c_good.npy", good)
+    np.save(files / "c_bad.npy", bad)
+    probe = ("import sys\nfrom shapecontract.cli import main\n"
+             "code = main(['check', 'c.json', sys.argv[1]])\n"
+             f"print('LOADED', [m for m in {FRAMEWORKS!r} if m in sys.modules])\n"
+             "sys.exit(code)")
+    for data, code in (("c_good.npy", 0), ("c_bad.npy", 1)):
+        out = subprocess.run([sys.executable, "-c", probe, data], cwd=files, capture_output=True,
+                             text=True, env={**os.environ, "PYTHONPATH": str(SRC)})
+        assert out.returncode == code, (out.stdout, out.stderr)
+        assert "LOADED []" in out.stdout
+    assert "axis 2 (features)" in out.stdout and "expected 3, got 1" in out.stdout
+    (files / "not_a_contract.json").write_text('{"hello": 1}')
+    assert_usage_error(run(files, "check", "not_a_contract.json", "c_good.npy"),
+                       "not_a_contract.json")

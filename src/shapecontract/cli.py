@@ -142,6 +142,29 @@ def _call_for_model(ref: str, obj: Any) -> Any:
                          f"failed: {type(e).__name__}: {_one_line(e)}") from None
 
 
+def load_contract(ref: str) -> Any:
+    """A contract saved as JSON: `contract.to_json()`, or what `inspect MODEL --json` prints
+    (its `contract` field). Checking against it needs no model and no framework."""
+    from ._compile import Contract
+    from ._errors import ContractSyntaxError
+
+    path = Path(ref)
+    try:
+        text = path.read_text()
+    except OSError as e:
+        raise UsageError(f"{ref}: cannot be read ({e.strerror or type(e).__name__})") from None
+    try:
+        data = json.loads(text)
+    except ValueError as e:
+        raise UsageError(f"{ref}: not JSON ({_one_line(e)})") from None
+    if isinstance(data, dict) and isinstance(data.get("contract"), dict):
+        data = data["contract"]  # the output of `inspect --json`
+    try:
+        return Contract.from_dict(data)
+    except ContractSyntaxError as e:
+        raise UsageError(f"{ref}: not a shapecontract contract: {_one_line(e)}") from None
+
+
 def load_model(ref: str, unsafe: bool = False) -> Any:
     """A Keras model or torch module from a `.keras` file, a torch file or `module:attr`."""
     path = Path(ref)
@@ -464,11 +487,15 @@ def cmd_check(args: argparse.Namespace) -> int:
     from .frameworks import adapter_of
 
     name, data = data_source(args.data, with_targets=True)  # a missing DATA: before the model
-    model = load_model(args.model, args.unsafe)
-    c = _contract(model)
-    adapter = adapter_of(model)
-    targets = adapter.targets(model, c) if adapter is not None else None
-    if _framework(model) == "torch" and (isinstance(data, _Files) or Path(args.data).exists()):
+    if args.model.lower().endswith(".json"):  # a saved contract: no model, no framework
+        model, c, targets = None, load_contract(args.model), None
+    else:
+        model = load_model(args.model, args.unsafe)
+        c = _contract(model)
+        adapter = adapter_of(model)
+        targets = adapter.targets(model, c) if adapter is not None else None
+    if model is not None and _framework(model) == "torch" and (
+            isinstance(data, _Files) or Path(args.data).exists()):
         data = _as_torch(data)  # a file's arrays, as a torch model takes them (no copy)
     failures: list[tuple[str, Any]] = []
     n = 0
@@ -494,7 +521,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     if n == 0:
         raise UsageError(f"{name}: no elements to check")
     if unchecked_y:
-        why = ("its compiled loss is not one shapecontract knows" if _framework(model) == "keras"
+        why = ("a saved contract states no loss" if model is None else
+               "its compiled loss is not one shapecontract knows" if _framework(model) == "keras"
                else "a torch module states no loss")
         print(f"note: targets (y) not checked: {why}; inputs checked")
     what = f"{n} element{'s' if n != 1 else ''}" if n > 1 or failures else "the data"
@@ -682,7 +710,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "a compiled Keras model, y against its loss, as "
                                    "guard(model).fit(x, y) does); print every violation with "
                                    "its fix. Exit 0 when it holds, 1 when it does not.")
-    s.add_argument("model", metavar="MODEL", help=model_help)
+    s.add_argument("model", metavar="MODEL",
+                   help=model_help + "; or a contract saved as JSON (contract.to_json(), or "
+                        "the output of inspect --json): inputs checked, no model loaded")
     s.add_argument("data", metavar="DATA",
                    help="a .npy file (x), a .npz file (x or X, else the first array; y or Y), "
                         "a directory of them (one batch per file), or package.module:attr "
