@@ -444,3 +444,16 @@ def test_validate_in_workers_reports_what_one_worker_reports() -> None:
     assert [i for i, _ in shifted.failures] == [33] and "stable='t'" in str(shifted.failures[0][1])
     with pytest.raises(TypeError, match="map-style"):
         validate(iter([]), spec, workers=2)
+
+
+def test_validate_workers_on_a_tf_dataset_is_a_clear_refusal() -> None:
+    """validate(tf.data dataset, workers=2) said only 'not a map-style dataset'. A tf.data
+    service would spread it, but opens network ports on every interface for the call (a
+    helper built it; see docs/guarantees.md, Scale-out): refused, saying what to do; without
+    workers the same dataset validates."""
+    import tensorflow as tf
+
+    ds = tf.data.Dataset.from_tensor_slices(np.zeros((6, 24, 3), np.float32)).batch(2)
+    with pytest.raises(TypeError, match=r"network ports.*num_parallel_calls"):
+        validate(ds, Float[Array, "batch 24 3"], workers=2)
+    assert validate(ds, Float[Array, "batch 24 3"]).ok

@@ -645,6 +645,14 @@ def _first(batch: Any) -> Any:
 
 def _validate_in_workers(stream: Any, spec: Any, dims: dict[str, int] | None,
                          stable: tuple[str, ...], workers: int, lazy: bool) -> ValidationReport:
+    tf = sys.modules.get("tensorflow")
+    if tf is not None and isinstance(stream, tf.data.Dataset):
+        raise TypeError(
+            f"validate(workers={workers}) does not spread a tf.data pipeline over workers: "
+            "tf.data's service would open network ports on every interface for the call (see "
+            "docs/guarantees.md, Scale-out). Validate it without workers: the pipeline's own "
+            "map(..., num_parallel_calls=tf.data.AUTOTUNE) and prefetch() already produce "
+            "elements on every core, and the check itself reads only shapes")
     if not (hasattr(stream, "__len__") and hasattr(stream, "__getitem__")):
         raise TypeError(f"validate(workers={workers}) reads a map-style dataset (len() and "
                         f"indexing); {type(stream).__name__} is not one: validate it without "
