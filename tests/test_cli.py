@@ -462,3 +462,47 @@ def test_check_against_a_contract_saved_as_json_needs_no_framework(files: Path) 
     (files / "not_a_contract.json").write_text('{"hello": 1}')
     assert_usage_error(run(files, "check", "not_a_contract.json", "c_good.npy"),
                        "not_a_contract.json")
+
+
+USERMOD = '''
+from torch import nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 2)
+
+    def forward(self, x):
+        return self.fc(x)
+'''
+
+
+def test_console_script_loads_a_whole_module_of_the_users_class_and_names_bad_files(
+        tmp_path: Path) -> None:
+    """From the `shapecontract` console script (whose sys.path holds its own directory, not the
+    working one), `inspect whole.pt --unsafe` of a module whose class lives in the user's
+    project said 'not a torch file torch.load can read: No module named ...'; a corrupt
+    .keras file got Keras's 'File not found'; a closed pipe exited 1 (= violated)."""
+    script = Path(sys.executable).parent / "shapecontract"
+    if not script.exists():
+        pytest.skip("the console script is not installed in this environment")
+    (tmp_path / "usermod.py").write_text(USERMOD)
+    saver = "import torch, usermod\ntorch.save(usermod.Net(), 'net.pt')\n"
+    subprocess.run([sys.executable, "-c", saver], cwd=tmp_path, check=True,
+                   env={**os.environ, "PYTHONPATH": str(SRC)})
+    env = {**os.environ, "PYTHONPATH": str(SRC), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    r = subprocess.run([str(script), "inspect", "net.pt", "--unsafe"], cwd=tmp_path,
+                       capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr
+    assert re.search(r"^fc\s+Linear", r.stdout, re.M), r.stdout
+    (tmp_path / "corrupt.keras").write_bytes(b"not a zip archive")
+    r = subprocess.run([str(script), "inspect", "corrupt.keras"], cwd=tmp_path,
+                       capture_output=True, text=True, env=env)
+    assert r.returncode == 2 and "not a .keras archive" in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    shell = f"'{script}' inspect net.pt --unsafe --json | head -c 1; exit ${{PIPESTATUS[0]}}"
+    r = subprocess.run(["bash", "-c", shell], cwd=tmp_path, capture_output=True, text=True,
+                       env=env)
+    assert r.returncode in (0, 141), r.stderr  # 0 if the output fit in the pipe's buffer
+    assert "Traceback" not in r.stderr and "Exception ignored" not in r.stderr

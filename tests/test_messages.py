@@ -222,3 +222,18 @@ def test_ragged_sequences_get_the_padding_fix() -> None:
     for i, s in enumerate(seqs):
         padded[i, :len(s)] = s
     embed(padded)
+
+
+def test_flattened_input_with_every_size_known_gets_the_reshape_that_fixes_it() -> None:
+    """x (56, 72) for (batch, 24, 3) with y giving batch=56: the fix said 'A reshape cannot fix
+    this (4032 elements vs 4032)'. Now the reshape, applied, makes the call hold."""
+    @contract
+    def f(x: Float[Array, "batch 24 3"], y: Float[Array, "batch 1"]) -> None:
+        return None
+
+    x, y = np.zeros((56, 72)), np.zeros((56, 1))
+    with pytest.raises(ShapeContractError) as e:
+        f(x, y)
+    (fix,) = e.value.violations[0].suggestions
+    assert fix.kind == "reshape" and fix.code == "x.reshape(56, 24, 3)"
+    f(eval(fix.code, {"x": x}), y)

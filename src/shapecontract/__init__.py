@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from . import infer as infer
 from . import picture as picture  # registers the notebook renderer (_render)
+from . import port as port  # shapecontract.port.transfer_weights(...) after `import shapecontract`
 from ._compile import Contract
 from ._config import config, get_mode, reset_mode, scoped
 from ._contract import Slot
@@ -121,6 +122,8 @@ __all__ = [
     "hooked",
     "infer",
     "install_import_hook",
+    "picture",
+    "port",
     "reset_mode",
     "scoped",
     "unguard",

@@ -228,7 +228,13 @@ def fixes(v: Violation, spec: ArraySpec, var: str, shape: tuple[Any, ...],
         else:
             out.append(_cannot_reshape(v, n_have, n_want))
     elif known and all(w != "any" for w in sizes):
-        out.append(_cannot_reshape(v, n_have, math.prod(sizes)))
+        n_want = math.prod(sizes)
+        if n_want == n_have:  # every size known (another slot gave the open ones): same count
+            code = f"{var}.reshape{_fmt(tuple(sizes))}"
+            out.append(Fix(f"{code} keeps the element count ({n_want}), but only use it if the "
+                           "data really is laid out that way", "reshape", code))
+        else:
+            out.append(_cannot_reshape(v, n_have, n_want))
     elif v.kind == "dim" and v.axis is not None:
         out.append(_cannot_reshape(v, None, None))
     return out

@@ -197,6 +197,9 @@ def _load_keras(path: Path, unsafe: bool) -> Any:
             raise UsageError(
                 f"{path}: Keras's safe mode refuses to load it: it holds a Lambda layer (code "
                 "that runs when loaded); pass --unsafe only if you trust the file") from None
+        if "File not found" in text and path.is_file():  # Keras's words for a bad archive
+            raise UsageError(f"{path}: not a .keras archive (a zip file Keras saved); it may be "
+                             "corrupt, empty or another format") from None
         raise UsageError(f"{path}: not a Keras model file Keras can load: {type(e).__name__}: "
                          f"{_one_line(e)}") from None
 
@@ -205,8 +208,13 @@ def _load_torch(path: Path, unsafe: bool) -> Any:
     torch = _import_framework("torch")
     import pickle
 
+    if unsafe and "" not in sys.path and os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())  # a whole module's class, in the user's project
     try:
         obj = torch.load(str(path), map_location="cpu", weights_only=not unsafe)
+    except ModuleNotFoundError as e:
+        raise UsageError(f"{path}: the module it was saved from cannot be imported ({e}); run "
+                         "from the project's directory or put it on PYTHONPATH") from None
     except pickle.UnpicklingError as e:
         if "unsupported global" not in str(e).lower():  # a pickled class: a whole module
             raise UsageError(f"{path}: not a torch file torch.load can read: "
@@ -317,8 +325,9 @@ class _Files:
     """The .npy/.npz files of a directory as a map-style dataset: one element per file, in name
     order, read when indexed (so `validate(workers=N)` reads them in the workers)."""
 
-    def __init__(self, files: list[Path], with_targets: bool) -> None:
+    def __init__(self, files: list[Path], with_targets: bool, name: str = "") -> None:
         self.files, self.with_targets = files, with_targets
+        self.stream_name = name or (str(files[0].parent) if files else "files")
 
     def __len__(self) -> int:
         return len(self.files)
@@ -684,7 +693,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="shapecontract",
                 description="Array-shape contracts: inspect a model's contract, check data "
                             "against it, validate a dataset, compare a Keras model with its "
-                            "PyTorch port. Exit codes: 0 holds, 1 violated, 2 bad arguments.")
+                            "PyTorch port and scaffold one, infer annotations from a real call. "
+                            "Exit codes: 0 holds, 1 violated, 2 bad arguments.")
     p.add_argument("--version", action="version", version=f"shapecontract {_version()}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
@@ -791,8 +801,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as e:
         print(f"shapecontract {args.command}: error: {e}", file=sys.stderr)
         return 2
-    except BrokenPipeError:  # `shapecontract ... | head`
-        return 1
+    except BrokenPipeError:  # `shapecontract ... | head`: the reader left; no verdict to give
+        devnull = os.open(os.devnull, os.O_WRONLY)  # (nor an error at exit, flushing stdout)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, as a shell reports a command a closed pipe ended
     except Exception as err:
         if os.environ.get("SHAPECONTRACT_DEBUG"):
             raise

@@ -469,6 +469,9 @@ def guard_stream(stream: Any, spec: Any, dims: dict[str, int] | None = None,
 
 
 def _stream_name(stream: Any) -> str:
+    named = getattr(stream, "stream_name", None)  # a stream that knows its name (the CLI's)
+    if isinstance(named, str):
+        return named
     code = getattr(stream, "gi_code", None) or getattr(stream, "ag_code", None)
     if code is not None:
         return str(code.co_name)
@@ -657,6 +660,7 @@ def _validate_in_workers(stream: Any, spec: Any, dims: dict[str, int] | None,
         raise TypeError(f"validate(workers={workers}) reads a map-style dataset (len() and "
                         f"indexing); {type(stream).__name__} is not one: validate it without "
                         "workers")
+    workers = min(workers, max(1, len(stream)))  # no more processes than elements
     from torch.utils.data import DataLoader
 
     sc = StreamContract(_stream_name(stream), lists_as_tuples(as_spec(spec)), dims, stable)
