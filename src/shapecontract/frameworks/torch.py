@@ -178,6 +178,14 @@ class ModuleRule:
     slots: Callable[[Any, str], list[Slot]] | None = None
     """For modules whose forward takes other arguments than (input[, hx]) (losses): their
     slots, named as torch names the forward's parameters."""
+    complete: bool = True
+    """Its slots state every relation between its inputs. When not (a class loss: an unbatched
+    (C,) score takes a () or (1,) target only, which slot alternatives chosen per slot cannot
+    tie together), torch's own verdict decides the rest once the slots hold, at every level."""
+    eager_verdict: bool = False
+    """torch's verdict is asked on real zeros (cheap: one pass of a loss), not fake tensors,
+    which skip some of torch's checks (an integer BCELoss target) and refuse what eager torch
+    takes (a (C,) score with a (1,) target). Not for CTCLoss: its lengths are values."""
 
 
 # ---------------------------------------------------------------------------- losses
@@ -226,8 +234,10 @@ def _ctc_loss(m: Any, cls: str) -> list[Slot]:
             Slot("target_lengths", "array", _i("batch", who, lengths))]
 
 
-def _loss(slots: Callable[[Any, str], list[Slot]]) -> Any:
-    return ModuleRule("loss", first_input=False, slots=slots)
+def _loss(slots: Callable[[Any, str], list[Slot]], complete: bool = True,
+          eager_verdict: bool = True) -> Any:
+    return ModuleRule("loss", first_input=False, slots=slots, complete=complete,
+                      eager_verdict=eager_verdict)
 
 
 MODULES: dict[str, ModuleRule] = {
@@ -242,21 +252,15 @@ MODULES: dict[str, ModuleRule] = {
     "Sequential": ModuleRule("sequential"),
     **{n: _loss(_elementwise_loss) for n in ("MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss",
                                               "BCELoss", "BCEWithLogitsLoss", "KLDivLoss")},
-    "CrossEntropyLoss": _loss(_class_loss),
-    "NLLLoss": _loss(_class_loss),
-    "CTCLoss": _loss(_ctc_loss),
+    "CrossEntropyLoss": _loss(_class_loss, complete=False),
+    "NLLLoss": _loss(_class_loss, complete=False),
+    "CTCLoss": _loss(_ctc_loss, eager_verdict=False),
     **{n: ModuleRule("elementwise") for n in (
         "ReLU", "ReLU6", "LeakyReLU", "ELU", "SELU", "GELU", "SiLU", "Mish", "Tanh", "Sigmoid",
         "Softmax", "LogSoftmax", "Dropout", "Identity", "LayerNorm", "BatchNorm1d", "Hardtanh",
         "Softplus", "PReLU")},
 }
 """torch class name -> rule. Looked up along the MRO (`rule_of`)."""
-
-
-PARTIAL_SLOTS = frozenset({"CrossEntropyLoss", "NLLLoss"})
-"""Modules whose slots do not state every relation: an unbatched (C,) score takes a () or (1,)
-target only, which the slot alternatives (chosen per slot) cannot tie together. When the slots
-hold, torch's own verdict decides the rest, also at the strict level."""
 
 
 def rule_of(m: Any) -> ModuleRule | None:
@@ -318,7 +322,7 @@ def contract_of_torch(m: Any, level: str = "strict", input_shape: Any = None) ->
         slots = rule.slots(m, _torch_class(m))
         return Contract(label, tuple(slots), level=level, framework=TorchVerdict(m),
                         framework_name="PyTorch",
-                        complete=_torch_class(m) not in PARTIAL_SLOTS)
+                        complete=rule.complete)
     if known is not None:
         inp, hx, out = known
         slots.append(Slot("input", "array", inp))
@@ -655,14 +659,20 @@ def _signature(values: Any) -> Any:
     return tuple(out)
 
 
-def _fake(sig: Any) -> Any:
+def _fake(sig: Any, zeros: bool = False) -> Any:
+    """Tensors of a `_signature`: empty (fake, under FakeTensorMode), or real zeros."""
     import torch
 
     if sig is None:
         return None
     if len(sig) == 2 and isinstance(sig[0], tuple) and not isinstance(sig[1], tuple):
-        return torch.empty(sig[0], dtype=sig[1])
-    return tuple(_fake(s) for s in sig)
+        return (torch.zeros if zeros else torch.empty)(sig[0], dtype=sig[1])
+    return tuple(_fake(s, zeros) for s in sig)
+
+
+def _first_line(e: BaseException) -> str:
+    """torch's verdict in torch's own words: the first line of its error."""
+    return (str(e).strip().splitlines() or [type(e).__name__])[0][:300]
 
 
 def _run_fake(m: Any, sig: Any, watch: Any = None) -> tuple[bool, str, Any]:
@@ -689,7 +699,7 @@ def _run_fake(m: Any, sig: Any, watch: Any = None) -> tuple[bool, str, Any]:
             warnings.simplefilter("ignore")  # torch's own warnings are for the real call
             m.forward(*[_fake(s) for s in sig])
     except Exception as e:  # torch's own verdict, in torch's own words
-        return False, (str(e).strip().splitlines() or [type(e).__name__])[0][:300], last[0]
+        return False, _first_line(e), last[0]
     finally:
         for h in handles:
             h.remove()
@@ -700,7 +710,7 @@ def _torch_verdict(m: Any, sig: Any) -> tuple[bool, str]:
     from .._errors import Reason
 
     rule = rule_of(m)
-    if rule is not None and rule.kind == "loss" and _torch_class(m) != "CTCLoss":
+    if rule is not None and rule.eager_verdict:
         return _real_loss_verdict(m, sig)
     ok, text, last = _run_fake(m, sig)
     if ok:
@@ -714,26 +724,19 @@ def _real_loss_verdict(m: Any, sig: Any) -> tuple[bool, str]:
     (an integer target for BCELoss, a float one for NLLLoss on empty inputs) and refuse what
     eager torch takes (an unbatched (C,) score with a (1,) target): the eager call decides.
     Zeros are valid probabilities and class index 0; with no class at all, no index is valid.
-    (CTCLoss is not asked this way: its lengths are values.)"""
+    (`ModuleRule.eager_verdict` says which modules are asked this way.)"""
     import warnings
 
     import torch
 
     from .._errors import Reason
 
-    def real(s: Any) -> Any:
-        if s is None:
-            return None
-        if len(s) == 2 and isinstance(s[0], tuple) and not isinstance(s[1], tuple):
-            return torch.zeros(s[0], dtype=s[1])
-        return tuple(real(x) for x in s)
-
     try:
         with warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore")  # torch's own warnings are for the real call
-            m.forward(*[real(s) for s in sig])
+            m.forward(*[_fake(s, zeros=True) for s in sig])
     except Exception as e:  # torch's own verdict, in torch's own words
-        return False, Reason((str(e).strip().splitlines() or [type(e).__name__])[0][:300])
+        return False, Reason(_first_line(e))
     return True, ""
 
 
