@@ -797,6 +797,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         code: int = args.run(args)
+        sys.stdout.flush()  # here, not at exit: a closed pipe is then caught below
         return code
     except UsageError as e:
         print(f"shapecontract {args.command}: error: {e}", file=sys.stderr)
