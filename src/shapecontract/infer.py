@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .backends import as_int, backend_of, dtype_name
+from .backends import as_int, backend_of, dtype_name, shape_of
 from .frameworks import adapter_of, contract_of
 
 __all__ = ["Recording", "infer_call", "record"]
@@ -82,13 +82,14 @@ class Other:
 
 def _observe(value: Any, path: Path_, seen: list[tuple[Path_, Any]]) -> Any:
     if backend_of(value) is not None:
-        try:
-            shape = tuple(s if type(s) is int else None for s in value.shape)
-            if any(s is None for s in shape):
-                raise TypeError
+        try:  # the checker's own reader: numpy ints, TF shapes, broken shapes alike
+            read = shape_of(value)
             dt = dtype_name(value.dtype)
-        except Exception:  # an unknown size (graph tensor) or an unreadable shape: not inferred
+        except Exception:  # an unreadable shape or dtype (BrokenShape, ...): not inferred
             return Other(type(value).__name__)
+        if read is None or any(s is None for s in read):  # unknown rank or size (graph tensor)
+            return Other(type(value).__name__)
+        shape = tuple(int(s) for s in read if s is not None)
         seen.append((path, value))
         return Leaf(shape, dt)
     if type(value) is tuple or (isinstance(value, tuple) and hasattr(value, "_fields")):
