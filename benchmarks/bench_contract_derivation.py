@@ -9,26 +9,12 @@ Run: .venv/bin/python benchmarks/bench_contract_derivation.py [--markdown]
 """
 
 import os
-import statistics
 import sys
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np
-
-QUICK = bool(os.environ.get("SHAPECONTRACT_BENCH_QUICK"))
-REPEATS = 3 if QUICK else 21
-
-
-def median_ms(fn, repeats: int = REPEATS) -> float:  # type: ignore[no-untyped-def]
-    fn()  # warm up
-    samples = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - t)
-    return statistics.median(samples) * 1e3
+from _timing import median_ms
 
 
 def main() -> None:

@@ -27,6 +27,13 @@ def classifier(loss: Any) -> Any:
     return guard(m)
 
 
+def regressor() -> Any:
+    """A guarded LSTM regressor, output (batch, 1), compiled with mse."""
+    m = keras.Sequential([keras.Input((24, 3)), layers.LSTM(4), layers.Dense(1)])
+    m.compile(loss="mse")
+    return guard(m)
+
+
 def _fit(m: Any, x: Any, y: Any, **kw: Any) -> None:
     m.fit(x, y, epochs=1, verbose=0, **kw)
 
@@ -57,9 +64,7 @@ def test_sparse_categorical_crossentropy_with_one_hot_labels() -> None:
 
 def test_regression_target_that_keras_would_broadcast() -> None:
     """Output (batch, 1), y (n, 5), loss mse: Keras trains silently on a broadcast; we refuse."""
-    m = keras.Sequential([keras.Input((24, 3)), layers.LSTM(4), layers.Dense(1)])
-    m.compile(loss="mse")
-    guard(m)
+    m = regressor()
     x = np.zeros((8, 24, 3), np.float32)
     with pytest.raises(ShapeContractError) as info:
         _fit(m, x, np.zeros((8, 5), np.float32))
@@ -141,9 +146,7 @@ def test_a_sample_count_mismatch_says_so_and_the_loss_hint_goes_to_the_shape() -
     """fit(x of 64, y of 32): the fix said 'change the contract' and the mse hint ('y.reshape(-1,
     1)') sat under the batch violation, where neither helps. Now the fix names the count x gave
     and the hint goes to the violation about y's shape (y (32, 5): the units axis)."""
-    m = keras.Sequential([keras.Input((24, 3)), layers.LSTM(4), layers.Dense(1)])
-    m.compile(loss="mse")
-    guard(m)
+    m = regressor()
     x = np.zeros((64, 24, 3), np.float32)
     with pytest.raises(ShapeContractError) as info:
         _fit(m, x, np.zeros((32, 1), np.float32))
