@@ -441,34 +441,41 @@ def _spec_from_shape(m: Any, shape: tuple[Any, ...]) -> ArraySpec:
         if opt is not None and opt.variadic_at is None and len(opt.dims) == len(shape):
             names = [getattr(d, "label", None) or getattr(d, "name", None) or names[k]
                      for k, d in enumerate(opt.dims)]
-    if (first is not None and len(shape) == 3 and names[:2] == ["timesteps", "batch"]
-            and shape[0] is None and shape[1] is not None):
-        _refuse_time_major(m, first, shape)
+    b = names.index("batch") if "batch" in names else 0
+    if first is not None and b != 0 and shape[0] is None and shape[b] is not None:
+        _refuse_batch_elsewhere(m, first, shape, names, b)
     dims = [Named(n) if s is None else Fixed(int(s), False, n) for s, n in zip(shape, names)]
     origins: list[Origin | None] = [
         None if s is None else Origin(f"input_shape={tuple(shape)}", "input_shape") for s in shape]
     return _spec(dims, origins, _float())
 
 
-def _refuse_time_major(m: Any, first: tuple[str, Any], shape: tuple[Any, ...]) -> None:
-    """`input_shape=(None, 24, 3)` says axis 0 is the open batch; a time-major RNN reads axis 0
-    as time and axis 1 (24 here) as the batch: the seed bug, refused before any data."""
+def _refuse_batch_elsewhere(m: Any, first: tuple[str, Any], shape: tuple[Any, ...],
+                            names: list[str], b: int) -> None:
+    """`input_shape=(None, 24, 3)` puts the open batch on axis 0, but the first layer reads its
+    batch on axis `b` (a time-major RNN: axis 1), which the declaration fixes (at 24): the
+    batch/time swap of the seed, stated outright, refused before any data."""
     from .._errors import ShapeContractError, Violation
 
-    name, rnn = first
-    cls = type(rnn).__name__
-    steps, feats = shape[1], shape[2]
-    size = getattr(rnn, "input_size", feats)
-    code = f"nn.{cls}({size}, {rnn.hidden_size}, batch_first=True)"
+    name, layer = first
+    cls = type(layer).__name__
+    moved = list(shape)
+    moved[0], moved[b] = moved[b], None
+    fixes = []
+    how = ""
+    if getattr(layer, "batch_first", True) is False:  # an RNN built time-major
+        how = " (batch_first=False)"
+        code = (f"nn.{cls}({layer.input_size}, {layer.hidden_size}, "
+                "batch_first=True)")
+        fixes.append(Fix(f"build it batch-first: {code}", "advice", code))
+    fixes.append(Fix(f"{'or, ' if fixes else ''}if the data really is laid out "
+                     f"({', '.join(names)}), declare input_shape={tuple(moved)}", "advice"))
     raise ShapeContractError([Violation(
         ("input_shape",), "dim",
-        f"input_shape={tuple(shape)} puts the open batch on axis 0, but nn.{cls} '{name}' has "
-        f"batch_first=False: it reads axis 0 as time and axis 1 as the batch, so it would take "
-        f"the {steps} steps for {steps} sequences and the batch for time",
-        suggestions=[Fix(f"build it batch-first: {code}", "advice", code),
-                     Fix(f"or, if the data really is time-major, declare input_shape=("
-                         f"{steps}, None, {feats})", "advice")])],
-        f"{type(m).__name__} input_shape")
+        f"input_shape={tuple(shape)} puts the open batch on axis 0, but nn.{cls} '{name}'{how} reads "
+        f"({', '.join(names)}): axis 0 as {names[0]} and axis {b} as the batch, so the batch "
+        f"would be fixed at {shape[b]} and the data's batch read as {names[0]}",
+        suggestions=fixes)], f"{type(m).__name__} input_shape")
 
 
 def _standin_shape(spec: Any) -> tuple[int, ...] | None:
