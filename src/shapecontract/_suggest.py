@@ -25,51 +25,46 @@ __all__ = ["add_suggestions", "cast_fix", "note_other_options", "permutation"]
 
 
 def add_suggestions(st: Any, others: Any = None) -> None:
-    """Add fixes to the first violation of each slot that carries its spec (rank and dims).
+    """Add fixes to the first violation of each slot that carries its spec (rank and dims), and
+    the slot's advice (how its shape should look) to its first violation about its own shape.
     `others(location)` gives the bindings every other slot implies (the call evaluated without
     that slot): a name the failing slot bound first may be carried by a later argument too."""
+    def shared(v: Violation) -> bool:
+        """A size another array slot set (the samples of x and y), not a pin or an int."""
+        return (v.kind == "dim" and v.dim is not None
+                and st.bound_at.get(v.dim, v.location) not in ((), v.location))
+
     seen: set[Location] = set()
-    advised: set[Location] = set()
     for v in st.violations:
-        if v.spec is None:
-            continue
-        # a size another array slot set (the samples of x and y), not a pin or an int argument
-        shared = (v.kind == "dim" and v.dim is not None
-                  and st.bound_at.get(v.dim, v.location) not in ((), v.location))
-        if v.location not in advised and not shared and v.location in seen:
-            # the slot's advice (how its shape should look) goes to its first violation that
-            # is about its shape, not to a count it shares with another slot
-            advised.add(v.location)
-            v.suggestions.extend(Fix(a, "advice") for a in v.spec.advice
-                                 if a not in v.suggestions)
-        if v.location in seen:
+        if v.spec is None or v.location in seen:
             continue
         seen.add(v.location)
         shape = v.shape
-        if shape is None:
+        if shape is None or v.explained:
             continue
         spec = v.spec.expanded(len(shape))
         known = st.bindings_not_from(v.location)
         if others is not None:
             known = {**known, **others(v.location)}
-        sizes = expected_sizes(spec, known)
-        be = snippets(st.values.get(v.var))
-        if not v.explained:
-            found = fixes(v, spec, v.var, tuple(shape), sizes, be)
-            if shared:  # a count another slot set (the samples of x and y): say so
-                origin = st.origins.get(v.dim or "", "another argument")
-                found = [Fix(f"{v.var} has {v.actual} on axis {v.axis} ({v.dim}) and {origin} "
-                             f"gives {v.dim}={v.expected}: they must agree; take the same "
-                             f"{v.dim} for both. A reshape cannot fix this.", "no_reshape")
-                         if f.kind == "no_reshape" else f for f in found]
-            v.suggestions.extend(found)
-            if any(f.kind == "permute" for f in found):
-                # sizes read from axes in the wrong order name nothing: do not report them
-                for name in [n for n, at in st.bound_at.items() if at == v.location]:
-                    st.bindings.pop(name, None)
-        if not shared:
-            advised.add(v.location)
-            v.suggestions.extend(Fix(a, "advice") for a in spec.advice if a not in v.suggestions)
+        found = fixes(v, spec, v.var, tuple(shape), expected_sizes(spec, known),
+                      snippets(st.values.get(v.var)))
+        if shared(v):  # a count another slot set: say so, not "change the contract"
+            origin = st.origins.get(v.dim or "", "another argument")
+            found = [Fix(f"{v.var} has {v.actual} on axis {v.axis} ({v.dim}) and {origin} "
+                         f"gives {v.dim}={v.expected}: they must agree; take the same "
+                         f"{v.dim} for both. A reshape cannot fix this.", "no_reshape")
+                     if f.kind == "no_reshape" else f for f in found]
+        v.suggestions.extend(found)
+        if any(f.kind == "permute" for f in found):
+            # sizes read from axes in the wrong order name nothing: do not report them
+            for name in [n for n, at in st.bound_at.items() if at == v.location]:
+                st.bindings.pop(name, None)
+    advised: set[Location] = set()
+    for v in st.violations:
+        if v.spec is None or v.location in advised or v.shape is None or shared(v):
+            continue
+        advised.add(v.location)
+        v.suggestions.extend(Fix(a, "advice") for a in v.spec.advice if a not in v.suggestions)
 
 
 def note_other_options(st: Any, spec: OneOf, chosen: ArraySpec, v: Any, shape: tuple[Any, ...],
