@@ -36,6 +36,7 @@ from typing import Any
 from . import _contract, _coverage, _evaluate
 from ._contract import Slot
 from ._dims import Anon, Expr, Fixed, Named, Variadic, expr_source
+from ._errors import ContractSyntaxError
 from ._spec import ArraySpec, DictSpec, ModelSpec, OneOf, TupleSpec, iter_array_specs
 from .backends import ARRAY_TYPES, DTYPE_SETS, INT_TYPES, TYPE_SETS
 
@@ -56,6 +57,9 @@ class _Gen:
         self.bound: set[str] = set()  # dims bound by the code emitted so far
         self.shape_of_spec: list[tuple[ArraySpec, str]] = []  # fully checked shape vars
         self.fast = _fast_possible(contract)
+        # a dim's variable is named by its position, never by the dim's name: no text from a
+        # contract (annotation, JSON) becomes source except a slot name `_check_names` vetted
+        self.dvars = {n: f"__sc_d{k}" for k, n in enumerate(sorted(self.dynamic))}
 
     def const(self, obj: Any, prefix: str) -> str:
         for k, v in self.globals.items():
@@ -71,7 +75,7 @@ class _Gen:
 
     def source(self, name: str) -> str:
         if name in self.dynamic:
-            return f"__sc_d_{name}"
+            return self.dvars[name]
         return self.static[name]
 
     # -- conditions ---------------------------------------------------------------
@@ -107,7 +111,8 @@ class _Gen:
                 iv = self.var("t")
                 sub = self.value_conds(item, iv, pending, definite and not spec.optional)
                 if sub:  # a missing key raises inside the guard: the slow path explains
-                    conds.append(f"(({iv} := {v}[{key!r}]) is not None or True)")
+                    index = str(key) if type(key) is int else self.const(key, "key")
+                    conds.append(f"(({iv} := {v}[{index}]) is not None or True)")
                     conds.extend(sub)
             return self._optional(spec.optional, v, conds)
         return self._array_conds(spec, v, self.var("s"), pending, definite, shape_known=False)
@@ -176,7 +181,7 @@ class _Gen:
                 if d.name in self.bound:
                     conds.append(f"{ax} == {self.source(d.name)}")
                 elif d.name in self.dynamic:
-                    conds.append(f"(__sc_d_{d.name} := {ax}) is not None")
+                    conds.append(f"({self.dvars[d.name]} := {ax}) is not None")
                     self.bound.add(d.name)
                 else:
                     self.static[d.name] = ax
@@ -192,7 +197,7 @@ class _Gen:
             elif isinstance(d, Named):
                 name = d.name
                 if name in self.dynamic:
-                    dv = f"__sc_d_{name}"
+                    dv = self.dvars[name]
                     c = f"({ax} == {dv} if {dv} is not None else ({dv} := {ax}) is not None)"
                     conds.append(f"({ax} == 1 or {c})" if d.broadcast else c)
                     self.bound.add(name)
@@ -398,7 +403,7 @@ def compile_wrapper(fn: Callable[..., Any], contract: _contract.Contract, sig: i
     if gen.fast:
         for slot in arg_slots:
             if slot.kind == "pin":
-                gen.static[slot.name] = gen.const(slot.value, f"pin_{slot.name}")
+                gen.static[slot.name] = gen.const(slot.value, "pin")
                 gen.bound.add(slot.name)
             elif slot.kind == "dim":
                 arg_lines.append((f"{slot.name}: int (binds dim {slot.name})",
@@ -447,14 +452,16 @@ def compile_wrapper(fn: Callable[..., Any], contract: _contract.Contract, sig: i
     vals_ret = "[" + ", ".join(values) + "]"
     aw = "await " if is_async else ""
     invoke = result if result is not None else f"{aw}__sc_fn({call})"
-    name = fn.__name__ if fn.__name__.isidentifier() else "wrapper"
-    for p in sig.parameters:
-        if p.startswith("__sc_"):
-            raise ValueError(f"parameter names starting with '__sc_' are reserved: {p}")
-    lines = [f"{'async ' if is_async else ''}def {name}({params}):",
-             _coverage.HOOK_LINE]  # its counting twin (coverage sessions only) counts calls
+    name = fn.__name__ if _contract.is_name(fn.__name__) else "wrapper"
+    for p in sig.parameters:  # the signature's names are the only outside text in the source
+        if not _contract.is_name(p):
+            raise ContractSyntaxError(f"{fn.__qualname__}: parameter {p!r}: "
+                                      f"{_contract.name_problem(p)}")
+    hook = (_coverage.HOOK_LINE_KEEP if "__tracebackhide__" in sig.parameters
+            else _coverage.HOOK_LINE)  # its counting twin (coverage sessions only) counts calls
+    lines = [f"{'async ' if is_async else ''}def {name}({params}):", hook]
     for d in sorted(gen.dynamic):
-        lines.append(f"    __sc_d_{d} = None")
+        lines.append(f"    {gen.dvars[d]} = None")
     lines += ["    try:"]
     lines += _guard_lines("__sc_ok", arg_lines, 8)
     lines += ["    except Exception:",
@@ -579,14 +586,20 @@ def _guard_lines(var: str, groups: list[tuple[str, list[str]]], indent: int) -> 
         return [f"{pad}{var} = True"]
     out = [f"{pad}{var} = ("]
     for k, (comment, conds) in enumerate(groups):
-        out.append(f"{pad}    # {comment}")
+        out.append(f"{pad}    # {_comment(comment)}")
         out.append(f"{pad}    {'and ' if k else ''}{' and '.join(conds)}")
     out.append(f"{pad})")
     return out
 
 
+def _comment(text: str) -> str:
+    """`text` as the body of one comment line: every character that could end the line or
+    hide in it (line breaks, form feeds, U+2028, other controls) is written escaped."""
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+
+
 def _hint_text(hint: Any) -> str:
-    return getattr(hint, "__name__", repr(hint)).replace("\n", " ")
+    return str(getattr(hint, "__name__", None) or repr(hint))
 
 
 # ------------------------------------------------------------------------ contracts
@@ -646,17 +659,17 @@ class Contract(_contract.Contract):
 
         return to_torch_export(self, dims, max_size)
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled (sent to a worker) without its compiled checkers: they compile again."""
+        return {k: v for k, v in self.__dict__.items() if k != "_sc_checkers"}
+
     @property
     def _checkers(self) -> dict[Any, Callable[..., Any]]:
-        return _CHECKERS.setdefault(id(self), _Checkers(self))
-
-
-class _Checkers(dict):  # type: ignore[type-arg]
-    """A contract's compiled checkers; dropped with the contract (weakref.finalize)."""
-
-    def __init__(self, owner: Contract) -> None:
-        super().__init__()
-        weakref.finalize(owner, _CHECKERS.pop, id(owner), None)
-
-
-_CHECKERS: dict[int, _Checkers] = {}
+        # kept on the contract itself (a frozen dataclass: set once, through object), so the
+        # checkers, whose globals hold the contract and so its model's verdict, die with it;
+        # a module-level cache keyed by id() would pin every contract ever checked
+        cache: dict[Any, Callable[..., Any]] | None = self.__dict__.get("_sc_checkers")
+        if cache is None:
+            cache = {}
+            object.__setattr__(self, "_sc_checkers", cache)
+        return cache

@@ -9,6 +9,14 @@ Design rules:
   its own thread or asyncio task (a ContextVar), restoring it on exit. `with config(...)` is
   an error: it cannot be scoped, because the call happens before the block is entered.
 - `reset_mode()` forgets the process-wide setting (tests use it).
+- A `scoped` block inside a generator or async generator covers the generator's own code, not
+  the consumer its `yield` hands a value to (a ContextVar alone would leak into the consumer,
+  which runs in the same context): the block's entry remembers the generator's frame and
+  counts only while that frame is on the stack. A generator driven by a context manager's
+  `__enter__`/`__aenter__` (`contextlib.contextmanager`) or by pytest's fixture runner is a
+  context manager: its `yield` hands over to the `with` block or test, which the scope covers.
+  Exits remove their own entry, so blocks that end out of order (a generator closed later)
+  never undo another block.
 - `off` at decoration time returns the undecorated function: zero overhead.
 - The fast path never reads the mode: a passing call costs the same in every mode. Only the
   slow path (a call that did not pass) asks whether to raise, warn, or stay silent.
@@ -18,7 +26,8 @@ from __future__ import annotations
 
 import contextvars
 import os
-from types import TracebackType
+import sys
+from types import FrameType, TracebackType
 
 __all__ = ["MODES", "config", "get_mode", "reset_mode", "scoped"]
 
@@ -26,7 +35,50 @@ MODES = ("raise", "warn", "off")
 ENV_VAR = "SHAPECONTRACT_MODE"
 
 _global_mode: str | None = None
-_scoped: contextvars.ContextVar[str | None] = contextvars.ContextVar("shapecontract_mode", default=None)
+
+class _Entry:
+    """One entered `scoped` block: its mode and, inside a generator, the generator's frame."""
+
+    __slots__ = ("frame", "mode")
+
+    def __init__(self, mode: str, frame: FrameType | None) -> None:
+        self.mode, self.frame = mode, frame
+
+
+_scoped: contextvars.ContextVar[tuple[_Entry, ...]] = contextvars.ContextVar(
+    "shapecontract_mode", default=())
+_GENERATOR_FLAGS = 0x20 | 0x200  # CO_GENERATOR | CO_ASYNC_GENERATOR
+_HANDS_OVER = frozenset({"__enter__", "__aenter__", "call_fixture_func"})
+"""Drivers whose generator is a context manager: its yield runs the user's block or test."""
+
+
+def _generator_frame(frame: FrameType) -> FrameType | None:
+    """`frame` if it is a generator's whose yield hands values to a consumer, else None."""
+    if not frame.f_code.co_flags & _GENERATOR_FLAGS:
+        return None
+    driver = frame.f_back
+    if driver is not None and driver.f_code.co_name in _HANDS_OVER:
+        return None
+    return frame
+
+
+def _in_force() -> str | None:
+    stack = _scoped.get()
+    if not stack:
+        return None
+    live: set[FrameType] | None = None
+    for entry in reversed(stack):
+        if entry.frame is None:
+            return entry.mode
+        if live is None:  # only a block entered in a generator pays for the walk
+            live = set()
+            f: FrameType | None = sys._getframe(1)
+            while f is not None:
+                live.add(f)
+                f = f.f_back
+        if entry.frame in live:
+            return entry.mode
+    return None
 
 
 def _validate(mode: object, source: str) -> str:
@@ -39,7 +91,7 @@ def _validate(mode: object, source: str) -> str:
 
 def get_mode() -> str:
     """The mode in force here and now."""
-    scoped_mode = _scoped.get()
+    scoped_mode = _in_force()
     if scoped_mode is not None:
         return scoped_mode
     if _global_mode is not None:
@@ -81,21 +133,46 @@ class scoped:
 
     def __init__(self, mode: str) -> None:
         self._mode = _validate(mode, "mode")
-        self._tokens: list[contextvars.Token[str | None]] = []
+        self._entries: list[_Entry] = []
 
     def __enter__(self) -> scoped:
-        self._tokens.append(_scoped.set(self._mode))
+        entry = _Entry(self._mode, _generator_frame(sys._getframe(1)))
+        self._entries.append(entry)
+        _scoped.set((*_scoped.get(), entry))
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        _scoped.reset(self._tokens.pop())
+        entry = self._entries.pop()
+        _scoped.set(tuple(e for e in _scoped.get() if e is not entry))
+
+
+def push(mode: str) -> object:
+    """Enter a scoped `mode` for the caller's context (no generator rule): for drivers such as
+    the pytest plugin, whose hooks are generators. `pop(handle)` ends it."""
+    entry = _Entry(_validate(mode, "mode"), None)
+    _scoped.set((*_scoped.get(), entry))
+    return entry
+
+
+def pop(handle: object) -> None:
+    _scoped.set(tuple(e for e in _scoped.get() if e is not handle))
+
+
+def snapshot() -> object:
+    """Every scoped block in force here, for `restore` (the pytest plugin, between tests)."""
+    return _scoped.get()
+
+
+def restore(snap: object) -> None:
+    assert isinstance(snap, tuple)
+    _scoped.set(snap)
 
 
 def scoped_mode() -> str | None:
     """The scoped mode in force in this thread or task (None: not in a `scoped` block), for
     carrying it into a framework's own threads."""
-    return _scoped.get()
+    return _in_force()
 
 
 def reset_mode() -> None:

@@ -16,6 +16,8 @@ Design rules:
 from __future__ import annotations
 
 import dataclasses
+import keyword
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -25,7 +27,31 @@ from ._errors import ContractSyntaxError, Location, Origin, render_location
 from ._render import render
 from ._spec import ArraySpec, DictSpec, TupleSpec, iter_array_specs, shape_text
 
-__all__ = ["Contract", "FrameworkVerdict", "LayerRow", "Mismatch", "Slot", "static_compare"]
+__all__ = ["Contract", "FrameworkVerdict", "LayerRow", "Mismatch", "Slot", "is_name",
+           "name_problem", "static_compare"]
+
+RESERVED_PREFIX = "__sc_"
+"""Names the generated checker keeps for itself."""
+
+
+def name_problem(name: object) -> str:
+    """Why `name` cannot be a slot's name (a parameter of the generated checker), or ''."""
+    if not isinstance(name, str):
+        return f"a name is a string, not {type(name).__name__}"
+    if not name.isidentifier():
+        return "not a Python identifier (letters, digits and _, not starting with a digit)"
+    if unicodedata.normalize("NFKC", name) != name:  # Python would read it as another name
+        return f"not in normal form (Python reads it as {unicodedata.normalize('NFKC', name)!r})"
+    if keyword.iskeyword(name):
+        return "a Python keyword cannot name a parameter"
+    if name.startswith(RESERVED_PREFIX):
+        return f"names starting with {RESERVED_PREFIX!r} are reserved for the generated checker"
+    return ""
+
+
+def is_name(name: object) -> bool:
+    """`name` may name a slot: an identifier, not a keyword, not reserved."""
+    return not name_problem(name)
 
 _C = TypeVar("_C", bound="Contract")
 
@@ -234,6 +260,18 @@ class Contract:
         return single, variadic
 
     def _validate(self) -> None:
+        # slot names are the one text of a contract that reaches generated source (as
+        # parameter names): vetted here, where every contract passes (decorator, JSON, guard)
+        params: set[str] = set()
+        for slot in self.slots:
+            problem = "" if slot.name == "return" and slot.is_return else name_problem(slot.name)
+            if problem:
+                raise ContractSyntaxError(f"{self.name}: slot name {slot.name!r}: {problem}")
+            if slot.is_return or slot.kind == "pin":
+                continue
+            if slot.name in params:
+                raise ContractSyntaxError(f"{self.name}: two slots are named {slot.name!r}")
+            params.add(slot.name)
         single, variadic = self.dim_names()
         both = set(single) & set(variadic)
         if both:

@@ -19,13 +19,15 @@ import types
 import weakref
 from typing import Any
 
-__all__ = ["COUNTER", "HOOK_LINE", "Session", "active", "declare", "guarded", "register", "start",
-           "stop", "summary", "tag", "unchecked"]
+__all__ = ["COUNTER", "HOOK_LINE", "HOOK_LINE_KEEP", "Session", "active", "declare", "guarded",
+           "register", "start", "stop", "summary", "tag", "unchecked"]
 
 COUNTER = "__sc_cov"
 HOOK_LINE = "    __tracebackhide__ = True"
-"""The first body line of every generated checker; its counting twin adds the counter."""
-_COUNTING_LINE = f"{HOOK_LINE}; {COUNTER}[0] += 1"
+"""The first body line of every generated checker; its counting twin adds the counter. (A
+function with a parameter named `__tracebackhide__` gets `HOOK_LINE_KEEP`: its argument is
+left as it was.)"""
+HOOK_LINE_KEEP = "    __tracebackhide__ = __tracebackhide__"
 
 
 class _Record:
@@ -53,8 +55,9 @@ class _Entry:
 
     def counting(self) -> types.CodeType:
         if self._counting is None:
-            src = self.source.replace(HOOK_LINE + "\n", _COUNTING_LINE + "\n", 1)
-            if src == self.source:  # the generator changed: never count silently nothing
+            head, hook, rest = self.source.split("\n", 2)
+            src = "\n".join((head, f"{hook}; {COUNTER}[0] += 1", rest))
+            if hook not in (HOOK_LINE, HOOK_LINE_KEEP):  # never count silently nothing
                 raise RuntimeError(f"shapecontract: checker {self.filename} has no line "
                                    f"{HOOK_LINE.strip()!r} to count on")
             module = compile(src, self.filename, "exec")

@@ -231,7 +231,7 @@ def report(contract: Contract, values: list[Any]) -> ShapeContractError | None:
     holds, or the mode is `off`)."""
     err = verdict(contract, values)
     if err is None:
-        defer_check(values, lambda concrete: _at_run_time(contract, concrete))
+        defer_check(values, contract, _at_run_time)
         return None
     if get_mode() == "off":  # the mode is read only when something failed
         _coverage.silenced(contract.name)

@@ -20,6 +20,7 @@ import ast
 import contextlib
 import importlib
 import json
+import keyword
 import os
 import sys
 from collections.abc import Iterable, Iterator, Sequence
@@ -95,12 +96,20 @@ def _import_framework(name: str) -> Any:
                          ) from None
 
 
+def _dotted(text: str) -> bool:
+    return bool(text) and all(p.isidentifier() and not keyword.iskeyword(p)
+                              for p in text.split("."))
+
+
 def _import_attr(ref: str) -> Any:
     """`package.module:attr` (attr may be dotted), imported with the working directory first on
     the path, as `python -m` does."""
     mod_name, _, attr = ref.partition(":")
-    if not mod_name or not attr:
-        raise UsageError(f"{ref!r}: expected package.module:attr")
+    if not _dotted(mod_name) or not _dotted(attr):
+        # only text that is plainly a module and an attribute imports code: `data:2024.npy`
+        # is a missing file, never an import of data.py from the working directory
+        raise UsageError(f"{ref}: no such file (and not package.module:attr, which names a "
+                         "module and an attribute with dotted Python identifiers)")
     if "" not in sys.path and os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")

@@ -60,7 +60,12 @@ def _start(config: pytest.Config, options: Any) -> None:
     if _KEY in config.stash:
         return
     forced = bool(getattr(options, "shapecontract", False) or config.getini("shapecontract"))
-    collect = forced or getattr(options, "shapecontract_report", None) is not None
+    report = getattr(options, "shapecontract_report", None)
+    collect = forced or report is not None
+    if report is not None and not Path(report).resolve().parent.is_dir():
+        # said before any test runs, not as a traceback after all of them
+        raise pytest.UsageError(f"--shapecontract-report {report}: the directory "
+                                f"{Path(report).resolve().parent} does not exist")
     state = config.stash[_KEY] = _State(forced, collect)
     if forced:
         state.previous_mode = _config._global_mode
@@ -104,14 +109,13 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     except ValueError as e:
         item.stash[_BAD_MARKER] = str(e)
         mode = None
-    scope = _config.scoped(mode) if mode is not None else None
-    if scope is not None:
-        scope.__enter__()
+    before = _config.snapshot()  # a block a test leaves entered ends with the test
+    if mode is not None:
+        _config.push(mode)
     try:
         yield
     finally:
-        if scope is not None:
-            scope.__exit__(None, None, None)
+        _config.restore(before)
 
 
 _BAD_MARKER = pytest.StashKey[str]()
@@ -141,7 +145,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state.report = coverage_report(state.session)
     path = session.config.getoption("shapecontract_report")
     if path:
-        Path(path).write_text(json.dumps(state.report, indent=2) + "\n")
+        try:
+            Path(path).write_text(json.dumps(state.report, indent=2) + "\n")
+        except OSError as e:
+            raise pytest.UsageError(f"--shapecontract-report {path}: cannot be written "
+                                    f"({e.strerror or type(e).__name__})") from None
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int,

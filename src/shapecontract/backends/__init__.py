@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import operator
 import sys
+import weakref
 from typing import Any
 
 from .._errors import as_worker, current_worker
@@ -110,7 +111,9 @@ class TensorFlowBackend(Backend):
 
     def array_types(self) -> tuple[type, ...]:
         tf = sys.modules["tensorflow"]
-        return (tf.Tensor, tf.Variable)
+        # a ragged or sparse tensor is an array whose ragged sizes are unknown (None): they
+        # never fail; its other sizes, rank and dtype are checked like a dense tensor's
+        return (tf.Tensor, tf.Variable, tf.RaggedTensor, tf.SparseTensor)
 
     def shape(self, x: Any) -> tuple[int | None, ...] | None:
         shape = x.shape
@@ -214,12 +217,17 @@ def trusted(t: type) -> bool:
     return True
 
 
-def defer_check(values: list[Any], check: Any) -> bool:
+def defer_check(values: list[Any], owner: Any, check: Any) -> bool:
     """If `values` hold tf.function graph tensors with sizes unknown while tracing, add an op to
-    the graph that calls `check(concrete values)` each time the graph runs (a
+    the graph that calls `check(owner, concrete values)` each time the graph runs (a
     `tf.py_function`, stateful: tf.function runs it in program order) and return True. `check` raises
     to fail the run; TensorFlow delivers it as its own error carrying our text. Under
-    tf.distribute the error names the replica whose trace added the check."""
+    tf.distribute the error names the replica whose trace added the check.
+
+    TensorFlow keeps every py_function's callable for the life of the process (its outermost
+    graph holds it), so the op holds `owner` (the contract, whose checker holds the model) only
+    weakly and keeps no graph tensor: a dropped model is freed; once `owner` is gone nothing
+    that could run this check is left, and the op passes."""
     idx = [i for i, v in enumerate(values) if type(v).__name__ == "SymbolicTensor"]
     if not idx:  # first, and touching nothing else: torch.compile traces this path too
         return False
@@ -237,12 +245,17 @@ def defer_check(values: list[Any], check: Any) -> bool:
     # context: the replica tracing it now (strategy.run) is the one an error must name.
     worker = current_worker()
 
+    kept = [None if i in idx else v for i, v in enumerate(values)]
+    owner_ref = weakref.ref(owner)
+
     def run(*tensors: Any) -> Any:
-        concrete = list(values)
-        for i, t in zip(idx, tensors):
-            concrete[i] = t
-        with as_worker(worker):
-            check(concrete)
+        live = owner_ref()
+        if live is not None:
+            concrete = list(kept)
+            for i, t in zip(idx, tensors):
+                concrete[i] = t
+            with as_worker(worker):
+                check(live, concrete)
         return tf.constant(0)
 
     # tf.py_function, not tf.numpy_function: the check sees tensors (EagerTensor), so a slot
