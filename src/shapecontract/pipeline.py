@@ -17,9 +17,14 @@ Design rules:
 
 from __future__ import annotations
 
+import math
+import numbers
+import os
+import pickle
+import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from . import _coverage
@@ -597,24 +602,38 @@ class ValidationReport(Report):
 
 def validate(stream: Any, spec: Any, *, lazy: bool = True, dims: dict[str, int] | None = None,
              stable: Iterable[str] = (), progress: bool | None = None,
-             workers: int | None = None) -> ValidationReport:
+             workers: int | None = None, timeout: float | None = None) -> ValidationReport:
     """Read a whole stream and report every violation (element index, slot, axis).
 
     `lazy=True` collects everything (the report to read before a long training run);
     `lazy=False` raises at the first violation. `progress=None` shows a progress bar when
-    stderr is a terminal (rich, else tqdm, if installed). `workers=N` spreads the reading of a
-    map-style dataset (`len()` and indexing, e.g. a torch `Dataset`) over N torch DataLoader
-    worker processes; each worker checks its elements where it loads them and sends back only
-    the verdicts, so the data never crosses processes.
+    stderr is a terminal (rich, else tqdm, if installed). A map-style dataset (`len()` and
+    indexing, no `__iter__`, e.g. a torch `Dataset`) is read at `range(len(stream))`, never
+    past its len waiting for an IndexError.
+
+    `workers=N` (an int >= 1, or None) spreads the reading of a map-style dataset over N torch
+    DataLoader worker processes; each worker checks its elements where it loads them and sends
+    back only the verdicts, so the data never crosses processes (a value a verdict holds that
+    cannot be pickled comes back as its repr). `workers=1` without `timeout` reads in this
+    process. A worker that dies is a RuntimeError naming the element it was reading.
+
+    `timeout` (seconds, a positive number, or None to wait as long as reading takes) needs
+    `workers`; it is the DataLoader's `timeout`: when no worker has answered for that long, the
+    workers are stopped (torch gives a hung one 5 s to exit, then kills it) and a RuntimeError
+    names the element being read. It is refused without workers: a hung call in this process
+    (a `__getitem__` or `next()` that never returns) cannot be interrupted safely, and a thread
+    left running it would keep the stream and its files busy.
     """
-    if workers is not None and workers > 1:
-        return _validate_in_workers(stream, spec, dims, tuple(stable), workers, lazy)
+    workers = _workers_arg(workers)
+    timeout = _timeout_arg(timeout, workers)
+    if workers is not None and (workers > 1 or timeout is not None):
+        return _validate_in_workers(stream, spec, dims, tuple(stable), workers, lazy, timeout)
     sc = StreamContract(_stream_name(stream), lists_as_tuples(as_spec(spec)), dims, stable)
     state = sc.start()
     report = ValidationReport(sc.name)
-    it: Iterable[Any] = stream
+    it: Iterable[Any] = _ByIndex(stream) if _map_style(stream) else stream
     if progress or (progress is None and sys.stderr.isatty()):
-        it = _with_progress(stream, sc.name)
+        it = _with_progress(it, sc.name)
     for i, element in enumerate(it):
         report.elements += 1
         err = state.errors_of(element, i)
@@ -625,21 +644,169 @@ def validate(stream: Any, spec: Any, *, lazy: bool = True, dims: dict[str, int] 
     return report
 
 
-class _Verdicts:
-    """A map-style dataset's elements from `start` on, as verdicts `(index, error or None)`.
-    Runs in the DataLoader workers; each element is checked by a fresh pass that starts with
-    the pins the parent learned (stable dims), so the one verdict says what differs."""
+def _workers_arg(workers: Any) -> int | None:
+    accepted = ("workers is None (read in this process) or an int >= 1 (the number of "
+                "DataLoader worker processes)")
+    if workers is None:
+        return None
+    if isinstance(workers, bool) or not isinstance(workers, numbers.Integral):
+        raise TypeError(f"validate(workers={workers!r}): {accepted}, not a "
+                        f"{type(workers).__name__}")
+    if int(workers) < 1:
+        raise ValueError(f"validate(workers={workers!r}): {accepted}")
+    return int(workers)
 
-    def __init__(self, dataset: Any, sc: StreamContract, pins: dict[str, int],
-                 origins: dict[str, str], start: int) -> None:
-        self.dataset, self.sc, self.pins, self.origins, self.start = dataset, sc, pins, origins, start
+
+def _timeout_arg(timeout: Any, workers: int | None) -> float | None:
+    if timeout is None:
+        return None
+    if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real):
+        raise TypeError(f"validate(timeout={timeout!r}): timeout is None or a number of "
+                        f"seconds, not a {type(timeout).__name__}")
+    seconds = float(timeout)
+    if not seconds > 0:  # NaN too
+        raise ValueError(f"validate(timeout={timeout!r}): timeout is a positive number of "
+                         "seconds (or None: no limit)")
+    if not math.isfinite(seconds):
+        raise ValueError(f"validate(timeout={timeout!r}): timeout is a finite number of "
+                         "seconds; for no limit pass None")
+    if workers is None:
+        raise ValueError(
+            f"validate(timeout={timeout!r}) needs workers=N: the elements must be read in worker "
+            "processes, which can be stopped; a hung call in this process (a __getitem__ or "
+            "next() that never returns) cannot be interrupted safely. Pass workers=1 to read a "
+            "map-style dataset in one worker process with this timeout")
+    return seconds
+
+
+def _map_style(stream: Any) -> bool:
+    """len() and indexing without __iter__: read by index over range(len), not by Python's
+    old iteration protocol (indexing until IndexError, which such a dataset may never raise)."""
+    return (hasattr(stream, "__len__") and hasattr(stream, "__getitem__")
+            and not hasattr(stream, "__iter__"))
+
+
+class _ByIndex:
+    """A map-style dataset's elements `ds[0] ... ds[len(ds) - 1]`, the len read once."""
+
+    def __init__(self, dataset: Any) -> None:
+        self.dataset, self.n = dataset, len(dataset)
 
     def __len__(self) -> int:
-        return len(self.dataset) - self.start
+        return self.n
 
-    def __getitem__(self, j: int) -> tuple[int, ShapeContractError | None]:
-        i = j + self.start
-        return i, self.sc.start(self.pins, self.origins).errors_of(self.dataset[i], i)
+    def __iter__(self) -> Iterator[Any]:
+        return (self.dataset[i] for i in range(self.n))
+
+
+_Verdict = bytes | str | None
+"""A verdict as a worker sends it: the error pickled, its text alone if even that fails, or
+None for a good element. Plain data, so nothing an element holds can stop it crossing."""
+
+
+class _Verdicts:
+    """A map-style dataset's elements as verdicts `(index, _Verdict)`. Runs in the DataLoader
+    workers. Each worker first reads the elements up to the one the stable dims are learned
+    from (usually element 0), as one process would, so every worker has the same pins and the
+    parent reads no element (`timeout` covers them all); every later element is checked by a
+    fresh pass that starts with those pins, so the one verdict says what differs. Each worker
+    notes in `reading` the element it is reading."""
+
+    def __init__(self, dataset: Any, sc: StreamContract, n: int, reading: _Reading) -> None:
+        self.dataset, self.sc, self.n, self.reading = dataset, sc, n, reading
+        self.head: dict[int, _Verdict] | None = None  # read in each worker, on its first call
+        self.pins: dict[str, int] = {}
+        self.origins: dict[str, str] = {}
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: int) -> tuple[int, _Verdict]:
+        head = self.head if self.head is not None else self._learn()
+        if i in head:
+            return i, head[i]
+        return i, self._verdict(self.sc.start(self.pins, self.origins), i)
+
+    def _learn(self) -> dict[int, _Verdict]:
+        state, head, i = self.sc.start(), {}, 0
+        while state.learn and i < self.n:
+            head[i] = self._verdict(state, i)
+            i += 1
+        self.pins, self.origins, self.head = dict(state.pins), dict(state.origins), head
+        return head
+
+    def _verdict(self, state: _StreamState, i: int) -> _Verdict:
+        slot = self.reading.start(i)
+        try:
+            return _sendable(state.errors_of(self.dataset[i], i))
+        finally:
+            self.reading.done(slot)
+
+
+class _Reading:
+    """Which element each worker is reading (index, or -1), with its pid, in memory shared
+    with the workers: it outlives a worker killed in the middle of an element, so a timeout or
+    a dead worker is reported with the element it was reading."""
+
+    def __init__(self, workers: int) -> None:
+        import multiprocessing
+
+        self.pids: Any = multiprocessing.Array("q", [0] * workers, lock=False)
+        self.index: Any = multiprocessing.Array("q", [-1] * workers, lock=False)
+
+    def start(self, i: int) -> int | None:
+        """In a worker: note that it reads element `i`; its slot (None outside a worker)."""
+        from torch.utils.data import get_worker_info
+
+        info = get_worker_info()
+        if info is None or not 0 <= info.id < len(self.index):
+            return None
+        self.pids[info.id], self.index[info.id] = os.getpid(), i
+        return int(info.id)
+
+    def done(self, slot: int | None) -> None:
+        if slot is not None:
+            self.index[slot] = -1
+
+    def elements(self, pids: set[int] | None = None) -> list[int]:
+        """The elements being read now (by the workers with these pids, if given)."""
+        return sorted(i for pid, i in zip(self.pids[:], self.index[:])
+                      if i >= 0 and (pids is None or pid in pids))
+
+
+def _sendable(err: ShapeContractError | None) -> _Verdict:
+    """The verdict as plain data a worker can always send. A value the error holds that cannot
+    be pickled (`actual` is the type of a lambda or a lock the element carries) is replaced by
+    its repr: left in, it would stop the worker's queue and the parent would wait forever."""
+    if err is None:
+        return None
+    try:
+        return pickle.dumps(err)
+    except Exception:  # whatever pickling raises, the verdict must cross
+        pass
+    plain = [replace(v, **{f.name: _picklable(getattr(v, f.name)) for f in fields(v)})
+             for v in err.violations]
+    bindings = {k: _picklable(v) for k, v in err.bindings.items()}
+    try:
+        return pickle.dumps(ShapeContractError(plain, err.function, bindings, err.notes))
+    except Exception:
+        return str(err)
+
+
+def _picklable(value: Any) -> Any:
+    try:
+        pickle.dumps(value)
+    except Exception:
+        return repr(value)
+    return value
+
+
+def _received(i: int, verdict: _Verdict) -> ShapeContractError | None:
+    if verdict is None:
+        return None
+    err = pickle.loads(verdict) if isinstance(verdict, bytes) else ShapeContractError(verdict)
+    err.index = i
+    return err
 
 
 def _first(batch: Any) -> Any:
@@ -647,34 +814,77 @@ def _first(batch: Any) -> Any:
 
 
 def _validate_in_workers(stream: Any, spec: Any, dims: dict[str, int] | None,
-                         stable: tuple[str, ...], workers: int, lazy: bool) -> ValidationReport:
+                         stable: tuple[str, ...], workers: int, lazy: bool,
+                         timeout: float | None) -> ValidationReport:
+    call = f"validate(workers={workers}" + (f", timeout={timeout:g})" if timeout else ")")
     tf = sys.modules.get("tensorflow")
     if tf is not None and isinstance(stream, tf.data.Dataset):
         raise TypeError(
-            f"validate(workers={workers}) does not spread a tf.data pipeline over workers: "
+            f"{call} does not spread a tf.data pipeline over workers: "
             "tf.data's service would open network ports on every interface for the call (see "
             "docs/guarantees.md, Scale-out). Validate it without workers: the pipeline's own "
             "map(..., num_parallel_calls=tf.data.AUTOTUNE) and prefetch() already produce "
             "elements on every core, and the check itself reads only shapes")
     if not (hasattr(stream, "__len__") and hasattr(stream, "__getitem__")):
-        raise TypeError(f"validate(workers={workers}) reads a map-style dataset (len() and "
+        raise TypeError(f"{call} reads a map-style dataset (len() and "
                         f"indexing); {type(stream).__name__} is not one: validate it without "
                         "workers")
-    workers = min(workers, max(1, len(stream)))  # no more processes than elements
+    n = len(stream)
+    workers = min(workers, max(1, n))  # no more processes than elements
     from torch.utils.data import DataLoader
 
     sc = StreamContract(_stream_name(stream), lists_as_tuples(as_spec(spec)), dims, stable)
+    sc.start()  # compiles the checker (and imports what it needs) once, before the fork
     report = ValidationReport(sc.name)
-    head = sc.start()  # read here until the stable dims are learned (usually element 0)
-    start = 0
-    while head.learn and start < len(stream):
-        _collect(report, start, head.errors_of(stream[start], start), lazy)
-        start += 1
-    verdicts: Any = _Verdicts(stream, sc, dict(head.pins), dict(head.origins), start)
-    loader: Any = DataLoader(verdicts, batch_size=None, num_workers=workers, collate_fn=_first)
-    for i, err in loader:
-        _collect(report, i, err, lazy)
+    reading = _Reading(workers)
+    verdicts: Any = _Verdicts(stream, sc, n, reading)
+    loader: Any = DataLoader(verdicts, batch_size=None, num_workers=workers, collate_fn=_first,
+                             timeout=timeout or 0)
+    it = iter(loader)
+    awaited, unanswered = 0, ""
+    try:
+        for i, verdict in it:
+            awaited = i + 1
+            _collect(report, i, _received(i, verdict), lazy)
+    except RuntimeError as e:  # torch's: a timeout or a dead worker; anything else is re-raised
+        unanswered = _unanswered(str(e), call, n, timeout, reading, awaited)
+        if not unanswered:
+            raise
+    finally:
+        shutdown = getattr(it, "_shutdown_workers", None)  # now, a hung worker included,
+        if shutdown is not None:  # not whenever the iterator (held by a traceback) is freed
+            shutdown()
+        del it
+    if unanswered:  # raised here, not in the handler: torch's error would keep the workers
+        raise RuntimeError(unanswered)
     return report
+
+
+def _unanswered(torch_message: str, call: str, n: int, timeout: float | None,
+                reading: _Reading, awaited: int) -> str:
+    """The error for a DataLoader that stopped waiting (a timeout, a dead worker), naming the
+    elements being read then (else the element awaited next), or "" when `torch_message` is
+    not the DataLoader's own (then the worker's error is raised as it is)."""
+    if torch_message.startswith("DataLoader timed out"):
+        hung = _elements(reading.elements(), n) or f"element {awaited} of {n} (awaited)"
+        return (f"{call}: no worker answered for {timeout:g} s; {hung} did not answer: its "
+                f"__getitem__ hangs or takes longer than timeout={timeout:g} s. The workers "
+                "were stopped")
+    if torch_message.startswith("DataLoader worker (pid"):
+        found = re.search(r"\(pids?(?:\(s\))? ([\d, ]+)\)", torch_message)
+        pids = {int(p) for p in re.findall(r"\d+", found.group(1))} if found else None
+        killed = _elements(reading.elements(pids), n) or f"element {awaited} of {n} (awaited)"
+        return (f"{call}: a worker process died reading {killed}: killed by a signal, a crash "
+                f"in native code or the out-of-memory killer ({torch_message})")
+    return ""
+
+
+def _elements(indices: list[int], n: int) -> str:
+    if not indices:
+        return ""
+    if len(indices) == 1:
+        return f"element {indices[0]} of {n}"
+    return f"elements {', '.join(map(str, indices))} of {n}"
 
 
 def _collect(report: ValidationReport, i: int, err: ShapeContractError | None, lazy: bool) -> None:
