@@ -67,7 +67,7 @@ lint: $(STAMP)
 fuzz: $(STAMP)
 	SHAPECONTRACT_FUZZ_EXAMPLES=24500 SHAPECONTRACT_DIFF_CASES=500 \
 		$(PY) -m pytest -q -s tests/test_agreement.py tests/test_differential.py \
-		tests/test_fuzz_hostile.py tests/test_fuzz_losses.py
+		tests/test_fuzz_hostile.py tests/test_fuzz_losses.py tests/test_safety.py
 
 clean:
 	rm -rf $(VENV) build dist site .pytest_cache
