@@ -224,6 +224,8 @@ class _Gen:
         hint = int if slot.kind == "dim" else slot.hint
         if slot.kind == "dim":  # int, or a numpy integer the slow path has seen
             return f"type({v}) in {self.const(INT_TYPES, 'int_types')}"
+        if hint is Any:  # any value (a forward's other arguments): nothing to decide
+            return "True"
         if isinstance(hint, type) and not _is_generic(hint):
             return f"isinstance({v}, {self.const(hint, 'hint')})"
         from beartype.door import is_bearable
@@ -427,7 +429,7 @@ def compile_wrapper(fn: Callable[..., Any], contract: _contract.Contract, sig: i
                                                or not contract.complete):
             # the framework's own verdict (cached by shape): relations the slots cannot state
             fw = gen.const(contract.framework, "framework_verdict")
-            arrays = [s.name for s in arg_slots if s.kind == "array"]
+            arrays = [s.name for s in contract.arguments()]
             test = "" if contract.level == "framework" else " is not False"
             single = len(arrays) == 1 and hasattr(contract.framework, "single")
             call = f"{fw}.single({arrays[0]})" if single else f"{fw}([{', '.join(arrays)}])[0]"

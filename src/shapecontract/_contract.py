@@ -146,6 +146,16 @@ class Contract:
     def inputs(self) -> list[Slot]:
         return [s for s in self.slots if s.kind == "array" and not s.is_return]
 
+    def arguments(self) -> list[Slot]:
+        """The slots a call passes, in order: arrays and other values (`hint`), what the
+        framework's own verdict is asked about (a torch forward's `lengths`, `hidden`)."""
+        return [s for s in self.slots if s.kind in ("array", "hint") and not s.is_return]
+
+    def argument_values(self, values: list[Any]) -> list[Any]:
+        """Of `values` (one per slot), those of `arguments()`."""
+        return [v for s, v in zip(self.slots, values)
+                if s.kind in ("array", "hint") and not s.is_return]
+
     def outputs(self) -> list[Slot]:
         return [s for s in self.slots if s.is_return]
 

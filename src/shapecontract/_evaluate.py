@@ -139,7 +139,7 @@ def verdict(contract: Contract, values: list[Any]) -> ShapeContractError | None:
     notes: list[str] = []
     fw = contract.framework
     if fw is not None and contract.level == "framework":
-        inputs = [v for s, v in zip(contract.slots, values) if s.kind == "array" and not s.is_return]
+        inputs = contract.argument_values(values)
         ok, reason = fw(inputs)
         pins = contract.pins()
         if ok:  # the framework accepts: only pinned dims (the user's own intent) still count
@@ -153,7 +153,7 @@ def verdict(contract: Contract, values: list[Any]) -> ShapeContractError | None:
             notes.append(f"{contract.framework_name} rejects it: {reason}")
     elif fw is not None and not contract.complete and not st.violations:
         # the slots hold, but they do not state every relation: the framework decides those
-        inputs = [v for s, v in zip(contract.slots, values) if s.kind == "array" and not s.is_return]
+        inputs = contract.argument_values(values)
         ok, reason = fw(inputs)
         if ok is False:
             ins = contract.inputs()
@@ -164,7 +164,7 @@ def verdict(contract: Contract, values: list[Any]) -> ShapeContractError | None:
     if not st.violations:
         return None
     if fw is not None and contract.level != "framework":
-        inputs = [v for s, v in zip(contract.slots, values) if s.kind == "array" and not s.is_return]
+        inputs = contract.argument_values(values)
         ok, reason = fw(inputs)
         if ok:
             notes.append(f"{contract.framework_name} itself would have accepted this input "
@@ -200,7 +200,7 @@ def holds(contract: Contract, values: list[Any]) -> bool:
     fw = contract.framework
     if fw is None:
         return not st.violations
-    inputs = [v for s, v in zip(contract.slots, values) if s.kind == "array" and not s.is_return]
+    inputs = contract.argument_values(values)
     if contract.level == "framework":
         ok = fw(inputs)[0]
         if ok:

@@ -100,7 +100,7 @@ class Guard:
         """Compile the torch checker now (not on the first call): `torch.compile` traces the
         hook, and cannot trace deriving a contract or compiling code."""
         c = self.contract(model)
-        self._torch = (self.checker(model, "forward"), len(c.inputs()), c.prepare)
+        self._torch = (self.checker(model, "forward"), len(c.arguments()), c.prepare)
 
     def __call__(self, mod: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         __tracebackhide__ = True
@@ -111,7 +111,7 @@ class Guard:
         t = self._torch
         if t is None:
             c = self.contract(mod)
-            t = self._torch = (self.checker(mod, "forward"), len(c.inputs()), c.prepare)
+            t = self._torch = (self.checker(mod, "forward"), len(c.arguments()), c.prepare)
         fn, n, prepare = t
         if kwargs:
             args = _bind_forward(mod, args, kwargs)

@@ -22,10 +22,10 @@ from typing import Any
 
 from .._compile import Contract
 from .._contract import LayerRow, Slot
-from .._dims import Fixed, Named
+from .._dims import Fixed, Named, Variadic
 from .._errors import Origin, ShapeContractError, recent_error
 from .._spec import ArraySpec, OneOf
-from ..backends import BrokenShape, shape_of
+from ..backends import BrokenShape, dtype_name, shape_of
 from ._table import lookup
 
 __all__ = ["LAYERS", "LOSSES", "KerasVerdict", "contract_of_keras", "is_keras", "rule_of",
@@ -226,6 +226,8 @@ def contract_of_keras(model: Any, level: str = "strict", input_shape: Any = None
     states its input itself: `input_shape` is for torch's custom modules, unused here)."""
     name = f"{type(model).__name__} '{model.name}'"
     verdict = KerasVerdict(model)
+    if is_subclassed(model) and not _first_layer_saw_the_input(model):
+        return _subclassed_contract(model, name, level, verdict)
     stateful = any(getattr(layer, "stateful", False) for layer in _layers(model))
     inputs = _model_inputs(model)
     slots: list[Slot] = []
@@ -289,6 +291,47 @@ def contract_of_keras(model: Any, level: str = "strict", input_shape: Any = None
         notes = ("the model is not built: only the rank and the dims its first layer fixes are known",)
     return Contract(name, tuple(slots), layers=tuple(_rows(model)), level=level, notes=notes,
                     chain=_is_chain(model), framework=verdict, framework_name="Keras")
+
+
+def is_subclassed(model: Any) -> bool:
+    """A keras.Model whose own `call` is Python (not Sequential's or a functional graph's): its
+    first layer does not have to see the input as it comes (the call may reshape it first).
+    Its contract is its first layer's only when Keras's records show that layer was built on
+    the model's input shape; else any batch, asked of Keras per shape."""
+    import keras
+
+    if not isinstance(model, keras.Model):
+        return False
+    from keras.src.models.functional import Functional
+
+    return type(model).call not in (keras.Sequential.call, Functional.call, keras.Model.call)
+
+
+def _first_layer_saw_the_input(model: Any) -> bool:
+    """A built subclassed model whose first layer was built on the model's own input shape (as
+    Keras recorded both when the model was first called): its call hands the input to that
+    layer as it comes, so the layer's contract is the model's."""
+    own = getattr(model, "_build_shapes_dict", None)
+    first = _first_layer(model)
+    theirs = getattr(first, "_build_shapes_dict", None) if first is not model else None
+    if not (isinstance(own, dict) and isinstance(theirs, dict) and len(own) == len(theirs) == 1):
+        return False
+    a, b = next(iter(own.values())), next(iter(theirs.values()))
+    try:
+        return len(a) == len(b) and tuple(a)[1:] == tuple(b)[1:]
+    except TypeError:
+        return False
+
+
+def _subclassed_contract(model: Any, name: str, level: str, verdict: KerasVerdict) -> Contract:
+    """A subclassed model states no input of its own: its input is any batch, and Keras is
+    asked about each new shape by tracing `call` symbolically (shapes only, no weights)."""
+    spec = ArraySpec((Named("batch"), Variadic(None)), None, "Shaped", (Any,))
+    note = ("a subclassed model: its call is Python, so the input is any batch and Keras itself "
+            "is asked about each new input shape (call traced on symbolic tensors)")
+    return Contract(name, (Slot("x", "array", spec, loc=("input", "input")),),
+                    layers=tuple(_rows(model)), level=level, notes=(note,), chain=False,
+                    framework=verdict, framework_name="Keras", complete=False)
 
 
 def _output_origin(layer: Any) -> Origin | None:
@@ -457,26 +500,102 @@ class KerasVerdict:
             return None, ""  # not a shape: the contract's own checks say so
         if any(s is not None and None in s for s in shapes):
             return None, ""  # unknown sizes: cannot tell now (checked when they are known)
-        return self.shapes(shapes)
+        dtypes = tuple(_dtype_text(v) for v in values)
+        return self.shapes(shapes, dtypes)
 
-    def shapes(self, shapes: tuple[Any, ...]) -> tuple[bool | None, str]:
+    def shapes(self, shapes: tuple[Any, ...],
+               dtypes: tuple[str | None, ...] = ()) -> tuple[bool | None, str]:
         model = self._model
-        key = (shapes, bool(getattr(model, "built", True)))
+        key = (shapes, dtypes, bool(getattr(model, "built", True)))
         hit = self._cache.get(key)
         if hit is None:
-            hit = self._cache[key] = _keras_verdict(model, shapes)
+            hit = self._cache[key] = _keras_verdict(model, shapes, dtypes)
         return hit
 
 
-def _keras_verdict(model: Any, shapes: tuple[Any, ...]) -> tuple[bool | None, str]:
+def _unbuilt_verdict(model: Any, shapes: tuple[Any, ...],
+                    dtypes: tuple[str | None, ...] = ()) -> tuple[bool | None, str]:
+    """An unbuilt model builds on its first call, with that call's shapes: ask a clone (built on
+    symbolic tensors of those shapes, so the model itself stays unbuilt). A model Keras cannot
+    clone (a subclassed model without get_config) cannot be asked: None."""
+    import warnings
+
+    import keras
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            clone = keras.models.clone_model(model)
+        except Exception:
+            return None, ""
+    ok, reason = _traced_verdict(clone, model, shapes, dtypes)
+    if ok is False:
+        return False, f"Keras builds it on the first call, and rejects this shape: {reason}"
+    if ok:
+        return True, "the model is not built; Keras builds it for this shape on the first call"
+    return None, ""
+
+
+def _traced_verdict(model: Any, named: Any, shapes: tuple[Any, ...],
+                    dtypes: tuple[str | None, ...]) -> tuple[bool | None, str]:
+    """Keras's answer for `model.call` traced on symbolic tensors of `shapes` (and dtypes):
+    its layers check their input specs and kernels, as they do when called on data."""
+    import warnings
+
+    import keras
+
+    if len(shapes) != 1 or shapes[0] is None:
+        return None, ""
+    dtype = dtypes[0] if dtypes and dtypes[0] else None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            model.compute_output_spec(keras.KerasTensor(tuple(shapes[0]), dtype=dtype))
+        except (ValueError, TypeError, IndexError) as e:
+            return False, _keras_reason(e)
+        except Exception:
+            return None, ""
+    return True, ""
+
+
+def _keras_reason(e: BaseException) -> str:
+    """The line of a Keras error that says what is wrong. Tracing a subclassed model wraps the
+    layer's error ("Could not automatically infer the output shape ... Error encountered:"),
+    and Keras prints layer names in bold (ANSI codes)."""
+    import re
+
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(e))
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    for marker in ("Error encountered:", "Exception encountered when calling"):
+        at = next((k for k, ln in enumerate(lines) if marker in ln), None)
+        if at is not None and at + 1 < len(lines):
+            lines = lines[at + 1:]
+            if lines[0].startswith("Exception encountered when calling") and len(lines) > 1:
+                lines = lines[1:]
+    return (lines or [type(e).__name__])[0][:300]
+
+
+def _dtype_text(v: Any) -> str | None:
+    """`v`'s dtype by name (what a KerasTensor takes), None if it has none that Keras knows."""
+    if v is None:
+        return None
+    try:
+        name = dtype_name(v.dtype)
+    except Exception:
+        return None
+    return name if name.isidentifier() else None
+
+
+def _keras_verdict(model: Any, shapes: tuple[Any, ...],
+                   dtypes: tuple[str | None, ...] = ()) -> tuple[bool | None, str]:
     import keras
 
     graph = getattr(model, "_functional", None) or model
     refs = getattr(graph, "inputs", None)
     if not refs or not hasattr(graph, "_run_through_graph"):
-        if getattr(model, "built", False):  # a built subclassed model: no graph to ask on
-            return None, ""  # shapes alone (its call is Python); the slots decide
-        return True, "the model is not built; Keras builds it on the first call"
+        if getattr(model, "built", False) and is_subclassed(model):
+            return _traced_verdict(model, model, shapes, dtypes)
+        return _unbuilt_verdict(model, shapes, dtypes)
     notes = []
     kts = []
     for ref, shape in zip(refs, shapes):

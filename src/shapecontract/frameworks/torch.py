@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._compile import Contract
-from .._contract import LayerRow, Slot
+from .._contract import LayerRow, Slot, is_name
 from .._dims import Anon, Fixed, Named, Variadic, parse_dims
 from .._errors import Fix, Origin
 from .._spec import ArraySpec, OneOf, TupleSpec
@@ -343,6 +343,7 @@ def contract_of_torch(m: Any, level: str = "strict", input_shape: Any = None) ->
                 notes.append(f"input contract taken from the first submodule '{first[0]}' "
                              "(pass input_shape= to propagate through forward instead)")
         slots.append(Slot(_first_param(m), "array", inp_spec))
+        slots += _other_params(m)
         shape = _standin_shape(inp_spec)
         if shape is not None:
             rows, out_shape = _propagate(m, shape)
@@ -390,6 +391,24 @@ def _unpack(args: tuple[Any, ...]) -> tuple[Any, ...]:
     if args and type(args[0]).__name__ == "PackedSequence":
         return (args[0].data, *args[1:])
     return args
+
+
+def _other_params(m: Any) -> list[Slot]:
+    """A slot for each positional parameter of `forward` after the first (`lengths`, `hidden`,
+    `ctx`): any value, passed on to torch's own verdict, so a two-argument forward is asked
+    about the call it gets. Optional when forward gives it a default."""
+    import inspect
+
+    try:
+        params = list(inspect.signature(m.forward).parameters.values())[1:]
+    except (TypeError, ValueError):
+        return []
+    out = []
+    for p in params:
+        if p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) or not is_name(p.name):
+            break
+        out.append(Slot(p.name, "hint", None, Any, optional=p.default is not p.empty))
+    return out
 
 
 def _first_param(m: Any) -> str:
@@ -447,7 +466,12 @@ def _spec_from_shape(m: Any, shape: tuple[Any, ...]) -> ArraySpec:
     dims = [Named(n) if s is None else Fixed(int(s), False, n) for s, n in zip(shape, names)]
     origins: list[Origin | None] = [
         None if s is None else Origin(f"input_shape={tuple(shape)}", "input_shape") for s in shape]
-    return _spec(dims, origins, _float())
+    # the dtype is the first layer's (an Embedding reads integer ids), float when none is known
+    dtype: tuple[frozenset[str] | None, str] = _float()
+    if known is not None:
+        first_spec = known[0].options[0] if isinstance(known[0], OneOf) else known[0]
+        dtype = (first_spec.dtypes, first_spec.dtype_label)
+    return _spec(dims, origins, dtype)
 
 
 def _refuse_batch_elsewhere(m: Any, first: tuple[str, Any], shape: tuple[Any, ...],
@@ -589,7 +613,7 @@ class TorchVerdict:
     def __init__(self, module: Any) -> None:
         self._module = module  # the contract describes this module: it keeps it
         self._single: dict[Any, bool | None] = {}
-        self._cache: dict[Any, tuple[bool, str]] = {}
+        self._cache: dict[Any, tuple[bool | None, str]] = {}
 
     def single(self, x: Any) -> bool | None:
         """The verdict's first element for one input tensor, from a cache keyed by
@@ -682,9 +706,9 @@ def _first_line(e: BaseException) -> str:
     return (str(e).strip().splitlines() or [type(e).__name__])[0][:300]
 
 
-def _run_fake(m: Any, sig: Any, watch: Any = None) -> tuple[bool, str, Any]:
+def _run_fake(m: Any, sig: Any, watch: Any = None) -> tuple[bool | None, str, Any]:
     """Run `m.forward` on fake tensors of `sig`: (ok, torch's first line, the last leaf module
-    entered as (name, module, input shape)). `watch(name, module, shape)` sees every entry."""
+    entered as (name, module, input shape)); ok is None when fake tensors cannot tell. `watch(name, module, shape)` sees every entry."""
     from torch._subclasses.fake_tensor import FakeTensorMode
 
     last: list[Any] = [None]
@@ -705,6 +729,8 @@ def _run_fake(m: Any, sig: Any, watch: Any = None) -> tuple[bool, str, Any]:
         with _quiet(), FakeTensorMode(allow_non_fake_inputs=True), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # torch's own warnings are for the real call
             m.forward(*[_fake(s) for s in sig])
+    except _cannot_tell() as e:  # an op whose output shape depends on the values (packing
+        return None, _first_line(e), last[0]  # by lengths, nonzero, .item()): not a verdict
     except Exception as e:  # torch's own verdict, in torch's own words
         return False, _first_line(e), last[0]
     finally:
@@ -713,15 +739,29 @@ def _run_fake(m: Any, sig: Any, watch: Any = None) -> tuple[bool, str, Any]:
     return True, "", None
 
 
-def _torch_verdict(m: Any, sig: Any) -> tuple[bool, str]:
+def _cannot_tell() -> tuple[type[BaseException], ...]:
+    """What fake tensors raise for an op they cannot run on shapes alone."""
+    from torch._subclasses import fake_tensor
+
+    names = ("DataDependentOutputException", "DynamicOutputShapeException",
+             "UnsupportedOperatorException", "UnsupportedFakeTensorException")
+    found = tuple(getattr(fake_tensor, n) for n in names if hasattr(fake_tensor, n))
+    try:
+        from torch.fx.experimental.symbolic_shapes import GuardOnDataDependentSymNode
+    except ImportError:
+        return found
+    return (*found, GuardOnDataDependentSymNode)
+
+
+def _torch_verdict(m: Any, sig: Any) -> tuple[bool | None, str]:
     from .._errors import Reason
 
     rule = rule_of(m)
     if rule is not None and rule.eager_verdict:
         return _real_loss_verdict(m, sig)
     ok, text, last = _run_fake(m, sig)
-    if ok:
-        return True, ""
+    if ok or ok is None:
+        return ok, ""
     return False, _explain_failure(m, sig, text, last) or Reason(text)
 
 

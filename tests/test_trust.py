@@ -1,0 +1,175 @@
+"""Trust (issue 18): correct programs are never refused, and the notes about what the framework
+would have done are true. Each test failed before its change."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+import shapecontract as sc
+from shapecontract import ShapeContractError
+
+torch = pytest.importorskip("torch")
+nn = torch.nn
+
+
+class PackedClassifier(nn.Module):
+    """The standard packed-sequence classifier: forward(text, lengths)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.emb = nn.Embedding(100, 8)
+        self.lstm = nn.LSTM(8, 16, batch_first=True)
+        self.fc = nn.Linear(16, 2)
+
+    def forward(self, text: Any, lengths: Any) -> Any:
+        packed = nn.utils.rnn.pack_padded_sequence(self.emb(text), lengths, batch_first=True,
+                                                   enforce_sorted=False)
+        _, (h, _) = self.lstm(packed)
+        return self.fc(h[-1])
+
+
+class WithHidden(nn.Module):
+    """forward(x, hidden): a stateful LSTM whose caller carries the state."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lstm = nn.LSTM(4, 16, batch_first=True)
+        self.fc = nn.Linear(16, 2)
+
+    def forward(self, x: Any, hidden: Any) -> Any:
+        out, hidden = self.lstm(x, hidden)
+        return self.fc(out[:, -1]), hidden
+
+
+class WithContext(nn.Module):
+    """forward(x, ctx): a decoder step with a context vector concatenated to its input."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(6, 3)
+
+    def forward(self, x: Any, ctx: Any) -> Any:
+        return self.fc(torch.cat([x, ctx], dim=-1))
+
+
+class TokenClassifier(nn.Module):
+    """Embedding -> LSTM -> Linear, fed int64 token ids."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.emb = nn.Embedding(100, 8)
+        self.lstm = nn.LSTM(8, 16, batch_first=True)
+        self.fc = nn.Linear(16, 2)
+
+    def forward(self, text: Any) -> Any:
+        out, _ = self.lstm(self.emb(text))
+        return self.fc(out[:, -1])
+
+
+def test_forward_with_lengths_is_not_refused() -> None:
+    """guard(m) of a packed-sequence classifier: every correct call passes, with both arguments."""
+    m = PackedClassifier()
+    g = sc.guard(m)
+    x, lengths = torch.randint(0, 100, (3, 7)), torch.tensor([7, 5, 2])
+    assert g(x, lengths).shape == (3, 2)
+    assert g(x, lengths=lengths).shape == (3, 2)
+    with pytest.raises(ShapeContractError, match="dtype"):
+        g(x.float(), lengths)
+
+
+def test_forward_with_hidden_state_is_not_refused() -> None:
+    """forward(x, hidden): every call with a state passes; a bad x is still caught."""
+    g = sc.guard(WithHidden())
+    h = (torch.zeros(1, 3, 16), torch.zeros(1, 3, 16))
+    out, _ = g(torch.zeros(3, 5, 4), h)
+    assert out.shape == (3, 2)
+    assert g(torch.zeros(3, 5, 4), hidden=h)[0].shape == (3, 2)
+    with pytest.raises(ShapeContractError, match="expected 4, got 5"):
+        g(torch.zeros(3, 5, 5), h)
+
+
+def test_forward_with_context_gets_torchs_verdict_on_both_arguments() -> None:
+    """forward(x, ctx): correct calls pass; a ctx of the wrong width is refused as torch does."""
+    g = sc.guard(WithContext(), input_shape=(None, 4))
+    assert g(torch.zeros(2, 4), torch.zeros(2, 2)).shape == (2, 3)
+    with pytest.raises(ShapeContractError, match="PyTorch rejects it"):
+        g(torch.zeros(2, 4), torch.zeros(2, 3))
+    with pytest.raises(RuntimeError):
+        WithContext()(torch.zeros(2, 4), torch.zeros(2, 3))  # torch agrees
+
+
+def test_input_shape_takes_the_first_layers_dtype() -> None:
+    """input_shape=(None, 20) on an Embedding-first model expects integer ids, not floats."""
+    g = sc.guard(TokenClassifier(), input_shape=(None, 20))
+    assert g(torch.randint(0, 100, (3, 20))).shape == (3, 2)
+    with pytest.raises(ShapeContractError) as info:
+        g(torch.zeros(3, 20))
+    fix = next(s for v in info.value.violations for s in v.suggestions if s.code)
+    assert "int" in fix.code
+    x = torch.zeros(3, 20)
+    fixed = eval(fix.code, {"torch": torch, "text": x, "x": x})  # the fix as the user pastes it
+    assert g(fixed).shape == (3, 2)
+
+
+def _keras_note(model: Any, data: np.ndarray) -> tuple[bool, str]:
+    """(Keras accepts `data` itself, our error text) for a guarded copy of the same model."""
+    import keras
+
+    try:
+        keras.models.clone_model(model).predict(data, verbose=0)
+        accepted = True
+    except Exception:
+        accepted = False
+    with pytest.raises(ShapeContractError) as info:
+        sc.guard(model).predict(data, verbose=0)
+    return accepted, str(info.value)
+
+
+@pytest.mark.parametrize("case", ["conv1d_images", "conv2d_no_channels"])
+def test_unbuilt_keras_model_note_is_true(case: str) -> None:
+    """An unbuilt model fed a shape Keras rejects once it builds gets no 'would have accepted'."""
+    keras = pytest.importorskip("keras")
+    layer = keras.layers.Conv1D(4, 3) if case == "conv1d_images" else keras.layers.Conv2D(4, 3)
+    model = keras.Sequential([layer, keras.layers.Flatten(), keras.layers.Dense(1)])
+    data = np.zeros((2, 28, 28, 1) if case == "conv1d_images" else (2, 28, 28), "float32")
+    accepted, text = _keras_note(model, data)
+    assert not accepted
+    assert "would have accepted" not in text
+    assert not model.built  # asking Keras did not build the user's model
+
+
+def test_subclassed_keras_model_is_asked_not_refused() -> None:
+    """A subclassed keras.Model whose call adds the channel axis before its Conv2D, fed
+    (n, 28, 28): accepted built or not, in predict and fit; a bad size is refused with the
+    words of the layer Keras names."""
+    keras = pytest.importorskip("keras")
+
+    class Net(keras.Model):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = keras.layers.Conv2D(4, 3)
+            self.flat = keras.layers.Flatten()
+            self.out = keras.layers.Dense(10)
+
+        def call(self, x: Any) -> Any:
+            return self.out(self.flat(self.conv(keras.ops.expand_dims(x, -1))))
+
+    x = np.zeros((5, 28, 28), "float32")
+    assert sc.guard(Net()).predict(x, verbose=0).shape == (5, 10)
+    fitted = Net()
+    fitted.compile(loss="sparse_categorical_crossentropy", optimizer="adam")
+    sc.guard(fitted).fit(x, np.zeros(5), epochs=1, verbose=0)
+    built = Net()
+    built.predict(x, verbose=0)
+    g = sc.guard(built)
+    assert g.predict(x, verbose=0).shape == (5, 10)
+    with pytest.raises(ShapeContractError, match=r"dense.*expected axis -1 of input shape to "
+                                                 r"have value 2704"):
+        g.predict(np.zeros((5, 30, 30), "float32"), verbose=0)
