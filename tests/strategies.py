@@ -84,3 +84,27 @@ def shape_for(draw: Any, dim_str: str, env: dict[str, int]) -> tuple[int, ...]:
     if draw(st.integers(0, 9)) == 0:  # wrong rank
         shape = shape[:-1] if shape and draw(st.booleans()) else [*shape, 1]
     return tuple(shape)
+
+
+@st.composite
+def recorded_calls(draw: Any, params: list[str]) -> list[dict[str, Any]]:
+    """1-3 calls of a function taking `params`, as `infer` records them: per parameter an array
+    (shape and dtype; its rank may vary between calls) or an int, and a returned array, tuple
+    of arrays or None."""
+    from shapecontract.infer import Leaf, Other, Seq
+
+    arrays = draw(st.sets(st.sampled_from(params))) if params else set()
+    dtype = st.sampled_from(["float32", "int64", "bool"])
+
+    def leaf() -> Leaf:
+        return Leaf(tuple(draw(st.lists(st.integers(1, 5), max_size=3))), draw(dtype))
+
+    calls = []
+    for _ in range(draw(st.integers(1, 3))):
+        call: dict[str, Any] = {p: leaf() if p in arrays else Other("int", draw(st.integers(1, 5)))
+                                for p in params}
+        kind = draw(st.sampled_from(["array", "tuple", "none"]))
+        call["return"] = (leaf() if kind == "array" else Seq((leaf(), leaf())) if kind == "tuple"
+                          else Other("NoneType"))
+        calls.append(call)
+    return calls

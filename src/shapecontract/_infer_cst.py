@@ -7,14 +7,24 @@ Design rules:
 - An existing annotation is never replaced; a function already decorated with `contract`
   (`@contract`, `@sc.contract`, `@contract(...)`) gets no second decorator.
 - libcst is imported here only, when `Recording.apply` runs (`pip install shapecontract[infer]`).
+- The file is read and written as bytes: its encoding (PEP 263 line, BOM) and its line endings
+  come back as they were. It is replaced in one step (a synced temporary file in the same
+  directory, then `os.replace`): a failed write leaves it byte for byte as it was.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
+import os
 import re
+import stat
+import tempfile
+import tokenize
+from pathlib import Path
 from typing import Any
 
-__all__ = ["patch_source"]
+__all__ = ["patch_source", "read_source", "replace_file", "source_lines"]
 
 _CATEGORY = re.compile(r"\b([A-Z][A-Za-z0-9]*)\[Array\b")
 LINE_LENGTH = 100
@@ -164,3 +174,59 @@ def patch_source(text: str, plan: dict[str, dict[str, str]]) -> tuple[str, list[
             AddImportsVisitor.add_needed_import(ctx, "shapecontract", name)
         module = AddImportsVisitor(ctx).transform_module(module)
     return module.code, [q for q in plan if q not in annotate.done]
+
+
+def read_source(path: Path) -> tuple[str, str]:
+    """The text of `path` and the encoding to write it back in: the encoding Python reads it
+    with (PEP 263 line; `utf-8-sig` keeps a BOM), checked to give back the same bytes."""
+    data = path.read_bytes()
+    try:
+        encoding = tokenize.detect_encoding(io.BytesIO(data).readline)[0]
+        text = data.decode(encoding)
+    except (SyntaxError, UnicodeDecodeError) as e:
+        raise ValueError(f"infer: {path} cannot be read as Python source ({e}); "
+                         "it is left as it is") from None
+    if text.encode(encoding) != data:  # a codec that does not round-trip: cannot be faithful
+        raise ValueError(f"infer: {path} does not read back to the same bytes in its encoding "
+                         f"({encoding}); it is left as it is")
+    return text, encoding
+
+
+def source_lines(text: str) -> list[str]:
+    """`text` split after each line ending Python knows (`\\n`, `\\r\\n`, `\\r`), endings kept:
+    a CRLF file diffs line for line, and a form feed does not split a line."""
+    return io.StringIO(text, newline="").readlines()
+
+
+def replace_file(path: Path, data: bytes, backup: Path | None = None) -> None:
+    """Put `data` in place of the file `path` (through a symlink: its target) in one step: a
+    temporary file in the same directory, flushed and synced, given the file's permission
+    bits, then `os.replace`d over it. On any failure the temporary file is removed and `path`
+    is as it was. `backup`: first write the current bytes there, the same way."""
+    real = Path(os.path.realpath(path))
+    mode = stat.S_IMODE(real.stat().st_mode)
+    if backup is not None:
+        _write_replacing(Path(os.path.realpath(backup)), real.read_bytes(), mode)
+    _write_replacing(real, data, mode)
+
+
+def _write_replacing(path: Path, data: bytes, mode: int) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    if hasattr(os, "O_DIRECTORY"):  # make the rename itself durable (POSIX)
+        with contextlib.suppress(OSError):
+            dir_fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)

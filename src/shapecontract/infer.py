@@ -22,17 +22,20 @@ Design rules:
 from __future__ import annotations
 
 import ast
+import copy
 import difflib
 import functools
 import inspect
 import linecache
+import os
 import sys
 import textwrap
 import types
+import typing
 import warnings
 import weakref
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -428,43 +431,70 @@ class Recording:
         return imports + "\n\n\n" + "\n\n\n".join(blocks) + "\n"
 
     def apply(self, target: Any, *, diff: bool = False,
-              fixed: bool | Iterable[str] | None = None) -> str:
+              fixed: bool | Iterable[str] | None = None,
+              backup: bool | str | os.PathLike[str] = False) -> str:
         """Write the annotations into `target` (a module or a path to its `.py` file), keeping
         the rest of the file as it is (libcst): array parameters and returns get annotations,
         functions get `@contract`, the module gets the imports it needs. Existing annotations
-        are kept. Returns the change as a unified diff; with `diff=True`, only returns it.
+        are kept. Returns the change as a unified diff; with `diff=True` (a preview), only
+        returns it and writes nothing.
+
+        The file keeps its encoding (PEP 263 line, BOM) and line endings, and is replaced in one
+        step: if writing fails, it is left byte for byte as it was. `backup=True` first copies
+        it to `<file>.orig` (`backup=<path>`: there), replacing an older backup.
 
         The functions patched are the recorded ones defined in `target`; if none is, those of
-        the module whose file has the same name (so a copy of the source can be patched)."""
-        from ._infer_cst import patch_source
+        the module whose file has the same name (so a copy of the source can be patched). A
+        function whose annotations (with those it already has) would reject one of its recorded
+        calls is left out, with a warning."""
+        from ._infer_cst import patch_source, read_source, replace_file, source_lines
 
         if isinstance(target, types.ModuleType):
             if not getattr(target, "__file__", None):
                 raise ValueError(f"infer: module {target.__name__} has no source file")
             target = target.__file__
         path = Path(target)
-        text = path.read_text()
-        result = self._solve(self.fixed if fixed is None else fixed)
+        text, encoding = read_source(path)
+        result = _solve(self, self.fixed if fixed is None else fixed, check=True)
         chosen = [(t, result[i]) for i, t in enumerate(self._functions) if _defined_in(t, path)]
         if not chosen:
             chosen = [(t, result[i]) for i, t in enumerate(self._functions)
                       if t.module.rpartition(".")[2] == path.stem]
         if not chosen:
             raise ValueError(f"infer: no recorded function is defined in {path}")
-        for t, _ in chosen:
+        plan: dict[str, dict[str, str]] = {}
+        left_out: dict[str, str] = {}
+        for t, r in chosen:
             if not t.calls:
                 warnings.warn(f"infer: {t.qualname} was never called during recording; it is "
                               "not annotated", UserWarning, stacklevel=2)
-        plan = {t.qualname: r.annotations for t, r in chosen if t.calls}
+            elif r.skipped:
+                left_out[t.qualname] = r.skipped
+            elif plan.get(t.qualname, r.annotations) != r.annotations:
+                left_out[t.qualname] = ("recorded as two functions of that name (in modules "
+                                        "of other files) whose annotations differ")
+            else:
+                plan[t.qualname] = r.annotations
+        for q, why in left_out.items():
+            plan.pop(q, None)
+            warnings.warn(f"infer: {q} is not annotated: {why}", UserWarning, stacklevel=2)
         new, missing = patch_source(text, plan)
         for q in missing:
             warnings.warn(f"infer: {q} was not found in {path}; it is not annotated",
                           UserWarning, stacklevel=2)
-        out = "".join(difflib.unified_diff(text.splitlines(keepends=True),
-                                           new.splitlines(keepends=True),
+        try:
+            data = new.encode(encoding)
+        except UnicodeEncodeError as e:
+            raise ValueError(f"infer: the annotations for {path} contain "
+                             f"{e.object[e.start:e.end]!r}, which its encoding ({encoding}) "
+                             "cannot hold; the file is left as it is") from None
+        out = "".join(difflib.unified_diff(source_lines(text), source_lines(new),
                                            f"a/{path.name}", f"b/{path.name}"))
         if not diff and new != text:
-            path.write_text(new)
+            if backup is True:
+                replace_file(path, data, path.with_name(path.name + ".orig"))
+            else:
+                replace_file(path, data, Path(backup) if backup else None)
         return out
 
     # -- unification and naming -----------------------------------------------------------
@@ -556,11 +586,15 @@ def _places_of(fn: Any) -> list[tuple[Any, str]]:
 
 
 def _defined_in(t: _Target, path: Path) -> bool:
+    return _source_file(t) == path.resolve()
+
+
+def _source_file(t: _Target) -> Path | None:
     try:
         src = inspect.getsourcefile(inspect.unwrap(t.fn))  # a @contract function: the user's
     except (TypeError, ValueError):
-        return False
-    return src is not None and Path(src).resolve() == path.resolve()
+        return None
+    return Path(src).resolve() if src is not None else None
 
 
 def _return_names(fn: Any) -> list[str | None]:
@@ -633,6 +667,8 @@ class _Solved:
     annotations: dict[str, str]
     notes: list[str]
     categories: set[str]
+    skipped: str = ""
+    """Why the function is not annotated at all (its annotations would reject a recorded call)."""
 
 
 _CATEGORY_OF_KIND = {"float": "Float", "bfloat": "Float", "int": "Int", "uint": "UInt",
@@ -738,7 +774,136 @@ class _Union:
             self.parent[max(ra, rb)] = min(ra, rb)  # the earliest node stays the root
 
 
-def _solve(rec: Recording, fixed: bool | Iterable[str]) -> list[_Solved]:
+def _solve(rec: Recording, fixed: bool | Iterable[str], check: bool = False) -> list[_Solved]:
+    """Per recorded function, in order: its annotations and notes. One function recorded under
+    two module names (its file run as `__main__` and also imported) is solved once, over the
+    calls of both. `check` (what `apply` writes): a function whose annotations, with those it
+    already has, would reject one of its recorded calls gets none, and a note saying why."""
+    view, view_of, conflicts = _one_per_function(rec)
+    solved = _solve_functions(view, fixed)
+    out: dict[int, _Solved] = {}
+    for g in view_of:
+        if g in out:
+            continue
+        s, t = solved[g], view._functions[g]
+        why = conflicts.get(g) or (_rejected(t, s.annotations) if check else "")
+        if view_of.count(g) > 1:
+            modules = sorted({u.module for u, h in zip(rec._functions, view_of) if h == g})
+            s.notes.append(f"recorded in modules {', '.join(modules)} (one file): their calls "
+                           "are solved together")
+        out[g] = s if not why else _Solved({}, [*s.notes, f"not annotated: {why}"], set(), why)
+    return [out[g] for g in view_of]
+
+
+def _one_per_function(rec: Recording) -> tuple[Recording, list[int], dict[int, str]]:
+    """`rec` with one target per function of a file: the targets that share a source file and a
+    qualified name (a module run as `__main__` and imported under its name holds two copies of
+    each function) become one holding the calls of all. Also: target index -> index in that
+    view; and, per view index, why it cannot be annotated (copies whose signatures differ)."""
+    groups: dict[Any, list[int]] = {}
+    for i, t in enumerate(rec._functions):
+        src = _source_file(t)
+        groups.setdefault((src, t.qualname) if src is not None else i, []).append(i)
+    if all(len(m) == 1 for m in groups.values()):
+        return rec, list(range(len(rec._functions))), {}
+    functions: list[_Target] = []
+    view_of = [0] * len(rec._functions)
+    conflicts: dict[int, str] = {}
+    for members in groups.values():
+        ts = [rec._functions[i] for i in members]
+        if len({(tuple(t.params), tuple(t.skipped_params)) for t in ts}) == 1:
+            merged = replace(ts[0], calls=[], keys=set(), count=0,
+                             site=next((t.site for t in ts if t.site is not None), None))
+            for t in ts:
+                for c in t.calls:
+                    merged.add(c)
+            merged.count = sum(t.count for t in ts)
+            for i in members:
+                view_of[i] = len(functions)
+            functions.append(merged)
+            continue
+        modules = ", ".join(sorted({t.module for t in ts}))
+        for i, t in zip(members, ts):
+            view_of[i] = len(functions)
+            conflicts[len(functions)] = (f"recorded in modules {modules} (one file) with "
+                                         "different signatures: their calls cannot be merged")
+            functions.append(t)
+
+    def moved(pos: Pos) -> Pos:
+        return (view_of[pos[0]], pos[1], pos[2])
+
+    view = copy.copy(rec)
+    view._functions = functions
+    view._links = {(moved(a), moved(b)) for a, b in rec._links}
+    view._model_links = {(m, k, moved(pos)) for m, k, pos in rec._model_links}
+    return view, view_of, conflicts
+
+
+def _rejected(t: _Target, ann: dict[str, str]) -> str:
+    """Why `@contract` would reject one of the recorded calls of `t` once `ann` is written into
+    its signature (its own annotations kept), or "" when it accepts every one."""
+    if not ann:
+        return ""
+    from ._decorator import _build
+    from ._evaluate import MISSING, verdict
+    from ._types import DTYPE_NAMES, Array, DtypeAnnotation
+
+    names: dict[str, Any] = {n: DtypeAnnotation(n) for n in DTYPE_NAMES}
+    names.update(__builtins__={}, Array=Array, tuple=tuple, object=object, int=int)
+    try:
+        hints = {slot: eval(text, names) for slot, text in ann.items()}  # our own text
+        try:
+            kept = typing.get_type_hints(inspect.unwrap(t.fn), include_extras=True)
+        except Exception:  # no function (a synthetic record), or names it cannot resolve
+            kept = {}
+        hints.update((k, v) for k, v in kept.items() if k not in t.skipped_params)
+        P = inspect.Parameter
+
+        def stub(*args: Any, **kwargs: Any) -> None: ...
+
+        stub.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+            [P(k, P.POSITIONAL_OR_KEYWORD) for k in hints if k != "return"])
+        c = getattr(_build(stub, hints), "__shapecontract__", None)
+    except Exception as e:  # @contract could not even decorate the function
+        return f"@contract cannot read its annotations: {e}"
+    if c is None:
+        return ""
+    c = c.replace(slots=tuple(s for s in c.slots if s.kind in ("array", "dim")))
+    for k, call in enumerate(t.calls):
+        values = [_stand_in(call.get(s.name, Other("NoneType")), MISSING) for s in c.slots]
+        err = verdict(c, values)
+        if err is not None:
+            return (f"its annotations would reject recorded call {k + 1} of {len(t.calls)} "
+                    f"({str(err).splitlines()[0]})")
+    return ""
+
+
+def _stand_in(obs: Any, unknown: Any) -> Any:
+    """A value as recorded: a numpy array of the shape and dtype seen (one zero broadcast, no
+    memory), a tuple or dict of them, an int, None; `unknown` for anything else."""
+    import numpy as np
+
+    if isinstance(obs, Leaf):
+        try:
+            dt: Any = np.dtype(obs.dtype)
+            if dtype_name(dt) != obs.dtype:
+                raise TypeError(obs.dtype)
+        except TypeError:  # bfloat16, ...: numpy's dtype of the same category
+            dt = {"Int": "int32", "UInt": "uint32", "Bool": "bool",
+                  "Complex": "complex64"}.get(_category({obs.dtype}), "float32")
+        return np.broadcast_to(np.zeros((), dt), [s or 0 for s in obs.shape])  # (all known)
+    if isinstance(obs, Seq):
+        return tuple(_stand_in(o, object()) for o in obs.items)
+    if isinstance(obs, Mapping_):
+        return {k: _stand_in(o, object()) for k, o in zip(obs.keys, obs.items)}
+    if isinstance(obs, Other) and obs.value is not None:
+        return obs.value
+    if isinstance(obs, Other) and obs.type_name == "NoneType":
+        return None
+    return unknown
+
+
+def _solve_functions(rec: Recording, fixed: bool | Iterable[str]) -> list[_Solved]:
     if isinstance(fixed, str):
         fixed = [fixed]
     fixed_names: set[str] | None = None if isinstance(fixed, bool) else set(fixed)
