@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import shapecontract as sc
-from shapecontract import ShapeContractError
+from shapecontract import Float, Integer, ShapeContractError
 
 torch = pytest.importorskip("torch")
 nn = torch.nn
@@ -173,3 +173,86 @@ def test_subclassed_keras_model_is_asked_not_refused() -> None:
     with pytest.raises(ShapeContractError, match=r"dense.*expected axis -1 of input shape to "
                                                  r"have value 2704"):
         g.predict(np.zeros((5, 30, 30), "float32"), verbose=0)
+
+
+class NllOfLogits(nn.Module):
+    """A custom loss whose forward calls F.nll_loss."""
+
+    def forward(self, log_probs: Any, target: Any) -> Any:
+        return nn.functional.nll_loss(log_probs, target)
+
+
+@pytest.mark.parametrize("case", ["lstm_cell", "custom_loss", "padding_first"])
+def test_guard_never_refuses_a_module_of_no_known_kind(case: str) -> None:
+    """guard() of an nn.LSTMCell, a custom loss, a Sequential starting with ReflectionPad2d:
+    guarded at torch's own word; correct calls pass, what torch rejects stops before torch."""
+    m, good, bad, words = {
+        "lstm_cell": (nn.LSTMCell(4, 8), (torch.zeros(3, 4),), (torch.zeros(3, 5),),
+                      "input_size"),
+        "custom_loss": (NllOfLogits(), (torch.zeros(3, 5), torch.zeros(3, dtype=torch.long)),
+                        (torch.zeros(3, 5), torch.zeros(4, dtype=torch.long)), "batch_size"),
+        "padding_first": (nn.Sequential(nn.ReflectionPad2d(3), nn.Conv2d(1, 8, 7)),
+                          (torch.zeros(2, 1, 28, 28),), (torch.zeros(2, 3, 28, 28),),
+                          "in_channels=1"),
+    }[case]
+    g = sc.guard(m)
+    g(*good)
+    with pytest.raises(ShapeContractError, match=words) as info:
+        g(*bad)
+    assert "PyTorch rejects it" in str(info.value)
+
+
+class Sentiment(nn.Module):
+    """Embedding -> LSTM -> Linear whose forward states its contract with @contract."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.emb = nn.Embedding(100, 16)
+        self.lstm = nn.LSTM(16, 32, batch_first=True)
+        self.fc = nn.Linear(32, 2)
+
+    @sc.contract
+    def forward(self, text: Integer[sc.Array, "batch timesteps"]) -> Float[sc.Array, "batch 2"]:
+        out, _ = self.lstm(self.emb(text))
+        return self.fc(out[:, -1])
+
+
+def test_a_contract_on_forward_is_the_models_contract() -> None:
+    """@contract on forward: contract_of/guard state its annotations (no first-layer guess) and
+    a violation is one error, not one nested inside another."""
+    m = Sentiment()
+    c = sc.contract_of(m)
+    assert str(c).startswith('Sentiment(text: Integer[Array, "batch timesteps"])')
+    g = sc.guard(m)
+    assert g(torch.randint(0, 100, (4, 9))).shape == (4, 2)
+    with pytest.raises(ShapeContractError) as info:
+        g(torch.randint(0, 100, (4, 9, 2)))
+    text = str(info.value)
+    assert text.count("contract violation") == 1 and "expected 2 axes, got 3" in text
+
+
+def test_a_contract_on_keras_call_is_the_models_contract() -> None:
+    """@contract on a subclassed Keras model's call: guard checks its annotations (24 steps,
+    which no layer states: Keras itself takes 48)."""
+    keras = pytest.importorskip("keras")
+
+    class Sub(keras.Model):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lstm = keras.layers.LSTM(5)
+            self.d = keras.layers.Dense(1)
+
+        def call(self, x: Any) -> Any:
+            return self.d(self.lstm(x))
+
+    Sub.call = sc.contract(_keras_call)  # type: ignore[method-assign]
+    m = Sub()
+    m.compile(loss="mse")
+    g = sc.guard(m)
+    g.fit(np.zeros((4, 24, 3), "float32"), np.zeros((4, 1)), verbose=0)
+    with pytest.raises(ShapeContractError, match="expected 24, got 48"):
+        g.predict(np.zeros((2, 48, 3), "float32"), verbose=0)
+
+
+def _keras_call(self: Any, x: Float[sc.Array, "batch 24 3"]) -> Any:
+    return self.d(self.lstm(x))

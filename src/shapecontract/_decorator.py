@@ -279,15 +279,22 @@ def _deferred(fn: Any, localns: dict[str, Any], stable: tuple[str, ...] = (),
     """Annotations that name things not defined yet: resolve and compile on the first call."""
     state: dict[str, Any] = {}
 
-    @functools.wraps(fn)
-    def first_call(*args: Any, **kwargs: Any) -> Any:
-        __tracebackhide__ = True
+    def resolve() -> Any:
+        """Resolve the annotations and compile now (on the first call, or when the contract is
+        asked for first: `contract_of` a model whose forward is decorated)."""
         checked = state.get("fn")
         if checked is None:
             checked = state["fn"] = _build(
                 fn, typing.get_type_hints(fn, localns=localns, include_extras=True), stable, guard)
             first_call.__shapecontract__ = getattr(checked, "__shapecontract__", None)  # type: ignore[attr-defined]
-        return checked(*args, **kwargs)
+        return checked
+
+    @functools.wraps(fn)
+    def first_call(*args: Any, **kwargs: Any) -> Any:
+        __tracebackhide__ = True
+        return resolve()(*args, **kwargs)
+
+    first_call.__shapecontract_resolve__ = resolve  # type: ignore[attr-defined]
 
     if inspect.iscoroutinefunction(fn):
         @functools.wraps(fn)

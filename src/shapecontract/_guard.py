@@ -25,7 +25,7 @@ from ._compile import Contract
 from ._config import scoped, scoped_mode
 from ._errors import Fix, ShapeContractError, Violation
 from ._suggest import is_ragged, pad_fix, sequence_length
-from .frameworks import adapter_of, check_level
+from .frameworks import adapter_of, check_level, contract_of
 from .frameworks.torch import call_untraced
 
 __all__ = ["Guard", "guard", "unguard"]
@@ -75,9 +75,7 @@ class Guard:
         """The model's contract at this level, derived again once the model got built."""
         built = bool(getattr(model, "built", True))
         if self._contract is None or built != self._built:
-            adapter = adapter_of(model)
-            assert adapter is not None
-            self._contract = adapter.contract(model, self.level, self.input_shape)
+            self._contract = contract_of(model, self.level, self.input_shape)
             self._contract.pinned(self.dims)  # a pin the contract cannot take fails now
             self._built = built
             self._checkers = {}

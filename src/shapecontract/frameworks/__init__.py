@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._compile import Contract
+from .._contract import Slot
 from . import keras as _keras
 from . import torch as _torch
 
@@ -100,4 +101,56 @@ def contract_of(model: Any, level: str = "strict", input_shape: Any = None) -> C
     if adapter is None:
         raise TypeError(f"contract_of: {type(model).__name__} is neither a Keras layer/model, "
                         "a torch.nn.Module, nor a function decorated with @contract")
-    return adapter.contract(model, level, input_shape)
+    c = adapter.contract(model, level, input_shape)
+    declared = _declared_entry(model)
+    return c if declared is None else _with_declared(c, declared, model)
+
+
+_ENTRY_METHODS = ("forward", "call")
+"""A model's entry point, by framework: torch's `forward`, Keras's `call`."""
+
+
+def _declared_entry(model: Any) -> tuple[Any, Contract] | None:
+    """(the method, its contract) when the model's class decorates its entry point with
+    `@contract`: the user's own statement of the model's contract."""
+    for name in _ENTRY_METHODS:
+        fn = getattr(type(model), name, None)
+        declared = getattr(fn, "__shapecontract__", None)
+        resolve = getattr(fn, "__shapecontract_resolve__", None)
+        if declared is None and resolve is not None:  # annotations resolved on first use
+            try:
+                resolve()
+            except NameError:
+                continue  # a name not defined yet: the first call will say so
+            declared = getattr(fn, "__shapecontract__", None)
+        if isinstance(declared, Contract):
+            return fn, declared
+    return None
+
+
+def _with_declared(c: Contract, declared: tuple[Any, Contract], model: Any) -> Contract:
+    """The model's contract with the decorated entry point's slots as its inputs and output, in
+    the order of its parameters (one of any value for each parameter it does not annotate),
+    the framework still asked about what the annotations do not state."""
+    import inspect
+
+    fn, d = declared
+    by_name = {s.name: s for s in d.slots if not s.is_return}
+    slots: list[Slot] = []
+    try:
+        params = list(inspect.signature(fn).parameters.values())[1:]  # after self
+    except (TypeError, ValueError):
+        params = []
+    for p in params:
+        if p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+            break
+        slot = by_name.get(p.name)
+        slots.append(slot if slot is not None else
+                     Slot(p.name, "hint", None, Any, optional=p.default is not p.empty))
+    slots += [s for s in d.slots if s.kind in ("dim", "pin") and s not in slots]
+    ret = next((s for s in d.slots if s.is_return and s.kind == "array"), None)
+    if ret is not None:
+        slots.append(Slot("output", "array", ret.spec, loc=("output", None), output=True))
+    note = f"the contract of {type(model).__name__}.{fn.__name__}'s @contract annotations"
+    return c.replace(slots=tuple(slots), complete=False, prepare=None,
+                     notes=(note, *c.notes))

@@ -336,8 +336,7 @@ def contract_of_torch(m: Any, level: str = "strict", input_shape: Any = None) ->
         else:
             first = _first_known(m)
             if first is None:
-                raise TypeError(f"contract_of: {cls} has no submodule whose contract is known; "
-                                "declare its input with input_shape=(None, ...)")
+                return _framework_only(m, label, level)
             inp_spec = _known(first[1], first[0])[0]  # type: ignore[index]
             if rule is None or rule.kind != "sequential":
                 notes.append(f"input contract taken from the first submodule '{first[0]}' "
@@ -383,6 +382,31 @@ def contract_of_torch(m: Any, level: str = "strict", input_shape: Any = None) ->
                     complete=known is not None,
                     prepare=_unpack if known is not None and rule is not None
                     and rule.kind == "rnn" else None)
+
+
+def _framework_only(m: Any, label: str, level: str) -> Contract:
+    """A module of no known kind whose children state no input either (an `nn.LSTMCell`, a
+    custom loss, a Sequential that starts with a padding layer): still guarded, at torch's own
+    word. Every forward argument is a slot of any value, and torch is asked on fake tensors of
+    each new signature (shapes and dtypes), so what torch rejects stops before the call."""
+    import inspect
+
+    slots: list[Slot] = []
+    try:
+        params = list(inspect.signature(m.forward).parameters.values())
+    except (TypeError, ValueError):
+        params = []
+    for p in params:
+        if p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) or not is_name(p.name):
+            break
+        slots.append(Slot(p.name, "hint", None, Any, optional=p.default is not p.empty))
+    if not slots:
+        slots.append(Slot("input", "hint", None, Any))
+    note = (f"{type(m).__name__} states no input shape (no layer kind shapecontract knows comes "
+            "first): PyTorch itself is asked on each new input signature (fake tensors); pass "
+            "input_shape=(None, ...) to state one")
+    return Contract(label, tuple(slots), level=level, notes=(note,), framework=TorchVerdict(m),
+                    framework_name="PyTorch", complete=False)
 
 
 def _unpack(args: tuple[Any, ...]) -> tuple[Any, ...]:
