@@ -256,3 +256,89 @@ def test_a_contract_on_keras_call_is_the_models_contract() -> None:
 
 def _keras_call(self: Any, x: Float[sc.Array, "batch 24 3"]) -> Any:
     return self.d(self.lstm(x))
+
+
+# ------------------------------------------------------------------ targets from every source
+def _regressor(units: int = 1, loss: str = "mse", activation: str | None = None) -> Any:
+    keras = pytest.importorskip("keras")
+    m = keras.Sequential([keras.Input((24, 3)), keras.layers.LSTM(4),
+                          keras.layers.Dense(units, activation=activation)])
+    m.compile(loss=loss)
+    return m
+
+
+X = np.zeros((16, 24, 3), "float32")
+
+
+@pytest.mark.parametrize("entry", ["fit", "evaluate"])
+def test_tf_data_targets_are_checked_against_the_loss(entry: str) -> None:
+    """(x, y) from tf.data with y (batch, 7) for an mse output (batch, 1): refused before Keras
+    broadcasts it and trains silently; the right y passes."""
+    tf = pytest.importorskip("tensorflow")
+    bad = tf.data.Dataset.from_tensor_slices((X, np.zeros((16, 7), "float32"))).batch(4)
+    good = tf.data.Dataset.from_tensor_slices((X, np.zeros((16, 1), "float32"))).batch(4)
+    g = sc.guard(_regressor())
+    kwargs: dict[str, Any] = {"epochs": 1} if entry == "fit" else {}
+    with pytest.raises(ShapeContractError, match="expected 1, got 7"):
+        getattr(g, entry)(bad, verbose=0, **kwargs)
+    getattr(g, entry)(good, verbose=0, **kwargs)
+
+
+def test_tf_data_targets_of_unknown_size_are_checked_as_they_flow() -> None:
+    """A tf.data pipeline whose y sizes are unknown (from a generator): each batch's y is
+    checked when it flows, with our error."""
+    tf = pytest.importorskip("tensorflow")
+
+    def batches() -> Any:
+        for _ in range(2):
+            yield X[:4], np.zeros((4, 7), "float32")
+
+    ds = tf.data.Dataset.from_generator(batches, output_signature=(
+        tf.TensorSpec((None, 24, 3), tf.float32), tf.TensorSpec((None, None), tf.float32)))
+    with pytest.raises(ShapeContractError, match="expected 1, got 7"):
+        sc.guard(_regressor()).fit(ds, epochs=1, verbose=0)
+
+
+def test_generator_and_py_dataset_targets_are_checked_against_the_loss() -> None:
+    """One-hot y (batch, 2) for Dense(1) + binary cross-entropy, from a generator and from a
+    keras.utils.PyDataset: refused with our error; the dataset object is not changed."""
+    keras = pytest.importorskip("keras")
+    onehot = np.eye(2, dtype="float32")[np.zeros(4, int)]
+
+    def batches() -> Any:
+        for _ in range(3):
+            yield X[:4], onehot
+
+    class Batches(keras.utils.PyDataset):
+        def __len__(self) -> int:
+            return 3
+
+        def __getitem__(self, i: int) -> Any:
+            return X[:4], onehot
+
+    with pytest.raises(ShapeContractError, match="expected 1, got 2"):
+        sc.guard(_regressor(1, "binary_crossentropy", "sigmoid")).fit(
+            batches(), epochs=1, steps_per_epoch=3, verbose=0)
+    ds = Batches()
+    before = dict(vars(ds))
+    with pytest.raises(ShapeContractError, match="expected 1, got 2"):
+        sc.guard(_regressor(1, "binary_crossentropy", "sigmoid")).fit(ds, epochs=1, verbose=0)
+    assert vars(ds) == before and type(ds) is Batches
+
+    class Good(Batches):
+        def __getitem__(self, i: int) -> Any:
+            return X[:4], np.zeros((4, 1), "float32")
+
+    sc.guard(_regressor(1, "binary_crossentropy", "sigmoid")).fit(Good(), epochs=1, verbose=0)
+
+
+def test_unbuilt_sequential_targets_are_checked_before_the_first_step() -> None:
+    """An unbuilt Sequential (no Input) fit on integer labels with categorical cross-entropy:
+    our error, with the to_categorical / sparse hint, before Keras runs."""
+    keras = pytest.importorskip("keras")
+    m = keras.Sequential([keras.layers.Embedding(50, 8), keras.layers.LSTM(4),
+                          keras.layers.Dense(3, activation="softmax")])
+    m.compile(loss="categorical_crossentropy")
+    with pytest.raises(ShapeContractError, match="sparse_categorical_crossentropy"):
+        sc.guard(m).fit(np.zeros((8, 10), "int32"), np.zeros((8,), "int32"), epochs=1,
+                        verbose=0)

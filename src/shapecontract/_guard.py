@@ -26,6 +26,7 @@ from ._config import scoped, scoped_mode
 from ._errors import Fix, ShapeContractError, Violation
 from ._suggest import is_ragged, pad_fix, sequence_length
 from .frameworks import adapter_of, check_level, contract_of
+from .frameworks.keras import build_as_fit_would
 from .frameworks.torch import call_untraced
 
 __all__ = ["Guard", "guard", "unguard"]
@@ -139,11 +140,26 @@ class Guard:
                 self._check_structure(model, xs, f"{where}(dataset.element_spec)")
             except ShapeContractError as e:
                 raise _batching_fix(e, xs, self.contract(model)) from None
+            if _takes_targets(where) and isinstance(spec, tuple) and len(spec) > 1:
+                self.keras_targets(model, f"{where}(dataset.element_spec)", spec[0], spec[1],
+                                   spec[2] if len(spec) > 2 else None)
             return self._checked_dataset(model, x, where)
         if inspect.isgenerator(x) or (hasattr(x, "__next__") and not hasattr(x, "shape")):
             return self._checked_stream(model, x, where)
+        if _is_py_dataset(x):
+            return _CheckedPyDataset.wrap(x, self, model, where)
         self._check_structure(model, x, where)
         return x
+
+    def keras_batch(self, model: Any, item: Any, where: str) -> None:
+        """One batch a stream yields (`x`, `(x, y)` or `(x, y, sample_weight)`): x against the
+        model's inputs and, where the entry point trains or evaluates, y against the loss."""
+        __tracebackhide__ = True
+        x = item[0] if isinstance(item, tuple) else item
+        self._check_structure(model, x, where)
+        if _takes_targets(where) and isinstance(item, tuple) and len(item) > 1:
+            self.keras_targets(model, where, item[0], item[1],
+                               item[2] if len(item) > 2 else None)
 
     def keras_validation(self, model: Any, data: Any) -> Any:
         """`fit(validation_data=...)`: its x is checked before the first epoch, not after it."""
@@ -202,6 +218,8 @@ class Guard:
         __tracebackhide__ = True
         if y is None or x is None:
             return
+        if build_as_fit_would(model, x):  # an unbuilt Sequential: its output is known now
+            self.contract(model)
         c = self.contract(model)
         if self._targets is _NOT_DERIVED:
             adapter = adapter_of(model)
@@ -227,9 +245,8 @@ class Guard:
     def _checked_stream(self, model: Any, it: Any, where: str) -> Iterator[Any]:
         mode = scoped_mode()  # Keras reads generators in threads of its own: keep our mode
         for i, item in enumerate(it):
-            x = item[0] if isinstance(item, tuple) else item
             with _in_mode(mode):
-                self._check_structure(model, x, f"{where}(batch {i})")
+                self.keras_batch(model, item, f"{where}(batch {i})")
             yield item
 
     def _checked_dataset(self, model: Any, ds: Any, where: str) -> Any:
@@ -240,7 +257,8 @@ class Guard:
 
         spec = ds.element_spec
         xs_spec = spec[0] if isinstance(spec, tuple) else spec
-        leaves = tf.nest.flatten(xs_spec)
+        leaves = tf.nest.flatten(spec if isinstance(spec, tuple) and _takes_targets(where)
+                                 else xs_spec)
         if all(s.shape.rank is not None and None not in s.shape[1:] for s in leaves):
             return ds  # every size but the batch is known and was checked statically
         mode = scoped_mode()
@@ -251,13 +269,16 @@ class Guard:
 
             i = counter[0]
             counter[0] += 1
-            x = tf.nest.pack_sequence_as(xs_spec, list(arrays))
+            item = tf.nest.pack_sequence_as(checked_spec, list(arrays))
             with _in_mode(mode):
-                self._check_structure(model, x, f"{where}(dataset element {i})")
+                self.keras_batch(model, item, f"{where}(dataset element {i})")
             return np.bool_(True)
 
+        # x, and the targets too where the entry point trains or evaluates
+        checked_spec = spec if isinstance(spec, tuple) and _takes_targets(where) else xs_spec
+
         def checked(*element: Any) -> Any:
-            xs = element[0]  # (x, y[, w]) elements: x; x-only elements: x
+            xs = element if checked_spec is spec else element[0]
             flat = tf.nest.flatten(xs)
             ok = tf.numpy_function(check, flat, tf.bool, stateful=True)
             with tf.control_dependencies([ok]):
@@ -265,6 +286,77 @@ class Guard:
             return same if len(element) > 1 else same[0]
 
         return ds.map(checked)
+
+
+_TAKES_TARGETS = ("fit", "evaluate", "train_on_batch", "test_on_batch")
+
+
+def _takes_targets(where: str) -> bool:
+    """Does this entry point (`fit`, `fit(validation_data)` ...) use the targets of its data?"""
+    return where.split("(", 1)[0] in _TAKES_TARGETS
+
+
+def _is_py_dataset(x: Any) -> bool:
+    keras = sys.modules.get("keras")
+    base = getattr(getattr(keras, "utils", None), "PyDataset", None)
+    return isinstance(base, type) and isinstance(x, base)
+
+
+class _CheckedPyDataset:
+    """A `keras.utils.PyDataset` whose batches are checked as Keras reads them: a subclass made
+    per call that forwards every attribute to the user's dataset (never changed) and checks
+    each batch `__getitem__` returns before handing it on, the same object."""
+
+    @staticmethod
+    def wrap(ds: Any, guard: Guard, model: Any, where: str) -> Any:
+        import keras
+
+        mode = scoped_mode()
+        base = keras.utils.PyDataset
+
+        class Checked(base):  # type: ignore[misc, valid-type]
+            def __init__(self) -> None:
+                # PyDataset.__init__ only stores workers/use_multiprocessing/max_queue_size:
+                # read them from the user's dataset instead
+                pass
+
+            def __getattr__(self, name: str) -> Any:
+                return getattr(ds, name)
+
+            def __len__(self) -> int:
+                return len(ds)
+
+            def __getitem__(self, index: int) -> Any:
+                __tracebackhide__ = True
+                item = ds[index]
+                with _in_mode(mode):
+                    guard.keras_batch(model, item, f"{where}(batch {index})")
+                return item
+
+            def on_epoch_begin(self) -> None:
+                ds.on_epoch_begin()
+
+            def on_epoch_end(self) -> None:
+                ds.on_epoch_end()
+
+            @property
+            def num_batches(self) -> Any:
+                return ds.num_batches
+
+            @property
+            def workers(self) -> Any:
+                return ds.workers
+
+            @property
+            def use_multiprocessing(self) -> Any:
+                return ds.use_multiprocessing
+
+            @property
+            def max_queue_size(self) -> Any:
+                return ds.max_queue_size
+
+        Checked.__name__ = Checked.__qualname__ = type(ds).__name__
+        return Checked()
 
 
 class _in_mode:

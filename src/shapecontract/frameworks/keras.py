@@ -307,6 +307,28 @@ def is_subclassed(model: Any) -> bool:
     return type(model).call not in (keras.Sequential.call, Functional.call, keras.Model.call)
 
 
+def build_as_fit_would(model: Any, x: Any) -> bool:
+    """An unbuilt Sequential about to be fit or evaluated on `x`: build it now, as Keras's
+    first step would with x's shape, so its targets can be checked before that step. Only a
+    plain Sequential (its build is exactly that); True if it got built."""
+    import keras
+
+    if getattr(model, "built", True) or not isinstance(model, keras.Sequential) or (
+            is_subclassed(model)):
+        return False
+    try:
+        shape = tuple(shape_of(x) or ())
+    except BrokenShape:
+        return False
+    if not shape:
+        return False
+    try:
+        model.build((None, *shape[1:]))
+    except Exception:
+        return False  # Keras will say the same when fit builds it
+    return bool(model.built)
+
+
 def _first_layer_saw_the_input(model: Any) -> bool:
     """A built subclassed model whose first layer was built on the model's own input shape (as
     Keras recorded both when the model was first called): its call hands the input to that
