@@ -342,3 +342,53 @@ def test_unbuilt_sequential_targets_are_checked_before_the_first_step() -> None:
     with pytest.raises(ShapeContractError, match="sparse_categorical_crossentropy"):
         sc.guard(m).fit(np.zeros((8, 10), "int32"), np.zeros((8,), "int32"), epochs=1,
                         verbose=0)
+
+
+# ------------------------------------------------------------------ arity and containers
+def test_one_array_for_two_inputs_or_three_outputs_names_them() -> None:
+    """validation_data with one array for a two-input model, one y for a three-output model:
+    our error naming the inputs/outputs, before Keras's 'expects 2 inputs' or a KeyError."""
+    keras = pytest.importorskip("keras")
+    a, b = keras.Input((4,), name="a"), keras.Input((3,), name="b")
+    two = keras.Model([a, b], keras.layers.Dense(1)(keras.layers.Concatenate()([a, b])))
+    two.compile(loss="mse")
+    xa, xb, y = np.zeros((8, 4)), np.zeros((8, 3)), np.zeros((8, 1))
+    with pytest.raises(ShapeContractError, match=r"2 inputs \(a, b\)"):
+        sc.guard(two).fit([xa, xb], y, validation_data=(xa, y), epochs=1, verbose=0)
+    i = keras.Input((4,))
+    h = keras.layers.Dense(3)(i)
+    three = keras.Model(i, [keras.layers.Dense(1, name=f"o{k}")(h) for k in range(3)])
+    three.compile(loss="mse")
+    with pytest.raises(ShapeContractError, match=r"3 outputs \(o0, o1, o2\)"):
+        sc.guard(three).fit(xa, y, epochs=1, verbose=0)
+    sc.guard(three).fit(xa, [y, y, y], epochs=1, verbose=0)
+
+
+def _first_code(err: ShapeContractError) -> str:
+    return next(s.code for v in err.violations for s in v.suggestions if s.code)
+
+
+def test_a_list_of_samples_gets_the_stack_fix_that_works() -> None:
+    """A list of (24, 3) samples into a one-input model: the fix is np.stack(x), and it works."""
+    keras = pytest.importorskip("keras")
+    m = keras.Sequential([keras.Input((24, 3)), keras.layers.LSTM(2), keras.layers.Dense(1)])
+    g = sc.guard(m)
+    x = [np.zeros((24, 3), "float32")] * 5
+    with pytest.raises(ShapeContractError) as info:
+        g.predict(x, verbose=0)
+    fixed = eval(_first_code(info.value), {"np": np, "x": x})
+    assert g.predict(fixed, verbose=0).shape == (5, 1)
+
+
+def test_a_flat_list_of_token_ids_gets_the_padding_fix_that_works() -> None:
+    """predict on one flat Python list of token ids: a batch of one, padded to the model's
+    length, is the fix, and it works."""
+    keras = pytest.importorskip("keras")
+    m = keras.Sequential([keras.Input((20,), dtype="int32"), keras.layers.Embedding(50, 4),
+                          keras.layers.LSTM(2), keras.layers.Dense(1)])
+    g = sc.guard(m)
+    x = [3, 4, 5, 6]
+    with pytest.raises(ShapeContractError) as info:
+        g.predict(x, verbose=0)
+    fixed = eval(_first_code(info.value), {"np": np, "keras": keras, "x": x})
+    assert g.predict(fixed, verbose=0).shape == (1, 1)

@@ -187,8 +187,14 @@ class Guard:
                 ) -> list[Any] | None:
         """The values for `slots` from what the user passed (an array, a list or a dict by
         name), or None when Keras will convert it (nested lists ...) and we leave it alone."""
+        name = f"{self.contract(model).name}.{where}"
         if hasattr(x, "shape") and hasattr(x, "dtype"):
-            return [x] if len(slots) == 1 else None
+            if len(slots) == 1:
+                return [x]
+            required = [s for s in slots if not s.optional]
+            if len(required) > 1:  # one array where the model takes several
+                raise ShapeContractError([_arity_violation(root, slots, x)], name)
+            return None
         if isinstance(x, dict):
             keys = [s.key or s.name for s in slots]
             if not all(k in x or s.optional for k, s in zip(keys, slots)):
@@ -201,8 +207,17 @@ class Guard:
                 hasattr(a, "shape") for a in x):
             raise ShapeContractError([Violation(
                 (root, slots[0].key), "type",
-                f"the model takes 1 {root}; got a {type(x).__name__} of {len(x)} arrays")],
-                f"{self.contract(model).name}.{where}")
+                f"the model takes 1 {root}; got a {type(x).__name__} of {len(x)} arrays",
+                suggestions=_stack_fix(x, slots[0].spec))], name)
+        if isinstance(x, (list, tuple)) and len(x) != len(slots) and len(slots) > 1 and all(
+                hasattr(a, "shape") for a in x):
+            raise ShapeContractError([_arity_violation(root, slots, x)], name)
+        if isinstance(x, list) and x and len(slots) == 1 and all(
+                type(a) is int for a in x):  # one sequence of token ids, not a batch
+            raise ShapeContractError([Violation(
+                (root, slots[0].key), "type",
+                f"got a flat list of {len(x)} ints: one sequence, not a batch of them",
+                suggestions=[_one_sequence_fix(slots[0].spec)])], name)
         if isinstance(x, (list, tuple)) and len(slots) == 1 and is_ragged(x):
             raise ShapeContractError([Violation(
                 (root, slots[0].key), "type",
@@ -286,6 +301,47 @@ class Guard:
             return same if len(element) > 1 else same[0]
 
         return ds.map(checked)
+
+
+def _arity_violation(root: str, slots: list[Any], x: Any) -> Violation:
+    """One array (or a list of the wrong length) where the model takes several inputs or has
+    several outputs: the fix names them, as a list in order and as a dict by name."""
+    names = [s.key or s.name for s in slots]
+    got = (f"a {type(x).__name__} of {len(x)} arrays" if isinstance(x, (list, tuple))
+           else "one array")
+    var = "y" if root == "target" else "x"
+    listed = ", ".join(f"{var}_{n}" for n in names)
+    keyed = ", ".join(f"{n!r}: {var}_{n}" for n in names)
+    plural = "outputs" if root == "target" else "inputs"
+    fix = Fix(f"the model has {len(slots)} {plural} ({', '.join(names)}); pass one array for "
+              f"each, in order: [{listed}], or by name: {{{keyed}}}", "advice")
+    return Violation((root, None), "type", f"the model has {len(slots)} {plural}; got {got}",
+                     suggestions=[fix])
+
+
+def _stack_fix(xs: Any, spec: Any) -> list[Fix]:
+    """A list of same-shape arrays for a one-input model: `np.stack` makes the batch, when the
+    stacked rank is the contract's."""
+    try:
+        shapes = {tuple(a.shape) for a in xs}
+    except (TypeError, AttributeError):
+        return []
+    rank = len(getattr(spec, "dims", ())) if getattr(spec, "variadic_at", 0) is None else None
+    if len(shapes) != 1 or (rank is not None and len(next(iter(shapes))) + 1 != rank):
+        return []
+    return [Fix(f"the list holds {len(xs)} samples of shape {next(iter(shapes))}; stack them "
+                "into one batch: np.stack(x)", "convert", "np.stack(x)")]
+
+
+def _one_sequence_fix(spec: Any) -> Fix:
+    """One flat list of ids for a (batch, timesteps) model: a batch of one, padded to the
+    model's length when it fixes one."""
+    maxlen = sequence_length(spec)
+    if maxlen is not None:
+        return Fix(f"make it a batch of one sequence padded to the model's {maxlen} steps: "
+                   f"keras.utils.pad_sequences([x], maxlen={maxlen}, padding='post')", "convert",
+                   f"keras.utils.pad_sequences([x], maxlen={maxlen}, padding='post')")
+    return Fix("make it a batch of one sequence: np.array([x])", "convert", "np.array([x])")
 
 
 _TAKES_TARGETS = ("fit", "evaluate", "train_on_batch", "test_on_batch")
