@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -366,3 +370,30 @@ def test_violations_let_through_by_mode_off_are_reported(pytester: pytest.Pytest
     data = json.loads(report.read_text())
     assert data["silenced"] == {"scale": 1}
     assert data["functions"]["calls"]["test_s.scale"] == 2
+
+
+def test_pytest_fail_under_fails_a_session_whose_contracts_were_not_called(
+        tmp_path: Path) -> None:
+    """--shapecontract-fail-under=100 fails a passing session in which a decorated function was
+    never called, and passes once every one is."""
+    (tmp_path / "test_cov.py").write_text(textwrap.dedent("""
+        import numpy as np
+        from shapecontract import Array, Float, contract
+
+        @contract
+        def used(x: Float[Array, "b 3"]) -> None: ...
+
+        @contract
+        def unused(x: Float[Array, "b 3"]) -> None: ...
+
+        def test_it():
+            used(np.zeros((2, 3)))
+    """))
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+           "--shapecontract-fail-under=100", "test_cov.py"]
+    r = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "decorated functions called: 50.0% (required 100%): FAIL" in r.stdout
+    r = subprocess.run([*cmd[:-2], "--shapecontract-fail-under=50", "test_cov.py"],
+                       capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr

@@ -492,3 +492,4 @@ def test_ragged_and_sparse_tensors_are_checked_by_their_known_sizes() -> None:
     assert f(s) is s
     with pytest.raises(ShapeContractError, match="expected 3, got 2"):
         f(tf.sparse.from_dense(tf.zeros((2, 4, 2))))
+

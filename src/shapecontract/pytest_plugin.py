@@ -52,6 +52,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "SHAPECONTRACT_MODE says, and print a contract coverage summary")
     group.addoption("--shapecontract-report", metavar="FILE", default=None,
                     help="write the contract coverage summary to FILE as JSON")
+    group.addoption("--shapecontract-fail-under", metavar="PERCENT", type=float, default=None,
+                    help="fail the session when fewer than PERCENT of the decorated functions "
+                         "were called (as --cov-fail-under does for lines); turns coverage on")
     parser.addini("shapecontract", type="bool", default=False,
                   help="as --shapecontract: raise mode for the session, and coverage")
 
@@ -61,7 +64,8 @@ def _start(config: pytest.Config, options: Any) -> None:
         return
     forced = bool(getattr(options, "shapecontract", False) or config.getini("shapecontract"))
     report = getattr(options, "shapecontract_report", None)
-    collect = forced or report is not None
+    fail_under = getattr(options, "shapecontract_fail_under", None)
+    collect = forced or report is not None or fail_under is not None
     if report is not None and not Path(report).resolve().parent.is_dir():
         # said before any test runs, not as a traceback after all of them
         raise pytest.UsageError(f"--shapecontract-report {report}: the directory "
@@ -143,6 +147,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if state is None or state.session is None:
         return
     state.report = coverage_report(state.session)
+    fail_under = session.config.getoption("shapecontract_fail_under")
+    if fail_under is not None:
+        called = called_percent(state.report)
+        state.report["fail_under"] = {"percent": fail_under, "called": called,
+                                      "failed": called < fail_under}
+        if called < fail_under and session.exitstatus == 0:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
     path = session.config.getoption("shapecontract_report")
     if path:
         try:
@@ -161,6 +172,12 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int,
     tr.write_sep("=", "contract coverage")
     for line in summary_lines(state.report):
         tr.write_line(line)
+
+
+def called_percent(data: dict[str, Any]) -> float:
+    """The share of decorated functions called at least once, in percent (100 when none)."""
+    f = data["functions"]
+    return 100.0 if not f["decorated"] else 100.0 * f["called"] / f["decorated"]
 
 
 def summary_lines(data: dict[str, Any]) -> list[str]:
@@ -194,6 +211,11 @@ def summary_lines(data: dict[str, Any]) -> list[str]:
             line += f"  <- the hook did nothing: {why}"
         lines.append(line)
         lines += [f"  skipped {name}: {why}" for name, why in h["skipped"]]
+    fu = data.get("fail_under")
+    if fu is not None:
+        verdict = "FAIL" if fu["failed"] else "ok"
+        lines.append(f"decorated functions called: {fu['called']:.1f}% (required "
+                     f"{fu['percent']:g}%): {verdict}")
     return lines
 
 
