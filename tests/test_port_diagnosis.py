@@ -583,3 +583,15 @@ def test_simple_rnn_activation_is_compared() -> None:
     assert compare(km, relu).ok
     transfer_weights(km, relu)
     assert_equivalent(km, relu, atol=1e-5)
+
+
+def test_the_probe_meets_negative_pre_activations() -> None:
+    """A ReLU whose unit is positive on the first probe samples (bias 0.5, unit kernel) is
+    still told from none: the probe batch is large enough to reach its negative side (a batch
+    of 2 called the port without the ReLU equivalent)."""
+    km = keras.Sequential([keras.Input((5,)), layers.Dense(1), layers.Activation("relu")])
+    km.layers[0].set_weights([np.ones((5, 1), "float32"), np.full((1,), 0.5, "float32")])
+    wrong = nn.Sequential(nn.Linear(5, 1))
+    transfer_weights(km, wrong)
+    with pytest.raises(PortMismatch):
+        assert_equivalent(km, wrong, atol=1e-5)

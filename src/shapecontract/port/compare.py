@@ -454,7 +454,9 @@ def _input_contract(p: Pair, probe: Probe | None, report: PortReport) -> None:
     try:
         contract = contract_of(p.module)
     except (TypeError, ValueError):
-        return  # no contract (BatchNorm): the rule's checks compare its sizes
+        return
+    if not contract.inputs():
+        return  # no stated input (BatchNorm: torch's word only): the rule's checks compare it
     x = expected_input(p, probe)
     if x is None:
         report.unseen.append(f"the input shape of {_label(p.graph[0])} (none is defined for a "
@@ -487,7 +489,9 @@ class Probe:
     fill: int = 37  # the size of axes Keras leaves open (long enough for a few convs)
 
     @classmethod
-    def of(cls, keras_model: Any, report: PortReport | None = None, seed: int = 0) -> Probe | None:
+    def of(cls, keras_model: Any, report: PortReport | None = None, seed: int = 0,
+           batches: tuple[int, ...] = (2, 3, 5, 7, 11, 13, 17)) -> Probe | None:
+        """A probe batch; its size is the first of `batches` that no axis has."""
         import numpy as np
 
         try:
@@ -501,7 +505,7 @@ class Probe:
                     "assert_equivalent needs `sample=`")
             return None
         known = {s for shape, _ in specs for s in shape[1:] if s is not None}
-        batch = next(n for n in (2, 3, 5, 7, 11, 13, 17) if n not in known)
+        batch = next(n for n in batches if n not in known)
         fill = next(n for n in (37, 41, 43, 47, 53) if n not in known)
         rng = np.random.default_rng(seed)
         layers = all_keras_layers(keras_model)

@@ -95,7 +95,9 @@ def assert_equivalent(keras_model: Any, torch_model: Any, sample: Any = None,
     `compare` finds; returns the `Equivalence` on success.
     """
     check_models("assert_equivalent", keras_model, torch_model)
-    probe = Probe.of(keras_model, seed=seed)
+    # outputs are compared on a batch of several samples, so a ReLU meets negative
+    # pre-activations (with 2, every unit of a small Dense stayed positive now and then)
+    probe = Probe.of(keras_model, seed=seed, batches=(11, 13, 17, 19, 23))
     if sample is not None:
         xs = _sample(keras_model, sample)
         probe = Probe(xs, int(xs[0].shape[0]), probe.output_shapes if probe else [],
