@@ -149,7 +149,8 @@ def steps() -> list[tuple[str, str, Any, Any]]:
 
     return [
         ("The Keras model", "The forecaster to port (its summary is the contract the port must keep).",
-         "keras.Sequential([\n    keras.Input((24, 3), name=\"window\"),\n"
+         "from typing import Any\n\nimport keras\nimport torch\nfrom keras import layers\n\n"
+         "keras_model = keras.Sequential([\n    keras.Input((24, 3), name=\"window\"),\n"
          "    layers.Conv1D(8, 3, padding=\"same\", activation=\"relu\", name=\"smooth\"),\n"
          "    layers.Bidirectional(layers.GRU(16), name=\"encoder\"),\n"
          "    layers.Dense(1, name=\"forecast\"),\n], name=\"forecaster\")",

@@ -62,13 +62,6 @@ NOT_RUN = {
 KNOWN_FAILURES: dict[tuple[str, int], str] = {
     # generated checker source: its default value lives in the checker's own namespace
     ("docs/checker.md", 6): "NameError: name '__sc_default_0' is not defined",
-    # head of the page: the models the examples use are never defined or imported
-    ("docs/porting.md", 2): "NameError: name 'keras_model' is not defined",
-    ("docs/porting.md", 3): "NameError: name 'keras_model' is not defined",
-    ("docs/porting.md", 4): "NameError: name 'nn' is not defined",
-    # tutorial (examples/porting_tutorial.py): keras's `layers` and typing's `Any` not imported
-    ("docs/porting.md", 5): "NameError: name 'layers' is not defined",
-    **{("docs/porting.md", k): "NameError: name 'Any' is not defined" for k in range(6, 12)},
 }
 
 
