@@ -174,8 +174,11 @@ def test_subclass_with_its_own_forward_is_not_given_the_parents_contract() -> No
     m = FirstThree(3, 4, batch_first=True)
     c = contract_of(m, input_shape=(None, 5, 6))
     c.check(torch.zeros(2, 5, 6))
-    with pytest.raises(TypeError, match="input_shape"):  # says what it needs, never guesses
-        contract_of(m)
+    own = contract_of(m)  # never guesses the parent's contract: torch is asked instead
+    assert not own.inputs() and "input_shape" in own.notes[0]
+    own.check(torch.zeros(2, 5, 6))
+    with pytest.raises(ShapeContractError, match="PyTorch rejects it"):
+        own.check(torch.zeros(2, 5, 2))
 
 
 def test_checker_source_reaches_every_kind_of_checker() -> None:
