@@ -392,3 +392,32 @@ def test_a_flat_list_of_token_ids_gets_the_padding_fix_that_works() -> None:
         g.predict(x, verbose=0)
     fixed = eval(_first_code(info.value), {"np": np, "keras": keras, "x": x})
     assert g.predict(fixed, verbose=0).shape == (1, 1)
+
+
+# ------------------------------------------------------------------ cost
+def test_a_class_loss_is_decided_on_the_fast_path() -> None:
+    """A guarded nn.CrossEntropyLoss (targets of class indices or probabilities, told apart by
+    dtype) has a fast path; each kind of target still gets the verdict torch gives."""
+    g = sc.guard(nn.CrossEntropyLoss())
+    source = sc.checker_source(g)
+    assert "slow path only" not in source and "target" in source
+    x = torch.randn(4, 5)
+    g(x, torch.randint(0, 5, (4,)))
+    g(x, torch.softmax(torch.randn(4, 5), 1))
+    with pytest.raises(ShapeContractError):
+        g(x, torch.randint(0, 5, (3,)))
+    with pytest.raises(ShapeContractError):
+        g(x, torch.rand(4, 6))
+
+
+def test_verdict_caches_are_bounded() -> None:
+    """A container guarded through torch's verdict, fed a new batch size 1,100 times, keeps at
+    most CACHE_SIZE verdicts (variable-length batches do not grow memory for ever)."""
+    from shapecontract.frameworks._cache import CACHE_SIZE
+
+    m = nn.Sequential(nn.Linear(3, 2))
+    c = sc.contract_of(m)
+    for n in range(1, 1101):
+        c.check(torch.zeros(n, 3))
+    verdict: Any = c.framework
+    assert 0 < len(verdict._fast) <= CACHE_SIZE and len(verdict._cache) <= CACHE_SIZE

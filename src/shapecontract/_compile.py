@@ -86,7 +86,9 @@ class _Gen:
         if isinstance(spec, ModelSpec):
             return ["False"]  # a model's contract is derived and compared on the slow path
         if isinstance(spec, OneOf):
-            # alternatives by rank, in order: exactly the option OneOf.pick picks
+            # alternatives by rank (and, `by_dtype`, by dtype among the same rank), in order:
+            # the first option whose rank (and type and dtype) fit decides, which is exactly
+            # the option OneOf.pick picks; none fitting goes to the slow path, which explains
             s = self.var("s")
             branches = []
             for k, opt in enumerate(spec.options):
@@ -94,6 +96,8 @@ class _Gen:
                 rank = len(opt.dims) if opt.variadic_at is None else opt.min_rank
                 op = "==" if opt.variadic_at is None else ">="
                 test = f"len({s} := {v}.shape) {op} {rank}" if k == 0 else f"len({s}) {op} {rank}"
+                if spec.by_dtype and body:  # the type/dtype condition selects the option
+                    test, body = f"{test} and {body[0]}", body[1:]
                 branches.append((test, " and ".join(body) or "True"))
             chain = "False"
             for test, cond in reversed(branches):
@@ -307,9 +311,9 @@ def _fast_possible(contract: _contract.Contract) -> bool:
 
 
 def _has_oneof_expr(spec: Any) -> bool:
-    """Alternatives the fast path does not pick: by dtype, or with symbolic dims."""
+    """Alternatives the fast path does not pick: with symbolic dims."""
     if isinstance(spec, OneOf):
-        return spec.by_dtype or any(isinstance(d, Expr) for o in spec.options for d in o.dims)
+        return any(isinstance(d, Expr) for o in spec.options for d in o.dims)
     if isinstance(spec, (TupleSpec, DictSpec)):
         return any(_has_oneof_expr(i) for i in spec.items)
     return False
@@ -431,8 +435,10 @@ def compile_wrapper(fn: Callable[..., Any], contract: _contract.Contract, sig: i
             fw = gen.const(contract.framework, "framework_verdict")
             arrays = [s.name for s in contract.arguments()]
             test = "" if contract.level == "framework" else " is not False"
-            single = len(arrays) == 1 and hasattr(contract.framework, "single")
-            call = f"{fw}.single({arrays[0]})" if single else f"{fw}([{', '.join(arrays)}])[0]"
+            if hasattr(contract.framework, "fast"):  # one dict lookup by (shape, dtype)
+                call = f"{fw}.fast({', '.join(arrays)})"
+            else:
+                call = f"{fw}([{', '.join(arrays)}])[0]"
             arg_lines.append((f"{contract.framework_name} accepts these shapes", [call + test]))
         if ret_slot is not None:
             if ret_slot.kind == "array":

@@ -26,6 +26,7 @@ from .._dims import Fixed, Named, Variadic
 from .._errors import Origin, ShapeContractError, recent_error
 from .._spec import ArraySpec, OneOf
 from ..backends import BrokenShape, dtype_name, shape_of
+from ._cache import bounded
 from ._table import lookup
 
 __all__ = ["LAYERS", "LOSSES", "KerasVerdict", "contract_of_keras", "is_keras", "rule_of",
@@ -531,7 +532,7 @@ class KerasVerdict:
         key = (shapes, dtypes, bool(getattr(model, "built", True)))
         hit = self._cache.get(key)
         if hit is None:
-            hit = self._cache[key] = _keras_verdict(model, shapes, dtypes)
+            hit = bounded(self._cache)[key] = _keras_verdict(model, shapes, dtypes)
         return hit
 
 

@@ -29,6 +29,7 @@ from .._contract import LayerRow, Slot, is_name
 from .._dims import Anon, Fixed, Named, Variadic, parse_dims
 from .._errors import Fix, Origin
 from .._spec import ArraySpec, OneOf, TupleSpec
+from ._cache import bounded
 from ._table import lookup
 
 __all__ = ["MODULES", "TorchVerdict", "contract_of_torch", "is_torch_module", "rule_of"]
@@ -636,20 +637,21 @@ class TorchVerdict:
 
     def __init__(self, module: Any) -> None:
         self._module = module  # the contract describes this module: it keeps it
-        self._single: dict[Any, bool | None] = {}
+        self._fast: dict[Any, bool | None] = {}
         self._cache: dict[Any, tuple[bool | None, str]] = {}
 
-    def single(self, x: Any) -> bool | None:
-        """The verdict's first element for one input tensor, from a cache keyed by
-        `(shape, dtype)` (what a guarded container's checker asks on every call)."""
+    def fast(self, *values: Any) -> bool | None:
+        """The verdict's first element for these tensors, from a cache keyed by their
+        `(shape, dtype)` (what a compiled checker asks on every call: one dict lookup)."""
         try:
-            return self._single[x.shape, x.dtype]
+            key = tuple(None if v is None else (v.shape, v.dtype) for v in values)
+            return self._fast[key]
         except (KeyError, TypeError, AttributeError):
             pass
-        ok = self([x])[0]
+        ok = self(list(values))[0]
         try:
-            self._single[x.shape, x.dtype] = ok
-        except (TypeError, AttributeError):
+            bounded(self._fast)[key] = ok
+        except (TypeError, AttributeError, UnboundLocalError):
             pass
         return ok
 
@@ -663,8 +665,9 @@ class TorchVerdict:
         if hit is None:
             if _compiling():  # Dynamo traces this: it cannot run fake tensors, but its own
                 return None, ""  # trace runs the module on them, and says what torch rejects
-            hit = self._cache[key] = _torch_verdict(self._module, key)
+            hit = bounded(self._cache)[key] = _torch_verdict(self._module, key)
         return hit
+
 
 
 def call_untraced(fn: Callable[..., Any], *args: Any) -> Any:
