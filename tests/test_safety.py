@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import shapecontract as sc
@@ -249,6 +249,8 @@ dim_token = st.one_of(st.sampled_from(["b", "t", "3", "_", "...", "*rest", "#b",
 
 @SETTINGS
 @given(dims=st.lists(dim_token, min_size=1, max_size=4))
+@example(dims=["\u00b2"])  # found by `make fuzz`: '²'.isdigit(), and int() raised ValueError
+@example(dims=["\u0663"])  # an Arabic-Indic 3: a digit to str and to \\d, not a size
 def test_property_hostile_annotation_strings_run_no_code(dims: list[str]) -> None:
     """A hostile annotation string: a ContractSyntaxError at decoration, or a checker whose
     source holds no text of it outside comments; nothing runs."""

@@ -82,7 +82,7 @@ Dim = Named | Fixed | Expr | Anon | Variadic
 
 
 # ---------------------------------------------------------------------- expressions
-_TOKEN = re.compile(r"\s*(?:(\d+)|([A-Za-z_][A-Za-z_0-9]*)|(//|[-+*()]))")
+_TOKEN = re.compile(r"\s*(?:([0-9]+)|([A-Za-z_][A-Za-z_0-9]*)|(//|[-+*()]))")
 
 
 def _parse_expr(text: str, where: str, offset: int) -> tuple[Any, tuple[str, ...]]:
@@ -299,13 +299,13 @@ def _parse_token(token: str, where: str, col: int) -> Dim:
         raise ContractSyntaxError(f"{token!r} has no dim name", where, col)
     if body.isidentifier():
         return Variadic(body, broadcast) if variadic else Named(body, broadcast, label)
-    if body.isdigit():
+    if body.isascii() and body.isdigit():  # '²' and '٣' are digits to str, not sizes
         if variadic:
             raise ContractSyntaxError("a fixed size cannot be variadic (`*4`)", where, col)
         if len(body) > _MAX_DIGITS:
             raise ContractSyntaxError(f"a fixed size of {len(body)} digits is not a size", where, col)
         return Fixed(int(body), broadcast, label)
-    if body.lstrip("-").isdigit():
+    if body.lstrip("-").isascii() and body.lstrip("-").isdigit():
         raise ContractSyntaxError("a fixed size cannot be negative", where, start)
     if variadic:
         raise ContractSyntaxError("a symbolic dim cannot be variadic (`*a+b`)", where, col)
