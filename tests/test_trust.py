@@ -421,3 +421,19 @@ def test_verdict_caches_are_bounded() -> None:
         c.check(torch.zeros(n, 3))
     verdict: Any = c.framework
     assert 0 < len(verdict._fast) <= CACHE_SIZE and len(verdict._cache) <= CACHE_SIZE
+
+
+def test_guarding_a_loader_leaves_it_as_it_was() -> None:
+    """guard(loader) does not replace the loader's collate_fn (the caller's object is never
+    changed); the guarded stream still explains samples that do not stack."""
+    from torch.utils.data import DataLoader, default_collate
+
+    from shapecontract import Float
+
+    ragged = [torch.zeros(5, 3), torch.zeros(4, 3), torch.zeros(5, 3), torch.zeros(5, 3)]
+    loader = DataLoader(ragged, batch_size=2)
+    g = sc.guard(loader, Float[sc.Array, "batch t 3"])
+    assert loader.collate_fn is default_collate
+    with pytest.raises(ShapeContractError, match="samples 0 and 1 of batch 0"):
+        list(g)
+    assert [b.shape for b in DataLoader(ragged[2:], batch_size=2)] == [(2, 5, 3)]

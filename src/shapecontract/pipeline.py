@@ -17,6 +17,7 @@ Design rules:
 
 from __future__ import annotations
 
+import copy
 import math
 import numbers
 import os
@@ -303,11 +304,12 @@ class AsyncGuardedIterator:
 
 
 class CheckedCollate:
-    """torch's default collate, preceded by a check that the samples of a batch can be stacked:
-    samples of different shapes (sequences of different lengths) are reported with their
-    positions (and dataset indices, for a sequential sampler) and the padding fix, instead of
-    torch's "stack expects each tensor to be equal size". Module-level: it pickles into
-    DataLoader worker processes. The samples themselves are passed on untouched."""
+    """torch's default collate, explained when it fails: samples of different shapes (sequences
+    of different lengths) are reported with their positions (and dataset indices, for a
+    sequential sampler) and the padding fix, instead of torch's "stack expects each tensor to
+    be equal size". The samples are walked only then, never on a batch that stacks.
+    Module-level: it pickles into DataLoader worker processes. The samples themselves are
+    passed on untouched."""
 
     def __init__(self, collate: Any, name: str, loader: Any = None) -> None:
         self.collate = collate
@@ -325,10 +327,13 @@ class CheckedCollate:
         __tracebackhide__ = True
         n = self.batches
         self.batches += 1
-        err = _unstackable(batch, self.name, n if self.numbered else None, self.batch_size)
-        if err is not None:
-            raise err
-        return self.collate(batch)
+        try:  # the fast path is torch's own collate: a batch that stacks costs nothing more
+            return self.collate(batch)
+        except Exception:
+            err = _unstackable(batch, self.name, n if self.numbered else None, self.batch_size)
+            if err is None:
+                raise  # not a shape problem: torch's own error
+        raise err
 
 
 def _unstackable(batch: list[Any], name: str, n: int | None, batch_size: int | None
@@ -456,10 +461,14 @@ def guard_stream(stream: Any, spec: Any, dims: dict[str, int] | None = None,
     if torch is not None:
         data = torch.utils.data
         if isinstance(stream, data.DataLoader):
+            loader = stream
             if stream.collate_fn is data.default_collate or getattr(
                     stream.collate_fn, "__name__", "") == "default_collate":
-                stream.collate_fn = CheckedCollate(stream.collate_fn, name, stream)
-            return GuardedIterable(stream, StreamContract(name, lists_as_tuples(spec), dims, stable))
+                # the guard reads a shallow copy whose collate explains (the same dataset and
+                # sampler): the user's loader and its collate_fn are left as they were
+                loader = copy.copy(stream)
+                loader.collate_fn = CheckedCollate(stream.collate_fn, name, stream)
+            return GuardedIterable(loader, StreamContract(name, lists_as_tuples(spec), dims, stable))
         if isinstance(stream, data.Dataset) and hasattr(stream, "__getitem__") and not isinstance(
                 stream, data.IterableDataset):
             return guarded_dataset_type()(stream, StreamContract(name, spec, dims, stable))
