@@ -115,14 +115,14 @@ def test_untransferred_port_diverges_and_names_the_first_layer() -> None:
     assert "first divergence: LSTM" in str(info.value)
 
 
-def test_batch_first_false_is_noted_with_the_fix() -> None:
-    """A time-major port (batch_first=False, reads out[-1]) is right: compare notes the layout
-    and both remedies, without calling it a difference (fed batch-major data it is one: see
-    test_port_diagnosis)."""
+def test_batch_first_false_is_a_difference_when_the_forward_does_not_adapt() -> None:
+    """A time-major port (batch_first=False, reads out[-1]) whose forward also runs on the
+    input as Keras takes it swaps batch and time silently for whoever feeds it (batch,
+    timesteps, features): a difference with both remedies (issue 18; it was only a note)."""
     report = compare(keras_lstm(), LSTMRegressor(batch_first=False))
-    assert report.ok, str(report)
-    (d,) = [d for d in report.notes if d.what == "layout"]
+    (d,) = [d for d in report.differences if d.what == "layout"]
     assert "batch_first=True" in d.fix and "x.transpose(0, 1)" in d.fix
+    assert "also runs on the input as Keras takes it" in str(d)
 
 
 def test_missing_last_step_is_reported() -> None:

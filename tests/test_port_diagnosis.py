@@ -387,23 +387,33 @@ def test_batch_first_false_fed_batch_major(direction: str) -> None:
     assert_equivalent(km, fixed, atol=1e-5)
 
 
-def test_time_major_first_module_is_a_convention_not_a_difference() -> None:
-    """A time-major port (batch_first=False, the forward reads out[-1]) is right: a note."""
-    class TimeMajor(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.lstm = nn.LSTM(3, 5)
-            self.fc = nn.Linear(5, 1)
+class TimeMajor(nn.Module):
+    """A port whose LSTM is time-major (batch_first=False); `adapt` transposes the input."""
 
-        def forward(self, x: Any) -> Any:
-            out, _ = self.lstm(x)
-            return self.fc(out[-1])
+    def __init__(self, adapt: bool = False) -> None:
+        super().__init__()
+        self.adapt = adapt
+        self.lstm = nn.LSTM(3, 5)
+        self.fc = nn.Linear(5, 1)
 
-    km, tm = keras_rnn("LSTM"), TimeMajor()
-    report = compare(km, tm)
-    assert report.ok and [n.what for n in report.notes] == ["layout"], str(report)
-    transfer_weights(km, tm)
-    assert_equivalent(km, tm, atol=1e-5)
+    def forward(self, x: Any) -> Any:
+        out, _ = self.lstm(x.transpose(0, 1) if self.adapt else x)
+        return self.fc(out[-1])
+
+
+def test_a_time_major_port_is_a_difference_unless_its_forward_adapts() -> None:
+    """A time-major port fed the input as Keras takes it reads the batch as time, silently: a
+    layout difference (batch_first=True or x.transpose(0, 1)); with the transpose in forward,
+    no difference. Both are numerically the Keras model once laid out (assert_equivalent)."""
+    km = keras_rnn("LSTM")
+    raw = compare(km, TimeMajor())
+    assert [d.what for d in raw.differences] == ["layout"], str(raw)
+    adapted = TimeMajor(adapt=True)
+    report = compare(km, adapted)
+    assert report.ok, str(report)
+    for tm in (TimeMajor(), adapted):
+        transfer_weights(km, tm)
+        assert_equivalent(km, tm, atol=1e-5)
 
 
 def test_every_output_of_a_multi_output_model_is_compared() -> None:

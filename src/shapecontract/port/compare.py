@@ -656,16 +656,24 @@ def _compare_flow(keras_model: Any, pairs: list[Pair], tr: Trace, probe: Probe,
                       f"{consumer(c)} reads `{node.expression}`",
                       f"the backward direction's final state is at step 0 (out[:, 0, {h}:]), "
                       "not at the last step: use torch.cat((h_n[-2], h_n[-1]), dim=1)")
-        x = tr.inputs.get(i)
         m = p.module
-        if (x is not None and getattr(m, "batch_first", True) is False and x.dim() == 3
-                and int(x.shape[0]) == probe.batch and int(x.shape[1]) != probe.batch):
-            report.notes[:] = [n for n in report.notes
-                               if not (n.what == "layout" and n.torch == _label(m, p.name))]
-            _diff(report, p, "layout", "batch-major (batch, timesteps, features)",
-                  f"batch_first=False, given {tuple(x.shape)} with the batch ({probe.batch}) "
-                  "on axis 0", f"build nn.{torch_class(m)}(..., batch_first=True), or pass "
-                  "x.transpose(0, 1)")
+        # every run that worked, the Keras-layout one too: a port that also runs on the input
+        # as Keras takes it, and hands a time-major RNN the batch on axis 0, swaps batch and
+        # time silently for a user who feeds it (batch, timesteps, features)
+        keras_layout = [a for a in tr.alternatives if a.layout == "Keras layout"]
+        for run in (tr, *keras_layout):
+            x = run.inputs.get(i)
+            if (x is not None and getattr(m, "batch_first", True) is False and x.dim() == 3
+                    and int(x.shape[0]) == probe.batch and int(x.shape[1]) != probe.batch):
+                report.notes[:] = [n for n in report.notes
+                                   if not (n.what == "layout" and n.torch == _label(m, p.name))]
+                also = "" if run is tr else (" (the forward also runs on the input as Keras "
+                                            "takes it, and reads the batch as time there)")
+                _diff(report, p, "layout", "batch-major (batch, timesteps, features)",
+                      f"batch_first=False, given {tuple(x.shape)} with the batch "
+                      f"({probe.batch}) on axis 0{also}", f"build nn.{torch_class(m)}(..., "
+                      "batch_first=True), or pass x.transpose(0, 1)")
+                break
     got = [node.shape for node in tr.result_nodes] if tr.result_nodes else []
     if len(got) != len(probe.output_shapes):
         report.differences.append(Difference(
