@@ -52,6 +52,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_validate.py
 	$(PY) benchmarks/bench_picture.py
 	$(PY) benchmarks/bench_infer.py
+	$(PY) benchmarks/bench_training_loop.py
 
 # The docs site (mkdocs-material + mkdocstrings), strict: a broken link or reference fails.
 docs: $(STAMP)
