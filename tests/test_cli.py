@@ -509,3 +509,27 @@ def test_console_script_loads_a_whole_module_of_the_users_class_and_names_bad_fi
     err = p.stderr.read().decode()
     assert p.wait(timeout=300) == 141, err
     assert "Traceback" not in err and "Exception ignored" not in err
+
+
+def test_infer_apply_patches_the_also_modules_too(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """`infer --apply` with `--also helpers:scale` from another module patches that module as
+    well as FUNCTION's (it patched FUNCTION's module only)."""
+    from shapecontract.cli import main
+
+    (tmp_path / "sc_also_helpers.py").write_text(
+        "def scale(series):\n    return (series - series.min(0)) / (series.max(0) - series.min(0) + 1e-9)\n")
+    (tmp_path / "sc_also_pipe.py").write_text(
+        "import numpy as np\nfrom sc_also_helpers import scale\n\n\n"
+        "def pipeline(series):\n    return scale(series)[None]\n\n\n"
+        "ARGS = (np.zeros((30, 3), 'float32'),)\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    code = main(["infer", "sc_also_pipe:pipeline", "--args", "sc_also_pipe:ARGS", "--also",
+                 "sc_also_helpers:scale", "--apply"])
+    assert code == 0, capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "patched" in err and "sc_also_helpers.py" in err
+    assert "@contract" in (tmp_path / "sc_also_helpers.py").read_text()
+    assert "@contract" in (tmp_path / "sc_also_pipe.py").read_text()

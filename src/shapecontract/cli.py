@@ -636,7 +636,8 @@ def cmd_scaffold(args: argparse.Namespace) -> int:
 
 def cmd_infer(args: argparse.Namespace) -> int:
     """Record one real call of FUNCTION (and of the --also functions and models it reaches),
-    print the inferred annotations; --diff / --apply patch the source of FUNCTION's module."""
+    print the inferred annotations; --diff / --apply patch the source of FUNCTION's module and
+    of each --also function's module."""
     from . import infer
 
     func = _import_attr(args.function)
@@ -663,9 +664,22 @@ def cmd_infer(args: argparse.Namespace) -> int:
         module = sys.modules.get(getattr(func, "__module__", ""), None)
         if module is None:
             raise UsageError(f"{args.function}: its module cannot be found to patch")
-        print(rec.apply(module, diff=bool(args.diff)), end="")
-        if args.apply:
-            print(f"patched {module.__file__}", file=sys.stderr)
+        # FUNCTION's module, then each --also function's (each once, in the order given)
+        modules = [module]
+        for obj in also:
+            other = sys.modules.get(getattr(obj, "__module__", "") or "", None)
+            if other is not None and other not in modules and getattr(other, "__file__", None):
+                modules.append(other)
+        for m in modules:
+            try:
+                print(rec.apply(m, diff=bool(args.diff)), end="")
+            except ValueError as e:
+                if m is module:
+                    raise UsageError(f"{args.function}: {_one_line(e)}") from None
+                print(f"note: {m.__name__} not patched: {_one_line(e)}", file=sys.stderr)
+                continue
+            if args.apply:
+                print(f"patched {m.__file__}", file=sys.stderr)
         for note in rec.notes():  # (the printed stubs carry them as comments)
             print(f"note: {note}", file=sys.stderr)
     else:
@@ -778,8 +792,9 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Call FUNCTION once, recording the shapes and dtypes that "
                                    "flow through it (and through the --also functions and "
                                    "models), and print the annotations they imply; --diff "
-                                   "shows them as a patch of FUNCTION's module, --apply writes "
-                                   "it (formatting and comments kept).")
+                                   "shows them as a patch of FUNCTION's module and of the --also "
+                                   "functions' modules, --apply writes it (formatting and "
+                                   "comments kept).")
     s.add_argument("function", metavar="FUNCTION", help="package.module:function to call")
     s.add_argument("--args", metavar="MODULE:ATTR",
                    help="its arguments: a tuple (positional), a dict (keywords) or one value")
