@@ -105,11 +105,39 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def run(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """`python -m shapecontract *args` in `cwd`, this checkout's sources first on the path."""
-    return subprocess.run(
-        [sys.executable, "-m", "shapecontract", *args], cwd=cwd, capture_output=True, text=True,
-        timeout=300, env={**os.environ, "PYTHONPATH": str(SRC), "TF_CPP_MIN_LOG_LEVEL": "3",
-                          **(env or {})})
+    """`shapecontract *args` in `cwd`, run in this process (the CLI's own `main`, as the console
+    script calls it): TensorFlow, Keras and torch are imported once for the whole file instead
+    of once per command. The working directory, the environment, sys.path and the modules a
+    command imports from `cwd` are restored afterwards, so commands do not see each other's
+    `mod:attr` modules. Tests of what only a new process shows (imports, a closed pipe, the
+    console script) start one themselves."""
+    import contextlib
+    import io
+
+    from shapecontract.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    before_modules, before_path, before_cwd = set(sys.modules), list(sys.path), os.getcwd()
+    saved_env = dict(os.environ)
+    os.environ.update({"TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})})
+    os.chdir(cwd)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(list(args))
+            except SystemExit as e:  # argparse: usage errors and --help
+                code = e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
+    finally:
+        os.chdir(before_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+        sys.path[:] = before_path
+        for name in set(sys.modules) - before_modules:
+            file = getattr(sys.modules[name], "__file__", None) or ""
+            if file.startswith(str(cwd)):
+                del sys.modules[name]
+    return subprocess.CompletedProcess(["shapecontract", *args], code, out.getvalue(),
+                                       err.getvalue())
 
 
 def assert_usage_error(r: subprocess.CompletedProcess[str], *words: str) -> None:
