@@ -437,3 +437,22 @@ def test_guarding_a_loader_leaves_it_as_it_was() -> None:
     with pytest.raises(ShapeContractError, match="samples 0 and 1 of batch 0"):
         list(g)
     assert [b.shape for b in DataLoader(ragged[2:], batch_size=2)] == [(2, 5, 3)]
+
+
+def test_a_new_batch_size_costs_no_shape_pass_once_accepted() -> None:
+    """A container fed batch sizes 1..50 runs torch's shape-only pass once (an acceptance
+    holds for every batch size of that rank); a rejected shape is not generalized, and a new
+    non-batch size is asked again."""
+    m = nn.Sequential(nn.Flatten(), nn.Linear(12, 2))
+    from shapecontract.frameworks.torch import guard_of
+
+    g = sc.guard(m)
+    verdict: Any = guard_of(g).contract(g).framework
+    for n in range(1, 51):
+        g(torch.zeros(n, 3, 4))
+    assert len(verdict._cache) == 1
+    with pytest.raises(ShapeContractError, match="PyTorch rejects it"):
+        g(torch.zeros(7, 3, 5))
+    with pytest.raises(ShapeContractError, match="PyTorch rejects it"):
+        g(torch.zeros(8, 3, 5))
+    assert len(verdict._cache) == 3

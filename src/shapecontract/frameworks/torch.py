@@ -378,8 +378,10 @@ def contract_of_torch(m: Any, level: str = "strict", input_shape: Any = None) ->
                                   loc=("output", None), output=True))
     if level == "framework":
         notes.append("framework level: torch itself decides on each input shape (fake tensors)")
+    verdict = TorchVerdict(m, batch_axes=_batch_axes(slots[0].spec) if slots and
+                           slots[0].kind == "array" else None)
     return Contract(label, tuple(slots), layers=tuple(rows), level=level, notes=tuple(notes),
-                    framework=TorchVerdict(m), framework_name="PyTorch",
+                    framework=verdict, framework_name="PyTorch",
                     complete=known is not None,
                     prepare=_unpack if known is not None and rule is not None
                     and rule.kind == "rnn" else None)
@@ -408,6 +410,20 @@ def _framework_only(m: Any, label: str, level: str) -> Contract:
             "input_shape=(None, ...) to state one")
     return Contract(label, tuple(slots), level=level, notes=(note,), framework=TorchVerdict(m),
                     framework_name="PyTorch", complete=False)
+
+
+def _batch_axes(spec: Any) -> int | None:
+    """How many trailing axes an input spec keeps past its batch: `(*batch, features)` -> 1;
+    0 when the batch is axis 0 alone (`(batch, c, h, w)`: all the others are kept); None when
+    the batch does not lead (time-major) or is not named."""
+    dims = getattr(spec, "dims", None)
+    if not dims:
+        return None
+    if dims[0] == Named("batch"):
+        return 0
+    if isinstance(dims[0], Variadic) and dims[0].name == "batch":
+        return len(dims) - 1
+    return None
 
 
 def _unpack(args: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -635,10 +651,15 @@ class TorchVerdict:
     contract. Runs `forward` itself, so the module's hooks (a guard)
     are not involved."""
 
-    def __init__(self, module: Any) -> None:
+    def __init__(self, module: Any, batch_axes: int | None = None) -> None:
         self._module = module  # the contract describes this module: it keeps it
         self._fast: dict[Any, bool | None] = {}
         self._cache: dict[Any, tuple[bool | None, str]] = {}
+        self._batch_axes = batch_axes
+        """Its first input leads with the batch (`_batch_axes`): torch's acceptance of a shape
+        holds for every batch size of the same rank (a new batch size costs no fake pass). A
+        rejection is kept for its own shape only."""
+        self._accepted: dict[Any, bool] = {}
 
     def fast(self, *values: Any) -> bool | None:
         """The verdict's first element for these tensors, from a cache keyed by their
@@ -648,9 +669,23 @@ class TorchVerdict:
             return self._fast[key]
         except (KeyError, TypeError, AttributeError):
             pass
+        free = None
+        k = self._batch_axes
+        if k is not None and values and values[0] is not None:
+            try:  # the same shapes but the batch sizes: accepted already
+                x = values[0]
+                kept = tuple(x.shape)[1:] if k == 0 else tuple(x.shape)[len(x.shape) - k:]
+                free = (len(x.shape), kept, x.dtype,
+                        tuple(None if v is None else (v.shape, v.dtype) for v in values[1:]))
+                if free in self._accepted:
+                    return True
+            except (TypeError, AttributeError, IndexError):
+                free = None
         ok = self(list(values))[0]
         try:
             bounded(self._fast)[key] = ok
+            if ok and free is not None:
+                bounded(self._accepted)[free] = True
         except (TypeError, AttributeError, UnboundLocalError):
             pass
         return ok
