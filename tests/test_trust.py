@@ -456,3 +456,56 @@ def test_a_new_batch_size_costs_no_shape_pass_once_accepted() -> None:
     with pytest.raises(ShapeContractError, match="PyTorch rejects it"):
         g(torch.zeros(8, 3, 5))
     assert len(verdict._cache) == 3
+
+
+# ------------------------------------------------------------------ corpus findings (Keras)
+def test_open_sizes_of_two_inputs_are_their_own() -> None:
+    """A seq2seq model whose encoder and decoder Inputs both leave timesteps open: 7 encoder
+    steps and 6 decoder steps are not forced to agree."""
+    keras = pytest.importorskip("keras")
+    e, d = keras.Input((None, 5)), keras.Input((None, 7))
+    _, h, c = keras.layers.LSTM(4, return_state=True)(e)
+    out = keras.layers.Dense(7)(keras.layers.LSTM(4, return_sequences=True)(d, initial_state=[h, c]))
+    m = keras.Model([e, d], out)
+    m.compile(loss="mse")
+    sc.guard(m).fit([np.zeros((4, 7, 5)), np.zeros((4, 6, 7))], np.zeros((4, 6, 7)), epochs=1,
+                    verbose=0)
+
+
+def test_a_column_of_scalars_and_bool_inputs_are_taken_as_keras_takes_them() -> None:
+    """Input(shape=(1,)) fed (batch,) columns (keras.io structured data) and a bool one-hot
+    array into a float Input (keras.io char LSTM): accepted; a (batch, 24) series into
+    Input((24, 1)) is still refused (the seed's missing feature axis)."""
+    keras = pytest.importorskip("keras")
+    a, b = keras.Input((1,), name="age"), keras.Input((1,), name="fare")
+    cols = keras.Model({"age": a, "fare": b},
+                       keras.layers.Dense(1)(keras.layers.Concatenate()([a, b])))
+    cols.compile(loss="mse")
+    sc.guard(cols).fit({"age": np.zeros(8), "fare": np.zeros(8)}, np.zeros(8), epochs=1,
+                       verbose=0)
+    m = keras.Sequential([keras.Input((5, 3)), keras.layers.LSTM(2),
+                          keras.layers.Dense(3, activation="softmax")])
+    m.compile(loss="categorical_crossentropy")
+    sc.guard(m).fit(np.zeros((4, 5, 3), bool), np.zeros((4, 3), bool), epochs=1, verbose=0)
+    series = keras.Sequential([keras.Input((24, 1)), keras.layers.LSTM(2), keras.layers.Dense(1)])
+    with pytest.raises(ShapeContractError, match="expected 3 axes, got 2"):
+        sc.guard(series).predict(np.zeros((4, 24)), verbose=0)
+
+
+def test_a_subclassed_model_taking_a_list_is_not_refused() -> None:
+    """A subclassed model whose call unpacks (a, b): fit([a, b], y) runs guarded."""
+    keras = pytest.importorskip("keras")
+
+    class Two(keras.Model):
+        def __init__(self) -> None:
+            super().__init__()
+            self.d = keras.layers.Dense(1)
+
+        def call(self, inputs: Any) -> Any:
+            a, b = inputs
+            return self.d(keras.ops.concatenate([a, b], axis=-1))
+
+    m = Two()
+    m.compile(loss="mse")
+    sc.guard(m).fit([np.zeros((4, 2)), np.zeros((4, 3))], np.zeros((4, 1)), epochs=1,
+                    verbose=0)

@@ -26,7 +26,7 @@ from ._config import scoped, scoped_mode
 from ._errors import Fix, ShapeContractError, Violation
 from ._suggest import is_ragged, pad_fix, sequence_length
 from .frameworks import adapter_of, check_level, contract_of
-from .frameworks.keras import build_as_fit_would
+from .frameworks.keras import build_as_fit_would, is_subclassed
 from .frameworks.torch import call_untraced
 
 __all__ = ["Guard", "guard", "unguard"]
@@ -195,6 +195,8 @@ class Guard:
             if len(required) > 1:  # one array where the model takes several
                 raise ShapeContractError([_arity_violation(root, slots, x)], name)
             return None
+        if root == "input" and isinstance(x, (list, tuple, dict)) and is_subclassed(model):
+            return None  # a subclassed model's call takes any structure: Keras decides
         if isinstance(x, dict):
             keys = [s.key or s.name for s in slots]
             if not all(k in x or s.optional for k, s in zip(keys, slots)):

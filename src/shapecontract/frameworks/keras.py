@@ -89,7 +89,18 @@ def is_keras(obj: Any) -> bool:
 def _num_dtypes() -> frozenset[str]:
     import jaxtyping
 
-    return frozenset(jaxtyping.Num.dtypes)  # type: ignore[attr-defined]
+    return frozenset(jaxtyping.Num.dtypes) | {"bool"}  # type: ignore[attr-defined]
+
+
+def _input_dtype(tensor: Any, consumer: Any, num: frozenset[str]
+                 ) -> tuple[str, frozenset[str] | None]:
+    """(category, dtypes) an input takes: any numbers (booleans too: Keras casts them, e.g. a
+    bool one-hot array into a float Input); an Input declared `dtype="string"` takes strings
+    (a TextVectorization layer reads them): any dtype."""
+    declared = str(getattr(tensor, "dtype", "") or "")
+    if declared == "string":
+        return "Shaped", None
+    return ("Int" if _kind(consumer) == "embedding" else "Num"), num
 
 
 # ---------------------------------------------------------------------------- naming
@@ -260,15 +271,24 @@ def contract_of_keras(model: Any, level: str = "strict", input_shape: Any = None
                     dims.append(Fixed(kernel[1], False, dname))
                     origins.append(kernel[0])
                 else:
-                    dims.append(Named(dname))
+                    # an open size of one input is its own: two inputs' `timesteps` (an
+                    # encoder's and a decoder's, a title's and a body's) need not agree
+                    dims.append(Named(dname if i == 0 else f"{dname}_{i}"))
                     origins.append(None)
             else:
                 dims.append(Fixed(int(size), False, dname))
                 origins.append(kernel[0] if ax == rank - 1 and kernel is not None else declared)
         if level == "framework":
             dims, origins = _framework_dims(verdict, len(inputs), i, shape, dims, origins)
-        dtype = "Int" if _kind(consumer) == "embedding" else "Num"
-        spec = ArraySpec(tuple(dims), num, dtype, (Any,), origins=tuple(origins))
+        dtype, dtypes = _input_dtype(tensor, consumer, num)
+        spec: Any = ArraySpec(tuple(dims), dtypes, dtype, (Any,), origins=tuple(origins))
+        last = dims[-1] if dims else None
+        if (len(dims) == 2 and isinstance(last, Fixed) and last.size == 1
+                and not last.broadcast and tensor is not None):
+            # Input(shape=(1,)) fed a column of scalars (batch,): nothing to misread (Keras
+            # adds the axis); a missing channel or feature axis of a richer input stays refused
+            spec = OneOf((spec, ArraySpec(tuple(dims[:1]), dtypes, dtype, (Any,),
+                                          origins=tuple(origins[:1]))))
         var = "x" if len(inputs) == 1 else f"x{i}"  # the name fixes are written with
         optional = bool(getattr(getattr(getattr(tensor, "_keras_history", None), "operation",
                                         None), "optional", False))
