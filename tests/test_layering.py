@@ -13,7 +13,7 @@ LAYERS: dict[str, int] = {
     "_errors": 0, "_config": 0, "_coverage": 0, "backends": 0, "_render": 0,
     "_dims": 1,
     "_spec": 2, "_hints": 2, "_types": 2,
-    "_contract": 3, "_serial": 3,
+    "_slot": 3, "_contract": 3, "_serial": 3,
     "_evaluate": 4, "_suggest": 4,
     "_compile": 5,
     "_export": 5,
@@ -120,3 +120,43 @@ def test_table_lookup_cache_cannot_confuse_two_tables() -> None:
     conv = torch.nn.Conv2d(1, 1, 1)
     hits = [lookup(conv, {"Conv2d": n}, "torch") for n in range(50)]
     assert hits == list(range(50))
+
+
+def import_cycles(files: dict[str, str]) -> list[list[str]]:
+    """Cycles among the package's modules (each module to the modules it imports, function
+    bodies included): a module that reaches itself again."""
+    graph: dict[str, set[str]] = {m: set() for m in files}
+    for module, source in files.items():
+        for _, target in imports_of(source, module):
+            while target and target not in files:  # `from . import x` names a module or a name
+                target = target.rpartition(".")[0]
+            if target and target != module:
+                graph[module].add(target)
+    cycles: list[list[str]] = []
+    state: dict[str, int] = {}
+
+    def visit(m: str, path: list[str]) -> None:
+        state[m] = 1
+        for n in sorted(graph[m]):
+            if state.get(n) == 1:
+                cycles.append([*path[path.index(n):], n])
+            elif n not in state:
+                visit(n, [*path, n])
+        state[m] = 2
+
+    for m in sorted(graph):
+        if m not in state:
+            visit(m, [m])
+    return cycles
+
+
+def test_no_import_cycle() -> None:
+    """No module reaches itself through imports (function bodies included): the layers are a
+    tree of dependencies, within a layer too."""
+    assert import_cycles(_package_files()) == []
+
+
+def test_the_cycle_check_can_fail() -> None:
+    """A two-module cycle is found."""
+    files = {"a": "from . import b\n", "b": "def f():\n    from . import a\n"}
+    assert import_cycles(files) == [["a", "b", "a"]]

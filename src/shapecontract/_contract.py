@@ -16,98 +16,24 @@ Design rules:
 from __future__ import annotations
 
 import dataclasses
-import keyword
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from ._dims import Expr, Fixed, Named, Variadic, dim_size
-from ._errors import ContractSyntaxError, Location, Origin, render_location
+from ._errors import ContractSyntaxError, Origin
 from ._render import render
+from ._slot import LayerRow, Slot, is_name, name_problem
 from ._spec import ArraySpec, DictSpec, TupleSpec, iter_array_specs, shape_text
 
 __all__ = ["Contract", "FrameworkVerdict", "LayerRow", "Mismatch", "Slot", "is_name",
            "name_problem", "static_compare"]
-
-RESERVED_PREFIX = "__sc_"
-"""Names the generated checker keeps for itself."""
-
-
-def name_problem(name: object) -> str:
-    """Why `name` cannot be a slot's name (a parameter of the generated checker), or ''."""
-    if not isinstance(name, str):
-        return f"a name is a string, not {type(name).__name__}"
-    if not name.isidentifier():
-        return "not a Python identifier (letters, digits and _, not starting with a digit)"
-    if unicodedata.normalize("NFKC", name) != name:  # Python would read it as another name
-        return f"not in normal form (Python reads it as {unicodedata.normalize('NFKC', name)!r})"
-    if keyword.iskeyword(name):
-        return "a Python keyword cannot name a parameter"
-    if name.startswith(RESERVED_PREFIX):
-        return f"names starting with {RESERVED_PREFIX!r} are reserved for the generated checker"
-    return ""
-
-
-def is_name(name: object) -> bool:
-    """`name` may name a slot: an identifier, not a keyword, not reserved."""
-    return not name_problem(name)
 
 _C = TypeVar("_C", bound="Contract")
 
 FrameworkVerdict = Callable[[list[Any]], tuple["bool | None", str]]
 """The framework's own verdict on input values (shapes only): (accepted, reason or note);
 accepted is None when the framework cannot be asked (unknown sizes, values it does not take)."""
-
-
-@dataclass(frozen=True)
-class LayerRow:
-    """One layer of a model's contract, for display: `lstm (LSTM): (batch, 24, 3) -> (batch, 50)`."""
-
-    name: str
-    kind: str
-    input: str
-    output: str
-
-
-@dataclass(frozen=True)
-class Slot:
-    name: str
-    """The parameter name (a Python identifier: generated code uses it), or `return`."""
-    kind: str
-    """`array`, `dim`, `pin` or `hint`."""
-    spec: Any = None
-    hint: Any = None
-    star: str = ""
-    """`*` for `*args`, `**` for `**kwargs`: the spec applies to each item."""
-    loc: Location = ()
-    """How messages locate the slot, when not `("argument", name)` / `("return",)`."""
-    origin: Origin | None = None
-    """For a `dim` or `pin` slot: where its value comes from."""
-    output: bool = False
-    """An output slot that is not a function's `return` (a model's output)."""
-    optional: bool = False
-    """May be omitted (`hx` of a torch RNN, an optional Keras input)."""
-    key: str | None = None
-    """The framework's own name for this input (a Keras input name, for dict inputs)."""
-    value: int | None = None
-    """For a `pin` slot: the pinned size."""
-
-    @property
-    def location(self) -> Location:
-        if self.loc:
-            return self.loc
-        if self.name == "return":
-            return ("return",)
-        return ("argument", self.star + self.name)
-
-    @property
-    def label(self) -> str:
-        return render_location(self.location)
-
-    @property
-    def is_return(self) -> bool:
-        return self.name == "return" or self.output
 
 
 @dataclass(frozen=True)

@@ -30,9 +30,9 @@ import types
 import typing
 from typing import Any
 
-from ._contract import Contract, LayerRow, Slot
 from ._dims import Dim, parse_dims
 from ._errors import ORIGIN_SOURCES, ContractSyntaxError, Origin
+from ._slot import LayerRow, Slot
 from ._spec import ArraySpec, DictSpec, ModelSpec, OneOf, TupleSpec, parse_model
 
 __all__ = ["FORMAT", "contract_from_dict", "contract_from_json", "contract_to_dict",
@@ -57,7 +57,7 @@ _ALIASES: dict[str, tuple[str, str, str]] = {
 
 
 # ------------------------------------------------------------------------- writing
-def contract_to_dict(c: Contract) -> dict[str, Any]:
+def contract_to_dict(c: Any) -> dict[str, Any]:
     """`c` as plain JSON-ready data (see the module docstring)."""
     dropped = list(c.dropped)
     out: dict[str, Any] = {
@@ -89,7 +89,7 @@ def contract_to_dict(c: Contract) -> dict[str, Any]:
     return out
 
 
-def contract_to_json(c: Contract, indent: int | None = 2) -> str:
+def contract_to_json(c: Any, indent: int | None = 2) -> str:
     """`c` as JSON text: the same contract gives the same text."""
     return json.dumps(contract_to_dict(c), indent=indent, ensure_ascii=False)
 
@@ -254,7 +254,7 @@ def _hint_ref(hint: Any) -> str | None:
 
 
 # ------------------------------------------------------------------------- reading
-def contract_from_json(cls: type[Contract], text: Any) -> Contract:
+def contract_from_json(cls: Any, text: Any) -> Any:
     """Read `text` (JSON from `contract_to_json`) as a `cls`."""
     if isinstance(text, (bytes, bytearray)):
         try:
@@ -270,7 +270,7 @@ def contract_from_json(cls: type[Contract], text: Any) -> Contract:
     return contract_from_dict(cls, data)
 
 
-def contract_from_dict(cls: type[Contract], data: Any) -> Contract:
+def contract_from_dict(cls: Any, data: Any) -> Any:
     """Read `data` (from `contract_to_dict`) as a `cls`; ContractSyntaxError if malformed."""
     try:
         return _read_contract(cls, data)
@@ -316,7 +316,7 @@ def _json_kind(v: Any) -> str:
             int: "a number", float: "a number", type(None): "null"}.get(type(v), type(v).__name__)
 
 
-def _read_contract(cls: type[Contract], data: Any) -> Contract:
+def _read_contract(cls: Any, data: Any) -> Any:
     r = _Reader(data, "contract")
     fmt = r.get("format", str, None)
     if fmt is None:
