@@ -509,3 +509,56 @@ def test_a_subclassed_model_taking_a_list_is_not_refused() -> None:
     m.compile(loss="mse")
     sc.guard(m).fit([np.zeros((4, 2)), np.zeros((4, 3))], np.zeros((4, 1)), epochs=1,
                     verbose=0)
+
+
+# ------------------------------------------------------------------ corpus findings (torch)
+class _Coin(nn.Module):
+    """A forward that draws a random number (teacher forcing) and counts its calls."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.emb = nn.Embedding(10, 4)
+        self.fc = nn.Linear(4, 2)
+
+    def forward(self, src: Any) -> Any:
+        import random
+
+        self.draws = getattr(self, "draws", 0) + 1
+        return self.fc(self.emb(src).mean(0)) * (2.0 if random.random() < 0.5 else 1.0)
+
+
+class _CachedMask(nn.Module):
+    """A forward that caches a mask on self (pytorch/examples' Transformer src_mask)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.src_mask: Any = None
+        self.proj = nn.Linear(4, 4)
+
+    def forward(self, src: Any) -> Any:
+        if self.src_mask is None or self.src_mask.size(0) != len(src):
+            self.src_mask = torch.triu(torch.full((len(src), len(src)), float("-inf")), 1)
+        return (torch.einsum("sbd,tbd->bst", src, self.proj(src)) + self.src_mask).softmax(-1)
+
+
+def test_asking_torch_leaves_no_trace_in_the_program() -> None:
+    """torch's shape-only pass leaves the module and the RNGs as they were: a forward that
+    draws a random number draws the same one guarded; a mask cached on self stays a real tensor
+    (it stayed a FakeTensor and corrupted every later result); BatchNorm counts real batches."""
+    import random
+
+    m = sc.guard(_Coin())
+    random.seed(0)
+    m.draws = 0
+    m(torch.randint(0, 10, (7, 3)))
+    after = random.random()
+    random.seed(0)
+    random.random()
+    assert (m.draws, after) == (1, random.random())
+    masked = sc.guard(_CachedMask())
+    out = masked(torch.randn(6, 3, 4))
+    assert type(out) is torch.Tensor and type(masked.src_mask) is torch.Tensor
+    assert torch.isfinite(out).all()
+    bn = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2), nn.Flatten(), nn.Linear(1352, 1))
+    sc.guard(bn)(torch.zeros(2, 1, 28, 28))
+    assert bn[1].num_batches_tracked.item() == 1

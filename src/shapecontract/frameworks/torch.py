@@ -36,7 +36,9 @@ __all__ = ["MODULES", "TorchVerdict", "contract_of_torch", "is_torch_module", "r
 
 # Stand-in sizes for unknown dims during fake propagation: far apart, so that a conv or pool
 # turning one into another is unlikely; shapes are fake, so size costs nothing.
-_STANDIN = {"batch": 1009, "timesteps": 2003, "length": 3001, "height": 4001, "width": 5003}
+# distinctive sizes (primes no layer is likely to fix); timesteps small enough that a fake
+# nn.RNN/GRU, which torch unrolls step by step on fake tensors, stays fast
+_STANDIN = {"batch": 1009, "timesteps": 211, "length": 3001, "height": 4001, "width": 5003}
 
 
 def is_torch_module(obj: Any) -> bool:
@@ -617,7 +619,7 @@ def _propagate(m: Any, shape: tuple[int, ...]) -> tuple[list[LayerRow], tuple[in
         if sub is not m and not list(sub.children()):
             handles.append(sub.register_forward_hook(hook(name)))
     try:
-        with _quiet(), FakeTensorMode(allow_non_fake_inputs=True):
+        with _quiet(), _isolated(m), FakeTensorMode(allow_non_fake_inputs=True):
             # forward itself: a guard's hook on `m` would derive the contract again, inside
             # this run, and its propagation would record every layer a second time here
             out = m.forward(torch.empty(shape))
@@ -642,6 +644,52 @@ class _quiet:
 
     def __exit__(self, *exc: Any) -> None:
         self.log.setLevel(self.level)
+
+
+class _isolated:
+    """Run a module's forward for its shapes only and leave nothing behind: every submodule's
+    attributes (a mask the forward caches on `self` would otherwise stay a fake tensor; a call
+    counter would count), its buffers' values (BatchNorm statistics) and the random number
+    generators (Python's, numpy's, torch's: a forward that draws for teacher forcing draws the
+    same numbers in the real call) are as they were before."""
+
+    def __init__(self, m: Any) -> None:
+        self.m = m
+
+    def __enter__(self) -> None:
+        import random
+
+        import torch
+
+        self.attrs = [(sub, dict(vars(sub)), dict(sub._parameters), dict(sub._buffers),
+                       dict(sub._modules)) for sub in self.m.modules()]
+        self.values = [(b, b.detach().clone()) for b in self.m.buffers()]
+        self.py = random.getstate()
+        np = sys.modules.get("numpy")
+        self.np = np.random.get_state() if np is not None else None
+        self.torch = torch.random.get_rng_state()
+
+    def __exit__(self, *exc: Any) -> None:
+        import random
+
+        import torch
+
+        for sub, attrs, params, buffers, modules in self.attrs:
+            vars(sub).clear()
+            vars(sub).update(attrs)
+            for held, saved in ((sub._parameters, params), (sub._buffers, buffers),
+                                (sub._modules, modules)):
+                held.clear()
+                held.update(saved)
+        with torch.no_grad():
+            for b, value in self.values:
+                if b.shape == value.shape:
+                    b.copy_(value)
+        random.setstate(self.py)
+        np = sys.modules.get("numpy")
+        if np is not None and self.np is not None:
+            np.random.set_state(self.np)
+        torch.random.set_rng_state(self.torch)
 
 
 # ------------------------------------------------------------------ framework verdicts
@@ -788,7 +836,8 @@ def _run_fake(m: Any, sig: Any, watch: Any = None) -> tuple[bool | None, str, An
     import warnings
 
     try:
-        with _quiet(), FakeTensorMode(allow_non_fake_inputs=True), warnings.catch_warnings():
+        with _quiet(), _isolated(m), FakeTensorMode(allow_non_fake_inputs=True), \
+                warnings.catch_warnings():
             warnings.simplefilter("ignore")  # torch's own warnings are for the real call
             m.forward(*[_fake(s) for s in sig])
     except _cannot_tell() as e:  # an op whose output shape depends on the values (packing
