@@ -404,6 +404,7 @@ def compile_wrapper(fn: Callable[..., Any], contract: _contract.Contract, sig: i
     ret_slot = next((s for s in contract.slots if s.is_return), None) if check_return else None
 
     pending: list[Any] = []
+    guess_overruled = ""  # a guessed contract: the framework's acceptance, checked when not ok
     arg_lines: list[tuple[str, list[str]]] = []  # (comment, conditions) per slot
     ret_lines: list[tuple[str, list[str]]] = []
     if gen.fast:
@@ -440,6 +441,10 @@ def compile_wrapper(fn: Callable[..., Any], contract: _contract.Contract, sig: i
             else:
                 call = f"{fw}([{', '.join(arrays)}])[0]"
             arg_lines.append((f"{contract.framework_name} accepts these shapes", [call + test]))
+            if contract.guessed and not any(s.kind == "pin" for s in contract.slots):
+                # the slots are a guess: the framework's acceptance overrules them (a pinned
+                # size is the user's intent: such a checker asks the slow path, which keeps it)
+                guess_overruled = f"{call} is True"
         if ret_slot is not None:
             if ret_slot.kind == "array":
                 conds = gen.value_conds(ret_slot.spec, "__sc_r", pending, definite=True)
@@ -472,6 +477,8 @@ def compile_wrapper(fn: Callable[..., Any], contract: _contract.Contract, sig: i
         lines.append(f"    {gen.dvars[d]} = None")
     lines += ["    try:"]
     lines += _guard_lines("__sc_ok", arg_lines, 8)
+    if guess_overruled:
+        lines += [f"        __sc_ok = __sc_ok or {guess_overruled}"]
     lines += ["    except Exception:",
               "        __sc_ok = False"]
     raise_it = "if __sc_e is not None and not __sc_warned(__sc_e):"

@@ -61,6 +61,10 @@ class Contract:
     """The slots state everything the framework checks. When not (a torch container whose
     input contract comes from its first layer), the strict level also asks `framework`, so
     relations between layers (a Flatten into a Linear) hold."""
+    guessed: bool = field(default=False, compare=False)
+    """The input slots are a guess (a custom module's input read off its first known
+    submodule, which its forward may not feed the input as it comes): a call the slots refuse
+    is refused only if `framework` rejects it too; one it accepts (or cannot tell) passes."""
     dropped: tuple[str, ...] = field(default=(), compare=False)
     """What a contract read from JSON lacks (`framework_verdict`, `prepare`, a hint's check):
     things JSON cannot carry. Shown by str() and repr()."""

@@ -163,6 +163,33 @@ def verdict(contract: Contract, values: list[Any]) -> ShapeContractError | None:
             notes.append(f"{contract.framework_name} rejects it")
     if not st.violations:
         return None
+    guess_violated = not any(v.explained and v.kind == "value" for v in st.violations)
+    if fw is not None and contract.guessed and contract.level != "framework" and guess_violated:
+        ok, reason = fw(contract.argument_values(values))
+        if ok is not False:  # the guess is wrong (or torch cannot tell): never refuse on a
+            pins = contract.pins()  # guess; a size the user pinned is intent, not a guess
+            st.violations[:] = [v for v in st.violations if v.kind == "dim" and v.dim in pins]
+            if not st.violations:
+                return None
+            if ok:
+                notes.append(f"{contract.framework_name} itself would have accepted this input "
+                             "silently; the size you pinned (dims=) is enforced")
+            return build_error(contract, st, notes, values)
+        guessed_from = getattr(fw, "guessed_from", None)
+        if guessed_from is not None and getattr(reason, "layer", None) == guessed_from:
+            # the layer the guess was read from is the one that rejects: the guess holds
+            notes.append(f"{contract.framework_name} rejects it too: {reason}")
+            return build_error(contract, st, notes, values)
+        # it fails elsewhere: the framework's own reason is the violation (it is sure)
+        ins = contract.inputs()
+        pins = contract.pins()
+        st.violations[:] = [Violation(
+            ins[0].location if ins else ("input", None), "value", reason,
+            suggestions=list(getattr(reason, "fixes", ())), explained=True), *(
+                v for v in st.violations if v.kind == "dim" and v.dim in pins)]
+        notes.append(f"{contract.framework_name} rejects it (the input contract guessed from "
+                     f"{guessed_from or 'its first known layer'} does not state this model's)")
+        return build_error(contract, st, notes, values)
     if fw is not None and contract.level != "framework":
         inputs = contract.argument_values(values)
         ok, reason = fw(inputs)
@@ -208,7 +235,9 @@ def holds(contract: Contract, values: list[Any]) -> bool:
             return not any(v.kind == "dim" and v.dim in pins for v in st.violations)
         return ok is None and not st.violations
     if st.violations:
-        return False
+        pins = contract.pins()
+        return (contract.guessed and fw(inputs)[0] is not False
+                and not any(v.kind == "dim" and v.dim in pins for v in st.violations))
     return contract.complete or fw(inputs)[0] is not False
 
 

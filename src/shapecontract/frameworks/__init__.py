@@ -152,5 +152,5 @@ def _with_declared(c: Contract, declared: tuple[Any, Contract], model: Any) -> C
     if ret is not None:
         slots.append(Slot("output", "array", ret.spec, loc=("output", None), output=True))
     note = f"the contract of {type(model).__name__}.{fn.__name__}'s @contract annotations"
-    return c.replace(slots=tuple(slots), complete=False, prepare=None,
+    return c.replace(slots=tuple(slots), complete=False, prepare=None, guessed=False,
                      notes=(note, *c.notes))

@@ -319,6 +319,7 @@ def contract_of_torch(m: Any, level: str = "strict", input_shape: Any = None) ->
     rule = rule_of(m)
     notes: list[str] = []
     known = _known(m, "") if input_shape is None else None
+    guessed, guessed_from = False, ""
     slots: list[Slot] = []
     rows: list[LayerRow] = []
     if rule is not None and rule.slots is not None:
@@ -342,8 +343,11 @@ def contract_of_torch(m: Any, level: str = "strict", input_shape: Any = None) ->
                 return _framework_only(m, label, level)
             inp_spec = _known(first[1], first[0])[0]  # type: ignore[index]
             if rule is None or rule.kind != "sequential":
-                notes.append(f"input contract taken from the first submodule '{first[0]}' "
-                             "(pass input_shape= to propagate through forward instead)")
+                guessed = True
+                guessed_from = _who(_torch_class(first[1]), first[0])
+                notes.append(f"input contract guessed from the first submodule '{first[0]}': "
+                             "a call is refused only if PyTorch rejects it too (pass "
+                             "input_shape= to state the input)")
         slots.append(Slot(_first_param(m), "array", inp_spec))
         slots += _other_params(m)
         shape = _standin_shape(inp_spec)
@@ -382,9 +386,12 @@ def contract_of_torch(m: Any, level: str = "strict", input_shape: Any = None) ->
         notes.append("framework level: torch itself decides on each input shape (fake tensors)")
     verdict = TorchVerdict(m, batch_axes=_batch_axes(slots[0].spec) if slots and
                            slots[0].kind == "array" else None)
+    guessed = guessed and known is None
+    if guessed:
+        verdict.guessed_from = guessed_from
     return Contract(label, tuple(slots), layers=tuple(rows), level=level, notes=tuple(notes),
                     framework=verdict, framework_name="PyTorch",
-                    complete=known is not None,
+                    complete=known is not None, guessed=guessed,
                     prepare=_unpack if known is not None and rule is not None
                     and rule.kind == "rnn" else None)
 
@@ -509,12 +516,9 @@ def _spec_from_shape(m: Any, shape: tuple[Any, ...]) -> ArraySpec:
     dims = [Named(n) if s is None else Fixed(int(s), False, n) for s, n in zip(shape, names)]
     origins: list[Origin | None] = [
         None if s is None else Origin(f"input_shape={tuple(shape)}", "input_shape") for s in shape]
-    # the dtype is the first layer's (an Embedding reads integer ids), float when none is known
-    dtype: tuple[frozenset[str] | None, str] = _float()
-    if known is not None:
-        first_spec = known[0].options[0] if isinstance(known[0], OneOf) else known[0]
-        dtype = (first_spec.dtypes, first_spec.dtype_label)
-    return _spec(dims, origins, dtype)
+    # input_shape states the shape; the dtype is left to torch's own verdict (the contract of
+    # such a module is incomplete: torch is asked), whose failure comes with a proven cast
+    return _spec(dims, origins, _shaped())
 
 
 def _refuse_batch_elsewhere(m: Any, first: tuple[str, Any], shape: tuple[Any, ...],
@@ -708,6 +712,9 @@ class TorchVerdict:
         holds for every batch size of the same rank (a new batch size costs no fake pass). A
         rejection is kept for its own shape only."""
         self._accepted: dict[Any, bool] = {}
+        self.guessed_from: str | None = None
+        """The layer a guessed input contract was read from (`LSTM 'lstm'`): when torch
+        rejects a call at that very layer, the guess's violations stand."""
 
     def fast(self, *values: Any) -> bool | None:
         """The verdict's first element for these tensors, from a cache keyed by their
@@ -920,6 +927,17 @@ def _explain_failure(m: Any, sig: Any, text: str, last: Any) -> Any:
     if fixes:
         return Reason(f"this input has no batch axis, and the model works on batches only "
                       f"(torch: {text})", None, tuple(fixes))
+    floating = getattr(first[1], "is_floating_point", None) if first is not None else None
+    if first is not None and first[0] is not None and isinstance(floating, bool):
+        import torch  # the other kind of dtype, proven by torch
+
+        other = torch.int64 if floating else torch.float32
+        if _run_fake(m, ((first[0], other), *sig[1:]))[0]:
+            code = "x.long()" if other is torch.int64 else "x.float()"
+            what = "integer indices (token ids)" if other is torch.int64 else "floats"
+            return Reason(f"the model takes {what}, not {str(first[1]).replace('torch.', '')} "
+                          f"(torch: {text})", None,
+                          (Fix(f"convert it: {code} (torch accepts that)", "cast", code),))
     if last is None:
         return None
     name, mod, shape = last
