@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONHASHSEED := 0
 
-.PHONY: demo test bench fuzz lint clean docs docs-bugs docs-port docs-tutorial docs-checker docs-pictures
+.PHONY: demo test bench fuzz corpus lint clean docs docs-bugs docs-port docs-tutorial docs-checker docs-pictures
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -69,6 +69,10 @@ fuzz: $(STAMP)
 	SHAPECONTRACT_FUZZ_EXAMPLES=24500 SHAPECONTRACT_DIFF_CASES=500 \
 		$(PY) -m pytest -q -s tests/test_agreement.py tests/test_differential.py \
 		tests/test_fuzz_hostile.py tests/test_fuzz_losses.py tests/test_safety.py
+
+# Every program of the correct-program corpus (make test runs a slice of the Keras one).
+corpus: $(STAMP)
+	SHAPECONTRACT_CORPUS=all $(PY) -m pytest -q tests/test_corpus_keras.py tests/test_corpus_torch.py
 
 clean:
 	rm -rf $(VENV) build dist site .pytest_cache
