@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from . import _export  # noqa: F401  (lends Contract its to_tf_signature / to_torch_export)
 from . import infer as infer
 from . import picture as picture  # registers the notebook renderer (_render)
 from . import port as port  # shapecontract.port.transfer_weights(...) after `import shapecontract`

@@ -26,10 +26,27 @@ from ._render import render
 from ._slot import LayerRow, Slot, is_name, name_problem
 from ._spec import ArraySpec, DictSpec, TupleSpec, iter_array_specs, shape_text
 
-__all__ = ["Contract", "FrameworkVerdict", "LayerRow", "Mismatch", "Slot", "is_name",
+__all__ = ["Contract", "FrameworkVerdict", "LayerRow", "Mismatch", "Slot", "is_name", "lend",
            "name_problem", "static_compare"]
 
 _C = TypeVar("_C", bound="Contract")
+
+_LENT: dict[str, Callable[..., Any]] = {}
+"""What the layers above lend the one Contract class, so that it needs no upward import:
+`compile` (the checker compiler, `_compile`), `tf_signature` and `torch_export` (`_export`).
+Each registers itself when imported; importing `shapecontract` imports them all."""
+
+
+def lend(name: str, fn: Callable[..., Any]) -> None:
+    """Register `fn` as the Contract's `name` capability (called by the lending module)."""
+    _LENT[name] = fn
+
+
+def _lent(name: str) -> Callable[..., Any]:
+    fn = _LENT.get(name)
+    if fn is None:  # the package's __init__ imports every lender before anything runs
+        raise RuntimeError(f"shapecontract: no {name!r} lent to Contract (import shapecontract)")
+    return fn
 
 FrameworkVerdict = Callable[[list[Any]], tuple["bool | None", str]]
 """The framework's own verdict on input values (shapes only): (accepted, reason or note);
@@ -38,7 +55,12 @@ accepted is None when the framework cannot be asked (unknown sizes, values it do
 
 @dataclass(frozen=True)
 class Contract:
-    """Named slots that share dims. `str()` shows it; `slots` holds it; `check()` checks it."""
+    """Named slots that share dims, checkable: `check(x)` asks the one verdict, through a
+    compiled checker (cached per pinned dims) whose slow path explains.
+
+    `contract_of(model)` returns one for a model; `str()` shows it, `table()` its layers,
+    `slots` holds it, `checker_source()` shows the generated code that checks it.
+    """
 
     name: str
     slots: tuple[Slot, ...]
@@ -71,6 +93,66 @@ class Contract:
 
     def __post_init__(self) -> None:
         self._validate()
+
+    # -- check ---------------------------------------------------------------------
+    def check(self, *inputs: Any, dims: dict[str, int] | None = None, **named: Any) -> None:
+        """Check values for the input slots (in order, or by slot name); raise
+        `ShapeContractError` (or warn, per the mode) if they fail. Optional slots (`hx`) may be
+        omitted. `dims` pins sizes the contract leaves open, e.g. `dims={"timesteps": 24}`."""
+        __tracebackhide__ = True
+        if self.prepare is not None and inputs:
+            inputs = self.prepare(inputs)
+        self.checker(dims)(*inputs, **named)
+
+    def check_outputs(self, inputs: tuple[Any, ...], output: Any,
+                      dims: dict[str, int] | None = None) -> None:
+        """Check inputs and the output together (dims bound by inputs hold for the output)."""
+        __tracebackhide__ = True
+        if not isinstance(inputs, tuple):
+            raise TypeError("check_outputs(inputs, output): inputs is a tuple of the input "
+                            f"values, e.g. (x,) or (x, hx); got {type(inputs).__name__}")
+        self.checker(dims, with_output=True)(*inputs, __out=output)
+
+    def checker(self, dims: dict[str, int] | None = None, with_output: bool = False,
+                name: str | None = None) -> Callable[..., Any]:
+        """The compiled checker of this contract with `dims` pinned (cached): one parameter
+        per input slot. `name` renames the contract in its errors (`Sequential.predict`)."""
+        key = (tuple(sorted((dims or {}).items())), with_output, name)
+        fn = self._checkers.get(key)
+        if fn is None:
+            c = self.pinned(dict(key[0]))
+            if name is not None:
+                c = c.replace(name=name)
+            fn = self._checkers[key] = _lent("compile")(c, with_output)
+        return fn
+
+    def checker_source(self, dims: dict[str, int] | None = None) -> str:
+        """The generated source of `checker(dims)`: what runs on every check."""
+        return str(getattr(self.checker(dims), "__shapecontract_source__", ""))
+
+    def to_tf_signature(self, dims: dict[str, int] | None = None) -> list[Any]:
+        """A `tf.function` `input_signature` (see `_export.to_tf_signature`)."""
+        return _lent("tf_signature")(self, dims)  # type: ignore[no-any-return]
+
+    def to_torch_export(self, dims: dict[str, int] | None = None,
+                        max_size: int | None = None) -> dict[str, Any]:
+        """`torch.export` `dynamic_shapes` (see `_export.to_torch_export`)."""
+        return _lent("torch_export")(self, dims, max_size)  # type: ignore[no-any-return]
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled (sent to a worker) without its compiled checkers: they compile again."""
+        return {k: v for k, v in self.__dict__.items() if k != "_sc_checkers"}
+
+    @property
+    def _checkers(self) -> dict[Any, Callable[..., Any]]:
+        # kept on the contract itself (a frozen dataclass: set once, through object), so the
+        # checkers, whose globals hold the contract and so its model's verdict, die with it;
+        # a module-level cache keyed by id() would pin every contract ever checked
+        cache: dict[Any, Callable[..., Any]] | None = self.__dict__.get("_sc_checkers")
+        if cache is None:
+            cache = {}
+            object.__setattr__(self, "_sc_checkers", cache)
+        return cache
 
     # -- use -----------------------------------------------------------------------
     def inputs(self) -> list[Slot]:

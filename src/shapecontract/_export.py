@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import _contract
 from ._contract import Contract
 from ._dims import Fixed, Named, Variadic
 from ._spec import ArraySpec, OneOf
@@ -88,3 +89,7 @@ def to_torch_export(contract: Contract, dims: dict[str, int] | None = None,
                 axes[axis] = symbols[d.name]
         out[name] = axes or None
     return out
+
+
+_contract.lend("tf_signature", to_tf_signature)
+_contract.lend("torch_export", to_torch_export)
