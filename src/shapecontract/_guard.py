@@ -146,7 +146,9 @@ class Guard:
             return self._checked_dataset(model, x, where)
         if inspect.isgenerator(x) or (hasattr(x, "__next__") and not hasattr(x, "shape")):
             return self._checked_stream(model, x, where)
-        if _is_py_dataset(x):
+        if _is_py_dataset(x) and not getattr(x, "use_multiprocessing", False):
+            # (read in other processes, batches are Keras's to check: a proxy made here does
+            # not pickle into them)
             return _CheckedPyDataset.wrap(x, self, model, where)
         self._check_structure(model, x, where)
         return x
