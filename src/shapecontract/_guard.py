@@ -26,7 +26,7 @@ from ._config import scoped, scoped_mode
 from ._errors import Fix, ShapeContractError, Violation
 from ._suggest import is_ragged, pad_fix, sequence_length
 from .frameworks import adapter_of, check_level, contract_of
-from .frameworks.keras import build_as_fit_would, is_subclassed
+from .frameworks.keras import is_subclassed, unbuilt_targets
 from .frameworks.torch import call_untraced
 
 __all__ = ["Guard", "guard", "unguard"]
@@ -57,6 +57,7 @@ class Guard:
         self._torch: tuple[Any, int, Any] | None = None
         self._n_inputs = 0
         self._targets: Any = _NOT_DERIVED
+        self._targets_loss = 0
         self.direct.clear()
 
     def __getstate__(self) -> dict[str, Any]:
@@ -166,10 +167,11 @@ class Guard:
     def keras_validation(self, model: Any, data: Any) -> Any:
         """`fit(validation_data=...)`: its x is checked before the first epoch, not after it."""
         __tracebackhide__ = True
-        if isinstance(data, tuple) and data:
+        if isinstance(data, (tuple, list)) and data:  # Keras unpacks a list as a tuple
             self.keras_targets(model, "fit(validation_data)", data[0],
                                data[1] if len(data) > 1 else None)
-            return (self.keras_input(model, "fit(validation_data)", data[0]), *data[1:])
+            checked = self.keras_input(model, "fit(validation_data)", data[0])
+            return type(data)((checked, *data[1:]))
         return self.keras_input(model, "fit(validation_data)", data)
 
     def _check_structure(self, model: Any, x: Any, where: str) -> None:
@@ -237,9 +239,27 @@ class Guard:
         __tracebackhide__ = True
         if y is None or x is None:
             return
-        if build_as_fit_would(model, x):  # an unbuilt Sequential: its output is known now
-            self.contract(model)
+        if not getattr(model, "built", True):
+            if not (hasattr(x, "shape") and hasattr(y, "shape")):
+                return  # a stream's batches: checked as they flow once Keras has built it
+            tc = unbuilt_targets(model, x, self.level)  # an array: ask a built clone
+            if tc is not None:
+                n = len(tc.inputs()) - len([s for s in tc.inputs()
+                                             if s.location[0] == "target"]) - 1
+                xs = self._arrays(model, x, tc.inputs()[:n], where, "input")
+                outs = [s for s in tc.inputs() if s.location[0] == "target"]
+                ys = self._arrays(model, y, outs, where, "target")
+                if xs is not None and ys is not None:
+                    tc.checker(self.dims, name=f"{tc.name}.{where}")(*xs, *ys, sample_weight
+                                                                    if hasattr(sample_weight,
+                                                                               "shape") else None)
+            return
         c = self.contract(model)
+        loss_now = id(getattr(model, "loss", None))
+        if loss_now != self._targets_loss:  # compiled again with another loss
+            self._targets, self._targets_loss = _NOT_DERIVED, loss_now
+            self._checkers = {k: v for k, v in self._checkers.items()
+                              if not k.startswith("targets ")}
         if self._targets is _NOT_DERIVED:
             adapter = adapter_of(model)
             self._targets = adapter.targets(model, c) if adapter is not None else None
@@ -280,6 +300,8 @@ class Guard:
                                  else xs_spec)
         if all(s.shape.rank is not None and None not in s.shape[1:] for s in leaves):
             return ds  # every size but the batch is known and was checked statically
+        if not all(isinstance(s, tf.TensorSpec) for s in leaves):
+            return ds  # ragged or sparse elements: their known sizes were checked statically
         mode = scoped_mode()
         counter = [0]
 

@@ -240,7 +240,6 @@ def contract_of_keras(model: Any, level: str = "strict", input_shape: Any = None
     verdict = KerasVerdict(model)
     if is_subclassed(model) and not _first_layer_saw_the_input(model):
         return _subclassed_contract(model, name, level, verdict)
-    stateful = any(getattr(layer, "stateful", False) for layer in _layers(model))
     inputs = _model_inputs(model)
     slots: list[Slot] = []
     num = _num_dtypes()
@@ -259,13 +258,11 @@ def contract_of_keras(model: Any, level: str = "strict", input_shape: Any = None
         origins: list[Origin | None] = []
         for ax, (size, dname) in enumerate(zip(shape, names)):
             if ax == 0 and dname == "batch":
-                # Keras records the first batch's size when fit/predict builds a model; only a
-                # stateful layer really needs it (Keras itself accepts any batch otherwise)
-                if not stateful:
-                    size = None
-                dims.append(Named("batch") if size is None else Fixed(size, False, "batch"))
-                origins.append(None if size is None else Origin(
-                    f"batch_shape of {name}", "model", name, "batch_shape"))
+                # Keras records the first batch's size when fit/predict builds a model, and a
+                # stateful model's batch_shape fixes its batches, not the sample count of the
+                # whole dataset fit/predict take (16 samples in batches of 4): any count
+                dims.append(Named("batch"))
+                origins.append(None)
             elif size is None:
                 if ax == rank - 1 and kernel is not None:
                     dims.append(Fixed(kernel[1], False, dname))
@@ -281,6 +278,12 @@ def contract_of_keras(model: Any, level: str = "strict", input_shape: Any = None
         if level == "framework":
             dims, origins = _framework_dims(verdict, len(inputs), i, shape, dims, origins)
         dtype, dtypes = _input_dtype(tensor, consumer, num)
+        if (tensor is None and _kind(consumer) == "dense" and _takes_more_axes(consumer)
+                and len(dims) >= 2):
+            # an unbuilt model's first Dense states a least rank (min_ndim=2: it maps the last
+            # axis of any rank): (batch, ..., features), not exactly (batch, features)
+            dims = [dims[0], Variadic(None), *dims[1:]]
+            origins = [origins[0], None, *origins[1:]]
         spec: Any = ArraySpec(tuple(dims), dtypes, dtype, (Any,), origins=tuple(origins))
         last = dims[-1] if dims else None
         if (len(dims) == 2 and isinstance(last, Fixed) and last.size == 1
@@ -328,26 +331,28 @@ def is_subclassed(model: Any) -> bool:
     return type(model).call not in (keras.Sequential.call, Functional.call, keras.Model.call)
 
 
-def build_as_fit_would(model: Any, x: Any) -> bool:
-    """An unbuilt Sequential about to be fit or evaluated on `x`: build it now, as Keras's
-    first step would with x's shape, so its targets can be checked before that step. Only a
-    plain Sequential (its build is exactly that); True if it got built."""
+def unbuilt_targets(model: Any, x: Any, level: str) -> Contract | None:
+    """The target contract of an unbuilt model about to be fit on the array `x`: read off a
+    clone built for x's shape (the model itself stays unbuilt: Keras builds it its own way), so
+    y is checked against the loss before the first step. None when it cannot be cloned."""
+    import warnings
+
     import keras
 
-    if getattr(model, "built", True) or not isinstance(model, keras.Sequential) or (
-            is_subclassed(model)):
-        return False
     try:
         shape = tuple(shape_of(x) or ())
     except BrokenShape:
-        return False
-    if not shape:
-        return False
-    try:
-        model.build((None, *shape[1:]))
-    except Exception:
-        return False  # Keras will say the same when fit builds it
-    return bool(model.built)
+        return None
+    if not shape or is_subclassed(model):
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            clone = keras.models.clone_model(model)
+            clone.build((None, *shape[1:]))
+        except Exception:
+            return None
+    return target_contract(model, contract_of_keras(clone, level))
 
 
 def _first_layer_saw_the_input(model: Any) -> bool:
@@ -413,6 +418,15 @@ def _framework_dims(verdict: KerasVerdict, n_inputs: int, index: int, shape: Any
 def _first_layer(model: Any) -> Any:
     layers = _layers(model)
     return layers[0] if layers else model
+
+
+def _takes_more_axes(layer: Any) -> bool:
+    """Its input_spec states a least rank (min_ndim), not an exact one (ndim)."""
+    spec = getattr(layer, "input_spec", None)
+    if isinstance(spec, list):
+        spec = spec[0] if spec else None
+    return spec is not None and not getattr(spec, "ndim", None) and bool(
+        getattr(spec, "min_ndim", None))
 
 
 def _model_inputs(model: Any) -> list[tuple[Any, tuple[Any, ...] | None, str]]:
@@ -707,6 +721,32 @@ _NO_DIRECT = (None, None)
 _UNSET: Any = object()  # no positional input was given
 
 
+_CALLBACKS_AT = {"fit": 5, "evaluate": 6}
+"""Where `callbacks` stands among the positional arguments after `x` (fit: y, batch_size,
+epochs, verbose, callbacks)."""
+
+
+def _targets_once_built(guard: Any, model: Any, where: str, x: Any, y: Any, weight: Any) -> Any:
+    """A callback that checks `y` against the loss once Keras has built an unbuilt model (fit
+    builds it from the first batch, then calls on_train_begin, then runs the first step)."""
+    import keras
+
+    class CheckTargets(keras.callbacks.Callback):  # type: ignore[misc]
+        def _check(self) -> None:
+            __tracebackhide__ = True
+            guard.keras_targets(model, where, x, y, weight)
+
+        def on_train_begin(self, logs: Any = None) -> None:
+            if where == "fit":
+                self._check()
+
+        def on_test_begin(self, logs: Any = None) -> None:
+            if where == "evaluate":
+                self._check()
+
+    return CheckTargets()
+
+
 def guard_of(model: Any) -> Any:
     """The guard installed on a Keras model, or None."""
     if "__shapecontract_base__" not in type(model).__dict__:
@@ -802,6 +842,7 @@ def _entry(base: type, name: str) -> Any:
         __tracebackhide__ = True
         d = self.__dict__
         direct = d.get(_DIRECT_KEY)
+        unbuilt: tuple[Any, ...] | None = None  # (x, y, sample_weight) of an unbuilt model's fit
         if direct is not None:
             if x is not _UNSET:
                 # the common case: one array into a built one-input model, straight to its checker
@@ -815,9 +856,15 @@ def _entry(base: type, name: str) -> Any:
                 if key is not None:
                     kwargs[key] = d[_GUARD_KEY].keras_input(self, name, kwargs[key])
             if has_y and (args or "y" in kwargs):
-                d[_GUARD_KEY].keras_targets(self, name, kwargs.get(first, x) if x is _UNSET
-                                            else x, args[0] if args else kwargs["y"],
-                                            kwargs.get("sample_weight"))
+                given = kwargs.get(first, x) if x is _UNSET else x
+                y = args[0] if args else kwargs["y"]
+                d[_GUARD_KEY].keras_targets(self, name, given, y, kwargs.get("sample_weight"))
+                at = _CALLBACKS_AT.get(name)
+                if at is not None and not getattr(self, "built", True) and len(args) < at:
+                    unbuilt = (given, y, kwargs.get("sample_weight"))
+                    kwargs["callbacks"] = [*list(kwargs.get("callbacks") or ()),
+                                           _targets_once_built(d[_GUARD_KEY], self, name,
+                                                               *unbuilt)]
             if is_fit and "validation_data" in kwargs:
                 kwargs["validation_data"] = d[_GUARD_KEY].keras_validation(
                     self, kwargs["validation_data"])
@@ -827,6 +874,13 @@ def _entry(base: type, name: str) -> Any:
             return method(self, x, *args, **kwargs)
         except Exception as e:
             ours = _ours(e)
+            if ours is None and unbuilt is not None and getattr(self, "built", False):
+                # Keras built the model, then failed on the loss while it built the step,
+                # before the callback could run: say it as the targets against the loss
+                try:
+                    d[_GUARD_KEY].keras_targets(self, name, *unbuilt)
+                except ShapeContractError as found:
+                    ours = found
             if ours is None:
                 raise
             raise ours from None
@@ -931,6 +985,8 @@ def target_contract(model: Any, contract: Contract) -> Contract | None:
             return None
         rule = LOSSES[key]
         dims = out.spec.dims
+        if dims and isinstance(dims[0], Fixed):  # the batch Keras recorded when it was built
+            dims = (Named("batch"), *dims[1:])  # (a predict on 10 rows): any batch of data
         last = dims[-1] if dims else None
         units = last.size if isinstance(last, Fixed) else "n_classes"
         shape = "(" + ", ".join(getattr(d, "name", None) or str(getattr(d, "size", "?"))
@@ -939,9 +995,13 @@ def target_contract(model: Any, contract: Contract) -> Contract | None:
                                      getattr(getattr(item, "fn", item), "__name__", key),
                                      shape=shape, units=units),)
         origins = out.spec.origins
-        if rule.target == "one_hot" or (rule.target == "elementwise" and not (
-                isinstance(last, Fixed) and last.size == 1)):
+        if rule.target == "one_hot":
             spec: Any = ArraySpec(dims, None, "Shaped", (Any,), origins=origins, advice=advice)
+        elif rule.target == "elementwise" and not (isinstance(last, Fixed) and last.size == 1):
+            # Keras squeezes a trailing axis of size 1 off y: (n, 2, 1) for a (batch, 2) output
+            spec = OneOf((ArraySpec(dims, None, "Shaped", (Any,), origins=origins, advice=advice),
+                          ArraySpec((*dims, Fixed(1, False, "label")), None, "Shaped", (Any,),
+                                    advice=advice)))
         elif rule.target == "elementwise":  # (batch, 1) output: (batch, 1) or (batch,) targets
             spec = OneOf((ArraySpec(dims, None, "Shaped", (Any,), origins=origins, advice=advice),
                           ArraySpec(dims[:-1], None, "Shaped", (Any,), advice=advice)))
@@ -953,8 +1013,7 @@ def target_contract(model: Any, contract: Contract) -> Contract | None:
         name = str(out.location[1]) if len(out.location) > 1 else f"y{j}"
         var = "y" if len(outs) == 1 else f"y{j}"  # the name fixes are written with
         targets.append(Slot(var, "array", spec, loc=("target", name), key=out.key or name))
-    weight = Slot("sample_weight", "array", OneOf((
-        ArraySpec((Named("batch"),), None, "Shaped", (Any,)),
-        ArraySpec((Named("batch"), Fixed(1, False, "weight")), None, "Shaped", (Any,)))),
-        optional=True)  # one weight per sample (the batch the inputs bind)
+    weight = Slot("sample_weight", "array", ArraySpec(
+        (Named("batch"), Variadic(None)), None, "Shaped", (Any,)),
+        optional=True)  # per sample (the batch the inputs bind), or per step (temporal)
     return contract.replace(slots=(*contract.inputs(), *targets, weight), framework=None)
