@@ -927,8 +927,9 @@ class LossRule:
 
 _SAME_SHAPE_ADVICE = ("{loss} compares y with the model's output element by element, so y must "
                       "have the output's shape {shape}; a different shape is broadcast or "
-                      "rejected. Reshape or select y to match (e.g. y.reshape(-1, 1) for one "
-                      "target per sample), or change the output layer")
+                      "rejected. Select the targets that match it (one value per output "
+                      "unit; for one-hot labels of a one-unit output, y[:, 1] or y.argmax(-1)), "
+                      "or change the output layer (units, return_sequences)")
 _CATEGORICAL = LossRule("one_hot", "{loss} takes one-hot targets shaped like the output {shape}: "
                                 "keras.utils.to_categorical(y, {units}) makes them from integer "
                                 "labels, or compile with loss='sparse_categorical_crossentropy' "
