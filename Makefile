@@ -70,9 +70,10 @@ fuzz: $(STAMP)
 		$(PY) -m pytest -q -s tests/test_agreement.py tests/test_differential.py \
 		tests/test_fuzz_hostile.py tests/test_fuzz_losses.py tests/test_safety.py
 
-# Every program of the correct-program corpus (make test runs a slice of the Keras one).
+# Every program of the correct-program corpora (make test runs a slice of the Keras ones).
 corpus: $(STAMP)
-	SHAPECONTRACT_CORPUS=all $(PY) -m pytest -q tests/test_corpus_keras.py tests/test_corpus_torch.py
+	SHAPECONTRACT_CORPUS=all $(PY) -m pytest -q tests/test_corpus_keras.py tests/test_corpus_torch.py \
+		tests/test_corpus_targets.py
 
 clean:
 	rm -rf $(VENV) build dist site .pytest_cache

@@ -1396,7 +1396,7 @@ def classic_gan_train_on_batch(g: Any) -> Any:
 XFAIL: dict[str, tuple[Any, str]] = {}
 
 
-@pytest.mark.parametrize("program", corpus.params(XFAIL, every=6))  # TF: ~4 s a program
+@pytest.mark.parametrize("program", corpus.params(XFAIL, every=10))  # TF: ~4 s a program
 def test_program(program: Any) -> None:
     """A correct public Keras program runs guarded exactly as it runs unguarded."""
     run_twice(program, seed, guard_limit=20.0, rtol=1e-4, atol=1e-5)
