@@ -239,21 +239,28 @@ class Guard:
         __tracebackhide__ = True
         if y is None or x is None:
             return
+        tc, fn = self._targets_checker(model, x, y, where)
+        if tc is None:
+            return
+        outs = [s for s in tc.inputs() if s.location[0] == "target"]
+        ins = tc.inputs()[:len(tc.inputs()) - len(outs) - 1]  # inputs, targets, sample_weight
+        xs = self._arrays(model, x, ins, where, "input")
+        ys = self._arrays(model, y, outs, where, "target")
+        if sample_weight is not None and not hasattr(sample_weight, "shape"):
+            sample_weight = None  # a dict or list of weights per output: not checked
+        if xs is not None and ys is not None:
+            fn(*xs, *ys, sample_weight)
+
+    def _targets_checker(self, model: Any, x: Any, y: Any, where: str) -> tuple[Any, Any]:
+        """(the target contract, its checker), or (None, None). A built model's is derived once
+        per compiled loss (a recompile derives it again); an unbuilt model fed arrays is asked
+        through a built clone (the model itself is left for Keras to build); an unbuilt model
+        fed a stream has its batches checked once Keras has built it."""
         if not getattr(model, "built", True):
             if not (hasattr(x, "shape") and hasattr(y, "shape")):
-                return  # a stream's batches: checked as they flow once Keras has built it
-            tc = unbuilt_targets(model, x, self.level)  # an array: ask a built clone
-            if tc is not None:
-                n = len(tc.inputs()) - len([s for s in tc.inputs()
-                                             if s.location[0] == "target"]) - 1
-                xs = self._arrays(model, x, tc.inputs()[:n], where, "input")
-                outs = [s for s in tc.inputs() if s.location[0] == "target"]
-                ys = self._arrays(model, y, outs, where, "target")
-                if xs is not None and ys is not None:
-                    tc.checker(self.dims, name=f"{tc.name}.{where}")(*xs, *ys, sample_weight
-                                                                    if hasattr(sample_weight,
-                                                                               "shape") else None)
-            return
+                return None, None
+            tc = unbuilt_targets(model, x, self.level)
+            return (tc, tc.checker(self.dims, name=f"{tc.name}.{where}")) if tc else (None, None)
         c = self.contract(model)
         loss_now = id(getattr(model, "loss", None))
         if loss_now != self._targets_loss:  # compiled again with another loss
@@ -265,21 +272,13 @@ class Guard:
             self._targets = adapter.targets(model, c) if adapter is not None else None
         tc = self._targets
         if tc is None:
-            return
-        ins = tc.inputs()[:self._n_inputs]
-        outs = [s for s in tc.inputs() if s.location[0] == "target"]
-        xs = self._arrays(model, x, ins, where, "input")
-        ys = self._arrays(model, y, outs, where, "target")
-        if sample_weight is not None and not hasattr(sample_weight, "shape"):
-            sample_weight = None  # a dict or list of weights per output: not checked
-        if xs is None or ys is None:
-            return
+            return None, None
         fn = self._checkers.get("targets " + where)
         if fn is None:
             fn = self._checkers["targets " + where] = tc.checker(
                 self.dims, name=f"{c.name}.{where}")
             _coverage.tag(fn, "model", c.name)
-        fn(*xs, *ys, sample_weight)
+        return tc, fn
 
     def _checked_stream(self, model: Any, it: Any, where: str) -> Iterator[Any]:
         mode = scoped_mode()  # Keras reads generators in threads of its own: keep our mode

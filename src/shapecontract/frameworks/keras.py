@@ -585,7 +585,7 @@ def _unbuilt_verdict(model: Any, shapes: tuple[Any, ...],
             clone = keras.models.clone_model(model)
         except Exception:
             return None, ""
-    ok, reason = _traced_verdict(clone, model, shapes, dtypes)
+    ok, reason = _traced_verdict(clone, shapes, dtypes)
     if ok is False:
         return False, f"Keras builds it on the first call, and rejects this shape: {reason}"
     if ok:
@@ -593,7 +593,7 @@ def _unbuilt_verdict(model: Any, shapes: tuple[Any, ...],
     return None, ""
 
 
-def _traced_verdict(model: Any, named: Any, shapes: tuple[Any, ...],
+def _traced_verdict(model: Any, shapes: tuple[Any, ...],
                     dtypes: tuple[str | None, ...]) -> tuple[bool | None, str]:
     """Keras's answer for `model.call` traced on symbolic tensors of `shapes` (and dtypes):
     its layers check their input specs and kernels, as they do when called on data."""
@@ -651,7 +651,7 @@ def _keras_verdict(model: Any, shapes: tuple[Any, ...],
     refs = getattr(graph, "inputs", None)
     if not refs or not hasattr(graph, "_run_through_graph"):
         if getattr(model, "built", False) and is_subclassed(model):
-            return _traced_verdict(model, model, shapes, dtypes)
+            return _traced_verdict(model, shapes, dtypes)
         return _unbuilt_verdict(model, shapes, dtypes)
     notes = []
     kts = []
@@ -719,32 +719,6 @@ _OBJECT_CLASS = object.__dict__["__class__"]  # the real `__class__` slot of eve
 _guarded_classes: dict[type, type] = {}
 _NO_DIRECT = (None, None)
 _UNSET: Any = object()  # no positional input was given
-
-
-_CALLBACKS_AT = {"fit": 5, "evaluate": 6}
-"""Where `callbacks` stands among the positional arguments after `x` (fit: y, batch_size,
-epochs, verbose, callbacks)."""
-
-
-def _targets_once_built(guard: Any, model: Any, where: str, x: Any, y: Any, weight: Any) -> Any:
-    """A callback that checks `y` against the loss once Keras has built an unbuilt model (fit
-    builds it from the first batch, then calls on_train_begin, then runs the first step)."""
-    import keras
-
-    class CheckTargets(keras.callbacks.Callback):  # type: ignore[misc]
-        def _check(self) -> None:
-            __tracebackhide__ = True
-            guard.keras_targets(model, where, x, y, weight)
-
-        def on_train_begin(self, logs: Any = None) -> None:
-            if where == "fit":
-                self._check()
-
-        def on_test_begin(self, logs: Any = None) -> None:
-            if where == "evaluate":
-                self._check()
-
-    return CheckTargets()
 
 
 def guard_of(model: Any) -> Any:
@@ -859,12 +833,8 @@ def _entry(base: type, name: str) -> Any:
                 given = kwargs.get(first, x) if x is _UNSET else x
                 y = args[0] if args else kwargs["y"]
                 d[_GUARD_KEY].keras_targets(self, name, given, y, kwargs.get("sample_weight"))
-                at = _CALLBACKS_AT.get(name)
-                if at is not None and not getattr(self, "built", True) and len(args) < at:
+                if not getattr(self, "built", True):
                     unbuilt = (given, y, kwargs.get("sample_weight"))
-                    kwargs["callbacks"] = [*list(kwargs.get("callbacks") or ()),
-                                           _targets_once_built(d[_GUARD_KEY], self, name,
-                                                               *unbuilt)]
             if is_fit and "validation_data" in kwargs:
                 kwargs["validation_data"] = d[_GUARD_KEY].keras_validation(
                     self, kwargs["validation_data"])
@@ -875,8 +845,8 @@ def _entry(base: type, name: str) -> Any:
         except Exception as e:
             ours = _ours(e)
             if ours is None and unbuilt is not None and getattr(self, "built", False):
-                # Keras built the model, then failed on the loss while it built the step,
-                # before the callback could run: say it as the targets against the loss
+                # Keras built the model, then failed on the loss while it built the step (a
+                # model no clone could stand for): say it as the targets against the loss
                 try:
                     d[_GUARD_KEY].keras_targets(self, name, *unbuilt)
                 except ShapeContractError as found:
