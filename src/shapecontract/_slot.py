@@ -10,6 +10,7 @@ Design rules:
 
 from __future__ import annotations
 
+import inspect
 import keyword
 import unicodedata
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from typing import Any
 
 from ._errors import Location, Origin, render_location
 
-__all__ = ["RESERVED_PREFIX", "LayerRow", "Slot", "is_name", "name_problem"]
+__all__ = ["RESERVED_PREFIX", "LayerRow", "Slot", "argument_slots", "is_name", "name_problem"]
 
 RESERVED_PREFIX = "__sc_"
 """Names the generated checker keeps for itself."""
@@ -90,3 +91,22 @@ class Slot:
     @property
     def is_return(self) -> bool:
         return self.name == "return" or self.output
+
+
+def argument_slots(fn: Any, skip: int = 0, given: dict[str, Slot] | None = None) -> list[Slot]:
+    """One slot per positional parameter of `fn` after the first `skip` (a model's `forward` or
+    `call` after `self`, after its input...), in order: the slot `given` names it with, else one
+    of any value (optional when the parameter has a default), which the framework's own verdict
+    receives. Stops at `*args`, a keyword-only parameter or a name that cannot be a slot's."""
+    try:
+        params = list(inspect.signature(fn).parameters.values())[skip:]
+    except (TypeError, ValueError):
+        return []
+    out: list[Slot] = []
+    for p in params:
+        if p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) or not is_name(p.name):
+            break
+        slot = (given or {}).get(p.name)
+        out.append(slot if slot is not None else
+                   Slot(p.name, "hint", None, Any, optional=p.default is not p.empty))
+    return out

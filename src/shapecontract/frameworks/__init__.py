@@ -20,6 +20,7 @@ from typing import Any
 
 from .._compile import Contract
 from .._contract import Slot
+from .._slot import argument_slots
 from . import keras as _keras
 from . import torch as _torch
 
@@ -132,21 +133,8 @@ def _with_declared(c: Contract, declared: tuple[Any, Contract], model: Any) -> C
     """The model's contract with the decorated entry point's slots as its inputs and output, in
     the order of its parameters (one of any value for each parameter it does not annotate),
     the framework still asked about what the annotations do not state."""
-    import inspect
-
     fn, d = declared
-    by_name = {s.name: s for s in d.slots if not s.is_return}
-    slots: list[Slot] = []
-    try:
-        params = list(inspect.signature(fn).parameters.values())[1:]  # after self
-    except (TypeError, ValueError):
-        params = []
-    for p in params:
-        if p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
-            break
-        slot = by_name.get(p.name)
-        slots.append(slot if slot is not None else
-                     Slot(p.name, "hint", None, Any, optional=p.default is not p.empty))
+    slots = argument_slots(fn, skip=1, given={s.name: s for s in d.slots if not s.is_return})
     slots += [s for s in d.slots if s.kind in ("dim", "pin") and s not in slots]
     ret = next((s for s in d.slots if s.is_return and s.kind == "array"), None)
     if ret is not None:

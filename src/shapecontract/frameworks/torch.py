@@ -25,9 +25,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._compile import Contract
-from .._contract import LayerRow, Slot, is_name
+from .._contract import LayerRow, Slot
 from .._dims import Anon, Fixed, Named, Variadic, parse_dims
 from .._errors import Fix, Origin
+from .._slot import argument_slots, is_name
 from .._spec import ArraySpec, OneOf, TupleSpec
 from ._cache import bounded
 from ._table import lookup
@@ -350,7 +351,7 @@ def contract_of_torch(m: Any, level: str = "strict", input_shape: Any = None) ->
                              "a call is refused only if PyTorch rejects it too (pass "
                              "input_shape= to state the input)")
         slots.append(Slot(_first_param(m), "array", inp_spec))
-        slots += _other_params(m)
+        slots += argument_slots(m.forward, skip=1)  # lengths, hidden, ctx: torch's verdict
         shape = _standin_shape(inp_spec)
         if shape is not None:
             rows, out_shape = _propagate(m, shape)
@@ -402,19 +403,7 @@ def _framework_only(m: Any, label: str, level: str) -> Contract:
     custom loss, a Sequential that starts with a padding layer): still guarded, at torch's own
     word. Every forward argument is a slot of any value, and torch is asked on fake tensors of
     each new signature (shapes and dtypes), so what torch rejects stops before the call."""
-    import inspect
-
-    slots: list[Slot] = []
-    try:
-        params = list(inspect.signature(m.forward).parameters.values())
-    except (TypeError, ValueError):
-        params = []
-    for p in params:
-        if p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) or not is_name(p.name):
-            break
-        slots.append(Slot(p.name, "hint", None, Any, optional=p.default is not p.empty))
-    if not slots:
-        slots.append(Slot("input", "hint", None, Any))
+    slots = argument_slots(m.forward) or [Slot("input", "hint", None, Any)]
     note = (f"{type(m).__name__} states no input shape (no layer kind shapecontract knows comes "
             "first): PyTorch itself is asked on each new input signature (fake tensors); pass "
             "input_shape=(None, ...) to state one")
@@ -444,24 +433,6 @@ def _unpack(args: tuple[Any, ...]) -> tuple[Any, ...]:
     return args
 
 
-def _other_params(m: Any) -> list[Slot]:
-    """A slot for each positional parameter of `forward` after the first (`lengths`, `hidden`,
-    `ctx`): any value, passed on to torch's own verdict, so a two-argument forward is asked
-    about the call it gets. Optional when forward gives it a default."""
-    import inspect
-
-    try:
-        params = list(inspect.signature(m.forward).parameters.values())[1:]
-    except (TypeError, ValueError):
-        return []
-    out = []
-    for p in params:
-        if p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) or not is_name(p.name):
-            break
-        out.append(Slot(p.name, "hint", None, Any, optional=p.default is not p.empty))
-    return out
-
-
 def _first_param(m: Any) -> str:
     """The name of `forward`'s first parameter (what messages call the input), else `input`."""
     import inspect
@@ -471,7 +442,7 @@ def _first_param(m: Any) -> str:
     except (TypeError, ValueError):
         return "input"
     if params and params[0].kind in (params[0].POSITIONAL_ONLY, params[0].POSITIONAL_OR_KEYWORD) \
-            and params[0].name.isidentifier() and not params[0].name.startswith("__sc_"):
+            and is_name(params[0].name):
         return params[0].name
     return "input"
 
