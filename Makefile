@@ -53,6 +53,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_picture.py
 	$(PY) benchmarks/bench_infer.py
 	$(PY) benchmarks/bench_training_loop.py
+	$(PY) benchmarks/bench_new_shapes.py
 
 # The docs site (mkdocs-material + mkdocstrings), strict: a broken link or reference fails.
 docs: $(STAMP)
