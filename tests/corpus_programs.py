@@ -185,3 +185,25 @@ def run_twice(program: Program, seed: Callable[[int], None], limit: float = 60.0
     with time_limit(limit, "the guarded run"):
         guarded = program(Guarded(guard_limit))
     assert_same(plain, guarded, rtol, atol)
+
+
+# ------------------------------------------------------------------------ shared by the corpora
+def keras_seed(n: int) -> None:
+    """The same random start for both runs of a Keras program (a fresh session between)."""
+    import keras
+
+    keras.utils.set_random_seed(n)
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(n)
+
+
+def hist(h: Any) -> dict[str, list[float]]:
+    """A Keras History as plain data, for comparing the two runs."""
+    return dict(h.history)
+
+
+def rng() -> Any:
+    """The corpora's data generator (the same numbers in both runs)."""
+    import numpy as np
+
+    return np.random.default_rng(0)

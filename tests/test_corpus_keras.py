@@ -31,7 +31,8 @@ from keras import layers, ops  # noqa: E402
 
 from shapecontract import Array, Float  # noqa: E402
 
-from .corpus_programs import Corpus, run_twice  # noqa: E402
+from .corpus_programs import Corpus, hist, rng, run_twice  # noqa: E402
+from .corpus_programs import keras_seed as seed  # noqa: E402
 
 tf.get_logger().setLevel("ERROR")
 
@@ -39,18 +40,6 @@ corpus = Corpus()
 program = corpus.program
 
 
-def seed(n: int) -> None:
-    keras.utils.set_random_seed(n)
-    keras.backend.clear_session()
-    keras.utils.set_random_seed(n)
-
-
-def hist(h: Any) -> dict[str, list[float]]:
-    return dict(h.history)
-
-
-def rng() -> np.random.Generator:
-    return np.random.default_rng(0)
 
 
 # ================================================================ time series forecasting
