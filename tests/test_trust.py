@@ -563,3 +563,17 @@ def test_asking_torch_leaves_no_trace_in_the_program() -> None:
     bn = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2), nn.Flatten(), nn.Linear(1352, 1))
     sc.guard(bn)(torch.zeros(2, 1, 28, 28))
     assert bn[1].num_batches_tracked.item() == 1
+
+
+def test_a_flat_list_for_an_open_length_gets_a_batch_of_one_that_works() -> None:
+    """A flat list of token ids into a model whose length is open: np.array([x]), applied."""
+    keras = pytest.importorskip("keras")
+    m = keras.Sequential([keras.Input((None,), dtype="int32"), keras.layers.Embedding(50, 4),
+                          keras.layers.LSTM(2), keras.layers.Dense(1)])
+    g = sc.guard(m)
+    x = [3, 4, 5, 6]
+    with pytest.raises(ShapeContractError) as info:
+        g.predict(x, verbose=0)
+    assert _first_code(info.value) == "np.array([x])"
+    fixed = eval(_first_code(info.value), {"np": np, "x": x})
+    assert g.predict(fixed, verbose=0).shape == (1, 1)

@@ -150,7 +150,7 @@ class Guard:
         if _is_py_dataset(x) and not getattr(x, "use_multiprocessing", False):
             # (read in other processes, batches are Keras's to check: a proxy made here does
             # not pickle into them)
-            return _CheckedPyDataset.wrap(x, self, model, where)
+            return _checked_py_dataset(x, self, model, where)
         self._check_structure(model, x, where)
         return x
 
@@ -383,61 +383,57 @@ def _is_py_dataset(x: Any) -> bool:
     return isinstance(base, type) and isinstance(x, base)
 
 
-class _CheckedPyDataset:
-    """A `keras.utils.PyDataset` whose batches are checked as Keras reads them: a subclass made
-    per call that forwards every attribute to the user's dataset (never changed) and checks
-    each batch `__getitem__` returns before handing it on, the same object."""
+_CHECKED_PY_DATASET: Any = None
 
-    @staticmethod
-    def wrap(ds: Any, guard: Guard, model: Any, where: str) -> Any:
+
+def _checked_py_dataset(ds: Any, guard: Guard, model: Any, where: str) -> Any:
+    """A `keras.utils.PyDataset` whose batches are checked as Keras reads them: a proxy (its
+    class made once, on first use: it needs Keras) that forwards every attribute to the user's
+    dataset, never changed, and checks each batch `__getitem__` returns before handing it on,
+    the same object."""
+    global _CHECKED_PY_DATASET
+    if _CHECKED_PY_DATASET is None:
         import keras
 
-        mode = scoped_mode()
-        base = keras.utils.PyDataset
-
-        class Checked(base):  # type: ignore[misc, valid-type]
-            def __init__(self) -> None:
-                # PyDataset.__init__ only stores workers/use_multiprocessing/max_queue_size:
-                # read them from the user's dataset instead
-                pass
+        class CheckedPyDataset(keras.utils.PyDataset):  # type: ignore[misc]
+            def __init__(self, source: Any, check: Any) -> None:
+                # not PyDataset.__init__: workers, use_multiprocessing and max_queue_size are
+                # the user's dataset's (read through __getattr__ and the properties below)
+                self.__dict__["_sc"] = (source, check)
 
             def __getattr__(self, name: str) -> Any:
-                return getattr(ds, name)
+                return getattr(self.__dict__["_sc"][0], name)
 
             def __len__(self) -> int:
-                return len(ds)
+                return len(self._sc[0])
 
             def __getitem__(self, index: int) -> Any:
                 __tracebackhide__ = True
-                item = ds[index]
-                with _in_mode(mode):
-                    guard.keras_batch(model, item, f"{where}(batch {index})")
+                source, check = self._sc
+                item = source[index]
+                check(item, index)
                 return item
 
             def on_epoch_begin(self) -> None:
-                ds.on_epoch_begin()
+                self._sc[0].on_epoch_begin()
 
             def on_epoch_end(self) -> None:
-                ds.on_epoch_end()
+                self._sc[0].on_epoch_end()
 
-            @property
-            def num_batches(self) -> Any:
-                return ds.num_batches
+            num_batches = property(lambda self: self._sc[0].num_batches)
+            workers = property(lambda self: self._sc[0].workers)
+            use_multiprocessing = property(lambda self: self._sc[0].use_multiprocessing)
+            max_queue_size = property(lambda self: self._sc[0].max_queue_size)
 
-            @property
-            def workers(self) -> Any:
-                return ds.workers
+        _CHECKED_PY_DATASET = CheckedPyDataset
+    mode = scoped_mode()
 
-            @property
-            def use_multiprocessing(self) -> Any:
-                return ds.use_multiprocessing
+    def check(item: Any, index: int) -> None:
+        __tracebackhide__ = True
+        with _in_mode(mode):
+            guard.keras_batch(model, item, f"{where}(batch {index})")
 
-            @property
-            def max_queue_size(self) -> Any:
-                return ds.max_queue_size
-
-        Checked.__name__ = Checked.__qualname__ = type(ds).__name__
-        return Checked()
+    return _CHECKED_PY_DATASET(ds, check)
 
 
 class _in_mode:
