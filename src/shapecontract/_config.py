@@ -147,16 +147,10 @@ class scoped:
         _scoped.set(tuple(e for e in _scoped.get() if e is not entry))
 
 
-def push(mode: str) -> object:
+def push(mode: str) -> None:
     """Enter a scoped `mode` for the caller's context (no generator rule): for drivers such as
-    the pytest plugin, whose hooks are generators. `pop(handle)` ends it."""
-    entry = _Entry(_validate(mode, "mode"), None)
-    _scoped.set((*_scoped.get(), entry))
-    return entry
-
-
-def pop(handle: object) -> None:
-    _scoped.set(tuple(e for e in _scoped.get() if e is not handle))
+    the pytest plugin, whose hooks are generators. `restore(snapshot())` taken before ends it."""
+    _scoped.set((*_scoped.get(), _Entry(_validate(mode, "mode"), None)))
 
 
 def snapshot() -> object:

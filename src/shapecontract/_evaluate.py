@@ -133,6 +133,20 @@ def evaluate(contract: Contract, values: list[Any]) -> State:
     return st
 
 
+def _framework_violation(contract: Contract, reason: Any) -> Violation:
+    """The framework's own reason for rejecting a call, as a violation of the first input (its
+    fixes, which the adapter proved on the framework, as the suggestions)."""
+    ins = contract.inputs()
+    return Violation(ins[0].location if ins else ("input", None), "value", reason,
+                     suggestions=list(getattr(reason, "fixes", ())), explained=True)
+
+
+def _pinned(contract: Contract, violations: list[Violation]) -> list[Violation]:
+    """The violations of sizes the user pinned (`dims=`): intent, which no framework overrules."""
+    pins = contract.pins()
+    return [v for v in violations if v.kind == "dim" and v.dim in pins]
+
+
 def verdict(contract: Contract, values: list[Any]) -> ShapeContractError | None:
     """The one answer for a call: None when it holds, else the explained error."""
     st = evaluate(contract, values)
@@ -141,25 +155,18 @@ def verdict(contract: Contract, values: list[Any]) -> ShapeContractError | None:
     if fw is not None and contract.level == "framework":
         inputs = contract.argument_values(values)
         ok, reason = fw(inputs)
-        pins = contract.pins()
         if ok:  # the framework accepts: only pinned dims (the user's own intent) still count
-            st.violations[:] = [v for v in st.violations if v.kind == "dim" and v.dim in pins]
+            st.violations[:] = _pinned(contract, st.violations)
         elif ok is not None:  # (None: the framework cannot be asked; the slots decide)
             if not st.violations:
-                ins = contract.inputs()
-                st.violations.append(Violation(
-                    ins[0].location if ins else ("input", None), "value", reason,
-                    suggestions=list(getattr(reason, "fixes", ())), explained=True))
+                st.violations.append(_framework_violation(contract, reason))
             notes.append(f"{contract.framework_name} rejects it: {reason}")
     elif fw is not None and not contract.complete and not st.violations:
         # the slots hold, but they do not state every relation: the framework decides those
         inputs = contract.argument_values(values)
         ok, reason = fw(inputs)
         if ok is False:
-            ins = contract.inputs()
-            st.violations.append(Violation(
-                ins[0].location if ins else ("input", None), "value", reason,
-                suggestions=list(getattr(reason, "fixes", ())), explained=True))
+            st.violations.append(_framework_violation(contract, reason))
             notes.append(f"{contract.framework_name} rejects it")
     if not st.violations:
         return None
@@ -167,8 +174,7 @@ def verdict(contract: Contract, values: list[Any]) -> ShapeContractError | None:
     if fw is not None and contract.guessed and contract.level != "framework" and guess_violated:
         ok, reason = fw(contract.argument_values(values))
         if ok is not False:  # the guess is wrong (or torch cannot tell): never refuse on a
-            pins = contract.pins()  # guess; a size the user pinned is intent, not a guess
-            st.violations[:] = [v for v in st.violations if v.kind == "dim" and v.dim in pins]
+            st.violations[:] = _pinned(contract, st.violations)  # guess; pinned sizes stay
             if not st.violations:
                 return None
             if ok:
@@ -181,12 +187,8 @@ def verdict(contract: Contract, values: list[Any]) -> ShapeContractError | None:
             notes.append(f"{contract.framework_name} rejects it too: {reason}")
             return build_error(contract, st, notes, values)
         # it fails elsewhere: the framework's own reason is the violation (it is sure)
-        ins = contract.inputs()
-        pins = contract.pins()
-        st.violations[:] = [Violation(
-            ins[0].location if ins else ("input", None), "value", reason,
-            suggestions=list(getattr(reason, "fixes", ())), explained=True), *(
-                v for v in st.violations if v.kind == "dim" and v.dim in pins)]
+        st.violations[:] = [_framework_violation(contract, reason),
+                            *_pinned(contract, st.violations)]
         notes.append(f"{contract.framework_name} rejects it (the input contract guessed from "
                      f"{guessed_from or 'its first known layer'} does not state this model's)")
         return build_error(contract, st, notes, values)
@@ -231,13 +233,11 @@ def holds(contract: Contract, values: list[Any]) -> bool:
     if contract.level == "framework":
         ok = fw(inputs)[0]
         if ok:
-            pins = contract.pins()
-            return not any(v.kind == "dim" and v.dim in pins for v in st.violations)
+            return not _pinned(contract, st.violations)
         return ok is None and not st.violations
     if st.violations:
-        pins = contract.pins()
         return (contract.guessed and fw(inputs)[0] is not False
-                and not any(v.kind == "dim" and v.dim in pins for v in st.violations))
+                and not _pinned(contract, st.violations))
     return contract.complete or fw(inputs)[0] is not False
 
 
