@@ -577,3 +577,15 @@ def test_a_flat_list_for_an_open_length_gets_a_batch_of_one_that_works() -> None
     assert _first_code(info.value) == "np.array([x])"
     fixed = eval(_first_code(info.value), {"np": np, "x": x})
     assert g.predict(fixed, verbose=0).shape == (1, 1)
+
+
+def test_an_unbuilt_dense_first_model_takes_any_rank() -> None:
+    """tensorflow.org's time-series `linear` model (an unbuilt Sequential([Dense(1)])) fit on
+    (batch, 1, features) windows: accepted (Dense maps the last axis of any rank)."""
+    keras = pytest.importorskip("keras")
+    tf = pytest.importorskip("tensorflow")
+    m = keras.Sequential([keras.layers.Dense(1)])
+    m.compile(loss="mse")
+    ds = tf.data.Dataset.from_tensor_slices((np.zeros((8, 1, 5), "float32"),
+                                             np.zeros((8, 1, 1), "float32"))).batch(4)
+    sc.guard(m).fit(ds, epochs=1, verbose=0)

@@ -278,8 +278,7 @@ def contract_of_keras(model: Any, level: str = "strict", input_shape: Any = None
         if level == "framework":
             dims, origins = _framework_dims(verdict, len(inputs), i, shape, dims, origins)
         dtype, dtypes = _input_dtype(tensor, consumer, num)
-        if (tensor is None and _kind(consumer) == "dense" and _takes_more_axes(consumer)
-                and len(dims) >= 2):
+        if tensor is None and _kind(consumer) == "dense" and len(dims) >= 2:
             # an unbuilt model's first Dense states a least rank (min_ndim=2: it maps the last
             # axis of any rank): (batch, ..., features), not exactly (batch, features)
             dims = [dims[0], Variadic(None), *dims[1:]]
@@ -418,15 +417,6 @@ def _framework_dims(verdict: KerasVerdict, n_inputs: int, index: int, shape: Any
 def _first_layer(model: Any) -> Any:
     layers = _layers(model)
     return layers[0] if layers else model
-
-
-def _takes_more_axes(layer: Any) -> bool:
-    """Its input_spec states a least rank (min_ndim), not an exact one (ndim)."""
-    spec = getattr(layer, "input_spec", None)
-    if isinstance(spec, list):
-        spec = spec[0] if spec else None
-    return spec is not None and not getattr(spec, "ndim", None) and bool(
-        getattr(spec, "min_ndim", None))
 
 
 def _model_inputs(model: Any) -> list[tuple[Any, tuple[Any, ...] | None, str]]:
