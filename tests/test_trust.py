@@ -589,3 +589,22 @@ def test_an_unbuilt_dense_first_model_takes_any_rank() -> None:
     ds = tf.data.Dataset.from_tensor_slices((np.zeros((8, 1, 5), "float32"),
                                              np.zeros((8, 1, 1), "float32"))).batch(4)
     sc.guard(m).fit(ds, epochs=1, verbose=0)
+
+
+def test_asking_keras_through_a_clone_leaves_randomness_as_it_was() -> None:
+    """An unbuilt model guarded and fit on arrays (its targets asked of a clone, whose layers
+    draw seeds) ends with the very weights of the same program unguarded."""
+    keras = pytest.importorskip("keras")
+
+    def run(guarded: bool) -> list[Any]:
+        keras.utils.set_random_seed(3)
+        m = keras.Sequential([keras.layers.Dense(4), keras.layers.Dense(1)])
+        m.compile(loss="mse", optimizer="sgd")
+        model = sc.guard(m) if guarded else m
+        model.fit(np.ones((8, 5), "float32"), np.ones((8, 1), "float32"), epochs=1, verbose=0)
+        extra = keras.layers.Dense(2)  # a layer made after: the next draws agree too
+        extra.build((None, 3))
+        return [w.copy() for w in m.get_weights() + extra.get_weights()]
+
+    for a, b in zip(run(False), run(True)):
+        np.testing.assert_array_equal(a, b)

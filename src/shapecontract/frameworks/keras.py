@@ -344,7 +344,7 @@ def unbuilt_targets(model: Any, x: Any, level: str) -> Contract | None:
         return None
     if not shape or is_subclassed(model):
         return None
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _no_trace():
         warnings.simplefilter("ignore")
         try:
             clone = keras.models.clone_model(model)
@@ -560,6 +560,34 @@ class KerasVerdict:
         return hit
 
 
+class _no_trace:
+    """Clone or trace a model for its shapes only and leave the program's randomness as it was:
+    a clone's layers draw their initializers' seeds from Python's `random` (and may draw from
+    numpy's and Keras's global seed generator), which would change the user's next model's
+    initial weights and every draw after (a guarded run would not be the unguarded run)."""
+
+    def __enter__(self) -> None:
+        import random
+
+        from keras.src.backend.common import global_state
+
+        self.py = random.getstate()
+        np = sys.modules.get("numpy")
+        self.np = np.random.get_state() if np is not None else None
+        self.gen = global_state.get_global_attribute("global_seed_generator")
+        self.state = None if self.gen is None else self.gen.state.numpy()
+
+    def __exit__(self, *exc: Any) -> None:
+        import random
+
+        random.setstate(self.py)
+        np = sys.modules.get("numpy")
+        if np is not None and self.np is not None:
+            np.random.set_state(self.np)
+        if self.gen is not None:
+            self.gen.state.assign(self.state)
+
+
 def _unbuilt_verdict(model: Any, shapes: tuple[Any, ...],
                     dtypes: tuple[str | None, ...] = ()) -> tuple[bool | None, str]:
     """An unbuilt model builds on its first call, with that call's shapes: ask a clone (built on
@@ -569,13 +597,13 @@ def _unbuilt_verdict(model: Any, shapes: tuple[Any, ...],
 
     import keras
 
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _no_trace():
         warnings.simplefilter("ignore")
         try:
             clone = keras.models.clone_model(model)
         except Exception:
             return None, ""
-    ok, reason = _traced_verdict(clone, shapes, dtypes)
+        ok, reason = _traced_verdict(clone, shapes, dtypes)
     if ok is False:
         return False, f"Keras builds it on the first call, and rejects this shape: {reason}"
     if ok:
@@ -594,7 +622,7 @@ def _traced_verdict(model: Any, shapes: tuple[Any, ...],
     if len(shapes) != 1 or shapes[0] is None:
         return None, ""
     dtype = dtypes[0] if dtypes and dtypes[0] else None
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _no_trace():
         warnings.simplefilter("ignore")
         try:
             model.compute_output_spec(keras.KerasTensor(tuple(shapes[0]), dtype=dtype))
