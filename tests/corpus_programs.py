@@ -63,22 +63,24 @@ class Corpus:
         self.programs[fn.__name__] = fn
         return fn
 
-    def params(self, xfail: dict[str, tuple[Any, str]], every: int = 1) -> list[Any]:
+    def params(self, xfail: dict[str, tuple[Any, str]], every: int = 1,
+               always: tuple[str, ...] = ()) -> list[Any]:
         """pytest params, ids = program names; programs in `xfail` ({name: (the exception the
         bug raises, one line naming the bug)}) are strict xfails that expect that exception.
-        `every=k` runs every k-th program (and each xfail) in `make test`, the others skipped;
+        `every=k` runs every k-th program (and each xfail, and each program named in `always`:
+        those that once found a bug, now regression tests) in `make test`, the others skipped;
         `SHAPECONTRACT_CORPUS=all` (`make corpus`) runs them all."""
         import os
 
         import pytest
 
-        unknown = set(xfail) - set(self.programs)
+        unknown = (set(xfail) | set(always)) - set(self.programs)
         assert not unknown, f"xfail names no program: {sorted(unknown)}"
         run_all = os.environ.get("SHAPECONTRACT_CORPUS") == "all"
         params = []
         for k, (name, fn) in enumerate(self.programs.items()):
             marks = []
-            if not (run_all or k % every == 0 or name in xfail):
+            if not (run_all or k % every == 0 or name in xfail or name in always):
                 marks.append(pytest.mark.skip(reason="outside make test's slice of the corpus "
                                                      "(make corpus runs every program)"))
             if name in xfail:
