@@ -14,12 +14,10 @@ frameworks are touched only when an object of theirs shows up.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from . import _export  # noqa: F401  (lends Contract its to_tf_signature / to_torch_export)
-from . import infer as infer
-from . import picture as picture  # registers the notebook renderer (_render)
-from . import port as port  # shapecontract.port.transfer_weights(...) after `import shapecontract`
+from . import _export, _render  # noqa: F401  (lends Contract its to_tf_signature / to_torch_export)
 from ._compile import Contract
 from ._config import config, get_mode, reset_mode, scoped
 from ._contract import Slot
@@ -37,6 +35,26 @@ from ._hook import hooked, install_import_hook
 from ._types import Array
 from .frameworks import contract_of
 from .pipeline import Compatibility, ValidationReport, compatible, validate
+
+_LAZY = ("infer", "picture", "port")
+"""Subpackages loaded on first use (`shapecontract.port.compare(...)`), not by `import
+shapecontract`: most programs only check shapes."""
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return importlib.import_module(f"{__name__}.{name}")  # binds it: asked once
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _draw_html(obj: Any) -> str:
+    """The notebook rendering of a contract or an error, by `picture` (loaded when first drawn)."""
+    picture = importlib.import_module(f"{__name__}.picture")
+    html: str = picture.to_html(obj)
+    return html
+
+
+_render.register_renderer("html", _draw_html)
 
 if TYPE_CHECKING:  # static type checkers see jaxtyping's own annotations
     from typing import Annotated as Model
@@ -67,6 +85,10 @@ if TYPE_CHECKING:  # static type checkers see jaxtyping's own annotations
         UInt32,
         UInt64,
     )
+
+    from . import infer as infer
+    from . import picture as picture
+    from . import port as port
 else:
     from ._types import DTYPE_NAMES as _DTYPE_NAMES
     from ._types import DtypeAnnotation as _DtypeAnnotation

@@ -4,9 +4,11 @@ Design rules:
 - `Contract` (L3) and `ShapeContractError` (L0) answer `_repr_html_` by asking this registry;
   they never import the renderer, which lives in `picture` (L7) and draws with data from every
   layer below it. Nothing imports upward, not even inside a function.
-- `shapecontract/__init__` imports `picture`, which registers its renderer here; any import
-  of the package (even of a private module) runs `__init__`, so every contract and error
-  renders. For a format nobody registered, `render` returns None (notebooks show the text).
+- `shapecontract/__init__` registers a renderer that loads `picture` on first use (importing
+  `picture` registers its own `to_html` too); any import of the package (even of a private
+  module) runs `__init__`, so every contract and error renders, and a program that never draws
+  never loads `picture`. For a format nobody registered, `render` returns None (notebooks show
+  the text).
 - A renderer that fails raises: a notebook shows its formatter error, never a silent blank.
 """
 
