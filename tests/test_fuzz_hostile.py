@@ -422,9 +422,18 @@ def fixes_hold(fn: Any, err: ShapeContractError, values: list[Value]) -> str:
         if not fix.code:
             continue
         try:
-            fixed = eval(fix.code, {"np": np}, {v.location[1]: values[i].obj})  # our own codes
+            pasted = eval(fix.code, {"np": np}, {v.location[1]: values[i].obj})  # our own codes
         except NameError:
-            continue  # not a pure numpy expression (keras.utils..., torch...)
+            pasted = None  # not a pure numpy expression (keras.utils..., torch...)
+        if fix.op is not None:  # the operation itself is applied; its code says the same
+            fixed = fix.op.apply(values[i].obj)
+            if pasted is not None:
+                assert np.array_equal(np.asarray(pasted), np.asarray(fixed)), fix.code
+                assert np.asarray(pasted).dtype == np.asarray(fixed).dtype, fix.code
+        elif pasted is None:
+            continue
+        else:
+            fixed = pasted
         args = [x.obj for x in values]
         args[i] = fixed
         after = call(fn, args)
@@ -518,6 +527,8 @@ def test_a_fix_uses_sizes_a_later_argument_shares() -> None:
     for fix in err.violations[0].suggestions:
         if fix.code:
             assert call(fn, [eval(fix.code, {"np": np}, {"x": x}), y]) is None, fix.code
+        if fix.op is not None:
+            assert call(fn, [fix.op.apply(x), y]) is None, fix.op
 
 
 def test_the_oracle_can_fail() -> None:

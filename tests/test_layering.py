@@ -14,7 +14,7 @@ LAYERS: dict[str, float] = {
     "_dims": 1,
     "_spec": 2, "_hints": 2, "_types": 2,
     "_slot": 3, "_contract": 3, "_serial": 3,
-    "_evaluate": 4, "_suggest": 4,
+    "_evaluate": 4, "_suggest": 4, "fixes": 4,
     "_compile": 5,
     "_export": 5,
     "frameworks": 6,

@@ -73,21 +73,24 @@ class Origin(str):
 
 
 class Fix(str):
-    """A suggested fix, as the text shown and as data: `kind` (one of `FIX_KINDS`) and `code`,
-    the expression to paste (None for advice). Being a `str`, it prints as its text."""
+    """A suggested fix, as the text shown and as data: `kind` (one of `FIX_KINDS`), `code`, the
+    expression to paste (None for advice), and `op`, the change as an operation
+    (`shapecontract.fixes`: `op.apply(value)` carries it out; None for advice). Being a `str`,
+    it prints as its text."""
 
     kind: str
     code: str | None
+    op: Any
 
-    def __new__(cls, text: str, kind: str, code: str | None = None) -> Fix:
+    def __new__(cls, text: str, kind: str, code: str | None = None, op: Any = None) -> Fix:
         if kind not in FIX_KINDS:
             raise ValueError(f"fix kind {kind!r} is not one of {FIX_KINDS}")
         self = super().__new__(cls, text)
-        self.kind, self.code = kind, code
+        self.kind, self.code, self.op = kind, code, op
         return self
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (Fix, (str(self), self.kind, self.code))
+        return (Fix, (str(self), self.kind, self.code, self.op))
 
 
 class Reason(str):

@@ -20,6 +20,7 @@ from ._dims import dim_label, dim_size
 from ._errors import Fix, Location, Violation
 from ._spec import ArraySpec, OneOf, shape_text
 from .backends import snippets
+from .fixes import Cast, DropAxis, InsertAxis, PadSequences, Permute, Reshape
 
 __all__ = ["add_suggestions", "cast_fix", "note_other_options", "permutation"]
 
@@ -84,7 +85,7 @@ def note_other_options(st: Any, spec: OneOf, chosen: ArraySpec, v: Any, shape: t
     if found and found[0].kind == "insert_axis":
         fails[0].suggestions.append(Fix(
             f"{shape_text(longer)} is also accepted; if {var} lacks an axis: {found[0]}",
-            "alternative", found[0].code))
+            "alternative", found[0].code, found[0].op))
         fails[0].explained = True  # the likely cause: no generic advice after it
 
 
@@ -94,8 +95,9 @@ def cast_fix(spec: ArraySpec, v: Any, var: str) -> Fix | None:
     target = _dtype_target(spec)
     if target is None:
         return None
-    code = snippets(v).cast(var, target)
-    return Fix(code, "cast", code)
+    op = Cast(target)
+    code = op.code(var, snippets(v))
+    return Fix(code, "cast", code, op)
 
 
 def is_ragged(v: Any) -> bool:
@@ -110,11 +112,12 @@ def is_ragged(v: Any) -> bool:
 def pad_fix(var: str, maxlen: int | None = None) -> Fix:
     """Pad sequences of different lengths; to the contract's length when it fixes one."""
     to = f", maxlen={maxlen}" if maxlen is not None else ""
+    op = PadSequences(maxlen)
     return Fix(f"the sequences in {var} have different lengths, so no array holds them as they "
                f"are; pad them to one length first: keras.utils.pad_sequences({var}, "
                f"padding='post'{to}) (Keras, numpy) or torch.nn.utils.rnn.pad_sequence("
                f"[torch.tensor(s) for s in {var}], batch_first=True) (PyTorch)", "convert",
-               f"keras.utils.pad_sequences({var}, padding='post'{to})")
+               op.code(var), op)
 
 
 def sequence_length(spec: Any) -> int | None:
@@ -179,55 +182,59 @@ def fixes(v: Violation, spec: ArraySpec, var: str, shape: tuple[Any, ...],
                 # the shape with the size-1 axis inserted (a name repeated in the slot, as in
                 # `a a`, must then take size 1 everywhere)
                 if _fits(sizes, (*shape[:k], 1, *shape[k:]), spec.dims):
-                    idx = "[..., None]" if k == len(sizes) - 1 else (
-                        "[None]" if k == 0 else f"[{', '.join([':'] * k)}, None]")
                     axis = -1 if k == len(sizes) - 1 else k
+                    insert = InsertAxis(axis, len(sizes))
                     what = _axis_name(spec, k)
                     v.axis, v.dim = k, dim_label(spec.dims[k])
-                    out.append(Fix(f"the {what} axis {k} is missing; add it with {var}{idx} "
-                                   f"or {be.expand(var, axis)} (the element count stays the same)",
-                                   "insert_axis", f"{var}{idx}"))
+                    out.append(Fix(f"the {what} axis {k} is missing; add it with {insert.index(var)} "
+                                   f"or {insert.code(var, be)} (the element count stays the "
+                                   "same)", "insert_axis", insert.index(var), insert))
                     return out
         if len(shape) == len(sizes) + 1:
             for k in range(len(shape)):
                 if shape[k] == 1 and _fits(sizes, shape[:k] + shape[k + 1:], spec.dims):
-                    code = be.squeeze(var, k)
+                    drop = DropAxis(k)
+                    code = drop.code(var, be)
                     out.append(Fix(f"axis {k} has size 1 and the contract has no such axis; "
-                                   f"drop it with {code}", "squeeze", code))
+                                   f"drop it with {code}", "squeeze", code, drop))
                     return out
     if v.kind == "dim" and len(shape) == len(sizes) and known:
         perm = permutation(shape, sizes, spec)
         if perm is not None:
-            code = be.permute(var, perm)
+            move = Permute(perm)
+            code = move.code(var, be)
             out.append(Fix(f"the axes are in the wrong order; {code} gives "
-                           f"{_fmt(tuple(shape[p] for p in perm))}", "permute", code))
+                           f"{_fmt(tuple(shape[p] for p in perm))}", "permute", code, move))
             return out
     if known and len(sizes) != len(shape) and sizes.count("any") == 1 and n_have:
         # one open dim (the batch): a reshape with -1 there keeps the count, if the rest divides it
         rest = math.prod(w for w in sizes if w != "any")
         if rest and n_have % rest == 0:
             target = tuple(-1 if w == "any" else w for w in sizes)
-            code = f"{var}.reshape{_fmt(target)}"
+            op = Reshape(target)
+            code = op.code(var, be)
             out.append(Fix(f"{code} gives {_fmt(tuple(n_have // rest if w == 'any' else w for w in sizes))} "
                            f"and keeps the element count ({n_have}), but only use it if the data "
-                           "really is laid out that way", "reshape", code))
+                           "really is laid out that way", "reshape", code, op))
             return out
     if known and len(sizes) == len(shape):
         # an open dim ('any') keeps the data's own size: the count a reshape would need
         target = tuple(shape[i] if w == "any" else w for i, w in enumerate(sizes))
         n_want = math.prod(target)
         if n_want == n_have and target != tuple(shape):
-            code = f"{var}.reshape{_fmt(target)}"
+            op = Reshape(target)
+            code = op.code(var, be)
             out.append(Fix(f"{code} keeps the element count ({n_want}), but only use it if the "
-                           "data really is laid out that way", "reshape", code))
+                           "data really is laid out that way", "reshape", code, op))
         else:
             out.append(_cannot_reshape(v, n_have, n_want))
     elif known and all(w != "any" for w in sizes):
         n_want = math.prod(sizes)
         if n_want == n_have:  # every size known (another slot gave the open ones): same count
-            code = f"{var}.reshape{_fmt(tuple(sizes))}"
+            op = Reshape(tuple(sizes))
+            code = op.code(var, be)
             out.append(Fix(f"{code} keeps the element count ({n_want}), but only use it if the "
-                           "data really is laid out that way", "reshape", code))
+                           "data really is laid out that way", "reshape", code, op))
         else:
             out.append(_cannot_reshape(v, n_have, n_want))
     elif v.kind == "dim" and v.axis is not None:

@@ -73,6 +73,40 @@ class Backend:
     def cast(self, var: str, dtype: str) -> str:
         return f"{var}.astype(np.{dtype})"
 
+    def reshape(self, var: str, shape: tuple[int, ...]) -> str:
+        return f"{var}.reshape{shape if len(shape) != 1 else f'({shape[0]},)'}"
+
+    # Fix operations carried out on a value (`fixes.ops`), in this framework; numpy-like here
+    # (numpy and jax arrays answer these methods). Each returns a new value.
+    def do_expand(self, x: Any, axis: int) -> Any:
+        return self._np(x).expand_dims(x, axis)
+
+    def do_squeeze(self, x: Any, axis: int) -> Any:
+        return self._np(x).squeeze(x, axis=axis)
+
+    def do_permute(self, x: Any, perm: tuple[int, ...]) -> Any:
+        return x.transpose(perm)
+
+    def do_reshape(self, x: Any, shape: tuple[int, ...]) -> Any:
+        return x.reshape(shape)
+
+    def do_cast(self, x: Any, dtype: str) -> Any:
+        return x.astype(dtype)
+
+    def do_one_hot(self, x: Any, classes: int) -> Any:
+        np = self._np(x)
+        return np.eye(classes, dtype=np.float32)[x]
+
+    def do_argmax(self, x: Any, axis: int) -> Any:
+        return x.argmax(axis=axis)
+
+    def do_stack(self, items: list[Any]) -> Any:
+        return self._np(items[0]).stack(items)
+
+    def _np(self, x: Any) -> Any:
+        """The numpy-like module of `x`'s framework (numpy; jax.numpy for jax)."""
+        return sys.modules["numpy"]
+
 
 class NumpyBackend(Backend):
     name = module = "numpy"
@@ -105,6 +139,27 @@ class TorchBackend(Backend):
     def cast(self, var: str, dtype: str) -> str:
         return f"{var}.to(torch.{dtype})"
 
+    def do_expand(self, x: Any, axis: int) -> Any:
+        return x.unsqueeze(axis)
+
+    def do_squeeze(self, x: Any, axis: int) -> Any:
+        return x.squeeze(axis)
+
+    def do_permute(self, x: Any, perm: tuple[int, ...]) -> Any:
+        return x.permute(perm)
+
+    def do_cast(self, x: Any, dtype: str) -> Any:
+        return x.to(getattr(sys.modules["torch"], dtype))
+
+    def do_one_hot(self, x: Any, classes: int) -> Any:
+        return sys.modules["torch"].nn.functional.one_hot(x, classes)
+
+    def do_argmax(self, x: Any, axis: int) -> Any:
+        return x.argmax(axis)
+
+    def do_stack(self, items: list[Any]) -> Any:
+        return sys.modules["torch"].stack(items)
+
 
 class TensorFlowBackend(Backend):
     name = module = "tensorflow"
@@ -133,6 +188,33 @@ class TensorFlowBackend(Backend):
     def cast(self, var: str, dtype: str) -> str:
         return f"tf.cast({var}, tf.{dtype})"
 
+    def reshape(self, var: str, shape: tuple[int, ...]) -> str:
+        return f"tf.reshape({var}, {list(shape)})"
+
+    def do_expand(self, x: Any, axis: int) -> Any:
+        return sys.modules["tensorflow"].expand_dims(x, axis)
+
+    def do_squeeze(self, x: Any, axis: int) -> Any:
+        return sys.modules["tensorflow"].squeeze(x, axis=axis)
+
+    def do_permute(self, x: Any, perm: tuple[int, ...]) -> Any:
+        return sys.modules["tensorflow"].transpose(x, list(perm))
+
+    def do_reshape(self, x: Any, shape: tuple[int, ...]) -> Any:
+        return sys.modules["tensorflow"].reshape(x, shape)
+
+    def do_cast(self, x: Any, dtype: str) -> Any:
+        return sys.modules["tensorflow"].cast(x, dtype)
+
+    def do_one_hot(self, x: Any, classes: int) -> Any:
+        return sys.modules["tensorflow"].one_hot(x, classes)
+
+    def do_argmax(self, x: Any, axis: int) -> Any:
+        return sys.modules["tensorflow"].argmax(x, axis=axis)
+
+    def do_stack(self, items: list[Any]) -> Any:
+        return sys.modules["tensorflow"].stack(items)
+
 
 class JaxBackend(Backend):
     name = module = "jax"
@@ -151,6 +233,12 @@ class JaxBackend(Backend):
 
     def cast(self, var: str, dtype: str) -> str:
         return f"{var}.astype(jnp.{dtype})"
+
+    def _np(self, x: Any) -> Any:
+        return sys.modules["jax"].numpy
+
+    def do_one_hot(self, x: Any, classes: int) -> Any:
+        return sys.modules["jax"].nn.one_hot(x, classes)
 
 
 class KerasSymbolicBackend(Backend):
@@ -174,6 +262,9 @@ class KerasSymbolicBackend(Backend):
 
     def cast(self, var: str, dtype: str) -> str:
         return f"keras.ops.cast({var}, '{dtype}')"
+
+    def reshape(self, var: str, shape: tuple[int, ...]) -> str:
+        return f"keras.ops.reshape({var}, {shape})"
 
 
 _BACKENDS: tuple[Backend, ...] = (NumpyBackend(), TorchBackend(), TensorFlowBackend(), JaxBackend(),

@@ -1,0 +1,27 @@
+"""Fixes (layer L4): a suggested change as an operation (data), applied by tests and written as
+code by the value's framework. See `fixes.ops`."""
+
+from __future__ import annotations
+
+from .ops import (
+    Argmax,
+    Batch,
+    Cast,
+    DropAxis,
+    InsertAxis,
+    InsertLayer,
+    ModelEdit,
+    OneHot,
+    Op,
+    PadSequences,
+    Permute,
+    Reshape,
+    SetSetting,
+    Stack,
+    SwapLoss,
+    Unbatch,
+)
+
+__all__ = ["Argmax", "Batch", "Cast", "DropAxis", "InsertAxis", "InsertLayer", "ModelEdit",
+           "OneHot", "Op", "PadSequences", "Permute", "Reshape", "SetSetting", "Stack",
+           "SwapLoss", "Unbatch"]
