@@ -140,3 +140,42 @@ def test_a_reshape_fix_for_a_tensorflow_tensor_is_tensorflow_code() -> None:
     assert fix.code == "tf.reshape(x, [-1, 24, 3])"
     _windows(eval(fix.code, {"tf": tf}, {"x": x}))
     _windows(fix.op.apply(x))
+
+
+def test_a_fix_rule_registered_from_outside_the_package_is_asked_first() -> None:
+    """The rule table is open: a rule added from a test file (integer labels for a one-hot
+    slot) proposes its operation, the operation applied makes the contract hold, and after
+    `remove_rule` the built-in table answers again (it has no fix for this)."""
+    from shapecontract._errors import Fix
+    from shapecontract.fixes.rules import Problem, register_rule, remove_rule
+
+    def one_hot_labels(p: Problem) -> Fix | None:
+        classes = p.sizes[-1] if p.sizes else None
+        if (p.violation.kind == "rank" and len(p.shape) == len(p.sizes) - 1
+                and isinstance(classes, int) and p.violation.actual is not None):
+            op = OneHot(classes)
+            return Fix(f"one-hot the labels: {op.code(p.var, p.backend)}", "convert",
+                       op.code(p.var, p.backend), op)
+        return None
+
+    @contract
+    def train(y: Float[Array, "batch 3"]) -> None:
+        return None
+
+    labels = np.array([0, 2, 1, 1])
+
+    def fixes_offered() -> list[Any]:
+        with pytest.raises(ShapeContractError) as info:
+            train(labels)
+        return [f for v in info.value.violations for f in v.suggestions
+                if f.op is not None and not isinstance(f.op, Cast)]  # the dtype's own fix
+
+    assert fixes_offered() == []
+    register_rule(one_hot_labels)
+    try:
+        (fix,) = fixes_offered()
+        assert fix.op == OneHot(3) and fix.code == "keras.utils.to_categorical(y, 3)"
+        train(fix.op.apply(labels))
+    finally:
+        remove_rule(one_hot_labels)
+    assert fixes_offered() == []
