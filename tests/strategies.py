@@ -91,7 +91,7 @@ def recorded_calls(draw: Any, params: list[str]) -> list[dict[str, Any]]:
     """1-3 calls of a function taking `params`, as `infer` records them: per parameter an array
     (shape and dtype; its rank may vary between calls) or an int, and a returned array, tuple
     of arrays or None."""
-    from shapecontract.infer import Leaf, Other, Seq
+    from shapecontract.infer.observe import Leaf, Other, Seq
 
     arrays = draw(st.sets(st.sampled_from(params))) if params else set()
     dtype = st.sampled_from(["float32", "int64", "bool"])

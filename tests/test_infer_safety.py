@@ -30,7 +30,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shapecontract import ShapeContractError, infer
-from shapecontract.infer import _Target
+from shapecontract.infer.observe import _Target
 
 from .strategies import recorded_calls
 
