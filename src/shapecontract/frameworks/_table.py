@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TypeVar
 
-__all__ = ["framework_class", "lookup"]
+__all__ = ["forget", "framework_class", "lookup"]
 
 T = TypeVar("T")
 
@@ -26,6 +26,11 @@ be reused by another table while the entry lives, and compared on every hit."""
 
 _COMPUTE = {"torch": "forward", "keras": "call"}
 """The method whose override makes a subclass's shapes its own, per framework."""
+
+
+def forget() -> None:
+    """Drop every cached lookup (a table gained or lost a name: a registered kind)."""
+    _cache.clear()
 
 
 def framework_class(obj: object, table: Mapping[str, T], package: str) -> str | None:

@@ -5,7 +5,7 @@ Design rules:
   the scaffold, its weights and the check agree by construction: the torch model takes its input
   laid out for its first paired module (channels first for a first Conv, batch-first for RNNs);
   a Flatten of a channels-first map stays in torch's (c, h, w) order exactly when
-  `transfer_weights` reorders the Dense it feeds (`weights._flatten_sources`); the output is laid
+  `transfer_weights` reorders the Dense it feeds (`weights.flatten_sources`); the output is laid
   out like the other model's output.
 - One table per direction maps a framework class (looked up along the MRO, as in `rules`) to
   the function that writes its code; anything else (a branch, a custom layer, an option torch or
@@ -23,11 +23,11 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..frameworks._table import framework_class, lookup
+from ..frameworks import framework_class, lookup
 from ..frameworks.keras import distinct_calls, output_ids
 from .compare import torch_modules
 from .rules import ACTIVATIONS, directions, keras_paired, keras_rule
-from .weights import _flatten_sources
+from .weights import flatten_sources
 
 __all__ = ["scaffold"]
 
@@ -127,7 +127,7 @@ class _KerasToTorch:
         self.first = False  # is the torch tensor channels first (the Keras last axis at 1)?
         self.rank = 0
         self.layers = _keras_chain(model)
-        self.flattened = _flatten_sources(model)
+        self.flattened = flatten_sources(model)
         try:
             from torch import nn
 
@@ -410,7 +410,7 @@ def _flatten(em: _KerasToTorch, layer: Any) -> None:
 
 def _next_consumer(layers: list[Any], layer: Any) -> Any:
     """The layer the Flatten feeds, past unpaired layout-keeping layers (Dropout, activations):
-    the one `weights._flatten_sources` keys the reorder on; only a Dense uses it."""
+    the one `weights.flatten_sources` keys the reorder on; only a Dense uses it."""
     for nxt in layers[layers.index(layer) + 1:]:
         if keras_paired(nxt):
             rule = keras_rule(nxt)
@@ -816,7 +816,7 @@ def _torch_shapes(mods: list[tuple[str, Any]], shape: tuple[int | None, ...], fi
     import torch
     from torch._subclasses.fake_tensor import FakeTensorMode
 
-    from ..frameworks.torch import _quiet
+    from ..frameworks.torch import quiet
 
     full = (2, *(8 if d is None else int(d) for d in shape))
     if first:
@@ -828,7 +828,7 @@ def _torch_shapes(mods: list[tuple[str, Any]], shape: tuple[int | None, ...], fi
     try:
         for _, top in mods:
             top.eval()
-        with _quiet(), FakeTensorMode(allow_non_fake_inputs=True):
+        with quiet(), FakeTensorMode(allow_non_fake_inputs=True):
             x = torch.zeros(full, dtype=torch.long if embedding else torch.float32)
             for name, m in mods:
                 label = name  # for the message, if it fails
@@ -979,7 +979,7 @@ def _t_flatten(em: _TorchToKeras, label: str, m: Any) -> None:
 def _flatten_reorders(em: _TorchToKeras) -> bool:
     """Does `transfer_weights` reorder the rows of the Dense this Flatten feeds? Yes when the
     Flatten flattens a conv or pool map (through BatchNorm, activations, Dropout) and feeds a
-    Linear (through activations, Dropout): `weights._flatten_sources` on the Keras port."""
+    Linear (through activations, Dropout): `weights.flatten_sources` on the Keras port."""
     after = [m for _, m in em.mods[em.index + 1:] if lookup(m, _KEEPS_SHAPE, "torch") is None]
     if not after or lookup(after[0], _LINEAR, "torch") is None:
         return False

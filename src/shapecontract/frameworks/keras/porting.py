@@ -1,246 +1,44 @@
-"""What the port knows about layers: one rule table per side, looked up along the MRO.
+"""How Keras layer kinds port to torch: the checks `port.compare` runs on a pair, the weight
+transfers (layouts, gate orders) and the activation names (layer L6).
 
 Design rules:
-- `KERAS` and `TORCH` map framework class names to rules; `keras_rule` / `torch_rule` look a
-  layer up with `frameworks._table.lookup`, so a user's subclass of `keras.layers.LSTM` or
-  `nn.LSTM` gets the LSTM rule and a user's class that is merely named `LSTM` gets none.
-- A rule names a canonical kind (`dense`, `lstm`, ...): a Keras layer pairs with a torch
-  module of the same kind. The Keras rule carries the rest: the torch class it ports to, the
-  checks `compare` runs (in report order), the weight transfer, its output layout; a torch
-  rule says whether it is paired at all, whether `num_layers` stacks Keras layers, its layout.
-- Adding a layer kind is one entry per side, plus its transfer function if it has weights.
-  Entries without a `port` are known only for their layout (the Flatten reorder).
+- These are the functions the Keras kinds of `layers.py` name in their `port`
+  (`pairing.KerasPort`); the port package reads them through the kinds, never by class name.
+- A check takes a `Pair` and gives `Issue`s; a transfer copies one pair's weights either way.
 - keras, torch and numpy are imported inside functions only.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, NamedTuple
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from ..frameworks._table import framework_class, lookup
+from ..kinds import KERAS_KINDS, TORCH_KINDS
+from ..pairing import Check, Issue, Pair, to_numpy
 
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["ACTIVATIONS", "CHANNELS", "FLATTENED", "KERAS", "KERAS_ACTIVATION_LAYERS",
-           "KERAS_NEUTRAL", "SAME", "SEQUENCE", "TORCH", "Attr", "Channels", "Issue", "KerasRule",
-           "Layout", "Pair", "TorchRule", "directions", "activation_name", "keras_activation_of", "keras_class",
-           "keras_neutral", "keras_paired", "keras_rule", "pad_fix", "tf_same_pads", "to_numpy", "torch_activation", "weight_shape_issues", "torch_call", "torch_class", "torch_rule", "unwrap"]
-
-
-class Issue(NamedTuple):
-    """One difference a check found, before `compare` labels it with the pair."""
-
-    what: str
-    keras_value: Any
-    torch_value: Any
-    fix: str
-    note: bool = False  # a difference of convention the port handles, not a mistake
-
-
-@dataclass
-class Pair:
-    """A Keras layer (or L stacked RNN layers for a torch `num_layers=L`) and its torch module."""
-
-    keras: list[Any]
-    name: str
-    module: Any
-    # the activations (Keras names) the traced forward applies to the module's output before
-    # anything paired reads it; None when the forward could not be traced
-    applied: list[str] | None = None
-    # the traced forward takes Keras-layout input and lays it out for this module itself
-    layout_handled: bool = False
-    # the operations the traced forward applies to the module's input on its way (None: unseen)
-    input_ops: list[str] | None = None
-    # the activations Keras applies to the pair's output: the layer's `activation=` and the
-    # activation layers after it (ReLU, Activation, Softmax...) before the next paired layer
-    keras_applied: list[str] | None = None
-    keras_calls: list[Any] = field(default_factory=list)  # each as a callable (layer or function)
-    keras_end: Any = None  # the last of those activation layers right after it, if any
-    keras_before: list[str] = field(default_factory=list)  # unpaired Keras layers since the last pair
-    # the Keras layers as the model's graph has them (a TimeDistributed wrapper around
-    # `keras`'s Dense); by default `keras` itself
-    graph: list[Any] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        if not self.graph:
-            self.graph = list(self.keras)
-
-    @property
-    def where(self) -> str:
-        k = self.keras[0]
-        return f"{type(k).__name__} '{k.name}' -> {type(self.module).__name__} '{self.name}'"
-
-
-Check = Callable[[Pair], list[Issue]]
-# (pair, to Keras -> torch?, the (h, w, c) map a Flatten right before the Keras layer flattened)
-Transfer = Callable[[Pair, bool, tuple[int, ...] | None], None]
-
-
-# ----------------------------------------------------------------------------- layouts
-class Layout:
-    """How data is laid out on each side: the same, unless a subclass says otherwise."""
-
-    def to_torch(self, x: Any, module: Any) -> Any:
-        """A torch tensor in Keras layout, laid out for `module`'s input."""
-        return x
-
-    def to_keras(self, out: np.ndarray, keras_out: np.ndarray, p: Pair) -> np.ndarray | None:
-        """The torch module's output laid out like the Keras layer's (None: incomparable)."""
-        return out
-
-
-class Channels(Layout):
-    """A map: channels last in Keras (batch, ..., channels), first in torch (batch, channels, ...)."""
-
-    def __init__(self, rank: int | None = None) -> None:
-        self.rank = rank  # the input rank torch expects (3 for Conv1d, 4 for Conv2d)
-
-    def to_torch(self, x: Any, module: Any) -> Any:
-        if self.rank is None or x.dim() != self.rank:
-            return x
-        return x.permute(0, self.rank - 1, *range(1, self.rank - 1)).contiguous()
-
-    def to_keras(self, out: np.ndarray, keras_out: np.ndarray, p: Pair) -> np.ndarray | None:
-        import numpy as np
-
-        return np.moveaxis(out, 1, -1) if out.ndim == keras_out.ndim else out
-
-
-class _Sequence(Layout):
-    """(batch, timesteps, features) in Keras; in torch too with batch_first, else time-major.
-    Keras may return the last step only (return_sequences=False) where torch returns all."""
-
-    def to_torch(self, x: Any, module: Any) -> Any:
-        if not module.batch_first and x.dim() == 3:
-            return x.transpose(0, 1).contiguous()
-        return x
-
-    def to_keras(self, out: np.ndarray, keras_out: np.ndarray, p: Pair) -> np.ndarray | None:
-        if not getattr(p.module, "batch_first", True) and out.ndim == 3:
-            out = out.transpose(1, 0, 2)
-        if keras_out.ndim == 2 and out.ndim == 3:
-            layer = p.keras[-1]
-            if len(directions(layer)) == 2:
-                if getattr(layer, "merge_mode", "concat") != "concat":
-                    return None
-                # Keras returns both final states: the forward one is the last step's first
-                # half, the backward one (it ran from the end) step 0's second half
-                import numpy as np
-
-                h = out.shape[-1] // 2
-                return np.concatenate([out[:, -1, :h], out[:, 0, h:]], axis=-1)
-            out = out[:, -1]
-        return out
-
-
-SAME = Layout()
-CHANNELS = Channels()
-SEQUENCE: Layout = _Sequence()
-FLATTENED = Layout()  # a flattened map: (h, w, c) order in Keras, (c, h, w) after torch's Flatten
-
-
-# ------------------------------------------------------------------------------ rules
-@dataclass(frozen=True)
-class KerasRule:
-    """What a Keras layer is, what it ports to, how it is checked and transferred. A wrapper
-    (Bidirectional) has only `wraps`: the rule of the layer it wraps applies to it."""
-
-    kind: str
-    port: str | None = None  # the torch class it ports to; None: not paired
-    checks: tuple[Check, ...] = ()  # run by `compare` on a pair of the same kind, in order
-    transfer: Transfer | None = None
-    layout: Layout = SAME  # of its output
-    wraps: Callable[[Any], list[Any]] | None = None  # a wrapper's layers, one per direction
-    inner: Callable[[Any], Any] | None = None  # a wrapper paired as its one inner layer
-
-    @property
-    def paired(self) -> bool:
-        return self.port is not None or self.wraps is not None
-
-
-@dataclass(frozen=True)
-class TorchRule:
-    """What a torch module is, and how it lays out its input."""
-
-    kind: str
-    paired: bool = True  # False: known (e.g. an activation after a layer), not paired
-    stacks: bool = False  # `num_layers=L` stands for L consecutive Keras layers
-    layout: Layout = SAME
-
-
-def _raw_keras_rule(layer: Any) -> KerasRule | None:
-    return lookup(layer, KERAS, "keras")
-
-
-def keras_paired(layer: Any) -> bool:
-    """Does this Keras layer take part in pairing (it has weights the port knows)?"""
-    rule = _raw_keras_rule(layer)
-    if rule is not None and rule.inner is not None:
-        return keras_paired(rule.inner(layer))
-    return rule is not None and rule.paired
+__all__ = ["ACTIVATIONS", "BATCHNORM_CHECKS", "CONV_CHECKS", "DENSE_CHECKS", "EMBEDDING_CHECKS",
+           "GRU_CHECKS", "LAYERNORM_CHECKS", "LSTM_CHECKS", "SIMPLE_RNN_CHECKS", "Attr",
+           "activation_name", "bidirectional_layers", "directions", "pad_fix", "tf_same_pads",
+           "torch_activation", "torch_call", "torch_class", "transfer_batchnorm",
+           "transfer_conv", "transfer_dense", "transfer_embedding", "transfer_gru",
+           "transfer_layernorm", "transfer_rnn"]
 
 
 def directions(layer: Any) -> list[Any]:
-    """The layers a Keras layer runs, one per direction: `[layer]` unless it is a wrapper."""
-    rule = _raw_keras_rule(layer)
-    return rule.wraps(layer) if rule is not None and rule.wraps is not None else [layer]
-
-
-def keras_rule(layer: Any) -> KerasRule | None:
-    """The rule for a Keras layer; for a wrapper (Bidirectional), its wrapped layer's rule."""
-    return _raw_keras_rule(directions(layer)[0])
-
-
-def unwrap(layer: Any) -> Any:
-    """The layer that is paired in a wrapper's place (TimeDistributed's layer), else itself."""
-    rule = _raw_keras_rule(layer)
-    return rule.inner(layer) if rule is not None and rule.inner is not None else layer
-
-
-def keras_class(layer: Any) -> str:
-    """The Keras class the layer is (a wrapper's wrapped layer), for messages."""
-    inner = directions(layer)[0]
-    return framework_class(inner, KERAS, "keras") or type(inner).__name__
-
-
-def torch_rule(module: Any) -> TorchRule | None:
-    return lookup(module, TORCH, "torch")
-
-
-# the parameter shapes a torch module's own attributes imply
-WEIGHT_SHAPES: dict[str, Callable[[Any], dict[str, tuple[int, ...]]]] = {
-    "Linear": lambda m: {"weight": (m.out_features, m.in_features)},
-    "_ConvNd": lambda m: {"weight": (m.out_channels, m.in_channels // m.groups, *m.kernel_size)},
-    "Embedding": lambda m: {"weight": (m.num_embeddings, m.embedding_dim)},
-}
-
-
-def weight_shape_issues(module: Any) -> list[str]:
-    """Parameters whose shape is not the one the module's attributes imply (a weight assigned
-    through `.data` in another layout), as text."""
-    name = framework_class(module, WEIGHT_SHAPES, "torch")
-    if name is None:
-        return []
-    out = []
-    for attr, want in WEIGHT_SHAPES[name](module).items():
-        got = tuple(getattr(module, attr).shape)
-        if got != want:
-            out.append(f"{attr} is {got}; nn.{torch_class(module)} with these sizes holds {want}")
-    return out
+    """The layers a Keras layer runs, one per direction: `[layer]` unless its kind wraps
+    others (Bidirectional)."""
+    kind = KERAS_KINDS.lookup(layer, "port")
+    port = kind.port if kind is not None else None
+    return port.wraps(layer) if port is not None and port.wraps is not None else [layer]
 
 
 def torch_class(module: Any) -> str:
     """The torch class the module is, for messages."""
-    return framework_class(module, TORCH, "torch") or type(module).__name__
-
-
-def to_numpy(x: Any) -> np.ndarray:
-    import numpy as np
-
-    return np.asarray(x.detach().cpu().numpy() if hasattr(x, "detach") else x)
+    return TORCH_KINDS.class_name(module, "port") or type(module).__name__
 
 
 # ----------------------------------------------------------------------------- checks
@@ -263,11 +61,6 @@ class Attr:
             return []
         return [Issue(self.what, kv, tv, "on the torch side: " + self.fix.format(kv))]
 
-
-def _relu_name(layer: Any) -> str:
-    if getattr(layer, "negative_slope", 0.0):
-        return f"leaky_relu({float(layer.negative_slope):g})"
-    return "relu6" if getattr(layer, "max_value", None) == 6 else "relu"
 
 
 def activation_name(fn: Any) -> str:
@@ -297,30 +90,6 @@ def torch_activation(act: str) -> str:
 
 
 # Keras activation layers, and the activation each applies (by the Keras name)
-KERAS_ACTIVATION_LAYERS: dict[str, Callable[[Any], str]] = {
-    "Activation": lambda layer: activation_name(layer.activation),
-    "ReLU": _relu_name,
-    "LeakyReLU": lambda layer: f"leaky_relu({float(layer.negative_slope):g})",
-    "ELU": lambda layer: "elu",
-    "Softmax": lambda layer: "softmax",
-    "PReLU": lambda layer: "prelu",
-}
-# Keras layers that pass values through at inference
-KERAS_NEUTRAL = frozenset({"Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",
-                           "GaussianNoise", "GaussianDropout", "AlphaDropout",
-                           "ActivityRegularization"})
-
-
-def keras_activation_of(layer: Any) -> str | None:
-    """The activation a Keras activation layer applies, or None if it is not one."""
-    name = framework_class(layer, KERAS_ACTIVATION_LAYERS, "keras")
-    return None if name is None else KERAS_ACTIVATION_LAYERS[name](layer)
-
-
-def keras_neutral(layer: Any) -> bool:
-    return any(c.__name__ in KERAS_NEUTRAL and (c.__module__ or "").startswith("keras")
-               for c in type(layer).__mro__)
-
 
 def _same_activation(a: str, b: str) -> bool:
     return a == b or {a, b} == {"swish", "silu"}
@@ -553,13 +322,13 @@ def _mask_zero(p: Pair) -> list[Issue]:
                   "Embedding with mask_zero=False")]
 
 
-_DENSE_CHECKS: tuple[Check, ...] = (
+DENSE_CHECKS: tuple[Check, ...] = (
     Attr("units / out_features", lambda k: k.units, lambda m: m.out_features,
          "nn.Linear(..., out_features={})"),
     _bias_check,
     _activation,
 )
-_CONV_CHECKS: tuple[Check, ...] = (
+CONV_CHECKS: tuple[Check, ...] = (
     Attr("filters / out_channels", lambda k: k.filters, lambda m: m.out_channels,
          "out_channels={}"),
     Attr("kernel_size", lambda k: tuple(k.kernel_size), lambda m: tuple(m.kernel_size),
@@ -570,28 +339,28 @@ _CONV_CHECKS: tuple[Check, ...] = (
     _conv_layout,
     _activation,
 )
-_RNN_CHECKS: tuple[Check, ...] = (
+RNN_CHECKS: tuple[Check, ...] = (
     Attr("units / hidden_size", lambda k: directions(k)[0].units, lambda m: m.hidden_size,
          "hidden_size={}"),
     _num_layers,
     _bidirectional,
     _batch_first,
 )
-_EMBEDDING_CHECKS: tuple[Check, ...] = (
+EMBEDDING_CHECKS: tuple[Check, ...] = (
     Attr("input_dim / num_embeddings", lambda k: k.input_dim, lambda m: m.num_embeddings,
          "num_embeddings={}"),
     Attr("output_dim / embedding_dim", lambda k: k.output_dim, lambda m: m.embedding_dim,
          "embedding_dim={}"),
     _mask_zero,
 )
-_BATCHNORM_CHECKS: tuple[Check, ...] = (
+BATCHNORM_CHECKS: tuple[Check, ...] = (
     Attr("features", lambda k: int(k.moving_mean.shape[0]), lambda m: m.num_features,
          "num_features={}"),
     _bn_epsilon,
     _bn_momentum,
 )
 
-_LAYERNORM_CHECKS: tuple[Check, ...] = (
+LAYERNORM_CHECKS: tuple[Check, ...] = (
     _layernorm_axes_check,
     Attr("normalized shape", _layernorm_shape, lambda m: tuple(m.normalized_shape),
          "nn.LayerNorm({}, ...)"),
@@ -636,7 +405,7 @@ def _bias(p: Pair, to_torch: bool) -> None:
                              "(use_bias=False): build it with use_bias=True")
 
 
-def _dense(p: Pair, to_torch: bool, flattened: tuple[int, ...] | None) -> None:
+def transfer_dense(p: Pair, to_torch: bool, flattened: tuple[int, ...] | None) -> None:
     """Keras kernel (in, out) <-> torch weight (out, in). After a Flatten of a channels_last
     map the rows are in (h, w, c) order in Keras and (c, h, w) in torch: reordered."""
     k, m, where = p.keras[0], p.module, p.where
@@ -658,7 +427,7 @@ def _dense(p: Pair, to_torch: bool, flattened: tuple[int, ...] | None) -> None:
         _bias(p, False)
 
 
-def _conv(p: Pair, to_torch: bool, flattened: tuple[int, ...] | None) -> None:
+def transfer_conv(p: Pair, to_torch: bool, flattened: tuple[int, ...] | None) -> None:
     """Keras kernel (k..., in, out) <-> torch weight (out, in, k...), any number of k axes."""
     import numpy as np
 
@@ -672,7 +441,7 @@ def _conv(p: Pair, to_torch: bool, flattened: tuple[int, ...] | None) -> None:
     _bias(p, to_torch)
 
 
-def _embedding(p: Pair, to_torch: bool, flattened: tuple[int, ...] | None) -> None:
+def transfer_embedding(p: Pair, to_torch: bool, flattened: tuple[int, ...] | None) -> None:
     k, m = p.keras[0], p.module
     if to_torch:
         _set(m.weight, to_numpy(k.embeddings), p.where)
@@ -680,7 +449,7 @@ def _embedding(p: Pair, to_torch: bool, flattened: tuple[int, ...] | None) -> No
         k.embeddings.assign(to_numpy(m.weight))
 
 
-def _batchnorm(p: Pair, to_torch: bool, flattened: tuple[int, ...] | None) -> None:
+def transfer_batchnorm(p: Pair, to_torch: bool, flattened: tuple[int, ...] | None) -> None:
     k, m = p.keras[0], p.module
     names = (("gamma", "weight"), ("beta", "bias"), ("moving_mean", "running_mean"),
              ("moving_variance", "running_var"))
@@ -694,7 +463,7 @@ def _batchnorm(p: Pair, to_torch: bool, flattened: tuple[int, ...] | None) -> No
             kv.assign(to_numpy(tv))
 
 
-def _layernorm(p: Pair, to_torch: bool, flattened: tuple[int, ...] | None) -> None:
+def transfer_layernorm(p: Pair, to_torch: bool, flattened: tuple[int, ...] | None) -> None:
     """Keras gamma/beta <-> torch weight/bias (same shapes); a side without one is skipped."""
     k, m = p.keras[0], p.module
     for kn, tn in (("gamma", "weight"), ("beta", "bias")):
@@ -707,13 +476,13 @@ def _layernorm(p: Pair, to_torch: bool, flattened: tuple[int, ...] | None) -> No
             kv.assign(to_numpy(tv).reshape(tuple(kv.shape)))
 
 
-def _rnn(p: Pair, to_torch: bool, flattened: tuple[int, ...] | None) -> None:
+def transfer_rnn(p: Pair, to_torch: bool, flattened: tuple[int, ...] | None) -> None:
     """LSTM and SimpleRNN: the same gate order (LSTM i,f,c,o is torch's i,f,g,o); Keras's one
     bias goes to bias_ih (bias_hh zero), and torch's two add up to it."""
     _rnn_stack(p, to_torch, gru=False)
 
 
-def _gru(p: Pair, to_torch: bool, flattened: tuple[int, ...] | None) -> None:
+def transfer_gru(p: Pair, to_torch: bool, flattened: tuple[int, ...] | None) -> None:
     """GRU: Keras z,r,h <-> torch r,z,n; Keras's (2, 3u) bias is bias_ih and bias_hh.
     Keras must use reset_after=True, torch's only form."""
     _rnn_stack(p, to_torch, gru=True)
@@ -772,13 +541,12 @@ def _rnn_weights(rnn: Any, m: Any, suffix: str, gru: bool, to_torch: bool, where
                 cell.bias.assign(to_numpy(b_ih) + to_numpy(b_hh))
 
 
-# ----------------------------------------------------------------------------- tables
-def _bidirectional_layers(layer: Any) -> list[Any]:
+def bidirectional_layers(layer: Any) -> list[Any]:
     return [layer.forward_layer, layer.backward_layer]
 
 
-_LSTM_CHECKS = (*_RNN_CHECKS, _lstm_activations, _return_state)
-_GRU_CHECKS = (*_RNN_CHECKS, _gru_reset_after, _return_state)
+LSTM_CHECKS = (*RNN_CHECKS, _lstm_activations, _return_state)
+GRU_CHECKS = (*RNN_CHECKS, _gru_reset_after, _return_state)
 
 
 def _simple_rnn_activation(p: Pair) -> list[Issue]:
@@ -792,52 +560,10 @@ def _simple_rnn_activation(p: Pair) -> list[Issue]:
     return []
 
 
-_SIMPLE_RNN_CHECKS = (*_RNN_CHECKS, _simple_rnn_activation, _return_state)
-
-KERAS: dict[str, KerasRule] = {
-    "Dense": KerasRule("dense", "Linear", _DENSE_CHECKS, _dense),
-    "Conv1D": KerasRule("conv1d", "Conv1d", _CONV_CHECKS, _conv, CHANNELS),
-    "Conv2D": KerasRule("conv2d", "Conv2d", _CONV_CHECKS, _conv, CHANNELS),
-    "LSTM": KerasRule("lstm", "LSTM", _LSTM_CHECKS, _rnn, SEQUENCE),
-    "GRU": KerasRule("gru", "GRU", _GRU_CHECKS, _gru, SEQUENCE),
-    "SimpleRNN": KerasRule("simple_rnn", "RNN", _SIMPLE_RNN_CHECKS, _rnn, SEQUENCE),
-    "Bidirectional": KerasRule("bidirectional", wraps=_bidirectional_layers),
-    # TimeDistributed(Dense) is a Dense applied to every step: nn.Linear does that as is
-    "TimeDistributed": KerasRule("time_distributed", inner=lambda layer: layer.layer),
-    "Embedding": KerasRule("embedding", "Embedding", _EMBEDDING_CHECKS, _embedding),
-    # over the last axis in Keras; over axis 1 in torch (BatchNorm1d on (batch, features, steps))
-    "BatchNormalization": KerasRule("batchnorm", "BatchNorm1d", _BATCHNORM_CHECKS, _batchnorm,
-                                    CHANNELS),
-    "LayerNormalization": KerasRule("layernorm", "LayerNorm", _LAYERNORM_CHECKS, _layernorm),
-    # not paired, known for their layout: a Flatten of their map is reordered for torch
-    "Flatten": KerasRule("flatten", layout=FLATTENED),
-    "BaseConv": KerasRule("conv", layout=CHANNELS),  # Conv3D
-    "BaseConvTranspose": KerasRule("conv_transpose", layout=CHANNELS),
-    "BaseDepthwiseConv": KerasRule("depthwise_conv", layout=CHANNELS),
-    "BaseSeparableConv": KerasRule("separable_conv", layout=CHANNELS),
-    "ConvLSTM": KerasRule("conv_lstm", layout=CHANNELS),
-    "BasePooling": KerasRule("pooling", layout=CHANNELS),
-    "BaseAdaptivePooling": KerasRule("adaptive_pooling", layout=CHANNELS),
-}
+SIMPLE_RNN_CHECKS = (*RNN_CHECKS, _simple_rnn_activation, _return_state)
 
 # A Keras `activation=` and the torch module that must follow the layer.
 ACTIVATIONS = {"relu": "ReLU", "sigmoid": "Sigmoid", "tanh": "Tanh", "softmax": "Softmax",
                "elu": "ELU", "selu": "SELU", "gelu": "GELU", "silu": "SiLU", "swish": "SiLU",
                "softplus": "Softplus", "leaky_relu": "LeakyReLU", "relu6": "ReLU6"}
 
-TORCH: dict[str, TorchRule] = {
-    "Linear": TorchRule("dense"),
-    "Conv1d": TorchRule("conv1d", layout=Channels(3)),
-    "Conv2d": TorchRule("conv2d", layout=Channels(4)),
-    "LSTM": TorchRule("lstm", stacks=True, layout=SEQUENCE),
-    "GRU": TorchRule("gru", stacks=True, layout=SEQUENCE),
-    "RNN": TorchRule("simple_rnn", stacks=True, layout=SEQUENCE),
-    "Embedding": TorchRule("embedding"),
-    "BatchNorm1d": TorchRule("batchnorm", layout=Channels(3)),
-    "BatchNorm2d": TorchRule("batchnorm", layout=Channels(4)),
-    "LayerNorm": TorchRule("layernorm"),
-    # nn.MultiheadAttention's out_proj: a Linear inside a module the port does not pair
-    "NonDynamicallyQuantizableLinear": TorchRule("attention_projection", paired=False),
-    # not paired: what `compare` looks for after a Keras layer with `activation=`
-    **{name: TorchRule("activation", paired=False) for name in ACTIVATIONS.values()},
-}
