@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ._table import forget, framework_class, lookup
+from ._table import forget, framework_class, lookup, qualified_name
 
 __all__ = ["ASPECTS", "KERAS_KINDS", "TORCH_KINDS", "Knob", "LayerKind", "Registry"]
 
@@ -84,13 +84,15 @@ class LayerKind:
     framework: str = ""
     """The framework's package name (`keras`, `torch`)."""
 
-    def __init__(self, kind: str | None, classes: tuple[str, ...] | str, *,
+    def __init__(self, kind: str | None, classes: tuple[str | type, ...] | str | type, *,
                  knobs: tuple[Knob, ...] = (), port: Any = None, scaffold: Any = None,
                  output_attr: str | None = None, doc: str = "") -> None:
         self.kind = kind
         """A short tag for the kind (`rnn`, `dense`, ...); None when the kind is known only
         for its port or scaffold (a base class such as Keras's `BasePooling`)."""
-        self.classes = (classes,) if isinstance(classes, str) else tuple(classes)
+        listed = (classes,) if isinstance(classes, (str, type)) else tuple(classes)
+        self.classes = tuple(c if isinstance(c, str) else qualified_name(c) for c in listed)
+        """The framework class names it covers; a user's own class by `module.QualName`."""
         self.knobs = tuple(knobs)
         self.port = port
         """Its port pairing (`pairing.KerasPort` / `TorchPort`), or None."""

@@ -156,7 +156,7 @@ class ConvKind(KerasKind):
     """A convolution, pooling, padding, cropping or up-sampling layer over `n` spatial axes:
     channels last (or first, by `data_format`)."""
 
-    def __init__(self, n: int, classes: tuple[str, ...] | str, **kw: Any) -> None:
+    def __init__(self, n: int, classes: tuple[str | type, ...] | str | type, **kw: Any) -> None:
         super().__init__(f"conv{n}d", classes, **kw)
         self.n = n
 
@@ -341,7 +341,9 @@ _BUILTIN: list[KerasKind] = [
     ConvKind(3, ("MaxPooling3D", "AveragePooling3D"), knobs=_POOL_KNOBS, port=_POOLING),
     DenseKind("dense", "Dense", output_attr="units", knobs=(_UNITS,),
               port=_port("dense", "Linear", P.DENSE_CHECKS, P.transfer_dense)),
-    DenseKind("dense", "EinsumDense", knobs=(_k("output_shape", "units"), _k("equation", "rank"))),
+    DenseKind("dense", "EinsumDense",
+              knobs=(_k("output_shape", "units", attribute="partial_output_shape"),
+                     _k("equation", "rank"))),
     EmbeddingKind("embedding", "Embedding", output_attr="output_dim",
                   knobs=(_k("input_dim", "vocab", "input", doc="ids must be below it"),
                          _k("output_dim", "features")),

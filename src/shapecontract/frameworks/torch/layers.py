@@ -175,7 +175,7 @@ class TorchKind(LayerKind):
     """Its output has its input's shape (activations, dropout, normalisation): a container's
     input is read past it."""
 
-    def __init__(self, kind: str | None, classes: tuple[str, ...] | str, *,
+    def __init__(self, kind: str | None, classes: tuple[str | type, ...] | str | type, *,
                  specs: Callable[[Any, str, str], Specs] | None = None,
                  first_input: bool = True,
                  slots: Callable[[Any, str], list[Slot]] | None = None,
