@@ -19,7 +19,8 @@ from shapecontract.frameworks import keras as keras_kinds  # noqa: E402
 from shapecontract.frameworks import torch as torch_kinds  # noqa: E402
 from shapecontract.frameworks.kinds import Knob  # noqa: E402
 from shapecontract.frameworks.pairing import KerasPort, Pair, TorchPort  # noqa: E402
-from shapecontract.port import compare, transfer_weights  # noqa: E402
+from shapecontract.frameworks.scaffolding import KerasScaffold  # noqa: E402
+from shapecontract.port import compare, scaffold, transfer_weights  # noqa: E402
 from shapecontract.port.rules import Attr  # noqa: E402
 
 layers = keras.layers
@@ -64,6 +65,13 @@ def _transfer(p: Pair, to_torch: bool, flattened: Any) -> None:
         k.kernel.assign(m.weight.detach().numpy().T)
 
 
+def _write(em: Any, layer: Any) -> None:
+    """The toy's scaffold writer: its torch module and its forward line."""
+    em.channels_last("Toy acts on the last axis")
+    attr = em.attr(layer.name, f"Toy({layer.input.shape[-1]}, {layer.units})")
+    em.line(f"x = self.{attr}(x)")
+
+
 UNITS = Attr("units / out_features", lambda k: k.units, lambda m: m.out_features,
              "Toy(..., out_features={})")
 
@@ -73,7 +81,7 @@ def toy_kinds() -> Iterator[tuple[Any, Any]]:
     """The toy kind on each side: one object each, registered, removed after the test."""
     keras_kind = keras_kinds.register(keras_kinds.DenseKind(
         "dense", ToyDense, output_attr="units", knobs=(Knob("units", "units"),),
-        port=KerasPort("toy", "Toy", (UNITS,), _transfer)))
+        port=KerasPort("toy", "Toy", (UNITS,), _transfer), scaffold=KerasScaffold(_write)))
     linear = torch_kinds.kind_of(nn.Linear(1, 1))
     torch_kind = torch_kinds.register(torch_kinds.LinearKind(
         "linear", Toy, specs=linear.specs, output_attr="out_features",
@@ -87,7 +95,7 @@ def toy_kinds() -> Iterator[tuple[Any, Any]]:
 
 def _keras_toy(units: int = 4) -> Any:
     keras.utils.set_random_seed(0)
-    return keras.Sequential([keras.Input((6, 3)), ToyDense(units, name="toy")])
+    return keras.Sequential([keras.Input((6, 3)), ToyDense(units, name="toy")], name="toy_model")
 
 
 def test_an_unregistered_toy_is_a_layer_of_no_kind() -> None:
@@ -143,6 +151,19 @@ def test_port_pairs_checks_and_transfers_the_registered_kind(toy_kinds: Any) -> 
     x = np.random.default_rng(0).random((2, 6, 3)).astype("float32")
     out = good(torch.as_tensor(x)).detach().numpy()
     np.testing.assert_allclose(out, np.asarray(km(x)), rtol=1e-5, atol=1e-5)
+
+
+def test_scaffold_writes_the_registered_kind(toy_kinds: Any) -> None:
+    km = _keras_toy()
+    source = scaffold(km)
+    assert "self.toy = Toy(3, 4)" in source
+    namespace: dict[str, Any] = {"Toy": Toy}
+    exec(compile(source, "<scaffold>", "exec"), namespace)
+    port = namespace["ToyModel"]()
+    transfer_weights(km, port)
+    x = np.random.default_rng(1).random((2, 6, 3)).astype("float32")
+    np.testing.assert_allclose(port(torch.as_tensor(x)).detach().numpy(), np.asarray(km(x)),
+                               rtol=1e-5, atol=1e-5)
 
 
 def test_a_kind_is_refused_twice_and_must_match_its_framework(toy_kinds: Any) -> None:
@@ -223,6 +244,14 @@ TORCH_EXAMPLES: dict[str, Any] = {
     "BatchNorm1d": lambda: nn.BatchNorm1d(6),
     "BatchNorm2d": lambda: nn.BatchNorm2d(6),
     "NonDynamicallyQuantizableLinear": lambda: nn.MultiheadAttention(4, 1).out_proj,
+    "MaxPool1d": lambda: nn.MaxPool1d(3, stride=2, padding=1),
+    "MaxPool2d": lambda: nn.MaxPool2d(2),
+    "AvgPool1d": lambda: nn.AvgPool1d(2),
+    "AvgPool2d": lambda: nn.AvgPool2d((2, 3)),
+    "AdaptiveAvgPool1d": lambda: nn.AdaptiveAvgPool1d(1),
+    "AdaptiveAvgPool2d": lambda: nn.AdaptiveAvgPool2d((1, 1)),
+    "AdaptiveMaxPool1d": lambda: nn.AdaptiveMaxPool1d(1),
+    "AdaptiveMaxPool2d": lambda: nn.AdaptiveMaxPool2d(1),
     "MSELoss": lambda: nn.MSELoss(reduction="sum"),
     **{n: (lambda n=n: getattr(nn, n)()) for n in (
         "ReLU", "ReLU6", "LeakyReLU", "ELU", "SELU", "GELU", "SiLU", "Tanh", "Sigmoid",
@@ -261,14 +290,14 @@ def _check_kind(kind: Any, obj: Any, name: str) -> None:
 @pytest.mark.parametrize("name", sorted(KERAS_EXAMPLES))
 def test_keras_kind_knobs_read_a_real_layer(name: str) -> None:
     layer = KERAS_EXAMPLES[name]()
-    kind = keras_kinds.KINDS.view("contract").get(name) or keras_kinds.KINDS.view("port").get(name)
+    kind = next(k for k in keras_kinds.KINDS if name in k.classes)
     _check_kind(kind, layer, name)
 
 
 @pytest.mark.parametrize("name", sorted(TORCH_EXAMPLES))
 def test_torch_kind_knobs_read_a_real_module(name: str) -> None:
     m = TORCH_EXAMPLES[name]()
-    kind = torch_kinds.KINDS.view("contract").get(name) or torch_kinds.KINDS.view("port").get(name)
+    kind = next(k for k in torch_kinds.KINDS if name in k.classes)
     _check_kind(kind, m, name)
 
 

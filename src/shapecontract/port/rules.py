@@ -20,17 +20,20 @@ from collections.abc import Callable
 from typing import Any
 
 from ..frameworks import framework_class
-from ..frameworks.keras import kind_of as keras_kind_of
 from ..frameworks.keras.porting import (
     ACTIVATIONS,
     Attr,
     activation_name,
     directions,
+    keras_class,
+    keras_paired,
+    keras_rule,
     pad_fix,
     tf_same_pads,
     torch_activation,
     torch_call,
     torch_class,
+    unwrap,
 )
 from ..frameworks.pairing import (
     CHANNELS,
@@ -56,38 +59,6 @@ __all__ = ["ACTIVATIONS", "CHANNELS", "FLATTENED", "KERAS_ACTIVATION_LAYERS", "K
 
 KerasRule = KerasPort
 TorchRule = TorchPort
-
-
-def _raw_keras_rule(layer: Any) -> KerasPort | None:
-    port: KerasPort | None = keras_kind_of(layer, "port").port
-    return port
-
-
-def keras_paired(layer: Any) -> bool:
-    """Does this Keras layer take part in pairing (it has weights the port knows)?"""
-    rule = _raw_keras_rule(layer)
-    if rule is not None and rule.inner is not None:
-        return keras_paired(rule.inner(layer))
-    return rule is not None and rule.paired
-
-
-def keras_rule(layer: Any) -> KerasPort | None:
-    """The port rule for a Keras layer; for a wrapper (Bidirectional), its wrapped layer's."""
-    return _raw_keras_rule(directions(layer)[0])
-
-
-def unwrap(layer: Any) -> Any:
-    """The layer that is paired in a wrapper's place (TimeDistributed's layer), else itself."""
-    rule = _raw_keras_rule(layer)
-    return rule.inner(layer) if rule is not None and rule.inner is not None else layer
-
-
-def keras_class(layer: Any) -> str:
-    """The Keras class the layer is (a wrapper's wrapped layer), for messages."""
-    from ..frameworks.keras import KINDS
-
-    inner = directions(layer)[0]
-    return KINDS.class_name(inner, "port") or type(inner).__name__
 
 
 def torch_rule(module: Any) -> TorchPort | None:

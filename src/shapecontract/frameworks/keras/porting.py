@@ -15,14 +15,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..kinds import KERAS_KINDS, TORCH_KINDS
-from ..pairing import Check, Issue, Pair, to_numpy
+from ..pairing import Check, Issue, KerasPort, Pair, to_numpy
 
 if TYPE_CHECKING:
     import numpy as np
 
 __all__ = ["ACTIVATIONS", "BATCHNORM_CHECKS", "CONV_CHECKS", "DENSE_CHECKS", "EMBEDDING_CHECKS",
            "GRU_CHECKS", "LAYERNORM_CHECKS", "LSTM_CHECKS", "SIMPLE_RNN_CHECKS", "Attr",
-           "activation_name", "bidirectional_layers", "directions", "pad_fix", "tf_same_pads",
+           "activation_name", "bidirectional_layers", "directions", "keras_class", "keras_paired",
+           "keras_rule", "pad_fix", "tf_same_pads", "unwrap",
            "torch_activation", "torch_call", "torch_class", "transfer_batchnorm",
            "transfer_conv", "transfer_dense", "transfer_embedding", "transfer_gru",
            "transfer_layernorm", "transfer_rnn"]
@@ -34,6 +35,37 @@ def directions(layer: Any) -> list[Any]:
     kind = KERAS_KINDS.lookup(layer, "port")
     port = kind.port if kind is not None else None
     return port.wraps(layer) if port is not None and port.wraps is not None else [layer]
+
+
+def _raw_keras_rule(layer: Any) -> KerasPort | None:
+    kind = KERAS_KINDS.lookup(layer, "port")
+    return None if kind is None else kind.port
+
+
+def keras_paired(layer: Any) -> bool:
+    """Does this Keras layer take part in pairing (it has weights the port knows)?"""
+    rule = _raw_keras_rule(layer)
+    if rule is not None and rule.inner is not None:
+        return keras_paired(rule.inner(layer))
+    return rule is not None and rule.paired
+
+
+def keras_rule(layer: Any) -> KerasPort | None:
+    """The port pairing of a Keras layer's kind; for a wrapper (Bidirectional), its wrapped
+    layer's."""
+    return _raw_keras_rule(directions(layer)[0])
+
+
+def unwrap(layer: Any) -> Any:
+    """The layer that is paired in a wrapper's place (TimeDistributed's layer), else itself."""
+    rule = _raw_keras_rule(layer)
+    return rule.inner(layer) if rule is not None and rule.inner is not None else layer
+
+
+def keras_class(layer: Any) -> str:
+    """The Keras class the layer is (a wrapper's wrapped layer), for messages."""
+    inner = directions(layer)[0]
+    return KERAS_KINDS.class_name(inner, "port") or type(inner).__name__
 
 
 def torch_class(module: Any) -> str:

@@ -23,6 +23,7 @@ from ..._errors import Fix, Origin, Reason
 from ..._spec import ArraySpec, OneOf, TupleSpec
 from ..kinds import TORCH_KINDS, Knob, LayerKind
 from ..pairing import SEQUENCE, Channels, TorchPort
+from .scaffold import SCAFFOLDS as S
 
 __all__ = ["GENERIC", "KINDS", "MODULES", "ConvKind", "ElementwiseKind", "LinearKind",
            "RNNKind", "SequentialKind", "Specs", "TorchKind", "first_known", "is_torch_module",
@@ -373,38 +374,51 @@ _ACTIVATION = TorchPort("activation", paired=False)
 
 _BUILTIN: list[TorchKind] = [
     RNNKind("rnn", "LSTM", specs=_rnn, output_attr="hidden_size", knobs=_rnn_knobs(True),
-            prepare=unpack, port=TorchPort("lstm", stacks=True, layout=SEQUENCE)),
+            prepare=unpack, port=TorchPort("lstm", stacks=True, layout=SEQUENCE),
+            scaffold=S["rnn"]),
     RNNKind("rnn", "GRU", specs=_rnn, output_attr="hidden_size", knobs=_rnn_knobs(False),
-            prepare=unpack, port=TorchPort("gru", stacks=True, layout=SEQUENCE)),
+            prepare=unpack, port=TorchPort("gru", stacks=True, layout=SEQUENCE),
+            scaffold=S["rnn"]),
     RNNKind("rnn", "RNN", specs=_rnn, output_attr="hidden_size", knobs=_rnn_knobs(False),
-            prepare=unpack, port=TorchPort("simple_rnn", stacks=True, layout=SEQUENCE)),
+            prepare=unpack, port=TorchPort("simple_rnn", stacks=True, layout=SEQUENCE),
+            scaffold=S["rnn"]),
     LinearKind("linear", "Linear", specs=_linear, output_attr="out_features",
                knobs=(_k("in_features", "features", "input", 0),
                       _k("out_features", "units", "output", 1)),
-               port=TorchPort("dense")),
+               port=TorchPort("dense"), scaffold=S["linear"]),
     ConvKind("conv", "Conv1d", specs=_conv, output_attr="out_channels", knobs=_CONV_KNOBS,
-             port=TorchPort("conv1d", layout=Channels(3))),
+             port=TorchPort("conv1d", layout=Channels(3)), scaffold=S["conv"]),
     ConvKind("conv", "Conv2d", specs=_conv, output_attr="out_channels", knobs=_CONV_KNOBS,
-             port=TorchPort("conv2d", layout=Channels(4))),
+             port=TorchPort("conv2d", layout=Channels(4)), scaffold=S["conv"]),
     TorchKind("embedding", "Embedding", specs=_embedding, output_attr="embedding_dim",
               knobs=(_k("num_embeddings", "vocab", "input", 0, doc="ids must be below it"),
                      _k("embedding_dim", "features", "output", 1)),
-              port=TorchPort("embedding")),
+              port=TorchPort("embedding"), scaffold=S["embedding"]),
     TorchKind("flatten", "Flatten", specs=_flatten, first_input=False,
-              knobs=(_k("start_dim", "rank", "output", 0), _k("end_dim", "rank", "output", 1))),
+              knobs=(_k("start_dim", "rank", "output", 0), _k("end_dim", "rank", "output", 1)),
+              scaffold=S["flatten"]),
     SequentialKind("sequential", "Sequential"),
-    *[ElementwiseKind("elementwise", n, port=_ACTIVATION) for n in (
-        "ReLU", "ReLU6", "LeakyReLU", "ELU", "SELU", "GELU", "SiLU", "Tanh", "Sigmoid",
-        "Softmax", "Softplus")],
-    ElementwiseKind("elementwise", ("Mish", "LogSoftmax", "Dropout", "Identity", "Hardtanh",
-                                    "PReLU")),
-    ElementwiseKind("elementwise", "LayerNorm", port=TorchPort("layernorm"),
+    *[ElementwiseKind("elementwise", n, port=_ACTIVATION, scaffold=S.get(n.lower()))
+      for n in ("ReLU", "ReLU6", "LeakyReLU", "ELU", "SELU", "GELU", "SiLU", "Tanh", "Sigmoid",
+                "Softmax", "Softplus")],
+    ElementwiseKind("elementwise", "Dropout", scaffold=S["dropout"]),
+    ElementwiseKind("elementwise", ("Mish", "LogSoftmax", "Identity", "Hardtanh", "PReLU")),
+    ElementwiseKind("elementwise", "LayerNorm", port=TorchPort("layernorm"), scaffold=S["layernorm"],
                     knobs=(_k("normalized_shape", "features", "input", 0),)),
     ElementwiseKind("elementwise", "BatchNorm1d", port=TorchPort("batchnorm", layout=Channels(3)),
+                    scaffold=S["batchnorm"],
                     knobs=(_k("num_features", "channels", "input", 0),)),
     # known to the port only
     TorchKind(None, "BatchNorm2d", port=TorchPort("batchnorm", layout=Channels(4)),
+              scaffold=S["batchnorm"],
               knobs=(_k("num_features", "channels", "input", 0),)),
+    # known to the scaffold only (pooling: written as Keras pooling)
+    TorchKind(None, ("MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d"), scaffold=S["pool"],
+              knobs=(_k("kernel_size", "spatial", "output", 0), _k("stride", "spatial", "output", 1),
+                     _k("padding", "spatial", "output", 2))),
+    TorchKind(None, ("AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool1d",
+                     "AdaptiveMaxPool2d"), scaffold=S["adaptive_pool"],
+              knobs=(_k("output_size", "spatial", "output", 0),)),
     # nn.MultiheadAttention's out_proj: a Linear inside a module the port does not pair
     TorchKind(None, "NonDynamicallyQuantizableLinear",
               port=TorchPort("attention_projection", paired=False)),
