@@ -5,8 +5,10 @@ Design rules:
   their contract (carrying the framework's own verdict on shapes), and installs/removes a guard.
 - `adapter_of(obj)` caches by type and only consults adapters whose framework is already in
   `sys.modules` (an object of theirs can exist only then); nothing here imports a framework.
-- Layer knowledge lives in each adapter's table (`keras.LAYERS`, `torch.MODULES`), looked up
-  along the MRO by `_table.lookup`.
+- Layer knowledge lives in layer kinds, one object per kind (`kinds.LayerKind`; the Keras
+  ones in `keras/layers.py`, the torch ones in `torch/layers.py` and `torch/losses.py`), looked
+  up along the MRO (`keras.kind_of`, `torch.kind_of`); `keras.register` / `torch.register` add
+  one.
 - An adapter's outputs are a `Contract` and a guard's installation; checking and explaining
   are the core's.
 """
@@ -23,8 +25,10 @@ from .._contract import Slot
 from .._slot import argument_slots
 from . import keras as _keras
 from . import torch as _torch
+from ._table import framework_class, lookup
 
-__all__ = ["LEVELS", "Adapter", "adapter_of", "check_level", "contract_of"]
+__all__ = ["LEVELS", "Adapter", "adapter_of", "check_level", "contract_of", "framework_class",
+           "lookup"]
 
 LEVELS = ("strict", "framework")
 

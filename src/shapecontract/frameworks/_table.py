@@ -7,7 +7,9 @@ Design rules:
   `keras.layers.LSTM` gets the LSTM rule, and a user's class that merely shares a name does not.
 - A subclass that overrides the framework's compute method (`forward`, `call`) is not given
   its base's rule: its shapes are its own (it is treated as a custom module/layer).
-- Keys are names, not classes, so a table never imports its framework.
+- Keys are names, not classes, so a table never imports its framework. A user's own class
+  (outside the framework) is keyed by its qualified name, `module.QualName` (`qualified_name`),
+  and found before any framework class along its MRO.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TypeVar
 
-__all__ = ["framework_class", "lookup"]
+__all__ = ["forget", "framework_class", "lookup", "qualified_name"]
 
 T = TypeVar("T")
 
@@ -26,6 +28,16 @@ be reused by another table while the entry lives, and compared on every hit."""
 
 _COMPUTE = {"torch": "forward", "keras": "call"}
 """The method whose override makes a subclass's shapes its own, per framework."""
+
+
+def qualified_name(cls: type) -> str:
+    """The key of a user's own class in a table: `module.QualName`."""
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def forget() -> None:
+    """Drop every cached lookup (a table gained or lost a name: a registered kind)."""
+    _cache.clear()
 
 
 def framework_class(obj: object, table: Mapping[str, T], package: str) -> str | None:
@@ -53,6 +65,9 @@ def _lookup(obj: object, table: Mapping[str, T], package: str) -> tuple[str, obj
         ours = mod == package or mod.startswith(package + ".")
         if ours and cls.__name__ in table:
             found = (cls.__name__, table[cls.__name__])
+            break
+        if not ours and table and qualified_name(cls) in table:  # a user's registered class
+            found = (cls.__name__, table[qualified_name(cls)])
             break
         if not ours and compute is not None and compute in vars(cls):
             break  # a user's class computes its own shapes

@@ -19,7 +19,7 @@ from .._dims import dim_size
 from .._errors import Location, Violation
 from .._spec import ArraySpec, ModelSpec, OneOf, shape_text
 from . import adapter_of, contract_of
-from .torch import _known, is_torch_module
+from .torch import is_torch_module, known
 
 __all__ = ["check_model"]
 
@@ -32,7 +32,7 @@ def check_model(spec: ModelSpec, model: Any, loc: Location, st: Any) -> None:
                                        expected=spec.model_type, actual=type(model)))
         return
     input_shape = None
-    if is_torch_module(model) and _known(model, "") is None:
+    if is_torch_module(model) and known(model, "") is None:
         input_shape = tuple(dim_size(d, st.bindings) for d in spec.inputs[0])
     c = contract_of(model, input_shape=input_shape)
     derived_in = [s.spec for s in c.inputs()]

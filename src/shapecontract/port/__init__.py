@@ -1,11 +1,12 @@
 """Keras 3 <-> PyTorch porting checks: compare contracts, transfer weights, check outputs.
 
 Design rules:
-- What the port knows about layers is in `rules`: one table per side, keyed by framework
-  class names and looked up along the MRO, so a subclass of `nn.LSTM` / `keras.layers.LSTM` is
-  an LSTM and a user's class that is merely named `LSTM` is not. A rule gives the kind (a
-  Keras layer pairs with a torch module of the same kind), the checks, the weight transfer
-  and the layout. Adding a layer kind is one entry per side (plus its transfer function).
+- What the port knows about layers is on the frameworks' layer kinds (`frameworks.keras.
+  kind_of`, `frameworks.torch.kind_of`), read through `rules`: a kind's port pairing gives its
+  pairing tag (a Keras layer pairs with a torch module of the same tag), the checks, the weight
+  transfer and the layout. Lookups follow the MRO, so a subclass of `nn.LSTM` /
+  `keras.layers.LSTM` is an LSTM and a user's class that is merely named `LSTM` is not. Adding
+  a layer kind is one kind object per side (`frameworks.keras.register`).
 - `compare` pairs and checks from metadata (torch runs only on fake tensors);
   `transfer_weights` converts layouts and gate orders both ways; `assert_equivalent` runs
   both models on the same data and names the first diverging pair; `scaffold` writes the

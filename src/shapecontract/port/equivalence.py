@@ -18,7 +18,7 @@ from typing import Any
 from .compare import PortReport, Probe, align_outputs, check_models, compare, pairing
 from .diagnose import Divergence, first_divergence
 from .rules import to_numpy
-from .weights import _flatten_sources
+from .weights import flatten_sources
 
 __all__ = ["Equivalence", "PortMismatch", "assert_equivalent"]
 
@@ -194,4 +194,4 @@ def _divergence(keras_model: Any, pairs: list[Any], xs: list[Any], tr: Any,
     except Exception:  # a layer used twice, a nested model: no per-layer values
         return None
     n = len(pairs)
-    return first_divergence(pairs, values[:n], values[n:], tr, _flatten_sources(keras_model), atol)
+    return first_divergence(pairs, values[:n], values[n:], tr, flatten_sources(keras_model), atol)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-from ..frameworks._table import lookup
+from ..frameworks import lookup
 from .compare import (
     PortReport,
     all_keras_layers,
@@ -28,7 +28,7 @@ from .compare import (
 )
 from .rules import FLATTENED, Channels, keras_class, keras_paired, keras_rule, torch_class
 
-__all__ = ["transfer_weights"]
+__all__ = ["flatten_sources", "transfer_weights"]
 
 
 def transfer_weights(keras_model: Any, torch_model: Any, direction: str = "keras_to_torch") -> None:
@@ -52,7 +52,7 @@ def transfer_weights(keras_model: Any, torch_model: Any, direction: str = "keras
     if unpaired:
         warnings.warn("transfer_weights: nothing to pair with " + ", ".join(unpaired) + ": their "
                       "weights are not transferred (run compare)", UserWarning, stacklevel=2)
-    flat_from = _flatten_sources(keras_model)
+    flat_from = flatten_sources(keras_model)
     for p in pairs:
         rule = keras_rule(p.keras[0])
         if rule is None or rule.transfer is None or not same_kind(p):
@@ -73,7 +73,7 @@ def _keeps_layout(layer: Any) -> bool:
     return bool(lookup(layer, _KEEP_LAYOUT, "keras"))
 
 
-def _flatten_sources(keras_model: Any) -> dict[int, tuple[int, ...]]:
+def flatten_sources(keras_model: Any) -> dict[int, tuple[int, ...]]:
     """For each layer fed by a Flatten of a channels_last map (a conv or pool): that map's shape.
 
     torch's port flattens the channels-first map (nn.Flatten after nn.Conv), so a Dense's rows

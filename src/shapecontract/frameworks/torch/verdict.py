@@ -1,0 +1,416 @@
+"""torch's own verdict on shapes: forward run on fake tensors (layer L6).
+
+Design rules:
+- The verdict runs a module's `forward` on fake tensors of the call's shapes and dtypes (no
+  memory, no data), cached per module by them; a loss is asked on real zeros (its kind says
+  so). An op fake tensors cannot run on shapes alone makes the verdict "cannot tell".
+- A rejection names the layer, what it needs and what it got (its kind's
+  `explain_rejection`), with fixes tried on fake tensors first.
+- A run for shapes leaves nothing behind (`isolated`): attributes, buffers, random state.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from ..._spec import OneOf
+from .._cache import bounded
+from .layers import first_known, kind_of, known, torch_class, who
+
+__all__ = ["TorchVerdict", "call_untraced", "isolated", "quiet", "run_fake", "sizes_that_fit"]
+
+
+class quiet:
+    """Silence torch's fake-tensor logger: a failing shape is an answer here, not an error."""
+
+    def __enter__(self) -> None:
+        import logging
+
+        self.log = logging.getLogger("torch._subclasses.fake_tensor")
+        self.level = self.log.level
+        self.log.setLevel(logging.CRITICAL)
+
+    def __exit__(self, *exc: Any) -> None:
+        self.log.setLevel(self.level)
+
+
+class isolated:
+    """Run a module's forward for its shapes only and leave nothing behind: every submodule's
+    attributes (a mask the forward caches on `self` would otherwise stay a fake tensor; a call
+    counter would count), its buffers' values (BatchNorm statistics) and the random number
+    generators (Python's, numpy's, torch's: a forward that draws for teacher forcing draws the
+    same numbers in the real call) are as they were before."""
+
+    def __init__(self, m: Any) -> None:
+        self.m = m
+
+    def __enter__(self) -> None:
+        import random
+
+        import torch
+
+        self.attrs = [(sub, dict(vars(sub)), dict(sub._parameters), dict(sub._buffers),
+                       dict(sub._modules)) for sub in self.m.modules()]
+        self.values = [(b, b.detach().clone()) for b in self.m.buffers()]
+        self.py = random.getstate()
+        np = sys.modules.get("numpy")
+        self.np = np.random.get_state() if np is not None else None
+        self.torch = torch.random.get_rng_state()
+
+    def __exit__(self, *exc: Any) -> None:
+        import random
+
+        import torch
+
+        for sub, attrs, params, buffers, modules in self.attrs:
+            vars(sub).clear()
+            vars(sub).update(attrs)
+            for held, saved in ((sub._parameters, params), (sub._buffers, buffers),
+                                (sub._modules, modules)):
+                held.clear()
+                held.update(saved)
+        with torch.no_grad():
+            for b, value in self.values:
+                if b.shape == value.shape:
+                    b.copy_(value)
+        random.setstate(self.py)
+        np = sys.modules.get("numpy")
+        if np is not None and self.np is not None:
+            np.random.set_state(self.np)
+        torch.random.set_rng_state(self.torch)
+
+
+# ------------------------------------------------------------------ framework verdicts
+class TorchVerdict:
+    """torch's own verdict for one module on input values: its forward run on fake tensors of
+    the same shapes and dtypes (no memory, no data), cached by them. Held by the module's
+    contract. Runs `forward` itself, so the module's hooks (a guard)
+    are not involved."""
+
+    def __init__(self, module: Any, batch_axes: int | None = None) -> None:
+        self._module = module  # the contract describes this module: it keeps it
+        self._fast: dict[Any, bool | None] = {}
+        self._cache: dict[Any, tuple[bool | None, str]] = {}
+        self._batch_axes = batch_axes
+        """Its first input leads with the batch (`_batch_axes`): torch's acceptance of a shape
+        holds for every batch size of the same rank (a new batch size costs no fake pass). A
+        rejection is kept for its own shape only."""
+        self._accepted: dict[Any, bool] = {}
+        self.guessed_from: str | None = None
+        """The layer a guessed input contract was read from (`LSTM 'lstm'`): when torch
+        rejects a call at that very layer, the guess's violations stand."""
+
+    def fast(self, *values: Any) -> bool | None:
+        """The verdict's first element for these tensors, from a cache keyed by their
+        `(shape, dtype)` (what a compiled checker asks on every call: one dict lookup)."""
+        try:
+            key = tuple(None if v is None else (v.shape, v.dtype) for v in values)
+            return self._fast[key]
+        except (KeyError, TypeError, AttributeError):
+            pass
+        free = None
+        k = self._batch_axes
+        if k is not None and values and values[0] is not None:
+            try:  # the same shapes but the batch sizes: accepted already
+                x = values[0]
+                kept = tuple(x.shape)[1:] if k == 0 else tuple(x.shape)[len(x.shape) - k:]
+                free = (len(x.shape), kept, x.dtype,
+                        tuple(None if v is None else (v.shape, v.dtype) for v in values[1:]))
+                if free in self._accepted:
+                    return True
+            except (TypeError, AttributeError, IndexError):
+                free = None
+        ok = self(list(values))[0]
+        try:
+            bounded(self._fast)[key] = ok
+            if ok and free is not None:
+                bounded(self._accepted)[free] = True
+        except (TypeError, AttributeError, UnboundLocalError):
+            pass
+        return ok
+
+    def __call__(self, values: list[Any]) -> tuple[bool | None, str]:
+        while values and values[-1] is None:  # omitted optional inputs (hx)
+            values = values[:-1]
+        key = _signature(values)
+        if key is None:
+            return None, ""  # unknown sizes or something that is not a tensor: cannot tell
+        hit = self._cache.get(key)
+        if hit is None:
+            if _compiling():  # Dynamo traces this: it cannot run fake tensors, but its own
+                return None, ""  # trace runs the module on them, and says what torch rejects
+            hit = bounded(self._cache)[key] = _torch_verdict(self._module, key)
+        return hit
+
+
+
+def call_untraced(fn: Callable[..., Any], *args: Any) -> Any:
+    """`fn(*args)` with `torch.jit.trace`'s tracer paused, if it runs: a guard checks the
+    concrete sizes of the example inputs (traced sizes are tensors) and records nothing in the
+    trace. Not traced by Dynamo (it only runs when `torch.jit` traces)."""
+    import torch
+
+    if torch.compiler.is_compiling():
+        return fn(*args)
+    state = torch._C._get_tracing_state()
+    if state is None:
+        return fn(*args)
+    set_state = torch._C._set_tracing_state  # type: ignore[attr-defined]
+    set_state(None)
+    try:
+        return fn(*args)
+    finally:
+        set_state(state)
+
+
+def _compiling() -> bool:
+    import torch
+
+    return bool(torch.compiler.is_compiling())
+
+
+def _signature(values: Any) -> Any:
+    """Nested (shape, dtype) of tensors (tuples for tuples), or None if any is unknown."""
+    out = []
+    for v in values:
+        if isinstance(v, (tuple, list)):
+            inner = _signature(v)
+            if inner is None:
+                return None
+            out.append(inner)
+        elif v is None:
+            out.append(None)
+        elif hasattr(v, "shape") and hasattr(v, "dtype"):
+            try:
+                shape = tuple(int(s) for s in v.shape)
+            except (TypeError, ValueError):
+                return None
+            out.append((shape, v.dtype))
+        else:
+            return None
+    return tuple(out)
+
+
+def _fake(sig: Any, zeros: bool = False) -> Any:
+    """Tensors of a `_signature`: empty (fake, under FakeTensorMode), or real zeros."""
+    import torch
+
+    if sig is None:
+        return None
+    if len(sig) == 2 and isinstance(sig[0], tuple) and not isinstance(sig[1], tuple):
+        return (torch.zeros if zeros else torch.empty)(sig[0], dtype=sig[1])
+    return tuple(_fake(s, zeros) for s in sig)
+
+
+def _first_line(e: BaseException) -> str:
+    """torch's verdict in torch's own words: the first line of its error."""
+    return (str(e).strip().splitlines() or [type(e).__name__])[0][:300]
+
+
+def run_fake(m: Any, sig: Any, watch: Any = None) -> tuple[bool | None, str, Any]:
+    """Run `m.forward` on fake tensors of `sig`: (ok, torch's first line, the last leaf module
+    entered as (name, module, input shape)); ok is None when fake tensors cannot tell. `watch(name, module, shape)` sees every entry."""
+    from torch._subclasses.fake_tensor import FakeTensorMode
+
+    last: list[Any] = [None]
+    handles = []
+    for name, sub in m.named_modules():
+        if sub is not m and not list(sub.children()):
+            def pre(mod: Any, args: Any, _name: str = name) -> None:
+                a = args[0] if args else None
+                shape = (tuple(int(s) for s in a.shape) if a is not None and hasattr(a, "shape")
+                         else None)
+                last[0] = (_name, mod, shape)
+                if watch is not None:
+                    watch(_name, mod, shape)
+            handles.append(sub.register_forward_pre_hook(pre))
+    import warnings
+
+    try:
+        with quiet(), isolated(m), FakeTensorMode(allow_non_fake_inputs=True), \
+                warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch's own warnings are for the real call
+            m.forward(*[_fake(s) for s in sig])
+    except _cannot_tell() as e:  # an op whose output shape depends on the values (packing
+        return None, _first_line(e), last[0]  # by lengths, nonzero, .item()): not a verdict
+    except Exception as e:  # torch's own verdict, in torch's own words
+        return False, _first_line(e), last[0]
+    finally:
+        for h in handles:
+            h.remove()
+    return True, "", None
+
+
+def _cannot_tell() -> tuple[type[BaseException], ...]:
+    """What fake tensors raise for an op they cannot run on shapes alone."""
+    from torch._subclasses import fake_tensor
+
+    names = ("DataDependentOutputException", "DynamicOutputShapeException",
+             "UnsupportedOperatorException", "UnsupportedFakeTensorException")
+    found = tuple(getattr(fake_tensor, n) for n in names if hasattr(fake_tensor, n))
+    try:
+        from torch.fx.experimental.symbolic_shapes import GuardOnDataDependentSymNode
+    except ImportError:
+        return found
+    return (*found, GuardOnDataDependentSymNode)
+
+
+def _torch_verdict(m: Any, sig: Any) -> tuple[bool | None, str]:
+    from ..._errors import Reason
+
+    if kind_of(m).eager_verdict:
+        return _real_loss_verdict(m, sig)
+    ok, text, last = run_fake(m, sig)
+    if ok or ok is None:
+        return ok, ""
+    return False, _explain_failure(m, sig, text, last) or Reason(text)
+
+
+def _real_loss_verdict(m: Any, sig: Any) -> tuple[bool, str]:
+    """A loss module asked on real zeros of the same shapes and dtypes (once per signature; a
+    loss is one cheap pass over its inputs). Fake tensors skip some of torch's own checks
+    (an integer target for BCELoss, a float one for NLLLoss on empty inputs) and refuse what
+    eager torch takes (an unbatched (C,) score with a (1,) target): the eager call decides.
+    Zeros are valid probabilities and class index 0; with no class at all, no index is valid.
+    (`TorchKind.eager_verdict` says which modules are asked this way.)"""
+    import warnings
+
+    import torch
+
+    from ..._errors import Reason
+
+    try:
+        with warnings.catch_warnings(), torch.no_grad():
+            warnings.simplefilter("ignore")  # torch's own warnings are for the real call
+            m.forward(*[_fake(s, zeros=True) for s in sig])
+    except Exception as e:  # torch's own verdict, in torch's own words
+        return False, Reason(_first_line(e))
+    return True, ""
+
+
+def _explain_failure(m: Any, sig: Any, text: str, last: Any) -> Any:
+    """Name the layer that rejects the input, what it needs and what it got, and fixes that
+    make torch accept it (each tried on fake tensors before it is offered)."""
+    from ..._errors import Fix, Reason
+
+    fixes: list[Fix] = []
+    first = sig[0] if sig else None
+    if first is not None and first[0] is not None:
+        batched = ((1, *first[0]), first[1])
+        ok_b, text_b, last_b = run_fake(m, (batched, *sig[1:]))
+        if ok_b:  # an unbatched input into a batch-only model
+            fixes.append(Fix("the model works on batches and this input has no batch axis; add "
+                             "it with x.unsqueeze(0) (or x[None])", "insert_axis", "x.unsqueeze(0)"))
+        elif _looks_unbatched(m, first[0]):  # no batch axis, and wrong even with one
+            inner = _explain_failure(m, (batched, *sig[1:]), text_b, last_b)
+            hint = Fix("this input has no batch axis: add it with x.unsqueeze(0); with it, the "
+                       "input still does not fit (below)", "advice")
+            return Reason(f"this input has no batch axis; with one: {inner or text_b}",
+                          getattr(inner, "layer", None), (hint, *getattr(inner, "fixes", ())))
+    if fixes:
+        return Reason(f"this input has no batch axis, and the model works on batches only "
+                      f"(torch: {text})", None, tuple(fixes))
+    floating = getattr(first[1], "is_floating_point", None) if first is not None else None
+    if first is not None and first[0] is not None and isinstance(floating, bool):
+        import torch  # the other kind of dtype, proven by torch
+
+        other = torch.int64 if floating else torch.float32
+        if run_fake(m, ((first[0], other), *sig[1:]))[0]:
+            code = "x.long()" if other is torch.int64 else "x.float()"
+            what = "integer indices (token ids)" if other is torch.int64 else "floats"
+            return Reason(f"the model takes {what}, not {str(first[1]).replace('torch.', '')} "
+                          f"(torch: {text})", None,
+                          (Fix(f"convert it: {code} (torch accepts that)", "cast", code),))
+    if last is None:
+        return None
+    name, mod, shape = last
+    label = who(torch_class(mod), name)
+
+    def fitting(attr: str, want: int) -> tuple[int, ...] | None:
+        return _fitting_input(m, sig, name, attr, want)
+
+    explained = kind_of(mod).explain_rejection(mod, label, shape, fitting, fixes)
+    if explained is not None:
+        return explained
+    return Reason(f"{label} rejects its input {shape}: {text}", label, tuple(fixes))
+
+
+def _looks_unbatched(m: Any, shape: tuple[int, ...]) -> bool:
+    """Does `shape` have the rank of the unbatched form of `m`'s first layer's input?"""
+    first = (("", m) if known(m, "") is not None else first_known(m))
+    specs = known(first[1], first[0]) if first is not None else None
+    spec = specs[0] if specs is not None else None
+    if not isinstance(spec, OneOf) or len(spec.options) < 2:
+        return False
+    batched, *others = spec.options
+    return len(shape) != len(batched.dims) and any(
+        o.variadic_at is None and len(o.dims) == len(shape) for o in others)
+
+
+def _fitting_input(m: Any, sig: Any, layer: str, attr: str, want: int) -> tuple[int, ...] | None:
+    """The input shape nearest to `sig[0]` whose spatial axes (all set to one size) give
+    `layer` the `want` features it needs: a binary search over that size, on fake tensors."""
+    first = sig[0]
+    shape, dtype = first
+    if len(shape) < 3:
+        return None
+    spatial = list(range(2, len(shape)))
+
+    def features(size: int) -> int | None:
+        seen: list[int] = []
+
+        def watch(name: str, mod: Any, got: Any) -> None:
+            if name == layer and got:
+                seen.append(got[-1])
+                raise _Found()
+
+        probe = list(shape)
+        for a in spatial:
+            probe[a] = size
+        run_fake(m, ((tuple(probe), dtype), *sig[1:]), watch)  # stops at the layer (_Found)
+        return seen[0] if seen else None
+
+    lo, hi = 1, 4096
+    while lo < hi:  # features grow with the input size: find the smallest size giving >= want
+        mid = (lo + hi) // 2
+        got = features(mid)
+        if got is None or got < want:
+            lo = mid + 1
+        else:
+            hi = mid
+    if features(lo) != want:
+        return None
+    fit = list(shape)
+    for a in spatial:
+        fit[a] = lo
+    return tuple(fit)
+
+
+def sizes_that_fit(m: Any, shape: tuple[int, ...]) -> str | None:
+    """For a model whose Linear after a Flatten fixes its input size: which (square) input
+    fits, found on fake tensors. None when that is not what stops the stand-in propagation."""
+    import torch
+
+    sig = ((shape, torch.float32),)
+    ok, _, last = run_fake(m, sig)
+    if ok or last is None:
+        return None
+    name, mod, got = last
+    fixed = kind_of(mod).fixed_input(mod)
+    if fixed is None or not got or got[-1] == fixed[1]:
+        return None
+    attr, want = fixed
+    fit = _fitting_input(m, sig, name, attr, want)
+    if fit is None:
+        return None
+    label = who(torch_class(mod), name)
+    spatial = " x ".join(str(s) for s in fit[2:])
+    return (f"input size: {label} takes {attr}={want}, which a {spatial} input "
+            "gives (of square inputs); every input's size is checked on fake tensors as it "
+            "arrives")
+
+
+class _Found(Exception):
+    """Stops a probe once the watched layer has seen its input."""
