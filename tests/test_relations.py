@@ -49,7 +49,8 @@ def test_flatten_into_linear_sized_for_another_image() -> None:
     assert "(8, 1, 28, 28)" in fits
     m(torch.zeros(8, 1, 28, 28))  # the input that fits
     rebuilt = next(f for f in e.suggestions if "nn.Linear(1024, 32)" in f)
-    assert rebuilt
+    assert (rebuilt.op.kind, rebuilt.op.setting, rebuilt.op.value) == ("Linear", "in_features",
+                                                                       1024)
     m2 = guard(MnistNet(fc1_in=1024))  # the layer built for this input
     m2(torch.zeros(8, 1, 32, 32))
 
@@ -62,6 +63,7 @@ def test_unbatched_image_into_a_batch_only_model() -> None:
     fix = e.suggestions[0]
     assert fix.kind == "insert_axis" and fix.code == "x.unsqueeze(0)"
     m(x.unsqueeze(0))
+    m(fix.op.apply(x))  # the fix's operation itself
 
 
 def test_sequential_relation_and_what_torch_accepts_agree() -> None:

@@ -332,6 +332,8 @@ def test_input_shape_with_batch_first_on_a_time_major_lstm_is_refused_with_a_val
     assert v.location == ("input_shape",) and "batch_first=False" in str(e.value)
     fix = v.suggestions[0].code
     assert fix == "nn.LSTM(3, 50, batch_first=True)"
+    op = v.suggestions[0].op  # as data: the layer's setting to change
+    assert (op.kind, op.setting, op.value) == ("LSTM", "batch_first", True)
     fixed = guard(M(eval(fix, {"nn": nn})), input_shape=(None, 24, 3))
     assert tuple(fixed(torch.zeros(64, 24, 3)).shape) == (64, 1)
     with pytest.raises(ShapeContractError):  # and the declared 24 steps are enforced

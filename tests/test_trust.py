@@ -117,6 +117,7 @@ def test_input_shape_leaves_the_dtype_to_torch() -> None:
     x = torch.zeros(3, 20)
     fixed = eval(fix.code, {"torch": torch, "text": x, "x": x})  # the fix as the user pastes it
     assert g(fixed).shape == (3, 2)
+    assert g(fix.op.apply(x)).shape == (3, 2)  # the fix's operation itself
 
 
 def _keras_note(model: Any, data: np.ndarray) -> tuple[bool, str]:

@@ -216,6 +216,7 @@ def _refuse_batch_elsewhere(m: Any, first: tuple[str, Any], shape: tuple[Any, ..
     batch on axis `b` (a time-major RNN: axis 1), which the declaration fixes (at 24): the
     batch/time swap of the seed, stated outright, refused before any data."""
     from ..._errors import ShapeContractError, Violation
+    from ...fixes import SetSetting
 
     name, layer = first
     cls = type(layer).__name__
@@ -227,7 +228,8 @@ def _refuse_batch_elsewhere(m: Any, first: tuple[str, Any], shape: tuple[Any, ..
         how = " (batch_first=False)"
         code = (f"nn.{cls}({layer.input_size}, {layer.hidden_size}, "
                 "batch_first=True)")
-        fixes.append(Fix(f"build it batch-first: {code}", "advice", code))
+        fixes.append(Fix(f"build it batch-first: {code}", "advice", code,
+                         SetSetting(f"nn.{cls} '{name}'", cls, "batch_first", True)))
     fixes.append(Fix(f"{'or, ' if fixes else ''}if the data really is laid out "
                      f"({', '.join(names)}), declare input_shape={tuple(moved)}", "advice"))
     raise ShapeContractError([Violation(

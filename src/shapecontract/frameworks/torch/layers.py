@@ -21,6 +21,7 @@ from ..._contract import Slot
 from ..._dims import Anon, Fixed, Named, Variadic
 from ..._errors import Fix, Origin, Reason
 from ..._spec import ArraySpec, OneOf, TupleSpec
+from ...fixes import SetSetting
 from ..kinds import TORCH_KINDS, Knob, LayerKind
 from ..pairing import SEQUENCE, Channels, TorchPort
 from .scaffold import SCAFFOLDS as S
@@ -252,7 +253,8 @@ class LinearKind(TorchKind):
             fixes.append(Fix(f"an input of shape {fit} fits this model (resize or crop the data "
                              "to it)", "advice"))
         fixes.append(Fix(f"or build the layer for this input: nn.Linear({got}, "
-                         f"{m.out_features})", "advice"))
+                         f"{m.out_features})", "advice", None,
+                         SetSetting(label, "Linear", "in_features", got)))
         return Reason(msg, label, tuple(fixes))
 
 

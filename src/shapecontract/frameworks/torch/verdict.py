@@ -294,6 +294,7 @@ def _explain_failure(m: Any, sig: Any, text: str, last: Any) -> Any:
     """Name the layer that rejects the input, what it needs and what it got, and fixes that
     make torch accept it (each tried on fake tensors before it is offered)."""
     from ..._errors import Fix, Reason
+    from ...fixes import Cast, InsertAxis
 
     fixes: list[Fix] = []
     first = sig[0] if sig else None
@@ -302,7 +303,8 @@ def _explain_failure(m: Any, sig: Any, text: str, last: Any) -> Any:
         ok_b, text_b, last_b = run_fake(m, (batched, *sig[1:]))
         if ok_b:  # an unbatched input into a batch-only model
             fixes.append(Fix("the model works on batches and this input has no batch axis; add "
-                             "it with x.unsqueeze(0) (or x[None])", "insert_axis", "x.unsqueeze(0)"))
+                             "it with x.unsqueeze(0) (or x[None])", "insert_axis", "x.unsqueeze(0)",
+                             InsertAxis(0)))
         elif _looks_unbatched(m, first[0]):  # no batch axis, and wrong even with one
             inner = _explain_failure(m, (batched, *sig[1:]), text_b, last_b)
             hint = Fix("this input has no batch axis: add it with x.unsqueeze(0); with it, the "
@@ -322,7 +324,8 @@ def _explain_failure(m: Any, sig: Any, text: str, last: Any) -> Any:
             what = "integer indices (token ids)" if other is torch.int64 else "floats"
             return Reason(f"the model takes {what}, not {str(first[1]).replace('torch.', '')} "
                           f"(torch: {text})", None,
-                          (Fix(f"convert it: {code} (torch accepts that)", "cast", code),))
+                          (Fix(f"convert it: {code} (torch accepts that)", "cast", code,
+                               Cast("int64" if other is torch.int64 else "float32")),))
     if last is None:
         return None
     name, mod, shape = last
