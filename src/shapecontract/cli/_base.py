@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
-import importlib
 import os
 import sys
-from collections.abc import Iterator
 from typing import Any, TextIO
 
-KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
+from ..frameworks.files import LoadError, import_quietly, one_line, quiet_stderr
+
+__all__ = ["DATA_SUFFIXES", "UsageError", "bad", "good", "import_framework", "one_line",
+           "quiet_stderr"]
+
 DATA_SUFFIXES = (".npy", ".npz")
 
 
@@ -34,43 +35,9 @@ def bad(text: str) -> str:
     return _colour(text, "31")
 
 
-def one_line(e: BaseException) -> str:
-    """The first line of an exception's message (frameworks write long ones)."""
-    text = str(e).strip() or type(e).__name__
-    return text.splitlines()[0].strip()
-
-
-# ----------------------------------------------------------------------------- loading
-@contextlib.contextmanager
-def quiet_stderr() -> Iterator[None]:
-    """Silence what TensorFlow's C++ runtime writes straight to fd 2 while it is imported."""
-    if os.environ.get("SHAPECONTRACT_DEBUG"):
-        yield
-        return
+def import_framework(package: str, extra: str) -> Any:
+    """Import a framework a command needs (only then), quietly; a missing one is a usage error."""
     try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError):
-        yield
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-
-
-def import_framework(name: str) -> Any:
-    """Import keras or torch (only when a file needs it), quietly; a missing one is a usage error."""
-    if name == "keras":
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    try:
-        with quiet_stderr():
-            return importlib.import_module(name)
-    except ImportError as e:
-        raise UsageError(f"this needs {name}, which cannot be imported ({one_line(e)}); "
-                         f"install shapecontract[{'tensorflow' if name == 'keras' else name}]"
-                         ) from None
+        return import_quietly(package, extra)
+    except LoadError as e:
+        raise UsageError(str(e)) from None

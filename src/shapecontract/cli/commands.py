@@ -14,7 +14,7 @@ from typing import Any
 from ._base import UsageError, bad, good, import_framework, one_line, quiet_stderr
 from .sources import (
     Files,
-    as_torch,
+    as_input,
     data_source,
     elements,
     framework_of,
@@ -98,9 +98,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         c = model_contract(model)
         adapter = adapter_of(model)
         targets = adapter.targets(model, c) if adapter is not None else None
-    if model is not None and framework_of(model) == "torch" and (
-            isinstance(data, Files) or Path(args.data).exists()):
-        data = as_torch(data)  # a file's arrays, as a torch model takes them (no copy)
+    if model is not None and (isinstance(data, Files) or Path(args.data).exists()):
+        data = as_input(model, data)  # a file's arrays, as the model takes them (no copy)
     failures: list[tuple[str, Any]] = []
     n = 0
     unchecked_y = False
@@ -154,7 +153,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         raise UsageError(f"--workers {args.workers} reads a map-style dataset (len() and "
                          f"indexing); {name} is a {type(stream).__name__}")
     if args.workers and args.workers > 1:
-        import_framework("torch")
+        import_framework("torch", "torch")  # validate runs workers in a DataLoader
     try:
         report = validate(stream, spec, stable=tuple(args.stable or ()), workers=args.workers,
                           progress=sys.stderr.isatty())

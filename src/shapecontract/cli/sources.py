@@ -13,11 +13,10 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from ..frameworks import model_file_suffixes
 from ._base import (
     DATA_SUFFIXES,
-    KERAS_SUFFIXES,
     UsageError,
-    import_framework,
     one_line,
     quiet_stderr,
 )
@@ -105,7 +104,7 @@ def load_model(ref: str, unsafe: bool = False) -> Any:
     """A Keras model or torch module from a `.keras` file, a torch file or `module:attr`."""
     path = Path(ref)
     if not path.exists():
-        if ":" in ref and not ref.endswith(KERAS_SUFFIXES):
+        if ":" in ref and not ref.lower().endswith(model_file_suffixes()):
             obj = import_attr(ref)
             if not _is_model(obj) and callable(obj):
                 obj = _call_for_model(ref, obj)
@@ -117,56 +116,13 @@ def load_model(ref: str, unsafe: bool = False) -> Any:
         raise UsageError(f"{ref}: no such file (and not a package.module:attr)")
     if path.is_dir():
         raise UsageError(f"{ref}: a directory, not a model file")
-    if path.suffix.lower() in KERAS_SUFFIXES:
-        return _load_keras(path, unsafe)
-    return _load_torch(path, unsafe)
+    from ..frameworks import loader_for
+    from ..frameworks.files import LoadError
 
-
-def _load_keras(path: Path, unsafe: bool) -> Any:
-    keras = import_framework("keras")
     try:
-        with quiet_stderr():
-            return keras.saving.load_model(str(path), safe_mode=not unsafe)
-    except Exception as e:
-        text = str(e)
-        if "safe_mode" in text or "Lambda" in text:
-            raise UsageError(
-                f"{path}: Keras's safe mode refuses to load it: it holds a Lambda layer (code "
-                "that runs when loaded); pass --unsafe only if you trust the file") from None
-        if "File not found" in text and path.is_file():  # Keras's words for a bad archive
-            raise UsageError(f"{path}: not a .keras archive (a zip file Keras saved); it may be "
-                             "corrupt, empty or another format") from None
-        raise UsageError(f"{path}: not a Keras model file Keras can load: {type(e).__name__}: "
-                         f"{one_line(e)}") from None
-
-
-def _load_torch(path: Path, unsafe: bool) -> Any:
-    torch = import_framework("torch")
-    import pickle
-
-    if unsafe and "" not in sys.path and os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())  # a whole module's class, in the user's project
-    try:
-        obj = torch.load(str(path), map_location="cpu", weights_only=not unsafe)
-    except ModuleNotFoundError as e:
-        raise UsageError(f"{path}: the module it was saved from cannot be imported ({e}); run "
-                         "from the project's directory or put it on PYTHONPATH") from None
-    except pickle.UnpicklingError as e:
-        if "unsupported global" not in str(e).lower():  # a pickled class: a whole module
-            raise UsageError(f"{path}: not a torch file torch.load can read: "
-                             f"{one_line(e)}") from None
-        raise UsageError(f"{path}: refused: loading it needs weights_only=False (it holds "
-                         "pickled objects, e.g. a whole module), which can run arbitrary code; "
-                         "pass --unsafe only if you trust the file") from None
-    except Exception as e:
-        raise UsageError(f"{path}: not a torch file torch.load can read: {type(e).__name__}: "
-                         f"{one_line(e)}") from None
-    if isinstance(obj, torch.nn.Module):
-        return obj
-    if isinstance(obj, dict):
-        raise UsageError(f"{path}: a state dict (weights only: {len(obj)} entries), not a model; "
-                         "name the model's module instead, as package.module:attr")
-    raise UsageError(f"{path}: holds a {type(obj).__name__}, not a torch.nn.Module")
+        return loader_for(path.name).files.load(path, unsafe)
+    except LoadError as e:
+        raise UsageError(str(e)) from None
 
 
 def model_contract(model: Any) -> Any:
@@ -275,15 +231,21 @@ class Files:
         return (self[i] for i in range(len(self)))
 
 
-def as_torch(data: Any) -> Any:
-    """Arrays read from files, as torch tensors sharing their memory (`torch.from_numpy`): a
-    torch model's contract takes tensors, and a file can only hold numpy arrays."""
-    import torch
+def as_input(model: Any, data: Any) -> Any:
+    """Arrays read from files as `model`'s framework takes them (torch: tensors sharing their
+    memory, `torch.from_numpy`), since a file can only hold numpy arrays; as they are for a
+    framework that takes numpy arrays."""
+    from ..frameworks import adapter_of
+
+    adapter = adapter_of(model)
+    as_one = getattr(getattr(adapter, "files", None), "as_input", None)
+    if as_one is None:
+        return data
 
     def convert(x: Any) -> Any:
         if isinstance(x, tuple):
             return tuple(convert(a) for a in x)
-        return torch.from_numpy(x) if isinstance(x, _np().ndarray) else x
+        return as_one(x)
 
     if isinstance(data, Files):
         return _Converted(data, convert)

@@ -10,7 +10,8 @@ Design rules:
   up along the MRO (`keras.kind_of`, `torch.kind_of`); `keras.register` / `torch.register` add
   one.
 - An adapter's outputs are a `Contract` and a guard's installation; checking and explaining
-  are the core's.
+  are the core's. Its `files` load the framework's model files for the command line
+  (`loader_for(filename)`), so the command line names no framework.
 """
 
 from __future__ import annotations
@@ -26,9 +27,11 @@ from .._slot import argument_slots
 from . import keras as _keras
 from . import torch as _torch
 from ._table import framework_class, lookup
+from .keras import files as _keras_files
+from .torch import files as _torch_files
 
 __all__ = ["LEVELS", "Adapter", "adapter_of", "check_level", "contract_of", "framework_class",
-           "lookup"]
+           "loader_for", "lookup", "model_file_suffixes"]
 
 LEVELS = ("strict", "framework")
 
@@ -59,14 +62,36 @@ class Adapter:
     """The guard installed on `obj`, or None."""
     targets: Callable[[Any, Contract], Contract | None] = _no_targets
     """`obj`'s inputs and the targets its loss takes (`fit(x, y)`), or None."""
+    files: Any = None
+    """Its model files, for the command line: a module with `SUFFIXES`, `EXTRA` (the extra of
+    shapecontract that installs the framework), `load(path, unsafe)` raising
+    `files.LoadError`, and optionally `as_input(array)` (a numpy array read from a data file as
+    the framework's models take it)."""
 
 
 ADAPTERS: tuple[Adapter, ...] = (
     Adapter("Keras", "keras", _keras.is_keras, _keras.contract_of_keras, _keras.install_guard,
-            _keras.remove_guard, _keras.guard_of, _keras.target_contract),
+            _keras.remove_guard, _keras.guard_of, _keras.target_contract, _keras_files),
     Adapter("PyTorch", "torch", _torch.is_torch_module, _torch.contract_of_torch,
-            _torch.install_guard, _torch.remove_guard, _torch.guard_of),
+            _torch.install_guard, _torch.remove_guard, _torch.guard_of, files=_torch_files),
 )
+FALLBACK_LOADER = "torch"
+"""The framework asked to load a file whose suffix no framework claims (torch files have no
+fixed suffix)."""
+
+
+def loader_for(filename: str) -> Adapter:
+    """The adapter whose files have `filename`'s suffix, else the fallback's."""
+    lower = filename.lower()
+    for a in ADAPTERS:
+        if a.files is not None and lower.endswith(tuple(a.files.SUFFIXES)):
+            return a
+    return next(a for a in ADAPTERS if a.package == FALLBACK_LOADER)
+
+
+def model_file_suffixes() -> tuple[str, ...]:
+    """Every suffix some framework claims for its model files."""
+    return tuple(s for a in ADAPTERS if a.files is not None for s in a.files.SUFFIXES)
 _by_type: dict[type, Adapter | None] = {}
 
 
