@@ -167,3 +167,48 @@ def test_the_cycle_check_can_fail() -> None:
     """A two-module cycle is found."""
     files = {"a": "from . import b\n", "b": "def f():\n    from . import a\n"}
     assert import_cycles(files) == [["a", "b", "a"]]
+
+
+FRAMEWORK_PACKAGES = ("torch", "tensorflow", "keras", "jax", "jaxlib", "flax")
+"""What the core must not import or look up by name: the frameworks the adapters stand for."""
+
+
+def framework_mentions(source: str) -> list[tuple[int, str]]:
+    """(line, what) for every import of a framework package and every string constant that
+    is one's name or a dotted path into one (`sys.modules["torch"]`, `package == "keras"`,
+    `"torch.nn"`): the ways code can reach a framework. Prose (a fix's text, a docstring) may
+    mention one; a string that is only a package name is code asking for it."""
+    out = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            out += [(node.lineno, a.name) for a in node.names
+                    if a.name.split(".")[0] in FRAMEWORK_PACKAGES]
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            if node.module.split(".")[0] in FRAMEWORK_PACKAGES:
+                out.append((node.lineno, node.module))
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            v = node.value
+            if v in FRAMEWORK_PACKAGES or (
+                    "." in v and v.split(".")[0] in FRAMEWORK_PACKAGES and " " not in v
+                    and "(" not in v and v.replace(".", "").replace("_", "").isalnum()):
+                out.append((node.lineno, repr(v)))
+    return out
+
+
+def _core_mentions(files: dict[str, str]) -> list[str]:
+    return [f"{m}:{line} {what}" for m, source in sorted(files.items())
+            if _layer(m) < LAYERS["frameworks"]
+            for line, what in framework_mentions(source)]
+
+
+def test_no_module_below_the_adapters_reaches_a_framework() -> None:
+    """Below L6 nothing imports torch, tensorflow, keras or jax, or looks one up by name: the
+    core asks the framework packages (frameworks/<name>/) through their registries."""
+    assert _core_mentions(_package_files()) == []
+
+
+def test_the_framework_check_can_fail() -> None:
+    """Meta-test: an import inside a function, and a lookup by name, are both caught."""
+    files = {"_dims": "def f():\n    import torch.nn\n",
+             "_spec": "import sys\nT = sys.modules.get('tensorflow')\nok = 'see keras.utils.x()'\n"}
+    assert _core_mentions(files) == ["_dims:2 torch.nn", "_spec:2 'tensorflow'"]

@@ -15,13 +15,10 @@ from __future__ import annotations
 
 import operator
 import sys
-import weakref
 from typing import Any
 
-from .._errors import as_worker, current_worker
-
-__all__ = ["Backend", "BrokenShape", "backend_of", "defer_check", "dtype_name", "dtype_of",
-           "is_array", "shape_of", "trusted"]
+__all__ = ["Backend", "BrokenShape", "backend_of", "backends", "defer_check", "dtype_name",
+           "dtype_of", "is_array", "register_backend", "shape_of", "trusted"]
 
 # Sets the compiled fast path tests with `in`. Only the slow path adds to them, and only what
 # it has verified, so the fast path learns exact types and dtypes it can pass on sight.
@@ -53,6 +50,19 @@ class Backend:
 
     name = "array"
     module = ""
+    owners: tuple[str, ...] = ()
+    """Top-level modules whose classes define this framework's arrays' `.shape`/`.dtype`
+    (default: `module`); only their arrays are passed on sight by the compiled fast path."""
+    own_shape = False
+    """`shape()` reads the framework's own shape object (it validates it): trusted as is."""
+    graph_types: tuple[str, ...] = ()
+    """Class names of the framework's graph tensors (values while a graph is traced), which
+    `defer` may hand a check to; never passed on sight by the fast path."""
+
+    def defer(self, values: list[Any], owner: Any, check: Any) -> bool:
+        """For a framework that traces graphs: if `values` hold graph tensors with sizes unknown
+        while tracing, add `check(owner, concrete values)` to the graph and return True."""
+        return False
 
     def array_types(self) -> tuple[type, ...]:
         return ()
@@ -75,6 +85,15 @@ class Backend:
 
     def reshape(self, var: str, shape: tuple[int, ...]) -> str:
         return f"{var}.reshape{shape if len(shape) != 1 else f'({shape[0]},)'}"
+
+    def one_hot(self, var: str, classes: int) -> str:
+        return f"np.eye({classes}, dtype=np.float32)[{var}]"
+
+    def argmax(self, var: str, axis: int) -> str:
+        return f"{var}.argmax(axis={axis})"
+
+    def stack(self, var: str) -> str:
+        return f"np.stack({var})"
 
     # Fix operations carried out on a value (`fixes.ops`), in this framework; numpy-like here
     # (numpy and jax arrays answer these methods). Each returns a new value.
@@ -118,159 +137,33 @@ class NumpyBackend(Backend):
         return tuple(x.shape)
 
 
-class TorchBackend(Backend):
-    name = module = "torch"
-
-    def array_types(self) -> tuple[type, ...]:
-        return (sys.modules["torch"].Tensor,)
-
-    def expand(self, var: str, axis: int) -> str:
-        return f"{var}.unsqueeze({axis})"
-
-    def squeeze(self, var: str, axis: int) -> str:
-        return f"{var}.squeeze({axis})"
-
-    def permute(self, var: str, perm: tuple[int, ...]) -> str:
-        swapped = [i for i, p in enumerate(perm) if i != p]
-        if len(swapped) == 2:
-            return f"{var}.transpose({swapped[0]}, {swapped[1]})"
-        return f"{var}.permute{perm}"
-
-    def cast(self, var: str, dtype: str) -> str:
-        return f"{var}.to(torch.{dtype})"
-
-    def do_expand(self, x: Any, axis: int) -> Any:
-        return x.unsqueeze(axis)
-
-    def do_squeeze(self, x: Any, axis: int) -> Any:
-        return x.squeeze(axis)
-
-    def do_permute(self, x: Any, perm: tuple[int, ...]) -> Any:
-        return x.permute(perm)
-
-    def do_cast(self, x: Any, dtype: str) -> Any:
-        return x.to(getattr(sys.modules["torch"], dtype))
-
-    def do_one_hot(self, x: Any, classes: int) -> Any:
-        return sys.modules["torch"].nn.functional.one_hot(x, classes)
-
-    def do_argmax(self, x: Any, axis: int) -> Any:
-        return x.argmax(axis)
-
-    def do_stack(self, items: list[Any]) -> Any:
-        return sys.modules["torch"].stack(items)
-
-
-class TensorFlowBackend(Backend):
-    name = module = "tensorflow"
-
-    def array_types(self) -> tuple[type, ...]:
-        tf = sys.modules["tensorflow"]
-        # a ragged or sparse tensor is an array whose ragged sizes are unknown (None): they
-        # never fail; its other sizes, rank and dtype are checked like a dense tensor's
-        return (tf.Tensor, tf.Variable, tf.RaggedTensor, tf.SparseTensor)
-
-    def shape(self, x: Any) -> tuple[int | None, ...] | None:
-        shape = x.shape
-        if shape.rank is None:
-            return None
-        return tuple(s if type(s) is int else None for s in shape)
-
-    def expand(self, var: str, axis: int) -> str:
-        return f"tf.expand_dims({var}, {axis})"
-
-    def squeeze(self, var: str, axis: int) -> str:
-        return f"tf.squeeze({var}, axis={axis})"
-
-    def permute(self, var: str, perm: tuple[int, ...]) -> str:
-        return f"tf.transpose({var}, {list(perm)})"
-
-    def cast(self, var: str, dtype: str) -> str:
-        return f"tf.cast({var}, tf.{dtype})"
-
-    def reshape(self, var: str, shape: tuple[int, ...]) -> str:
-        return f"tf.reshape({var}, {list(shape)})"
-
-    def do_expand(self, x: Any, axis: int) -> Any:
-        return sys.modules["tensorflow"].expand_dims(x, axis)
-
-    def do_squeeze(self, x: Any, axis: int) -> Any:
-        return sys.modules["tensorflow"].squeeze(x, axis=axis)
-
-    def do_permute(self, x: Any, perm: tuple[int, ...]) -> Any:
-        return sys.modules["tensorflow"].transpose(x, list(perm))
-
-    def do_reshape(self, x: Any, shape: tuple[int, ...]) -> Any:
-        return sys.modules["tensorflow"].reshape(x, shape)
-
-    def do_cast(self, x: Any, dtype: str) -> Any:
-        return sys.modules["tensorflow"].cast(x, dtype)
-
-    def do_one_hot(self, x: Any, classes: int) -> Any:
-        return sys.modules["tensorflow"].one_hot(x, classes)
-
-    def do_argmax(self, x: Any, axis: int) -> Any:
-        return sys.modules["tensorflow"].argmax(x, axis=axis)
-
-    def do_stack(self, items: list[Any]) -> Any:
-        return sys.modules["tensorflow"].stack(items)
-
-
-class JaxBackend(Backend):
-    name = module = "jax"
-
-    def array_types(self) -> tuple[type, ...]:
-        return (sys.modules["jax"].Array,)
-
-    def expand(self, var: str, axis: int) -> str:
-        return f"jnp.expand_dims({var}, {axis})"
-
-    def squeeze(self, var: str, axis: int) -> str:
-        return f"jnp.squeeze({var}, axis={axis})"
-
-    def permute(self, var: str, perm: tuple[int, ...]) -> str:
-        return f"jnp.transpose({var}, {perm})"
-
-    def cast(self, var: str, dtype: str) -> str:
-        return f"{var}.astype(jnp.{dtype})"
-
-    def _np(self, x: Any) -> Any:
-        return sys.modules["jax"].numpy
-
-    def do_one_hot(self, x: Any, classes: int) -> Any:
-        return sys.modules["jax"].nn.one_hot(x, classes)
-
-
-class KerasSymbolicBackend(Backend):
-    """Keras symbolic tensors (`keras.Input(...)`, a KerasTensor while a functional model is
-    built): checked by their known dims; unknown ones (None) never fail."""
-
-    name = "keras"
-    module = "keras"
-
-    def array_types(self) -> tuple[type, ...]:
-        return (sys.modules["keras"].KerasTensor,)
-
-    def expand(self, var: str, axis: int) -> str:
-        return f"keras.ops.expand_dims({var}, {axis})"
-
-    def squeeze(self, var: str, axis: int) -> str:
-        return f"keras.ops.squeeze({var}, axis={axis})"
-
-    def permute(self, var: str, perm: tuple[int, ...]) -> str:
-        return f"keras.ops.transpose({var}, {perm})"
-
-    def cast(self, var: str, dtype: str) -> str:
-        return f"keras.ops.cast({var}, '{dtype}')"
-
-    def reshape(self, var: str, shape: tuple[int, ...]) -> str:
-        return f"keras.ops.reshape({var}, {shape})"
-
-
-_BACKENDS: tuple[Backend, ...] = (NumpyBackend(), TorchBackend(), TensorFlowBackend(), JaxBackend(),
-                                  KerasSymbolicBackend())
+_BACKENDS: list[Backend] = [NumpyBackend()]
+"""numpy's, then each framework package's (`frameworks/<name>/arrays.py`), in the order they
+registered (a Keras symbolic tensor is asked after TensorFlow's tensors)."""
 _GENERIC = Backend()
 _by_type: dict[type, Backend | None] = {}
+_OWNERS: set[str] = {"numpy"}
+_GRAPH_TYPES: set[str] = set()  # class names of graph tensors, from the backends' graph_types
+
+
+def register_backend(backend: Backend) -> Backend:
+    """Make `backend` answer for its framework's arrays (a framework package does this when
+    it is imported; the framework itself is not). Replaces one of the same name."""
+    for i, b in enumerate(_BACKENDS):
+        if b.name == backend.name:
+            _BACKENDS[i] = backend
+            break
+    else:
+        _BACKENDS.append(backend)
+    _OWNERS.update(backend.owners or (backend.module,))
+    _GRAPH_TYPES.update(backend.graph_types)
+    _by_type.clear()
+    return backend
+
+
+def backends() -> tuple[Backend, ...]:
+    """The registered backends, numpy's first."""
+    return tuple(_BACKENDS)
 
 
 def backend_of(x: Any) -> Backend | None:
@@ -291,69 +184,29 @@ def backend_of(x: Any) -> Backend | None:
     return found
 
 
-_FRAMEWORKS = ("numpy", "torch", "tensorflow", "jax", "jaxlib", "keras")
-
-
 def trusted(t: type) -> bool:
     """Does `t` read `.shape` and `.dtype` with a framework's own code? Only such types may be
     passed on sight by the compiled fast path; a subclass or a duck type that defines its own
     `shape` (a property returning None, a string) always goes through the checks of the slow
     path, which refuses a broken shape."""
-    if t.__name__ == "SymbolicTensor":  # a tf.function graph tensor: checked when traced (rare)
+    if t.__name__ in _GRAPH_TYPES:  # a graph tensor (tf.function): checked when traced (rare)
         return False  # by the slow path, which also adds a run-time check for unknown sizes
     for attr in ("shape", "dtype"):
         owner = next((c for c in t.__mro__ if attr in vars(c)), None)
-        if owner is None or (owner.__module__ or "").split(".")[0] not in _FRAMEWORKS:
+        if owner is None or (owner.__module__ or "").split(".")[0] not in _OWNERS:
             return False
     return True
 
 
 def defer_check(values: list[Any], owner: Any, check: Any) -> bool:
-    """If `values` hold tf.function graph tensors with sizes unknown while tracing, add an op to
-    the graph that calls `check(owner, concrete values)` each time the graph runs (a
-    `tf.py_function`, stateful: tf.function runs it in program order) and return True. `check` raises
-    to fail the run; TensorFlow delivers it as its own error carrying our text. Under
-    tf.distribute the error names the replica whose trace added the check.
-
-    TensorFlow keeps every py_function's callable for the life of the process (its outermost
-    graph holds it), so the op holds `owner` (the contract, whose checker holds the model) only
-    weakly and keeps no graph tensor: a dropped model is freed; once `owner` is gone nothing
-    that could run this check is left, and the op passes."""
-    idx = [i for i, v in enumerate(values) if type(v).__name__ == "SymbolicTensor"]
-    if not idx:  # first, and touching nothing else: torch.compile traces this path too
+    """If `values` hold graph tensors whose sizes are unknown while a graph is traced, let the
+    backend that owns them add `check(owner, concrete values)` to the graph, to run each time it
+    runs, and return True (see `Backend.defer`); False when no backend deferred anything."""
+    # first, and touching nothing else: torch.compile traces this path too
+    if not any(type(v).__name__ in _GRAPH_TYPES for v in values):
         return False
-    tf = sys.modules["tensorflow"]
-    if tf.executing_eagerly() or all(values[i].shape.rank is not None
-                                     and None not in values[i].shape.as_list() for i in idx):
-        return False
-    from tensorflow.python.framework import ops
-    from tensorflow.python.ops import control_flow_util
-
-    if control_flow_util.GraphOrParentsInXlaContext(ops.get_default_graph()):
-        return False  # XLA (jit_compile=True) has no Python ops and no run-time errors
-
-    # The graph runs the check in TensorFlow's threads, outside any tf.distribute replica
-    # context: the replica tracing it now (strategy.run) is the one an error must name.
-    worker = current_worker()
-
-    kept = [None if i in idx else v for i, v in enumerate(values)]
-    owner_ref = weakref.ref(owner)
-
-    def run(*tensors: Any) -> Any:
-        live = owner_ref()
-        if live is not None:
-            concrete = list(kept)
-            for i, t in zip(idx, tensors):
-                concrete[i] = t
-            with as_worker(worker):
-                check(live, concrete)
-        return tf.constant(0)
-
-    # tf.py_function, not tf.numpy_function: the check sees tensors (EagerTensor), so a slot
-    # restricted to tf.Tensor holds and a 0-d value stays an array (numpy_function hands over
-    # ndarrays and numpy scalars, which such slots refuse).
-    tf.py_function(run, [values[i] for i in idx], tf.int32, name="shapecontract_check")
-    return True
+    return any(b.module in sys.modules and b.defer(values, owner, check)
+               for b in _BACKENDS if b.graph_types)
 
 
 class BrokenShape(Exception):
@@ -375,7 +228,7 @@ def shape_of(x: Any) -> tuple[int | None, ...] | None:
         raw = x.shape
     except Exception as exc:  # torch.nested tensors raise; so may a user's property
         raise BrokenShape(f"reading .shape raised {type(exc).__name__}: {_first_line(exc)}") from None
-    if isinstance(b, TensorFlowBackend):  # TF checks its own TensorShape
+    if b.own_shape:  # the framework checks its own shape object (TF's TensorShape)
         try:
             return b.shape(x)
         except (TypeError, ValueError, AttributeError) as exc:

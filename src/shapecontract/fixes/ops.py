@@ -162,9 +162,7 @@ class OneHot(Op):
         return _backend(x).do_one_hot(x, self.classes)
 
     def code(self, var: str, be: Backend | None = None) -> str:
-        if be is not None and be.name == "torch":
-            return f"torch.nn.functional.one_hot({var}, {self.classes})"
-        return f"keras.utils.to_categorical({var}, {self.classes})"
+        return (be or Backend()).one_hot(var, self.classes)
 
 
 @dataclass(frozen=True)
@@ -177,11 +175,7 @@ class Argmax(Op):
         return _backend(x).do_argmax(x, self.axis)
 
     def code(self, var: str, be: Backend | None = None) -> str:
-        if be is not None and be.name == "torch":
-            return f"{var}.argmax({self.axis})"
-        if be is not None and be.name == "tensorflow":
-            return f"tf.argmax({var}, axis={self.axis})"
-        return f"{var}.argmax({'axis=' if be is None or be.name == 'numpy' else ''}{self.axis})"
+        return (be or Backend()).argmax(var, self.axis)
 
 
 @dataclass(frozen=True)
@@ -195,11 +189,7 @@ class Stack(Op):
         return _backend(items[0]).do_stack(items)
 
     def code(self, var: str, be: Backend | None = None) -> str:
-        if be is not None and be.name == "torch":
-            return f"torch.stack({var})"
-        if be is not None and be.name == "tensorflow":
-            return f"tf.stack({var})"
-        return f"np.stack({var})"
+        return (be or Backend()).stack(var)
 
 
 # ----------------------------------------------------------------------------- on datasets

@@ -24,8 +24,10 @@ from typing import Any
 from .._compile import Contract
 from .._contract import Slot
 from .._slot import argument_slots
+from . import jax as _jax  # noqa: F401
 from . import keras as _keras
-from . import torch as _torch
+from . import tensorflow as _tensorflow  # noqa: F401  (torch, TensorFlow, jax, Keras symbolic)
+from . import torch as _torch  # each package registers its arrays' backend, in this order:
 from ._table import framework_class, lookup
 from .keras import files as _keras_files
 from .torch import files as _torch_files

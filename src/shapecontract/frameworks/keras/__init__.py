@@ -11,6 +11,7 @@ Keras is never imported when this package is: only once a Keras object shows up.
 
 from __future__ import annotations
 
+from . import arrays as arrays  # registers its arrays' backend
 from .contract import (
     contract_of_keras,
     distinct_calls,

@@ -10,6 +10,7 @@ torch is never imported when this package is: only once a torch module shows up.
 
 from __future__ import annotations
 
+from . import arrays as arrays  # registers its arrays' backend
 from .contract import contract_of_torch
 from .guard import guard_of, install_guard, remove_guard
 from .layers import (

@@ -1,0 +1,12 @@
+"""TensorFlow as an array library (layer L6): its tensors (`arrays`), including graph tensors
+inside a `tf.function`, whose checks run when the graph runs. Keras models are the Keras
+package's (`frameworks/keras/`).
+
+TensorFlow is never imported when this package is: only once a tensor of its shows up.
+"""
+
+from __future__ import annotations
+
+from .arrays import TensorFlowBackend
+
+__all__ = ["TensorFlowBackend"]
