@@ -26,7 +26,7 @@ from ._config import get_mode
 from ._contract import Contract, Slot
 from ._dims import Anon, Expr, Fixed, Named, Variadic, dim_label
 from ._errors import Location, Origin, ShapeContractError, ShapeContractWarning, Violation
-from ._spec import ArraySpec, DictSpec, ModelSpec, OneOf, TupleSpec, shape_text
+from ._spec import ArraySpec, kind_of, shape_text
 from ._suggest import (
     add_suggestions,
     cast_fix,
@@ -410,57 +410,14 @@ def _check_one(spec: Any, v: Any, loc: Location, var: str, st: State) -> None:
         return
     if v is None and getattr(spec, "optional", False):
         return
-    if isinstance(spec, ModelSpec):
-        if spec.checker is None:
-            st.violations.append(Violation(loc, "type", "no framework adapter can read this model",
-                                           expected=spec, actual=type(v)))
-        else:
-            spec.checker(spec, v, loc, st)
-        return
-    if isinstance(spec, OneOf):
-        shape = shape_of(v) if type_ok(spec.options[0], v) else None
-        dtype = dtype_name(dtype_of(v)) if spec.by_dtype and shape is not None else None
-        chosen = spec.options[0] if shape is None else spec.pick(len(shape), dtype)
-        if chosen is None:
-            assert shape is not None
-            ranks = " or ".join(str(len(o.dims)) for o in spec.options)
-            # explain against the option one axis longer (a missing axis is the usual cause)
-            longer = spec.pick(len(shape) + 1) or spec.pick(len(shape) - 1) or spec.options[0]
-            st.violations.append(Violation(
-                loc, "rank", f"expected {ranks} axes, got {len(shape)}",
-                expected=tuple(len(o.dims) for o in spec.options), actual=len(shape),
-                contract=" or ".join(shape_text(o) for o in spec.options), shape=shape,
-                spec=longer, var=var))
-            st.values[var] = v
-            return
-        _check_value(chosen, v, loc, var, st)
-        if len(spec.options) > 1 and shape is not None:
-            note_other_options(st, spec, chosen, v, shape, loc, var)
-        return
-    if isinstance(spec, TupleSpec):
-        seq = isinstance(v, spec.kinds)
-        what = " or ".join(k.__name__ for k in spec.kinds)
-        if not seq or len(v) != len(spec.items):
-            got = f"one of {len(v)}" if seq else type(v).__name__
-            st.violations.append(Violation(
-                loc, "type", f"expected a {what} of {len(spec.items)}, got {got}",
-                expected=len(spec.items), actual=len(v) if seq else type(v)))
-            return
-        for i, (item_spec, item) in enumerate(zip(spec.items, v)):
-            _check_value(item_spec, item, (*loc, i), f"{var}[{i}]", st)
-        return
-    if isinstance(spec, DictSpec):
-        missing = [k for k in spec.keys if not isinstance(v, dict) or k not in v]
-        if missing:
-            got = f"keys {sorted(v)}" if isinstance(v, dict) else type(v).__name__
-            st.violations.append(Violation(
-                loc, "type", f"expected a dict with {list(spec.keys)}, got {got}",
-                expected=spec.keys, actual=type(v)))
-            return
-        for k, item_spec in zip(spec.keys, spec.items):
-            _check_value(item_spec, v[k], (*loc, k), f"{var}[{k!r}]", st)
-        return
-    assert isinstance(spec, ArraySpec)
+    kind = kind_of(spec)
+    if kind is None:
+        raise TypeError(f"not a spec: {spec!r} ({type(spec).__name__})")
+    kind.check(spec, v, loc, var, st, _EXPLAINER)
+
+
+def _check_array(spec: ArraySpec, v: Any, loc: Location, var: str, st: State) -> None:
+    """The reference check of one array: type, dtype, rank, then each dim."""
     st.values[var] = v
     if not type_ok(spec, v):
         want = "an array" if not spec.array_types else " or ".join(
@@ -507,6 +464,23 @@ def _check_one(spec: Any, v: Any, loc: Location, var: str, st: State) -> None:
         vdim = seg[0]
         assert isinstance(vdim, Variadic)
         _check_variadic(st, spec, vdim, seg[1], seg[2], loc, var, shape)
+
+
+class _Explainer:
+    """What the reference verdict lends the spec kinds' `check` (see `_spec.SpecKind`)."""
+
+    check_value = staticmethod(_check_value)
+    check_array = staticmethod(_check_array)
+    type_ok = staticmethod(type_ok)
+    note_other_options = staticmethod(note_other_options)
+    shape_of = staticmethod(shape_of)
+
+    @staticmethod
+    def dtype_of(v: Any) -> str:
+        return dtype_name(dtype_of(v))
+
+
+_EXPLAINER = _Explainer()
 
 
 def _check_dim(st: State, spec: ArraySpec, dim: Any, axis: int, size: Any, loc: Location,

@@ -26,7 +26,7 @@ from ._contract import Contract, Slot, spec_text
 from ._dims import Expr, Fixed, Named, Variadic, dim_label, dim_text
 from ._errors import ShapeContractError, Violation
 from ._render import register_renderer
-from ._spec import ArraySpec, DictSpec, OneOf, TupleSpec
+from ._spec import ArraySpec, as_array, kind_of
 from .frameworks import contract_of
 
 __all__ = ["to_html", "to_svg"]
@@ -255,21 +255,20 @@ def _slot_rows(contract: Contract) -> list[tuple[str, Slot, ArraySpec | None, st
 
 
 def _flat(spec: Any, path: str) -> list[tuple[str, ArraySpec | None]]:
-    if isinstance(spec, ArraySpec):
+    kind = kind_of(spec)
+    if kind is None:
+        return [(path, None)]
+    if kind.is_array:
         return [(path, spec)]
-    if isinstance(spec, OneOf):
-        return [(f"{path} {_OR}" if k else path, o) for k, o in enumerate(spec.options)]
-    if isinstance(spec, TupleSpec):
-        out: list[tuple[str, ArraySpec | None]] = []
-        for k, item in enumerate(spec.items):
-            out += _flat(item, f"{path}[{k}]") if item is not None else [(f"{path}[{k}]", None)]
-        return out
-    if isinstance(spec, DictSpec):
-        out = []
-        for key, item in zip(spec.keys, spec.items):
-            out += _flat(item, f"{path}[{key!r}]")
-        return out
-    return [(path, None)]  # a model annotation, or a spec with nothing to draw per axis
+    items, options = kind.items(spec), kind.options(spec)
+    if options:
+        return [(f"{path} {_OR}" if k else path, o) for k, o in enumerate(options)]
+    if items is None:
+        return [(path, None)]  # a model annotation, or a spec with nothing to draw per axis
+    out: list[tuple[str, ArraySpec | None]] = []
+    for key, item in items:
+        out += _flat(item, f"{path}[{key}]" if type(key) is int else f"{path}[{key!r}]")
+    return out
 
 
 def _shared_colours(groups: list[list[_Cell]], extra: tuple[str, ...] = ()) -> dict[str, str]:
@@ -361,12 +360,14 @@ def _draw_chain(c: _Canvas, contract: Contract) -> None:
     shapes: list[list[_Cell]] = [_text_cells(layers[0].input)]
     shapes += [_text_cells(r.output) for r in layers]
     ins, outs = contract.inputs(), contract.outputs()
-    if ins and isinstance(ins[0].spec, ArraySpec):
-        first = _spec_cells(ins[0].spec)
+    first_spec = as_array(ins[0].spec) if ins else None
+    if first_spec is not None:
+        first = _spec_cells(first_spec)
         if layers[0].input == "?" or [x.main for x in first] == [x.main for x in shapes[0]]:
             shapes[0] = first
-    if outs and isinstance(outs[-1].spec, ArraySpec):
-        last = _spec_cells(outs[-1].spec)
+    last_spec = as_array(outs[-1].spec) if outs else None
+    if last_spec is not None:
+        last = _spec_cells(last_spec)
         if [x.main for x in last] == [x.main for x in shapes[-1]]:
             shapes[-1] = last
     colours = _shared_colours(shapes)
@@ -450,9 +451,9 @@ def _expected(v: Violation) -> tuple[list[_Cell] | None, int | None]:
     spec = v.spec
     rank = len(v.shape) if v.shape is not None else None
     axis = v.axis if v.kind == "dim" else None
-    if isinstance(spec, OneOf) and rank is not None:
-        spec = spec.pick(rank) or spec.options[0]
-    if isinstance(spec, ArraySpec):
+    kind = kind_of(spec)
+    spec = None if kind is None else kind.at_rank(spec, rank)
+    if spec is not None:
         at = spec.variadic_at
         if at is not None and axis is not None and rank is not None:
             extra = rank - spec.min_rank

@@ -36,7 +36,7 @@ from ._dims import Fixed, Named
 from ._errors import ContractSyntaxError, Fix, Origin, Report, ShapeContractError, Violation
 from ._evaluate import deliver, evaluate, report_always, verdict
 from ._hints import spec_from_hint
-from ._spec import ArraySpec, DictSpec, OneOf, TupleSpec, iter_array_specs, shape_text
+from ._spec import ArraySpec, DictSpec, TupleSpec, as_array, iter_array_specs, kind_of, shape_text
 
 __all__ = ["StreamContract", "ValidationReport", "compatible", "guard_stream", "validate"]
 
@@ -171,7 +171,7 @@ def as_spec(spec: Any) -> Any:
         if len(ins) != 1:
             raise ContractSyntaxError(f"{spec.name}: a stream spec needs one input slot, not {len(ins)}")
         return ins[0].spec
-    if isinstance(spec, (ArraySpec, TupleSpec, DictSpec, OneOf)):
+    if kind_of(spec) is not None:
         return spec
     out = spec_from_hint(spec)
     if out is None:
@@ -181,12 +181,18 @@ def as_spec(spec: Any) -> Any:
 
 def lists_as_tuples(spec: Any) -> Any:
     """The same spec, accepting lists where it says tuple (torch's default collate)."""
-    if isinstance(spec, TupleSpec):
-        kinds = spec.kinds if spec.kinds != (tuple,) else (tuple, list)
-        return TupleSpec(tuple(lists_as_tuples(i) for i in spec.items), spec.optional, kinds)
-    if isinstance(spec, DictSpec):
-        return DictSpec(spec.keys, tuple(lists_as_tuples(i) for i in spec.items), spec.optional)
-    return spec
+    return _loosened(spec, static=False)
+
+
+def _loosened(spec: Any, static: bool) -> Any:
+    """`spec` with every part as a framework's collate delivers it (`SpecKind.loosened`)."""
+    kind = kind_of(spec)
+    if kind is None:
+        return spec
+    items = kind.items(spec)
+    if items is not None:
+        spec = kind.with_items(spec, tuple(_loosened(i, static) for _, i in items))
+    return kind.loosened(spec, static)
 
 
 # --------------------------------------------------------------------------- streams
@@ -524,25 +530,18 @@ def _guard_tf_dataset(ds: Any, sc: StreamContract) -> Any:
 
 def _static(spec: Any) -> Any:
     """The spec for checking TensorSpecs: same dims, any object with shape and dtype."""
-    if isinstance(spec, ArraySpec):
-        return ArraySpec(spec.dims, spec.dtypes, spec.dtype_label, (Any,), spec.optional,
-                         spec.dtype_patterns, spec.origins, spec.advice)
-    if isinstance(spec, TupleSpec):
-        return TupleSpec(tuple(_static(i) for i in spec.items), spec.optional, (tuple, list))
-    if isinstance(spec, DictSpec):
-        return DictSpec(spec.keys, tuple(_static(i) for i in spec.items), spec.optional)
-    return spec
+    return _loosened(spec, static=True)
 
 
 def _leaves(spec: Any, ts: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], ArraySpec, Any]]:
-    if isinstance(spec, ArraySpec):
+    kind = kind_of(spec)
+    if kind is None:
+        return
+    if kind.is_array:
         yield path, spec, ts
-    elif isinstance(spec, TupleSpec):
-        for i, item in enumerate(spec.items):
-            yield from _leaves(item, ts[i], (*path, i))
-    elif isinstance(spec, DictSpec):
-        for k, item in zip(spec.keys, spec.items):
-            yield from _leaves(item, ts[k], (*path, k))
+        return
+    for key, item in kind.items(spec) or ():
+        yield from _leaves(item, ts[key], (*path, key))
 
 
 def _at(value: Any, path: tuple[Any, ...]) -> Any:
@@ -948,16 +947,20 @@ def compatible(producer: Any, consumer: Any, dims: dict[str, int] | None = None)
     pname, pspec = _producer_spec(producer)
     cname, cspec = _consumer_spec(consumer)
     pins = dict(dims or {})
-    if isinstance(pspec, TupleSpec) and not isinstance(cspec, TupleSpec):
+    pkind, ckind = kind_of(pspec), kind_of(cspec)
+    if pkind is not None and pkind is not ckind and pkind.tag == "tuple":  # the x of (x, y)
         pspec = pspec.items[0]
     out = Compatibility(pname, cname)
-    if isinstance(cspec, OneOf):
-        cspec = next((o for o in cspec.options if isinstance(pspec, ArraySpec)
-                      and len(o.dims) == len(pspec.dims)), cspec.options[0])
-    if not isinstance(pspec, ArraySpec) or not isinstance(cspec, ArraySpec):
+    parr = as_array(pspec)
+    options = ckind.options(cspec) if ckind is not None else ()
+    if options:
+        cspec = next((o for o in options if parr is not None and len(o.dims) == len(parr.dims)),
+                     options[0])
+    carr = as_array(cspec)
+    if parr is None or carr is None:
         out.differences.append("only single arrays (or the x of (x, y)) are compared")
         return out
-    _compare(pspec, cspec, pins, out)
+    _compare(parr, carr, pins, out)
     return out
 
 
