@@ -26,7 +26,7 @@ from ._compile import Contract, compile_wrapper
 from ._config import get_mode
 from ._contract import Slot
 from ._dims import Expr, Named
-from ._errors import ContractSyntaxError, ShapeContractError, Violation
+from ._errors import ContractSyntaxError, Origin, ShapeContractError, Violation
 from ._evaluate import evaluate
 from ._hints import spec_from_hint, yield_spec
 from ._spec import iter_array_specs, kind_of, kind_tag
@@ -200,7 +200,8 @@ def _stream_wrapper(fn: Any, checked: Any, c: Contract, sig: inspect.Signature, 
                    if hasattr(d, "name") and d.name}
     iterator = AsyncGuardedIterator if inspect.isasyncgenfunction(fn) else guarded_generator
 
-    def pins_of(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[dict[str, int], dict[str, str]]:
+    def pins_of(args: tuple[Any, ...],
+                kwargs: dict[str, Any]) -> tuple[dict[str, int], dict[str, Origin]]:
         if not c.slots:
             return {}, {}
         ba = sig.bind(*args, **kwargs)

@@ -65,16 +65,18 @@ class State:
     """The bindings, where each came from, and the violations found so far."""
 
     bindings: dict[str, Any] = field(default_factory=dict)
-    origins: dict[str, str] = field(default_factory=dict)
+    origins: dict[str, Origin] = field(default_factory=dict)
+    """Where each binding came from, as data (`source` says pin, argument, element ...)."""
     bound_at: dict[str, Location] = field(default_factory=dict)
     vbroadcast: dict[str, bool] = field(default_factory=dict)
     violations: list[Violation] = field(default_factory=list)
     pending: list[tuple[Any, ...]] = field(default_factory=list)
     values: dict[str, Any] = field(default_factory=dict)  # var -> value, for fix snippets
 
-    def bind(self, name: str, value: Any, origin: str, at: Location = ()) -> None:
+    def bind(self, name: str, value: Any, origin: Origin | str, at: Location = ()) -> None:
+        # (a plain str: frameworks/check_model.py until it passes an Origin)
         self.bindings[name] = value
-        self.origins[name] = origin
+        self.origins[name] = origin if isinstance(origin, Origin) else Origin(origin, _source(at))
         self.bound_at[name] = at
 
     def bindings_not_from(self, loc: Location) -> dict[str, Any]:
@@ -89,11 +91,13 @@ def evaluate(contract: Contract, values: list[Any]) -> State:
     pairs = list(zip(contract.slots, values))
     for slot in contract.slots:
         if slot.kind == "pin" and slot.value is not None:
-            st.bind(slot.name, slot.value, str(slot.origin or f"dims={{{slot.name!r}: {slot.value}}}"))
+            st.bind(slot.name, slot.value,
+                    slot.origin or Origin(f"dims={{{slot.name!r}: {slot.value}}}", "pin"))
     for slot, v in pairs:
         size = as_int(v) if slot.kind == "dim" and v is not MISSING else None
         if size is not None:
-            st.bind(slot.name, size, str(slot.origin or f"argument {slot.name}={size}"))
+            st.bind(slot.name, size,
+                    slot.origin or Origin(f"argument {slot.name}={size}", "argument"))
     for slot, v in pairs:
         if v is MISSING or slot.kind == "pin":
             continue
@@ -502,11 +506,17 @@ def _check_dim(st: State, spec: ArraySpec, dim: Any, axis: int, size: Any, loc: 
     if bound is MISSING:
         from ._errors import render_location
 
-        st.bind(dim.name, size, f"{render_location(loc)} axis {axis}", loc)
+        st.bind(dim.name, size, Origin(f"{render_location(loc)} axis {axis}", _source(loc)), loc)
     elif bound != size:
         _dim_violation(st, spec, axis, dim, size, bound, loc, var, shape,
                        Origin(f"{dim.name}={bound} from {st.origins[dim.name]}", "binding",
-                              detail=st.origins[dim.name]))
+                              detail=str(st.origins[dim.name])))
+
+
+def _source(loc: Location) -> str:
+    """The origin source of a size read off the value at `loc`: a stream's element, else a
+    call's value (an argument, a model's input or target, a return)."""
+    return "element" if loc and loc[0] == "element" else "argument"
 
 
 def _check_variadic(st: State, spec: ArraySpec, dim: Variadic, axis: int, seg: tuple[Any, ...],
@@ -518,7 +528,8 @@ def _check_variadic(st: State, spec: ArraySpec, dim: Variadic, axis: int, seg: t
     name = dim.name
     prev = st.bindings.get(name, MISSING)
     if prev is MISSING:
-        st.bind(name, seg, f"{render_location(loc)} axes {axis}..{axis + len(seg) - 1}", loc)
+        st.bind(name, seg, Origin(f"{render_location(loc)} axes {axis}..{axis + len(seg) - 1}",
+                                  _source(loc)), loc)
         st.vbroadcast[name] = dim.broadcast
         return
     prev_b = st.vbroadcast.get(name, False)
@@ -542,7 +553,7 @@ def _check_variadic(st: State, spec: ArraySpec, dim: Variadic, axis: int, seg: t
                         f"{problem} *{name}={prev}",
             axis=axis, dim=f"*{name}", expected=prev, actual=seg,
             origin=Origin(f"*{name}={prev} from {st.origins[name]}", "binding",
-                          detail=st.origins[name]),
+                          detail=str(st.origins[name])),
             contract=shape_text(spec), shape=shape, spec=spec, var=var,
             explained=True))  # no generic fix for a variadic mismatch; the spec's advice only
 

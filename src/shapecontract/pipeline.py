@@ -46,11 +46,11 @@ class StreamContract:
     """What every element of a stream must satisfy, and which dims hold for the whole stream."""
 
     def __init__(self, name: str, spec: Any, dims: dict[str, int] | None = None,
-                 stable: Iterable[str] = (), origins: dict[str, str] | None = None) -> None:
+                 stable: Iterable[str] = (), origins: dict[str, Origin] | None = None) -> None:
         self.name = name
         self.spec = spec
         self.pins = dict(dims or {})
-        self.pin_origins = {k: f"dims={{{k!r}: {v}}}" for k, v in self.pins.items()}
+        self.pin_origins = {k: Origin(f"dims={{{k!r}: {v}}}", "pin") for k, v in self.pins.items()}
         self.pin_origins.update(origins or {})
         self.stable = tuple(stable)
         names = _single_names(spec)
@@ -66,16 +66,15 @@ class StreamContract:
         state["_checkers"] = {}  # generated code is rebuilt in the receiving process
         return state
 
-    def with_pins(self, pins: dict[str, int], origins: dict[str, str],
+    def with_pins(self, pins: dict[str, int], origins: dict[str, Origin],
                   index: int | None = None) -> Contract:
         """The element contract with `pins` bound first: `check(<pins>, element)`; `index`
         names the element in errors (`element 137`)."""
-        slots = [Slot(k, "dim", None, int, origin=Origin(origins[k], _source(origins[k]))
-                      if origins.get(k) else None) for k in pins]
+        slots = [Slot(k, "dim", None, int, origin=origins.get(k) or None) for k in pins]
         slots.append(Slot("element", "array", self.spec, loc=("element", index)))
         return Contract(self.name, tuple(slots))
 
-    def checker(self, pins: dict[str, int], origins: dict[str, str]) -> Callable[..., Any]:
+    def checker(self, pins: dict[str, int], origins: dict[str, Origin]) -> Callable[..., Any]:
         key = tuple((k, origins.get(k, "")) for k in pins)
         fn = self._checkers.get(key)
         if fn is None:
@@ -84,7 +83,7 @@ class StreamContract:
             _coverage.tag(fn, "stream", self.name)
         return fn
 
-    def error(self, pins: dict[str, int], origins: dict[str, str], element: Any,
+    def error(self, pins: dict[str, int], origins: dict[str, Origin], element: Any,
               index: int) -> ShapeContractError | None:
         """The explained error for one element, named by its index (the slow path only)."""
         err = verdict(self.with_pins(pins, origins, index), [*pins.values(), element])
@@ -93,17 +92,12 @@ class StreamContract:
         return err
 
     def start(self, pins: dict[str, int] | None = None,
-              origins: dict[str, str] | None = None) -> _StreamState:
+              origins: dict[str, Origin] | None = None) -> _StreamState:
         """A new pass over the stream; `pins` adds dims fixed for this pass (e.g. arguments)."""
         return _StreamState(self, pins, origins)
 
     def contract(self) -> Contract:
         return Contract(self.name, (Slot("element", "array", self.spec, loc=("element", None)),))
-
-
-def _source(origin: str) -> str:
-    return "pin" if origin.startswith("dims=") else "element" if origin.startswith(
-        "element") else "argument"
 
 
 def _single_names(spec: Any) -> set[str]:
@@ -116,7 +110,7 @@ class _StreamState:
     __slots__ = ("fn", "index", "learn", "mode", "origins", "pins", "sc", "values")
 
     def __init__(self, sc: StreamContract, pins: dict[str, int] | None = None,
-                 origins: dict[str, str] | None = None) -> None:
+                 origins: dict[str, Origin] | None = None) -> None:
         self.sc = sc
         self.pins = {**(pins or {}), **sc.pins}
         self.origins = {**(origins or {}), **sc.pin_origins}
@@ -158,7 +152,7 @@ class _StreamState:
             v = st.bindings.get(n)
             if type(v) is int:
                 self.pins[n] = v
-                self.origins[n] = f"element {index} (stable={n!r})"
+                self.origins[n] = Origin(f"element {index} (stable={n!r})", "element")
                 self.learn.remove(n)
         self._refresh()
 
@@ -385,7 +379,7 @@ class GuardedIterable:
     """An iterable (list, DataLoader, ...) whose every pass is checked; attributes forwarded."""
 
     def __init__(self, source: Any, sc: StreamContract, pins: dict[str, int] | None = None,
-                 origins: dict[str, str] | None = None) -> None:
+                 origins: dict[str, Origin] | None = None) -> None:
         self._source = source
         self._sc = sc
         self._pins, self._origins = pins, origins
@@ -724,7 +718,7 @@ class _Verdicts:
         self.dataset, self.sc, self.n, self.reading = dataset, sc, n, reading
         self.head: dict[int, _Verdict] | None = None  # read in each worker, on its first call
         self.pins: dict[str, int] = {}
-        self.origins: dict[str, str] = {}
+        self.origins: dict[str, Origin] = {}
 
     def __len__(self) -> int:
         return self.n
