@@ -32,7 +32,7 @@ from typing import Any
 
 from ._dims import Dim, parse_dims
 from ._errors import ORIGIN_SOURCES, ContractSyntaxError, Origin
-from ._slot import LayerRow, Slot
+from ._slot import LayerRow, RowShape, Slot
 from ._spec import ArraySpec, kind_by_tag, kind_of, kinds
 
 __all__ = ["FORMAT", "contract_from_dict", "contract_from_json", "contract_to_dict",
@@ -319,8 +319,10 @@ def _read_contract(cls: Any, data: Any) -> Any:
     layers = []
     for i, row in enumerate(r.get("layers", list, [])):
         lr = _Reader(row, f"layer {i}")
-        layers.append(LayerRow(lr.get("name", str), lr.get("kind", str), lr.get("input", str),
-                               lr.get("output", str)))
+        # the format keeps a row's shapes as their text; read back into data by the one reader
+        layers.append(LayerRow(lr.get("name", str), lr.get("kind", str),
+                               RowShape.parse(lr.get("input", str)),
+                               RowShape.parse(lr.get("output", str))))
     return cls(name=name, slots=slots, layers=tuple(layers), level=level,
                notes=tuple(r.strs("notes", [])), chain=r.get("chain", bool, True),
                framework_name=r.get("framework_name", str, ""),
