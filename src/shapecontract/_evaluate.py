@@ -283,7 +283,7 @@ def _at_run_time(contract: Contract, values: list[Any]) -> None:
     if get_mode() == "warn":
         warnings.warn(str(err), ShapeContractWarning, stacklevel=2)
         return
-    raise err
+    raise err.carry()  # TensorFlow keeps only the text: the token finds it again
 
 
 def report_always(contract: Contract, values: list[Any]) -> ShapeContractError | None:

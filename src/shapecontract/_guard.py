@@ -310,8 +310,11 @@ class Guard:
             i = counter[0]
             counter[0] += 1
             item = tf.nest.pack_sequence_as(checked_spec, list(arrays))
-            with _in_mode(mode):
-                self.keras_batch(model, item, f"{where}(dataset element {i})")
+            try:
+                with _in_mode(mode):
+                    self.keras_batch(model, item, f"{where}(dataset element {i})")
+            except ShapeContractError as e:  # TensorFlow keeps only the text: mark it
+                raise e.carry()
             return np.bool_(True)
 
         # x, and the targets too where the entry point trains or evaluates

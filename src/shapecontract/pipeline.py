@@ -24,6 +24,7 @@ import os
 import pickle
 import re
 import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
@@ -107,7 +108,7 @@ def _single_names(spec: Any) -> set[str]:
 class _StreamState:
     """One pass over a stream: the pins in force, the element index, stable dims learned."""
 
-    __slots__ = ("fn", "index", "learn", "mode", "origins", "pins", "sc", "values")
+    __slots__ = ("fn", "index", "learn", "mode", "origins", "pins", "sc", "thread", "values")
 
     def __init__(self, sc: StreamContract, pins: dict[str, int] | None = None,
                  origins: dict[str, Origin] | None = None) -> None:
@@ -117,7 +118,16 @@ class _StreamState:
         self.index = 0
         self.learn = [n for n in sc.stable if n not in self.pins]
         self.mode = scoped_mode()  # a stream may be read in another thread (tf.data): keep it
+        self.thread = threading.get_ident()
         self._refresh()
+
+    def deliver(self, err: ShapeContractError) -> None:
+        """Raise or warn with `err` per the pass's mode. Read in another thread than the one
+        that started the pass (a framework's: tf.data), the error reaches the user as that
+        framework's error with our text: it is marked with its token (`carry`), so that
+        `recent_error` finds it again."""
+        __tracebackhide__ = True
+        deliver(err.carry() if threading.get_ident() != self.thread else err, self.mode)
 
     def _refresh(self) -> None:
         self.fn = self.sc.checker(self.pins, self.origins)
@@ -131,7 +141,7 @@ class _StreamState:
         try:
             self.fn(*self.values, element)
         except ShapeContractError as e:
-            deliver(self.sc.error(self.pins, self.origins, element, i) or e, self.mode)
+            self.deliver(self.sc.error(self.pins, self.origins, element, i) or e)
             return
         if self.learn:
             self._learn(element, i)
@@ -212,7 +222,7 @@ class GuardedIterator:
         try:  # the common case, inlined: one call to the compiled checker
             st.fn(*st.values, item)
         except ShapeContractError as e:
-            deliver(st.sc.error(st.pins, st.origins, item, st.index) or e, st.mode)
+            st.deliver(st.sc.error(st.pins, st.origins, item, st.index) or e)
         st.index += 1
         return item
 
@@ -251,7 +261,7 @@ def guarded_generator(source: Any, st: _StreamState) -> Any:
             try:  # the common case, inlined: one call to the compiled checker
                 st.fn(*st.values, item)
             except ShapeContractError as e:
-                deliver(st.sc.error(st.pins, st.origins, item, st.index) or e, st.mode)
+                st.deliver(st.sc.error(st.pins, st.origins, item, st.index) or e)
             st.index += 1
         try:
             sent = yield item
