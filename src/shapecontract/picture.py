@@ -24,10 +24,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._contract import Contract, Slot, spec_text
-from ._slot import RowShape
 from ._dims import Expr, Fixed, Named, Variadic, dim_label, dim_text
 from ._errors import ShapeContractError, Violation
 from ._render import register_renderer
+from ._slot import RowShape
 from ._spec import ArraySpec, as_array, kind_of
 from .frameworks import contract_of
 
