@@ -13,7 +13,7 @@ from __future__ import annotations
 import inspect
 import keyword
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ._errors import Location, Origin, render_location
@@ -88,16 +88,22 @@ class LayerRow:
 
     name: str
     kind: str
+    """The layer's class name, for display."""
     in_shape: RowShape
     out_shape: RowShape
+    layer_type: type | None = field(default=None, compare=False, repr=False)
+    """The layer's class itself, when known: what tables are keyed by (not `kind`, its name).
+    Not written to JSON."""
 
     def __init__(self, name: str, kind: str,
                  in_shape: RowShape | tuple[int | str | None, ...] | str | None,
-                 out_shape: RowShape | tuple[int | str | None, ...] | str | None) -> None:
+                 out_shape: RowShape | tuple[int | str | None, ...] | str | None,
+                 layer_type: type | None = None) -> None:
         object.__setattr__(self, "name", name)
         object.__setattr__(self, "kind", kind)
         object.__setattr__(self, "in_shape", RowShape.of(in_shape))
         object.__setattr__(self, "out_shape", RowShape.of(out_shape))
+        object.__setattr__(self, "layer_type", layer_type)
 
     @property
     def input(self) -> str:
