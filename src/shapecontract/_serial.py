@@ -385,7 +385,7 @@ def _read_origin(data: Any, where: str) -> Origin:
 def _read_spec(data: Any, where: str) -> Any:
     r = _Reader(data, where)
     tag = r.get("type", str)
-    r.get("optional", bool, False)
+    r.get("optional", bool, False)  # a malformed `optional` is named before the kind's fields
     kind = kind_by_tag(tag)
     if kind is None:
         raise ContractSyntaxError(f"{where}: unknown spec type {tag!r} "
