@@ -37,7 +37,7 @@ from . import _contract, _coverage, _evaluate
 from ._contract import Slot
 from ._dims import Anon, Expr, Fixed, Named, Variadic, expr_source
 from ._errors import ContractSyntaxError
-from ._spec import ArraySpec, DictSpec, ModelSpec, OneOf, TupleSpec, iter_array_specs
+from ._spec import ArraySpec, iter_array_specs, kind_of, spec_text
 from .backends import ARRAY_TYPES, DTYPE_SETS, INT_TYPES, TYPE_SETS
 
 __all__ = ["Contract", "compile_checker", "compile_wrapper"]
@@ -79,49 +79,18 @@ class _Gen:
         return self.static[name]
 
     # -- conditions ---------------------------------------------------------------
-    def value_conds(self, spec: ArraySpec | TupleSpec | None, v: str, pending: list[Expr | Any],
+    def value_conds(self, spec: Any, v: str, pending: list[Expr | Any],
                     definite: bool) -> list[str]:
+        """The conditions under which the value named `v` surely satisfies `spec` (its kind
+        emits them: `_spec.SpecKind.emit`)."""
         if spec is None:
             return []
-        if isinstance(spec, ModelSpec):
-            return ["False"]  # a model's contract is derived and compared on the slow path
-        if isinstance(spec, OneOf):
-            # alternatives by rank (and, `by_dtype`, by dtype among the same rank), in order:
-            # the first option whose rank (and type and dtype) fit decides, which is exactly
-            # the option OneOf.pick picks; none fitting goes to the slow path, which explains
-            s = self.var("s")
-            branches = []
-            for k, opt in enumerate(spec.options):
-                body = self._array_conds(opt, v, s, pending, definite=False, shape_known=True)
-                rank = len(opt.dims) if opt.variadic_at is None else opt.min_rank
-                op = "==" if opt.variadic_at is None else ">="
-                test = f"len({s} := {v}.shape) {op} {rank}" if k == 0 else f"len({s}) {op} {rank}"
-                if spec.by_dtype and body:  # the type/dtype condition selects the option
-                    test, body = f"{test} and {body[0]}", body[1:]
-                branches.append((test, " and ".join(body) or "True"))
-            chain = "False"
-            for test, cond in reversed(branches):
-                chain = f"({cond}) if {test} else {chain}"
-            return self._optional(spec.optional, v, [f"({chain})"])
-        if isinstance(spec, (TupleSpec, DictSpec)):
-            if isinstance(spec, TupleSpec):
-                kinds = self.const(frozenset(spec.kinds), "kinds")
-                conds = [f"type({v}) in {kinds}", f"len({v}) == {len(spec.items)}"]
-                keys: list[Any] = list(range(len(spec.items)))
-            else:
-                conds = [f"type({v}) is dict"]
-                keys = list(spec.keys)
-            for key, item in zip(keys, spec.items):
-                iv = self.var("t")
-                sub = self.value_conds(item, iv, pending, definite and not spec.optional)
-                if sub:  # a missing key raises inside the guard: the slow path explains
-                    index = str(key) if type(key) is int else self.const(key, "key")
-                    conds.append(f"(({iv} := {v}[{index}]) is not None or True)")
-                    conds.extend(sub)
-            return self._optional(spec.optional, v, conds)
-        return self._array_conds(spec, v, self.var("s"), pending, definite, shape_known=False)
+        kind = kind_of(spec)
+        if kind is None:
+            raise TypeError(f"not a spec: {spec!r} ({type(spec).__name__})")
+        return kind.emit(spec, v, self, pending, definite)
 
-    def _array_conds(self, spec: ArraySpec, v: str, s: str, pending: list[Any], definite: bool,
+    def array_conds(self, spec: ArraySpec, v: str, s: str, pending: list[Any], definite: bool,
                      shape_known: bool) -> list[str]:
         conds = []
         # A type or dtype not seen yet is learned right here (`_evaluate.learn`: the reference
@@ -150,10 +119,10 @@ class _Gen:
             conds.extend(self._dim_conds(spec, s, pending, definite and not spec.optional))
         if definite and not spec.optional:
             self.shape_of_spec.append((spec, s))
-        return self._optional(spec.optional, v, conds)
+        return self.optional(spec.optional, v, conds)
 
     @staticmethod
-    def _optional(optional: bool, v: str, conds: list[str]) -> list[str]:
+    def optional(optional: bool, v: str, conds: list[str]) -> list[str]:
         if not optional:
             return conds
         return [f"({v} is None or ({' and '.join(conds)}))"]
@@ -253,28 +222,10 @@ def _occurrences(contract: _contract.Contract) -> list[tuple[str, bool]]:
     for slot in contract.slots:
         if slot.kind != "array":
             continue
-        out.extend(_spec_occurrences(slot.spec, definite=not slot.star and not slot.optional))
+        kind = kind_of(slot.spec)
+        if kind is not None:
+            out.extend(kind.occurrences(slot.spec, not slot.star and not slot.optional))
     return out
-
-
-def _spec_occurrences(spec: Any, definite: bool) -> list[tuple[str, bool]]:
-    if isinstance(spec, OneOf):  # which option binds is known only at call time
-        return [o for opt in spec.options for o in _spec_occurrences(opt, False)]
-    if isinstance(spec, (TupleSpec, DictSpec)):
-        res = []
-        for item in spec.items:
-            res.extend(_spec_occurrences(item, definite and not spec.optional))
-        return res
-    if not isinstance(spec, ArraySpec):
-        return []
-    definite = definite and not spec.optional
-    res = []
-    for d in spec.dims:
-        if isinstance(d, Named):
-            res.append((d.name, definite and not d.broadcast))
-        elif isinstance(d, Variadic) and d.name:
-            res.append((d.name, definite))
-    return res
 
 
 def _dynamic_names(contract: _contract.Contract) -> set[str]:
@@ -288,14 +239,6 @@ def _dynamic_names(contract: _contract.Contract) -> set[str]:
     return dynamic
 
 
-def _contains(spec: Any, kind: type) -> bool:
-    if isinstance(spec, kind):
-        return True
-    if isinstance(spec, (TupleSpec, DictSpec)):
-        return any(_contains(i, kind) for i in spec.items)
-    return False
-
-
 def _fast_possible(contract: _contract.Contract) -> bool:
     """Broadcast variadics, annotated *args/**kwargs and symbolic dims inside alternatives
     always take the slow path."""
@@ -305,18 +248,10 @@ def _fast_possible(contract: _contract.Contract) -> bool:
         for spec in iter_array_specs(slot.spec):
             if any(isinstance(d, Variadic) and d.broadcast for d in spec.dims):
                 return False
-        if _has_oneof_expr(slot.spec):
+        kind = kind_of(slot.spec)
+        if kind is not None and not kind.fast(slot.spec):
             return False
     return True
-
-
-def _has_oneof_expr(spec: Any) -> bool:
-    """Alternatives the fast path does not pick: with symbolic dims."""
-    if isinstance(spec, OneOf):
-        return any(isinstance(d, Expr) for o in spec.options for d in o.dims)
-    if isinstance(spec, (TupleSpec, DictSpec)):
-        return any(_has_oneof_expr(i) for i in spec.items)
-    return False
 
 
 # ------------------------------------------------------------------------- wrapper
@@ -426,7 +361,7 @@ def compile_wrapper(fn: Callable[..., Any], contract: _contract.Contract, sig: i
                                         definite=not slot.optional)
                 if slot.optional and conds and not getattr(slot.spec, "optional", False):
                     conds = [f"({slot.name} is None or ({' and '.join(conds)}))"]
-                arg_lines.append((f"{slot.name}: {_contract.spec_text(slot.spec)}", conds))
+                arg_lines.append((f"{slot.name}: {spec_text(slot.spec)}", conds))
         more, pending = gen.expr_conds(pending, final=ret_slot is None)
         if more:
             arg_lines.append(("symbolic dims", more))
@@ -448,7 +383,7 @@ def compile_wrapper(fn: Callable[..., Any], contract: _contract.Contract, sig: i
         if ret_slot is not None:
             if ret_slot.kind == "array":
                 conds = gen.value_conds(ret_slot.spec, "__sc_r", pending, definite=True)
-                ret_lines.append((f"return: {_contract.spec_text(ret_slot.spec)}", conds))
+                ret_lines.append((f"return: {spec_text(ret_slot.spec)}", conds))
             else:
                 ret_lines.append((f"return: {_hint_text(ret_slot.hint)}",
                                   [gen.hint_cond(ret_slot, "__sc_r")]))

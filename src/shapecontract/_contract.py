@@ -24,10 +24,10 @@ from ._dims import Expr, Fixed, Named, Variadic, dim_size
 from ._errors import ContractSyntaxError, Origin
 from ._render import render
 from ._slot import LayerRow, Slot, is_name, name_problem
-from ._spec import ArraySpec, DictSpec, TupleSpec, iter_array_specs, shape_text
+from ._spec import ArraySpec, as_array, iter_array_specs, shape_text, spec_text
 
 __all__ = ["Contract", "FrameworkVerdict", "LayerRow", "Mismatch", "Slot", "is_name", "lend",
-           "name_problem", "static_compare"]
+           "name_problem", "spec_text", "static_compare"]
 
 _C = TypeVar("_C", bound="Contract")
 
@@ -317,8 +317,9 @@ class Contract:
         if self.layers and self.chain:
             first = self.layers[0].input
             ins = self.inputs()
-            if first == "?" and ins and isinstance(ins[0].spec, ArraySpec):
-                first = shape_text(ins[0].spec)
+            spec = as_array(ins[0].spec) if ins else None
+            if first == "?" and spec is not None:
+                first = shape_text(spec)
             chain = [first]
             for r in self.layers:
                 chain += [r.name, r.output]
@@ -327,17 +328,18 @@ class Contract:
         ret = None
         for s in self.slots:
             if s.kind == "array":
-                text = f"{s.star}{s.name}: {spec_text(s.spec)}"
+                what = spec_text(s.spec)
             elif s.kind == "dim":
-                text = f"{s.name}: int (binds dim {s.name})"
+                what = f"int (binds dim {s.name})"
             elif s.kind == "pin":
-                text = f"{s.name}={s.value}"
+                what = ""
             else:
-                text = f"{s.star}{s.name}: {getattr(s.hint, '__name__', repr(s.hint))}"
+                what = getattr(s.hint, "__name__", repr(s.hint))
             if s.is_return:
-                ret = spec_text(s.spec) if s.kind == "array" else text.split(": ", 1)[1]
+                ret = what
             else:
-                parts.append(text)
+                parts.append(f"{s.name}={s.value}" if s.kind == "pin" else
+                             f"{s.star}{s.name}: {what}")
         out = f"{self.name}({', '.join(parts)})"
         return out + (f" -> {ret}" if ret else "") + self._dropped_text()
 
@@ -347,16 +349,6 @@ class Contract:
         return "  [read from JSON without: " + ", ".join(
             d.replace("_", " ") if d in ("framework_verdict", "prepare") else d
             for d in self.dropped) + "]"
-
-
-def spec_text(spec: Any) -> str:
-    if isinstance(spec, DictSpec):
-        inner = ", ".join(f"{k!r}: {spec_text(i)}" for k, i in zip(spec.keys, spec.items))
-        return "{" + inner + "}" + (" | None" if spec.optional else "")
-    if isinstance(spec, TupleSpec):
-        inner = ", ".join(spec_text(i) if i is not None else "Any" for i in spec.items)
-        return f"tuple[{inner}]" + (" | None" if spec.optional else "")
-    return str(spec)
 
 
 @dataclass(frozen=True)

@@ -26,10 +26,10 @@ from ._compile import Contract, compile_wrapper
 from ._config import get_mode
 from ._contract import Slot
 from ._dims import Expr, Named
-from ._errors import ContractSyntaxError, ShapeContractError, Violation
+from ._errors import ContractSyntaxError, Origin, ShapeContractError, Violation
 from ._evaluate import evaluate
 from ._hints import spec_from_hint, yield_spec
-from ._spec import ModelSpec, iter_array_specs
+from ._spec import iter_array_specs, kind_of, kind_tag
 
 __all__ = ["checker_source", "contract"]
 
@@ -117,7 +117,7 @@ def _build(fn: Any, hints: dict[str, Any], stable: tuple[str, ...] = (), guard: 
         if pname == "return" and is_gen:
             continue
         try:
-            specs[pname] = _with_model_checker(spec_from_hint(hint))
+            specs[pname] = _with_model_checker(_spec_of(hint))
         except ContractSyntaxError as e:
             raise ContractSyntaxError(f"{name}: {'return' if pname == 'return' else 'argument ' + pname}: {e}") from None
     all_names = _dim_names_in({**specs, "<yield>": ys})
@@ -152,7 +152,7 @@ def _build(fn: Any, hints: dict[str, Any], stable: tuple[str, ...] = (), guard: 
         wrapper = _stream_wrapper(fn, wrapper, c, sig, ys, stable, name, plain_stream)
     if guard:
         ret = next((s for s in c.slots if s.is_return), None)
-        if ret is None or not isinstance(ret.spec, ModelSpec):
+        if ret is None or kind_tag(ret.spec) != "model":
             raise ContractSyntaxError(f"{name}: guard=True needs a Model[...] return annotation")
         wrapper = _guarding_builder(wrapper, c, sig)
     functools.update_wrapper(wrapper, fn)
@@ -200,7 +200,8 @@ def _stream_wrapper(fn: Any, checked: Any, c: Contract, sig: inspect.Signature, 
                    if hasattr(d, "name") and d.name}
     iterator = AsyncGuardedIterator if inspect.isasyncgenfunction(fn) else guarded_generator
 
-    def pins_of(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[dict[str, int], dict[str, str]]:
+    def pins_of(args: tuple[Any, ...],
+                kwargs: dict[str, Any]) -> tuple[dict[str, int], dict[str, Origin]]:
         if not c.slots:
             return {}, {}
         ba = sig.bind(*args, **kwargs)
@@ -251,9 +252,14 @@ def _guarding_builder(build: Any, c: Contract, sig: inspect.Signature) -> Any:
     return builder
 
 
+def _spec_of(hint: Any) -> Any:
+    """The spec an annotation states: a spec object of a registered kind is its own."""
+    return hint if kind_of(hint) is not None else spec_from_hint(hint)
+
+
 def _with_model_checker(spec: Any) -> Any:
     """A `Model[...]` spec gets the adapters' `check_model` as its checker."""
-    if isinstance(spec, ModelSpec) and spec.checker is None:
+    if kind_tag(spec) == "model" and spec.checker is None:
         import dataclasses
 
         from .frameworks.check_model import check_model

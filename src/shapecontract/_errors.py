@@ -14,6 +14,8 @@ from __future__ import annotations
 import collections
 import contextlib
 import contextvars
+import itertools
+import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -249,8 +251,19 @@ class ShapeContractError(ValueError, TypeError):
         self.origin = first.origin
         self.suggestions = list(first.suggestions)
         self.worker = _worker()
+        self.token = next(_TOKENS)
+        """Unique in this process: how `recent_error` finds this error again inside a
+        framework's error that kept only its text (see `carry`)."""
+        self._carried = False
         super().__init__(self.render())
         _RECENT.append(self._twin())
+
+    def carry(self) -> ShapeContractError:
+        """Mark this error as handed to a framework that keeps only its text (a check run in
+        TensorFlow's threads): its text then ends with its token, from which `recent_error`
+        finds it (the twin, unmarked) in the framework's error. Returns self."""
+        self._carried = True
+        return self
 
     def _twin(self) -> ShapeContractError:
         """The same error, never raised: no traceback, so it keeps none of the call's frames
@@ -300,6 +313,8 @@ class ShapeContractError(ValueError, TypeError):
             lines.append("  bindings: " + _fmt_bindings(self.bindings))
         for note in self.notes:
             lines.append("  note: " + note)
+        if getattr(self, "_carried", False):
+            lines.append(f"  [{_TOKEN_MARK} {self.token}]")
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -378,24 +393,51 @@ def as_worker(name: str | None) -> Iterator[None]:
         _AS_WORKER.reset(token)
 
 
+_TOKENS = itertools.count(1)
+_TOKEN_MARK = "shapecontract error"
+_TOKEN_RE = re.compile(r"\[shapecontract error (\d+)\]")
 _RECENT: collections.deque[ShapeContractError] = collections.deque(maxlen=16)
 """Twins of the last errors raised, in any thread: a framework that runs our check in a thread
-of its own (tf.data) re-raises it as its own error type, with our text inside. Twins carry the
-violations but no traceback: the library keeps no value of a failed call alive."""
+of its own (tf.data) re-raises it as its own error type, with our text (and the token `carry`
+added) inside. Twins carry the violations but no traceback: the library keeps no value of a
+failed call alive."""
 
 
 def recent_error(exc: BaseException) -> ShapeContractError | None:
-    """The ShapeContractError that `exc` (a framework's error) carries: the twin of the recent
-    error whose whole text appears in `exc`'s (the same violations, not rebuilt from text).
-    A ShapeContractError rebuilt from text alone (Keras re-raises a layer's error as
-    `type(e)(its message + context)`) gives the twin too when one matches, else itself."""
+    """The ShapeContractError that `exc` (a framework's error) carries, found by identity,
+    never by comparing texts: `exc` itself; else ours on its `__cause__`/`__context__` chain
+    (Keras re-raises a layer's error as `type(e)(its message + context)` while handling it);
+    else the recent error whose token `exc`'s text names (an error `carry`-marked before it
+    was handed to a framework that keeps only text: TensorFlow's threads). A
+    ShapeContractError rebuilt from text alone with none of these gives itself."""
     if isinstance(exc, ShapeContractError) and not exc._text:
-        return exc
-    text = str(exc)
-    for err in reversed(_RECENT):
-        if not err._text and err.render() in text:  # a twin with its violations
-            return err
+        return _untagged(exc)
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc.__cause__, exc.__context__]
+    while todo:
+        e = todo.pop(0)
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, ShapeContractError) and not e._text:
+            return _untagged(e)
+        todo += [e.__cause__, e.__context__]
+    try:
+        found = _TOKEN_RE.findall(str(exc))
+    except Exception:  # a framework's error whose str() fails: nothing to read
+        found = []
+    for token in reversed(found):
+        for err in reversed(_RECENT):
+            if getattr(err, "token", None) == int(token):
+                return err
     return exc if isinstance(exc, ShapeContractError) else None
+
+
+def _untagged(err: ShapeContractError) -> ShapeContractError:
+    """`err`, or, when it was marked for a framework, its unmarked twin."""
+    if not getattr(err, "_carried", False):
+        return err
+    return next((t for t in reversed(_RECENT) if t.token == err.token), err)
 
 
 class ContractSyntaxError(ValueError):

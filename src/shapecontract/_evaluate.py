@@ -26,7 +26,7 @@ from ._config import get_mode
 from ._contract import Contract, Slot
 from ._dims import Anon, Expr, Fixed, Named, Variadic, dim_label
 from ._errors import Location, Origin, ShapeContractError, ShapeContractWarning, Violation
-from ._spec import ArraySpec, DictSpec, ModelSpec, OneOf, TupleSpec, shape_text
+from ._spec import ArraySpec, kind_of, shape_text
 from ._suggest import (
     add_suggestions,
     cast_fix,
@@ -65,16 +65,18 @@ class State:
     """The bindings, where each came from, and the violations found so far."""
 
     bindings: dict[str, Any] = field(default_factory=dict)
-    origins: dict[str, str] = field(default_factory=dict)
+    origins: dict[str, Origin] = field(default_factory=dict)
+    """Where each binding came from, as data (`source` says pin, argument, element ...)."""
     bound_at: dict[str, Location] = field(default_factory=dict)
     vbroadcast: dict[str, bool] = field(default_factory=dict)
     violations: list[Violation] = field(default_factory=list)
     pending: list[tuple[Any, ...]] = field(default_factory=list)
     values: dict[str, Any] = field(default_factory=dict)  # var -> value, for fix snippets
 
-    def bind(self, name: str, value: Any, origin: str, at: Location = ()) -> None:
+    def bind(self, name: str, value: Any, origin: Origin | str, at: Location = ()) -> None:
+        # (a plain str: frameworks/check_model.py until it passes an Origin)
         self.bindings[name] = value
-        self.origins[name] = origin
+        self.origins[name] = origin if isinstance(origin, Origin) else Origin(origin, _source(at))
         self.bound_at[name] = at
 
     def bindings_not_from(self, loc: Location) -> dict[str, Any]:
@@ -89,11 +91,13 @@ def evaluate(contract: Contract, values: list[Any]) -> State:
     pairs = list(zip(contract.slots, values))
     for slot in contract.slots:
         if slot.kind == "pin" and slot.value is not None:
-            st.bind(slot.name, slot.value, str(slot.origin or f"dims={{{slot.name!r}: {slot.value}}}"))
+            st.bind(slot.name, slot.value,
+                    slot.origin or Origin(f"dims={{{slot.name!r}: {slot.value}}}", "pin"))
     for slot, v in pairs:
         size = as_int(v) if slot.kind == "dim" and v is not MISSING else None
         if size is not None:
-            st.bind(slot.name, size, str(slot.origin or f"argument {slot.name}={size}"))
+            st.bind(slot.name, size,
+                    slot.origin or Origin(f"argument {slot.name}={size}", "argument"))
     for slot, v in pairs:
         if v is MISSING or slot.kind == "pin":
             continue
@@ -279,7 +283,7 @@ def _at_run_time(contract: Contract, values: list[Any]) -> None:
     if get_mode() == "warn":
         warnings.warn(str(err), ShapeContractWarning, stacklevel=2)
         return
-    raise err
+    raise err.carry()  # TensorFlow keeps only the text: the token finds it again
 
 
 def report_always(contract: Contract, values: list[Any]) -> ShapeContractError | None:
@@ -410,57 +414,14 @@ def _check_one(spec: Any, v: Any, loc: Location, var: str, st: State) -> None:
         return
     if v is None and getattr(spec, "optional", False):
         return
-    if isinstance(spec, ModelSpec):
-        if spec.checker is None:
-            st.violations.append(Violation(loc, "type", "no framework adapter can read this model",
-                                           expected=spec, actual=type(v)))
-        else:
-            spec.checker(spec, v, loc, st)
-        return
-    if isinstance(spec, OneOf):
-        shape = shape_of(v) if type_ok(spec.options[0], v) else None
-        dtype = dtype_name(dtype_of(v)) if spec.by_dtype and shape is not None else None
-        chosen = spec.options[0] if shape is None else spec.pick(len(shape), dtype)
-        if chosen is None:
-            assert shape is not None
-            ranks = " or ".join(str(len(o.dims)) for o in spec.options)
-            # explain against the option one axis longer (a missing axis is the usual cause)
-            longer = spec.pick(len(shape) + 1) or spec.pick(len(shape) - 1) or spec.options[0]
-            st.violations.append(Violation(
-                loc, "rank", f"expected {ranks} axes, got {len(shape)}",
-                expected=tuple(len(o.dims) for o in spec.options), actual=len(shape),
-                contract=" or ".join(shape_text(o) for o in spec.options), shape=shape,
-                spec=longer, var=var))
-            st.values[var] = v
-            return
-        _check_value(chosen, v, loc, var, st)
-        if len(spec.options) > 1 and shape is not None:
-            note_other_options(st, spec, chosen, v, shape, loc, var)
-        return
-    if isinstance(spec, TupleSpec):
-        seq = isinstance(v, spec.kinds)
-        what = " or ".join(k.__name__ for k in spec.kinds)
-        if not seq or len(v) != len(spec.items):
-            got = f"one of {len(v)}" if seq else type(v).__name__
-            st.violations.append(Violation(
-                loc, "type", f"expected a {what} of {len(spec.items)}, got {got}",
-                expected=len(spec.items), actual=len(v) if seq else type(v)))
-            return
-        for i, (item_spec, item) in enumerate(zip(spec.items, v)):
-            _check_value(item_spec, item, (*loc, i), f"{var}[{i}]", st)
-        return
-    if isinstance(spec, DictSpec):
-        missing = [k for k in spec.keys if not isinstance(v, dict) or k not in v]
-        if missing:
-            got = f"keys {sorted(v)}" if isinstance(v, dict) else type(v).__name__
-            st.violations.append(Violation(
-                loc, "type", f"expected a dict with {list(spec.keys)}, got {got}",
-                expected=spec.keys, actual=type(v)))
-            return
-        for k, item_spec in zip(spec.keys, spec.items):
-            _check_value(item_spec, v[k], (*loc, k), f"{var}[{k!r}]", st)
-        return
-    assert isinstance(spec, ArraySpec)
+    kind = kind_of(spec)
+    if kind is None:
+        raise TypeError(f"not a spec: {spec!r} ({type(spec).__name__})")
+    kind.check(spec, v, loc, var, st, _EXPLAINER)
+
+
+def _check_array(spec: ArraySpec, v: Any, loc: Location, var: str, st: State) -> None:
+    """The reference check of one array: type, dtype, rank, then each dim."""
     st.values[var] = v
     if not type_ok(spec, v):
         want = "an array" if not spec.array_types else " or ".join(
@@ -509,6 +470,23 @@ def _check_one(spec: Any, v: Any, loc: Location, var: str, st: State) -> None:
         _check_variadic(st, spec, vdim, seg[1], seg[2], loc, var, shape)
 
 
+class _Explainer:
+    """What the reference verdict lends the spec kinds' `check` (see `_spec.SpecKind`)."""
+
+    check_value = staticmethod(_check_value)
+    check_array = staticmethod(_check_array)
+    type_ok = staticmethod(type_ok)
+    note_other_options = staticmethod(note_other_options)
+    shape_of = staticmethod(shape_of)
+
+    @staticmethod
+    def dtype_of(v: Any) -> str:
+        return dtype_name(dtype_of(v))
+
+
+_EXPLAINER = _Explainer()
+
+
 def _check_dim(st: State, spec: ArraySpec, dim: Any, axis: int, size: Any, loc: Location,
                var: str, shape: tuple[Any, ...]) -> None:
     if isinstance(dim, Anon) or size is None:
@@ -528,11 +506,17 @@ def _check_dim(st: State, spec: ArraySpec, dim: Any, axis: int, size: Any, loc: 
     if bound is MISSING:
         from ._errors import render_location
 
-        st.bind(dim.name, size, f"{render_location(loc)} axis {axis}", loc)
+        st.bind(dim.name, size, Origin(f"{render_location(loc)} axis {axis}", _source(loc)), loc)
     elif bound != size:
         _dim_violation(st, spec, axis, dim, size, bound, loc, var, shape,
                        Origin(f"{dim.name}={bound} from {st.origins[dim.name]}", "binding",
-                              detail=st.origins[dim.name]))
+                              detail=str(st.origins[dim.name])))
+
+
+def _source(loc: Location) -> str:
+    """The origin source of a size read off the value at `loc`: a stream's element, else a
+    call's value (an argument, a model's input or target, a return)."""
+    return "element" if loc and loc[0] == "element" else "argument"
 
 
 def _check_variadic(st: State, spec: ArraySpec, dim: Variadic, axis: int, seg: tuple[Any, ...],
@@ -544,7 +528,8 @@ def _check_variadic(st: State, spec: ArraySpec, dim: Variadic, axis: int, seg: t
     name = dim.name
     prev = st.bindings.get(name, MISSING)
     if prev is MISSING:
-        st.bind(name, seg, f"{render_location(loc)} axes {axis}..{axis + len(seg) - 1}", loc)
+        st.bind(name, seg, Origin(f"{render_location(loc)} axes {axis}..{axis + len(seg) - 1}",
+                                  _source(loc)), loc)
         st.vbroadcast[name] = dim.broadcast
         return
     prev_b = st.vbroadcast.get(name, False)
@@ -568,7 +553,7 @@ def _check_variadic(st: State, spec: ArraySpec, dim: Variadic, axis: int, seg: t
                         f"{problem} *{name}={prev}",
             axis=axis, dim=f"*{name}", expected=prev, actual=seg,
             origin=Origin(f"*{name}={prev} from {st.origins[name]}", "binding",
-                          detail=st.origins[name]),
+                          detail=str(st.origins[name])),
             contract=shape_text(spec), shape=shape, spec=spec, var=var,
             explained=True))  # no generic fix for a variadic mismatch; the spec's advice only
 

@@ -17,7 +17,7 @@ from typing import Any
 from . import _contract
 from ._contract import Contract
 from ._dims import Fixed, Named, Variadic
-from ._spec import ArraySpec, OneOf
+from ._spec import ArraySpec, primary_array
 
 __all__ = ["to_tf_signature", "to_torch_export"]
 
@@ -25,10 +25,8 @@ __all__ = ["to_tf_signature", "to_torch_export"]
 def _array_specs(contract: Contract) -> list[tuple[str, ArraySpec]]:
     out = []
     for slot in contract.inputs():
-        spec = slot.spec
-        if isinstance(spec, OneOf):
-            spec = spec.options[0]
-        if isinstance(spec, ArraySpec):
+        spec = primary_array(slot.spec)
+        if spec is not None:
             out.append((slot.name, spec))
     return out
 

@@ -283,7 +283,7 @@ class Guard:
     def _checked_stream(self, model: Any, it: Any, where: str) -> Iterator[Any]:
         mode = scoped_mode()  # Keras reads generators in threads of its own: keep our mode
         for i, item in enumerate(it):
-            with _in_mode(mode):
+            with _in_mode(mode), _carried():
                 self.keras_batch(model, item, f"{where}(batch {i})")
             yield item
 
@@ -310,7 +310,7 @@ class Guard:
             i = counter[0]
             counter[0] += 1
             item = tf.nest.pack_sequence_as(checked_spec, list(arrays))
-            with _in_mode(mode):
+            with _in_mode(mode), _carried():
                 self.keras_batch(model, item, f"{where}(dataset element {i})")
             return np.bool_(True)
 
@@ -430,10 +430,23 @@ def _checked_py_dataset(ds: Any, guard: Guard, model: Any, where: str) -> Any:
 
     def check(item: Any, index: int) -> None:
         __tracebackhide__ = True
-        with _in_mode(mode):
+        with _in_mode(mode), _carried():
             guard.keras_batch(model, item, f"{where}(batch {index})")
 
     return _CHECKED_PY_DATASET(ds, check)
+
+
+class _carried:
+    """Around a check Keras runs while it reads the data (in TensorFlow's threads, which keep
+    only an error's text): our error leaves it marked with its token (`carry`), so the guarded
+    entry point finds it again (`recent_error`) and raises it, unmarked, instead."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> None:
+        if isinstance(exc, ShapeContractError):
+            exc.carry()
 
 
 class _in_mode:

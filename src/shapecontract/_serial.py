@@ -32,8 +32,8 @@ from typing import Any
 
 from ._dims import Dim, parse_dims
 from ._errors import ORIGIN_SOURCES, ContractSyntaxError, Origin
-from ._slot import LayerRow, Slot
-from ._spec import ArraySpec, DictSpec, ModelSpec, OneOf, TupleSpec, parse_model
+from ._slot import LayerRow, RowShape, Slot
+from ._spec import ArraySpec, kind_by_tag, kind_of, kinds
 
 __all__ = ["FORMAT", "contract_from_dict", "contract_from_json", "contract_to_dict",
            "contract_to_json"]
@@ -138,32 +138,10 @@ def _origin_to_dict(o: Origin) -> dict[str, Any]:
 
 
 def _spec_to_dict(spec: Any, dropped: list[str], where: str) -> dict[str, Any]:
-    if isinstance(spec, ArraySpec):
-        return _array_to_dict(spec)
-    if isinstance(spec, OneOf):
-        d: dict[str, Any] = {"type": "one_of", "options": [_array_to_dict(o) for o in spec.options]}
-        if spec.by_dtype:
-            d["by_dtype"] = True
-    elif isinstance(spec, TupleSpec):
-        d = {"type": "tuple",
-             "items": [None if i is None else _spec_to_dict(i, dropped, where) for i in spec.items]}
-        if spec.kinds != (tuple,):
-            d["kinds"] = [k.__name__ if k in (tuple, list) else _class_ref(k) for k in spec.kinds]
-    elif isinstance(spec, DictSpec):
-        d = {"type": "dict", "keys": list(spec.keys),
-             "items": [_spec_to_dict(i, dropped, where) for i in spec.items]}
-    elif isinstance(spec, ModelSpec):
-        d = {"type": "model", "text": spec.text,
-             "model_type": "any" if spec.model_type is Any else _class_ref(spec.model_type)}
-        if spec.checker is not None or f"model check of {where}" in dropped:
-            d["checker"] = DROPPED
-            if f"model check of {where}" not in dropped:
-                dropped.append(f"model check of {where}")
-    else:
+    kind = kind_of(spec)
+    if kind is None:
         raise ValueError(f"cannot write spec {spec!r} ({type(spec).__name__}) as JSON")
-    if spec.optional:
-        d["optional"] = True
-    return d
+    return kind.to_json(spec, _CODEC, dropped, where)
 
 
 def _array_to_dict(spec: ArraySpec) -> dict[str, Any]:
@@ -341,8 +319,10 @@ def _read_contract(cls: Any, data: Any) -> Any:
     layers = []
     for i, row in enumerate(r.get("layers", list, [])):
         lr = _Reader(row, f"layer {i}")
-        layers.append(LayerRow(lr.get("name", str), lr.get("kind", str), lr.get("input", str),
-                               lr.get("output", str)))
+        # the format keeps a row's shapes as their text; read back into data by the one reader
+        layers.append(LayerRow(lr.get("name", str), lr.get("kind", str),
+                               RowShape.parse(lr.get("input", str)),
+                               RowShape.parse(lr.get("output", str))))
     return cls(name=name, slots=slots, layers=tuple(layers), level=level,
                notes=tuple(r.strs("notes", [])), chain=r.get("chain", bool, True),
                framework_name=r.get("framework_name", str, ""),
@@ -404,37 +384,13 @@ def _read_origin(data: Any, where: str) -> Origin:
 
 def _read_spec(data: Any, where: str) -> Any:
     r = _Reader(data, where)
-    kind = r.get("type", str)
-    optional = r.get("optional", bool, False)
-    if kind == "array":
-        return _read_array(r)
-    if kind == "one_of":
-        options = tuple(_read_array(_Reader(o, f"{where} option {i}"))
-                        for i, o in enumerate(r.get("options", list)))
-        if not options:
-            raise ContractSyntaxError(f"{where}: one_of needs at least one option")
-        return OneOf(options, optional, r.get("by_dtype", bool, False))
-    if kind == "tuple":
-        items = tuple(None if i is None else _read_spec(i, f"{where}[{n}]")
-                      for n, i in enumerate(r.get("items", list)))
-        kinds = tuple(_read_kind(k, where) for k in r.strs("kinds", ["tuple"]))
-        if not kinds:
-            raise ContractSyntaxError(f"{where}: kinds is empty")
-        return TupleSpec(items, optional, kinds)
-    if kind == "dict":
-        keys = tuple(r.strs("keys"))
-        items = tuple(_read_spec(i, f"{where}[{n}]") for n, i in enumerate(r.get("items", list)))
-        if len(keys) != len(items):
-            raise ContractSyntaxError(f"{where}: {len(keys)} keys but {len(items)} items")
-        return DictSpec(keys, items, optional)
-    if kind == "model":
-        text = r.get("text", str)
-        ins, outs = parse_model(text)
-        ref = r.get("model_type", str, "any")
-        model_type: Any = Any if ref == "any" else (_resolve(ref) or _stand_in(ref))
-        return ModelSpec(model_type, ins, outs, text, optional)
-    raise ContractSyntaxError(f"{where}: unknown spec type {kind!r} (array, one_of, tuple, dict, "
-                              "model)")
+    tag = r.get("type", str)
+    r.get("optional", bool, False)  # a malformed `optional` is named before the kind's fields
+    kind = kind_by_tag(tag)
+    if kind is None:
+        raise ContractSyntaxError(f"{where}: unknown spec type {tag!r} "
+                                  f"({', '.join(k.tag for k in kinds())})")
+    return kind.from_json(r, where, _CODEC)
 
 
 def _read_array(r: _Reader) -> ArraySpec:
@@ -582,3 +538,21 @@ def _unchecked(text: str) -> type:
         _UNCHECKED[text] = _UncheckedMeta(text, (), {"__shapecontract_unchecked__": True})
     return _UNCHECKED[text]
 
+
+
+class _Codec:
+    """What JSON lends the spec kinds' `to_json`/`from_json` (see `_spec.SpecKind`)."""
+
+    DROPPED = DROPPED
+    spec_to_dict = staticmethod(_spec_to_dict)
+    array_to_dict = staticmethod(_array_to_dict)
+    read_spec = staticmethod(_read_spec)
+    read_array = staticmethod(_read_array)
+    reader = _Reader
+    class_ref = staticmethod(_class_ref)
+    resolve = staticmethod(_resolve)
+    stand_in = staticmethod(_stand_in)
+    read_kind = staticmethod(_read_kind)
+
+
+_CODEC = _Codec()

@@ -13,12 +13,12 @@ from __future__ import annotations
 import inspect
 import keyword
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ._errors import Location, Origin, render_location
 
-__all__ = ["RESERVED_PREFIX", "LayerRow", "Slot", "argument_slots", "is_name", "name_problem"]
+__all__ = ["RESERVED_PREFIX", "LayerRow", "RowShape", "Slot", "argument_slots", "is_name", "name_problem"]
 
 RESERVED_PREFIX = "__sc_"
 """Names the generated checker keeps for itself."""
@@ -44,13 +44,74 @@ def is_name(name: object) -> bool:
     return not name_problem(name)
 
 @dataclass(frozen=True)
+class RowShape:
+    """The shape between two layers, as data: per axis a size (int), the name of a dim whose
+    size is open (`batch`), or None (unknown); `axes` None when even the rank is unknown.
+    Its text, `(batch, 24, 3)` or `?`, is derived."""
+
+    axes: tuple[int | str | None, ...] | None
+
+    @classmethod
+    def of(cls, shape: RowShape | tuple[int | str | None, ...] | str | None) -> RowShape:
+        """A row shape from data (a tuple, None for unknown); a `str` is read as the text
+        `__str__` writes (JSON, and adapters that still hand over display text)."""
+        if isinstance(shape, RowShape):
+            return shape
+        if shape is None:
+            return cls(None)
+        if isinstance(shape, str):
+            return cls.parse(shape)
+        return cls(tuple(shape))
+
+    @classmethod
+    def parse(cls, text: str) -> RowShape:
+        """The inverse of `__str__`: `(batch, 50)` -> ("batch", 50); `?` -> unknown."""
+        inner = text.strip()
+        if inner in ("?", ""):
+            return cls(None)
+        if inner.startswith("(") and inner.endswith(")"):
+            inner = inner[1:-1]
+        items = [i.strip() for i in inner.split(",") if i.strip()]
+        return cls(tuple(None if i == "?" else int(i) if i.isdigit() else i for i in items))
+
+    def __str__(self) -> str:
+        if self.axes is None:
+            return "?"
+        items = ["?" if a is None else str(a) for a in self.axes]
+        return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+
+
+@dataclass(frozen=True, init=False)
 class LayerRow:
-    """One layer of a model's contract, for display: `lstm (LSTM): (batch, 24, 3) -> (batch, 50)`."""
+    """One layer of a model's contract: `lstm (LSTM): (batch, 24, 3) -> (batch, 50)`. The
+    shapes are data (`in_shape`, `out_shape`); `input`/`output` are their text."""
 
     name: str
     kind: str
-    input: str
-    output: str
+    """The layer's class name, for display."""
+    in_shape: RowShape
+    out_shape: RowShape
+    layer_type: type | None = field(default=None, compare=False, repr=False)
+    """The layer's class itself, when known: what tables are keyed by (not `kind`, its name).
+    Not written to JSON."""
+
+    def __init__(self, name: str, kind: str,
+                 in_shape: RowShape | tuple[int | str | None, ...] | str | None,
+                 out_shape: RowShape | tuple[int | str | None, ...] | str | None,
+                 layer_type: type | None = None) -> None:
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "kind", kind)
+        object.__setattr__(self, "in_shape", RowShape.of(in_shape))
+        object.__setattr__(self, "out_shape", RowShape.of(out_shape))
+        object.__setattr__(self, "layer_type", layer_type)
+
+    @property
+    def input(self) -> str:
+        return str(self.in_shape)
+
+    @property
+    def output(self) -> str:
+        return str(self.out_shape)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,10 @@ Design rules:
   the structured origin of its expectation. `OneOf` holds alternatives told apart by rank
   (batched or unbatched), `TupleSpec`/`DictSpec` structures, `ModelSpec` a built model.
 - Specs are frozen, plain data: nothing in them is filled in later.
+- Each spec class has one `SpecKind` in one table (`register_kind`, `kind_of`): its fast-path
+  emitter, reference check, JSON form, text and walk over its arrays. Nothing else dispatches
+  on spec classes (a test scans the package); a new kind (a pytree, a scalar union) is one
+  more `SpecKind` registered here or by the module that defines it.
 - `iter_array_specs` is the one walk over a spec's arrays.
 """
 
@@ -15,12 +19,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._dims import Anon, Dim, Variadic, dim_text, parse_dims
-from ._errors import ContractSyntaxError, Origin
+from ._dims import Anon, Dim, Expr, Named, Variadic, dim_text, parse_dims
+from ._errors import ContractSyntaxError, Origin, Violation
 
-__all__ = ["ArraySpec", "DictSpec", "ModelSpec", "OneOf", "TupleSpec", "iter_array_specs",
-           "parse_model", "shape_text"]
-
+__all__ = ["ArraySpec", "DictSpec", "ModelSpec", "OneOf", "SpecKind", "TupleSpec", "as_array",
+           "iter_array_specs", "kind_of", "kind_tag", "kinds", "parse_model", "primary_array",
+           "register_kind", "shape_text", "spec_text"]
 
 
 # ----------------------------------------------------------------------- array specs
@@ -157,23 +161,491 @@ def parse_model(text: str) -> tuple[tuple[tuple[Dim, ...], ...], tuple[tuple[Dim
 
 
 
-def iter_array_specs(spec: Any) -> Iterator[ArraySpec]:
-    """Every ArraySpec inside a spec (tuple items, dict values, alternatives, model in/outputs)."""
-    if isinstance(spec, ArraySpec):
-        yield spec
-    elif isinstance(spec, (TupleSpec, DictSpec)):
-        for item in spec.items:
-            yield from iter_array_specs(item)
-    elif isinstance(spec, OneOf):
-        yield from spec.options
-    elif isinstance(spec, ModelSpec):
-        for dims in spec.inputs + spec.outputs:
-            yield ArraySpec(dims, None, "Shaped", (Any,))
-
-
 def shape_text(spec: ArraySpec) -> str:
     """`(batch, 24, 3)`: the expected shape with names, sizes where fixed."""
     items = [dim_text(d) for d in spec.dims]
     if len(items) == 1:
         return f"({items[0]},)"
     return "(" + ", ".join(items) + ")"
+
+
+def spec_text(spec: Any) -> str:
+    """How a spec of any kind reads (`Float[ndarray, "b t"]`, `tuple[...]`, `{'x': ...}`)."""
+    kind = kind_of(spec)
+    return str(spec) if kind is None else kind.text(spec)
+
+
+# ------------------------------------------------------------------------ spec kinds
+class SpecKind:
+    """How one kind of spec is checked, explained, written and shown: the one place a kind is
+    dispatched on. Subclass it, set `cls` and `tag`, override what the kind needs, and
+    `register_kind` an instance; every use (compiled checker, reference verdict, JSON, text,
+    pictures, streams) then reaches the kind through `kind_of(spec)`.
+
+    The methods receive what the layers above lend them, so that this table needs no upward
+    import: `gen` is the checker generator (`_compile._Gen`: `const(obj, prefix)` names a
+    constant, `var(prefix)` a fresh variable, `value_conds(spec, v, pending, definite)` the
+    conditions of a nested spec, `array_conds(...)` those of one array, `optional(...)` wraps
+    them for a spec that may be None); `ctx` is the reference verdict (`_evaluate`:
+    `check_value(spec, v, loc, var, st)`, `check_array(...)`, `type_ok(array_spec, v)`,
+    `note_other_options(...)`); `codec` is the JSON codec (`_serial`: `spec_to_dict`,
+    `array_to_dict`, `read_spec`, `read_array`, `reader`, `class_ref`, `resolve`, `stand_in`,
+    `read_kind`, `DROPPED`). Generated code only ever names constants through `gen.const`: no
+    text of a spec becomes source.
+
+    Defaults fit a container of specs (`items`), so a structural kind overrides only
+    `items`/`with_items`, `check`, `emit` and the JSON pair; a leaf kind with no fast path
+    leaves `emit` alone (always the slow path)."""
+
+    cls: type = object
+    """The spec class this kind handles (subclasses of it too, unless registered themselves)."""
+    tag: str = ""
+    """Its name in JSON (`"type"`)."""
+    is_array = False
+    """A single array (what per-axis tools draw and compare)."""
+
+    # -- structure -------------------------------------------------------------------
+    def items(self, spec: Any) -> tuple[tuple[Any, Any], ...] | None:
+        """(key, item spec or None) for a value whose parts are `value[key]`; None for a kind
+        that is not a container."""
+        return None
+
+    def with_items(self, spec: Any, items: tuple[Any, ...]) -> Any:
+        """`spec` with its item specs replaced (same keys, same order)."""
+        return spec
+
+    def options(self, spec: Any) -> tuple[Any, ...]:
+        """Alternatives of which a value satisfies one."""
+        return ()
+
+    def arrays(self, spec: Any) -> Iterator[ArraySpec]:
+        """Every array spec inside (see `iter_array_specs`)."""
+        for _, item in self.items(spec) or ():
+            yield from iter_array_specs(item)
+        for option in self.options(spec):
+            yield from iter_array_specs(option)
+
+    def primary(self, spec: Any) -> ArraySpec | None:
+        """The one array a value of this spec is read as by default (an alternative's first
+        option), or None."""
+        return None
+
+    def at_rank(self, spec: Any, rank: int | None) -> ArraySpec | None:
+        """The array a value of `rank` axes is checked against (an alternative's pick, else
+        its first option), or None (a structure; an alternative at an unknown rank)."""
+        return None
+
+    def text(self, spec: Any) -> str:
+        return str(spec)
+
+    def loosened(self, spec: Any, static: bool) -> Any:
+        """This spec (not its items) as a framework's collate delivers it: a tuple may arrive
+        as a list. `static`: checked against TensorSpecs (any object with shape and dtype)."""
+        return spec
+
+    # -- compiled checker (fast path) ------------------------------------------------------
+    def emit(self, spec: Any, v: str, gen: Any, pending: list[Any], definite: bool) -> list[str]:
+        """Conditions (Python expressions) under which the value named `v` surely satisfies
+        `spec`; `["False"]` sends every value to the slow path."""
+        return ["False"]
+
+    def occurrences(self, spec: Any, definite: bool) -> list[tuple[str, bool]]:
+        """(dim name, binds-for-sure-here) in evaluation order (what the generator binds
+        statically and what it must look up at call time)."""
+        sure = definite and not getattr(spec, "optional", False)
+        out: list[tuple[str, bool]] = []
+        for _, item in self.items(spec) or ():
+            kind = kind_of(item)
+            if kind is not None:
+                out.extend(kind.occurrences(item, sure))
+        for option in self.options(spec):
+            kind = kind_of(option)
+            if kind is not None:
+                out.extend(kind.occurrences(option, False))
+        return out
+
+    def fast(self, spec: Any) -> bool:
+        """Whether the generated fast path can decide this spec (else: slow path only)."""
+        for _, item in self.items(spec) or ():
+            kind = kind_of(item)
+            if kind is not None and not kind.fast(item):
+                return False
+        return True
+
+    # -- reference verdict (slow path) ------------------------------------------------------
+    def check(self, spec: Any, v: Any, loc: Any, var: str, st: Any, ctx: Any) -> None:
+        """Check `v` against `spec` at location `loc` (`var`: the expression fixes name it
+        by), appending violations to `st` (an `_evaluate.State`)."""
+        raise NotImplementedError(f"spec kind {self.tag!r} has no reference check")
+
+    # -- JSON ----------------------------------------------------------------------------
+    def to_json(self, spec: Any, codec: Any, dropped: list[str], where: str) -> dict[str, Any]:
+        raise ValueError(f"cannot write spec {spec!r} ({type(spec).__name__}) as JSON")
+
+    def from_json(self, r: Any, where: str, codec: Any) -> Any:
+        raise ValueError(f"{where}: spec type {self.tag!r} cannot be read")
+
+
+_KINDS: dict[type, SpecKind] = {}
+_BY_TAG: dict[str, SpecKind] = {}
+_LOOKUP: dict[type, SpecKind | None] = {}
+
+
+def register_kind(kind: SpecKind) -> SpecKind:
+    """Add a spec kind (replacing one registered for the same class or tag)."""
+    if not isinstance(kind.cls, type) or kind.cls is object or not kind.tag:
+        raise ValueError("a spec kind names its spec class (cls) and its JSON tag (tag)")
+    old = _BY_TAG.get(kind.tag)
+    if old is not None and old.cls is not kind.cls:
+        _KINDS.pop(old.cls, None)
+    _KINDS[kind.cls] = kind
+    _BY_TAG[kind.tag] = kind
+    _LOOKUP.clear()
+    return kind
+
+
+def unregister_kind(kind: SpecKind) -> None:
+    """Remove a kind `register_kind` added (a test's toy kind)."""
+    if _KINDS.get(kind.cls) is kind:
+        del _KINDS[kind.cls]
+    if _BY_TAG.get(kind.tag) is kind:
+        del _BY_TAG[kind.tag]
+    _LOOKUP.clear()
+
+
+def kind_of(spec: Any) -> SpecKind | None:
+    """The kind of `spec` (looked up along its class's MRO), or None for anything that is not
+    a spec (None, a type hint)."""
+    t = type(spec)
+    try:
+        return _LOOKUP[t]
+    except KeyError:
+        pass
+    found = next((_KINDS[c] for c in t.__mro__ if c in _KINDS), None)
+    _LOOKUP[t] = found
+    return found
+
+
+def kind_tag(spec: Any) -> str:
+    """The JSON tag of `spec`'s kind (`array`, `one_of`, `tuple`, `dict`, `model` ...), or ''."""
+    kind = kind_of(spec)
+    return "" if kind is None else kind.tag
+
+
+def kinds() -> tuple[SpecKind, ...]:
+    """The registered kinds, in registration order."""
+    return tuple(_BY_TAG.values())
+
+
+def kind_by_tag(tag: str) -> SpecKind | None:
+    return _BY_TAG.get(tag)
+
+
+def iter_array_specs(spec: Any) -> Iterator[ArraySpec]:
+    """Every ArraySpec inside a spec (tuple items, dict values, alternatives, model in/outputs)."""
+    kind = kind_of(spec)
+    if kind is not None:
+        yield from kind.arrays(spec)
+
+
+def as_array(spec: Any) -> ArraySpec | None:
+    """`spec` when it is one array spec, else None."""
+    kind = kind_of(spec)
+    return spec if kind is not None and kind.is_array else None
+
+
+def primary_array(spec: Any) -> ArraySpec | None:
+    """The array a value of `spec` is read as by default: itself, an alternative's first
+    option; None for structures and models."""
+    kind = kind_of(spec)
+    return None if kind is None else kind.primary(spec)
+
+
+def _items_conds(spec: Any, v: str, gen: Any, pending: list[Any], definite: bool,
+                 conds: list[str], keys: list[Any]) -> list[str]:
+    """The fast path of a container: `conds` on the value itself, then each item's."""
+    for key, item in zip(keys, spec.items):
+        iv = gen.var("t")
+        sub = gen.value_conds(item, iv, pending, definite and not spec.optional)
+        if sub:  # a missing key raises inside the guard: the slow path explains
+            index = str(key) if type(key) is int else gen.const(key, "key")
+            conds.append(f"(({iv} := {v}[{index}]) is not None or True)")
+            conds.extend(sub)
+    return gen.optional(spec.optional, v, conds)  # type: ignore[no-any-return]
+
+
+class ArrayKind(SpecKind):
+    """One array: the leaf every other kind is made of (`ArraySpec`)."""
+
+    cls, tag, is_array = ArraySpec, "array", True
+
+    def arrays(self, spec: ArraySpec) -> Iterator[ArraySpec]:
+        yield spec
+
+    def primary(self, spec: ArraySpec) -> ArraySpec | None:
+        return spec
+
+    def at_rank(self, spec: ArraySpec, rank: int | None) -> ArraySpec | None:
+        return spec
+
+    def loosened(self, spec: ArraySpec, static: bool) -> ArraySpec:
+        if not static:
+            return spec
+        return ArraySpec(spec.dims, spec.dtypes, spec.dtype_label, (Any,), spec.optional,
+                         spec.dtype_patterns, spec.origins, spec.advice)
+
+    def emit(self, spec: ArraySpec, v: str, gen: Any, pending: list[Any],
+             definite: bool) -> list[str]:
+        return gen.array_conds(spec, v, gen.var("s"), pending, definite,  # type: ignore[no-any-return]
+                               shape_known=False)
+
+    def occurrences(self, spec: ArraySpec, definite: bool) -> list[tuple[str, bool]]:
+        definite = definite and not spec.optional
+        res = []
+        for d in spec.dims:
+            if isinstance(d, Named):
+                res.append((d.name, definite and not d.broadcast))
+            elif isinstance(d, Variadic) and d.name:
+                res.append((d.name, definite))
+        return res
+
+    def check(self, spec: ArraySpec, v: Any, loc: Any, var: str, st: Any, ctx: Any) -> None:
+        ctx.check_array(spec, v, loc, var, st)
+
+    def to_json(self, spec: ArraySpec, codec: Any, dropped: list[str],
+                where: str) -> dict[str, Any]:
+        return codec.array_to_dict(spec)  # type: ignore[no-any-return]
+
+    def from_json(self, r: Any, where: str, codec: Any) -> ArraySpec:
+        return codec.read_array(r)  # type: ignore[no-any-return]
+
+
+class OneOfKind(SpecKind):
+    """Alternatives told apart by rank (and dtype): `OneOf`."""
+
+    cls, tag = OneOf, "one_of"
+
+    def options(self, spec: OneOf) -> tuple[Any, ...]:
+        return spec.options
+
+    def arrays(self, spec: OneOf) -> Iterator[ArraySpec]:
+        yield from spec.options
+
+    def primary(self, spec: OneOf) -> ArraySpec | None:
+        return spec.options[0]
+
+    def at_rank(self, spec: OneOf, rank: int | None) -> ArraySpec | None:
+        return None if rank is None else spec.pick(rank) or spec.options[0]
+
+    def text(self, spec: OneOf) -> str:
+        return str(spec)
+
+    def fast(self, spec: OneOf) -> bool:
+        # alternatives with symbolic dims: the fast path does not pick among them
+        return not any(isinstance(d, Expr) for o in spec.options for d in o.dims)
+
+    def emit(self, spec: OneOf, v: str, gen: Any, pending: list[Any], definite: bool) -> list[str]:
+        # alternatives by rank (and, `by_dtype`, by dtype among the same rank), in order:
+        # the first option whose rank (and type and dtype) fit decides, which is exactly
+        # the option OneOf.pick picks; none fitting goes to the slow path, which explains
+        s = gen.var("s")
+        branches = []
+        for k, opt in enumerate(spec.options):
+            body = gen.array_conds(opt, v, s, pending, definite=False, shape_known=True)
+            rank = len(opt.dims) if opt.variadic_at is None else opt.min_rank
+            op = "==" if opt.variadic_at is None else ">="
+            test = f"len({s} := {v}.shape) {op} {rank}" if k == 0 else f"len({s}) {op} {rank}"
+            if spec.by_dtype and body:  # the type/dtype condition selects the option
+                test, body = f"{test} and {body[0]}", body[1:]
+            branches.append((test, " and ".join(body) or "True"))
+        chain = "False"
+        for test, cond in reversed(branches):
+            chain = f"({cond}) if {test} else {chain}"
+        return gen.optional(spec.optional, v, [f"({chain})"])  # type: ignore[no-any-return]
+
+    def check(self, spec: OneOf, v: Any, loc: Any, var: str, st: Any, ctx: Any) -> None:
+        shape = ctx.shape_of(v) if ctx.type_ok(spec.options[0], v) else None
+        dtype = ctx.dtype_of(v) if spec.by_dtype and shape is not None else None
+        chosen = spec.options[0] if shape is None else spec.pick(len(shape), dtype)
+        if chosen is None:
+            assert shape is not None
+            ranks = " or ".join(str(len(o.dims)) for o in spec.options)
+            # explain against the option one axis longer (a missing axis is the usual cause)
+            longer = spec.pick(len(shape) + 1) or spec.pick(len(shape) - 1) or spec.options[0]
+            st.violations.append(Violation(
+                loc, "rank", f"expected {ranks} axes, got {len(shape)}",
+                expected=tuple(len(o.dims) for o in spec.options), actual=len(shape),
+                contract=" or ".join(shape_text(o) for o in spec.options), shape=shape,
+                spec=longer, var=var))
+            st.values[var] = v
+            return
+        ctx.check_value(chosen, v, loc, var, st)
+        if len(spec.options) > 1 and shape is not None:
+            ctx.note_other_options(st, spec, chosen, v, shape, loc, var)
+
+    def to_json(self, spec: OneOf, codec: Any, dropped: list[str], where: str) -> dict[str, Any]:
+        d: dict[str, Any] = {"type": self.tag,
+                             "options": [codec.array_to_dict(o) for o in spec.options]}
+        if spec.by_dtype:
+            d["by_dtype"] = True
+        if spec.optional:
+            d["optional"] = True
+        return d
+
+    def from_json(self, r: Any, where: str, codec: Any) -> OneOf:
+        options = tuple(codec.read_array(codec.reader(o, f"{where} option {i}"))
+                        for i, o in enumerate(r.get("options", list)))
+        if not options:
+            raise ContractSyntaxError(f"{where}: one_of needs at least one option")
+        return OneOf(options, r.get("optional", bool, False), r.get("by_dtype", bool, False))
+
+
+class TupleKind(SpecKind):
+    """A fixed-length tuple of specs: `TupleSpec`."""
+
+    cls, tag = TupleSpec, "tuple"
+
+    def items(self, spec: TupleSpec) -> tuple[tuple[Any, Any], ...]:
+        return tuple(enumerate(spec.items))
+
+    def with_items(self, spec: TupleSpec, items: tuple[Any, ...]) -> TupleSpec:
+        return TupleSpec(items, spec.optional, spec.kinds)
+
+    def text(self, spec: TupleSpec) -> str:
+        inner = ", ".join(spec_text(i) if i is not None else "Any" for i in spec.items)
+        return f"tuple[{inner}]" + (" | None" if spec.optional else "")
+
+    def loosened(self, spec: TupleSpec, static: bool) -> TupleSpec:
+        if static:
+            return TupleSpec(spec.items, spec.optional, (tuple, list))
+        kinds = spec.kinds if spec.kinds != (tuple,) else (tuple, list)
+        return TupleSpec(spec.items, spec.optional, kinds)
+
+    def emit(self, spec: TupleSpec, v: str, gen: Any, pending: list[Any],
+             definite: bool) -> list[str]:
+        kinds = gen.const(frozenset(spec.kinds), "kinds")
+        conds = [f"type({v}) in {kinds}", f"len({v}) == {len(spec.items)}"]
+        return _items_conds(spec, v, gen, pending, definite, conds, list(range(len(spec.items))))
+
+    def check(self, spec: TupleSpec, v: Any, loc: Any, var: str, st: Any, ctx: Any) -> None:
+        seq = isinstance(v, spec.kinds)
+        what = " or ".join(k.__name__ for k in spec.kinds)
+        if not seq or len(v) != len(spec.items):
+            got = f"one of {len(v)}" if seq else type(v).__name__
+            st.violations.append(Violation(
+                loc, "type", f"expected a {what} of {len(spec.items)}, got {got}",
+                expected=len(spec.items), actual=len(v) if seq else type(v)))
+            return
+        for i, (item_spec, item) in enumerate(zip(spec.items, v)):
+            ctx.check_value(item_spec, item, (*loc, i), f"{var}[{i}]", st)
+
+    def to_json(self, spec: TupleSpec, codec: Any, dropped: list[str],
+                where: str) -> dict[str, Any]:
+        d: dict[str, Any] = {"type": self.tag, "items": [
+            None if i is None else codec.spec_to_dict(i, dropped, where) for i in spec.items]}
+        if spec.kinds != (tuple,):
+            d["kinds"] = [k.__name__ if k in (tuple, list) else codec.class_ref(k)
+                          for k in spec.kinds]
+        if spec.optional:
+            d["optional"] = True
+        return d
+
+    def from_json(self, r: Any, where: str, codec: Any) -> TupleSpec:
+        items = tuple(None if i is None else codec.read_spec(i, f"{where}[{n}]")
+                      for n, i in enumerate(r.get("items", list)))
+        kinds = tuple(codec.read_kind(k, where) for k in r.strs("kinds", ["tuple"]))
+        if not kinds:
+            raise ContractSyntaxError(f"{where}: kinds is empty")
+        return TupleSpec(items, r.get("optional", bool, False), kinds)
+
+
+class DictKind(SpecKind):
+    """A dict whose listed keys hold specs: `DictSpec`."""
+
+    cls, tag = DictSpec, "dict"
+
+    def items(self, spec: DictSpec) -> tuple[tuple[Any, Any], ...]:
+        return tuple(zip(spec.keys, spec.items))
+
+    def with_items(self, spec: DictSpec, items: tuple[Any, ...]) -> DictSpec:
+        return DictSpec(spec.keys, items, spec.optional)
+
+    def text(self, spec: DictSpec) -> str:
+        inner = ", ".join(f"{k!r}: {spec_text(i)}" for k, i in zip(spec.keys, spec.items))
+        return "{" + inner + "}" + (" | None" if spec.optional else "")
+
+    def emit(self, spec: DictSpec, v: str, gen: Any, pending: list[Any],
+             definite: bool) -> list[str]:
+        return _items_conds(spec, v, gen, pending, definite, [f"type({v}) is dict"],
+                            list(spec.keys))
+
+    def check(self, spec: DictSpec, v: Any, loc: Any, var: str, st: Any, ctx: Any) -> None:
+        missing = [k for k in spec.keys if not isinstance(v, dict) or k not in v]
+        if missing:
+            got = f"keys {sorted(v)}" if isinstance(v, dict) else type(v).__name__
+            st.violations.append(Violation(
+                loc, "type", f"expected a dict with {list(spec.keys)}, got {got}",
+                expected=spec.keys, actual=type(v)))
+            return
+        for k, item_spec in zip(spec.keys, spec.items):
+            ctx.check_value(item_spec, v[k], (*loc, k), f"{var}[{k!r}]", st)
+
+    def to_json(self, spec: DictSpec, codec: Any, dropped: list[str],
+                where: str) -> dict[str, Any]:
+        d: dict[str, Any] = {"type": self.tag, "keys": list(spec.keys),
+                             "items": [codec.spec_to_dict(i, dropped, where) for i in spec.items]}
+        if spec.optional:
+            d["optional"] = True
+        return d
+
+    def from_json(self, r: Any, where: str, codec: Any) -> DictSpec:
+        keys = tuple(r.strs("keys"))
+        items = tuple(codec.read_spec(i, f"{where}[{n}]")
+                      for n, i in enumerate(r.get("items", list)))
+        if len(keys) != len(items):
+            raise ContractSyntaxError(f"{where}: {len(keys)} keys but {len(items)} items")
+        return DictSpec(keys, items, r.get("optional", bool, False))
+
+
+class ModelKind(SpecKind):
+    """A built model, compared with its own derived contract on the slow path: `ModelSpec`."""
+
+    cls, tag = ModelSpec, "model"
+
+    def arrays(self, spec: ModelSpec) -> Iterator[ArraySpec]:
+        for dims in spec.inputs + spec.outputs:
+            yield ArraySpec(dims, None, "Shaped", (Any,))
+
+    def occurrences(self, spec: ModelSpec, definite: bool) -> list[tuple[str, bool]]:
+        return []
+
+    def check(self, spec: ModelSpec, v: Any, loc: Any, var: str, st: Any, ctx: Any) -> None:
+        if spec.checker is None:
+            st.violations.append(Violation(loc, "type", "no framework adapter can read this model",
+                                           expected=spec, actual=type(v)))
+        else:
+            spec.checker(spec, v, loc, st)
+
+    def to_json(self, spec: ModelSpec, codec: Any, dropped: list[str],
+                where: str) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "type": self.tag, "text": spec.text,
+            "model_type": "any" if spec.model_type is Any else codec.class_ref(spec.model_type)}
+        if spec.checker is not None or f"model check of {where}" in dropped:
+            d["checker"] = codec.DROPPED
+            if f"model check of {where}" not in dropped:
+                dropped.append(f"model check of {where}")
+        if spec.optional:
+            d["optional"] = True
+        return d
+
+    def from_json(self, r: Any, where: str, codec: Any) -> ModelSpec:
+        text = r.get("text", str)
+        ins, outs = parse_model(text)
+        ref = r.get("model_type", str, "any")
+        model_type: Any = Any if ref == "any" else (codec.resolve(ref) or codec.stand_in(ref))
+        return ModelSpec(model_type, ins, outs, text, r.get("optional", bool, False))
+
+
+for _kind in (ArrayKind(), OneOfKind(), TupleKind(), DictKind(), ModelKind()):
+    register_kind(_kind)

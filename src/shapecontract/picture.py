@@ -5,8 +5,9 @@ Design rules:
   or a model (its `contract_of`). The CLI's `inspect --svg/--html` and notebooks
   (`_repr_html_`, through the L0 hook in `_render`, registered below) draw the same picture.
 - Drawn only from the structured data (slots, specs, layer rows, violations, origins,
-  bindings): no message is parsed to find an axis. The one text parsed is a layer row's
-  shape, which `LayerRow` holds as display text.
+  bindings): no message is parsed to find an axis; a layer row's shapes are data
+  (`LayerRow.in_shape`/`out_shape`). The one text still read is a violation's `contract`
+  when it comes with no spec (a framework's own violation).
 - Every string from outside (names, dims, messages) is XML-escaped, and characters XML cannot
   carry are replaced; no JavaScript, no external resource, no dependency. The same object
   always gives the same text (colours are picked by order of appearance, not by hash).
@@ -26,7 +27,8 @@ from ._contract import Contract, Slot, spec_text
 from ._dims import Expr, Fixed, Named, Variadic, dim_label, dim_text
 from ._errors import ShapeContractError, Violation
 from ._render import register_renderer
-from ._spec import ArraySpec, DictSpec, OneOf, TupleSpec
+from ._slot import RowShape
+from ._spec import ArraySpec, as_array, kind_of
 from .frameworks import contract_of
 
 __all__ = ["to_html", "to_svg"]
@@ -179,6 +181,16 @@ def _spec_cells(spec: ArraySpec) -> list[_Cell]:
     return out
 
 
+def _row_cells(shape: RowShape) -> list[_Cell]:
+    """Cells of a layer row's shape (data: sizes, names of open dims, unknowns)."""
+    if shape.axes is None:
+        return [_Cell("?")]
+    if not shape.axes:
+        return [_Cell("()")]
+    return [_Cell(a, "", a, a) if isinstance(a, str) else _Cell("?" if a is None else str(a))
+            for a in shape.axes]
+
+
 def _text_cells(shape_text: str) -> list[_Cell]:
     """Cells of a shape written as text, `(batch, 50)` (a layer row's display form)."""
     inner = shape_text.strip()
@@ -255,21 +267,20 @@ def _slot_rows(contract: Contract) -> list[tuple[str, Slot, ArraySpec | None, st
 
 
 def _flat(spec: Any, path: str) -> list[tuple[str, ArraySpec | None]]:
-    if isinstance(spec, ArraySpec):
+    kind = kind_of(spec)
+    if kind is None:
+        return [(path, None)]
+    if kind.is_array:
         return [(path, spec)]
-    if isinstance(spec, OneOf):
-        return [(f"{path} {_OR}" if k else path, o) for k, o in enumerate(spec.options)]
-    if isinstance(spec, TupleSpec):
-        out: list[tuple[str, ArraySpec | None]] = []
-        for k, item in enumerate(spec.items):
-            out += _flat(item, f"{path}[{k}]") if item is not None else [(f"{path}[{k}]", None)]
-        return out
-    if isinstance(spec, DictSpec):
-        out = []
-        for key, item in zip(spec.keys, spec.items):
-            out += _flat(item, f"{path}[{key!r}]")
-        return out
-    return [(path, None)]  # a model annotation, or a spec with nothing to draw per axis
+    items, options = kind.items(spec), kind.options(spec)
+    if options:
+        return [(f"{path} {_OR}" if k else path, o) for k, o in enumerate(options)]
+    if items is None:
+        return [(path, None)]  # a model annotation, or a spec with nothing to draw per axis
+    out: list[tuple[str, ArraySpec | None]] = []
+    for key, item in items:
+        out += _flat(item, f"{path}[{key}]" if type(key) is int else f"{path}[{key!r}]")
+    return out
 
 
 def _shared_colours(groups: list[list[_Cell]], extra: tuple[str, ...] = ()) -> dict[str, str]:
@@ -358,15 +369,17 @@ def _darker(fill: str) -> str:
 
 def _draw_chain(c: _Canvas, contract: Contract) -> None:
     layers = contract.layers
-    shapes: list[list[_Cell]] = [_text_cells(layers[0].input)]
-    shapes += [_text_cells(r.output) for r in layers]
+    shapes: list[list[_Cell]] = [_row_cells(layers[0].in_shape)]
+    shapes += [_row_cells(r.out_shape) for r in layers]
     ins, outs = contract.inputs(), contract.outputs()
-    if ins and isinstance(ins[0].spec, ArraySpec):
-        first = _spec_cells(ins[0].spec)
-        if layers[0].input == "?" or [x.main for x in first] == [x.main for x in shapes[0]]:
+    first_spec = as_array(ins[0].spec) if ins else None
+    if first_spec is not None:
+        first = _spec_cells(first_spec)
+        if layers[0].in_shape.axes is None or [x.main for x in first] == [x.main for x in shapes[0]]:
             shapes[0] = first
-    if outs and isinstance(outs[-1].spec, ArraySpec):
-        last = _spec_cells(outs[-1].spec)
+    last_spec = as_array(outs[-1].spec) if outs else None
+    if last_spec is not None:
+        last = _spec_cells(last_spec)
         if [x.main for x in last] == [x.main for x in shapes[-1]]:
             shapes[-1] = last
     colours = _shared_colours(shapes)
@@ -398,20 +411,20 @@ def _shape_of(cells: list[_Cell]) -> str:
 
 def _draw_graph(c: _Canvas, contract: Contract) -> None:
     """Layers that do not form one chain: one box per layer, its input and output beside it."""
-    shapes = [_text_cells(r.input) for r in contract.layers]
-    shapes += [_text_cells(r.output) for r in contract.layers]
+    shapes = [_row_cells(r.in_shape) for r in contract.layers]
+    shapes += [_row_cells(r.out_shape) for r in contract.layers]
     colours = _shared_colours(shapes)
     for k, row in enumerate(contract.layers):
         y = c.y
-        _cells_row(c, PAD, _text_cells(row.input), colours, data_shape=row.input,
+        _cells_row(c, PAD, _row_cells(row.in_shape), colours, data_shape=row.input,
                    data_role="input", data_layer=row.name)
         c.y = y
-        w_in = sum(x.width + 4 for x in _text_cells(row.input))
+        w_in = sum(x.width + 4 for x in _row_cells(row.in_shape))
         text = f"-> {row.name} ({row.kind}) ->"
         c.add(f"<g{_attrs(class_='layer', data_name=row.name, data_kind=row.kind, data_index=k)}>"
               f'<text{_attrs(x=_num(PAD + w_in + 8), y=_num(y + 21))}>{_esc(text)}</text></g>',
               PAD + w_in + 8 + len(text) * CHAR)
-        _cells_row(c, PAD + w_in + 16 + len(text) * CHAR, _text_cells(row.output), colours,
+        _cells_row(c, PAD + w_in + 16 + len(text) * CHAR, _row_cells(row.out_shape), colours,
                    data_shape=row.output, data_role="output", data_layer=row.name)
 
 
@@ -450,9 +463,9 @@ def _expected(v: Violation) -> tuple[list[_Cell] | None, int | None]:
     spec = v.spec
     rank = len(v.shape) if v.shape is not None else None
     axis = v.axis if v.kind == "dim" else None
-    if isinstance(spec, OneOf) and rank is not None:
-        spec = spec.pick(rank) or spec.options[0]
-    if isinstance(spec, ArraySpec):
+    kind = kind_of(spec)
+    spec = None if kind is None else kind.at_rank(spec, rank)
+    if spec is not None:
         at = spec.variadic_at
         if at is not None and axis is not None and rank is not None:
             extra = rank - spec.min_rank

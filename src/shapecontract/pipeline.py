@@ -24,6 +24,7 @@ import os
 import pickle
 import re
 import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
@@ -36,7 +37,7 @@ from ._dims import Fixed, Named
 from ._errors import ContractSyntaxError, Fix, Origin, Report, ShapeContractError, Violation
 from ._evaluate import deliver, evaluate, report_always, verdict
 from ._hints import spec_from_hint
-from ._spec import ArraySpec, DictSpec, OneOf, TupleSpec, iter_array_specs, shape_text
+from ._spec import ArraySpec, DictSpec, TupleSpec, as_array, iter_array_specs, kind_of, shape_text
 
 __all__ = ["StreamContract", "ValidationReport", "compatible", "guard_stream", "validate"]
 
@@ -46,11 +47,11 @@ class StreamContract:
     """What every element of a stream must satisfy, and which dims hold for the whole stream."""
 
     def __init__(self, name: str, spec: Any, dims: dict[str, int] | None = None,
-                 stable: Iterable[str] = (), origins: dict[str, str] | None = None) -> None:
+                 stable: Iterable[str] = (), origins: dict[str, Origin] | None = None) -> None:
         self.name = name
         self.spec = spec
         self.pins = dict(dims or {})
-        self.pin_origins = {k: f"dims={{{k!r}: {v}}}" for k, v in self.pins.items()}
+        self.pin_origins = {k: Origin(f"dims={{{k!r}: {v}}}", "pin") for k, v in self.pins.items()}
         self.pin_origins.update(origins or {})
         self.stable = tuple(stable)
         names = _single_names(spec)
@@ -66,16 +67,15 @@ class StreamContract:
         state["_checkers"] = {}  # generated code is rebuilt in the receiving process
         return state
 
-    def with_pins(self, pins: dict[str, int], origins: dict[str, str],
+    def with_pins(self, pins: dict[str, int], origins: dict[str, Origin],
                   index: int | None = None) -> Contract:
         """The element contract with `pins` bound first: `check(<pins>, element)`; `index`
         names the element in errors (`element 137`)."""
-        slots = [Slot(k, "dim", None, int, origin=Origin(origins[k], _source(origins[k]))
-                      if origins.get(k) else None) for k in pins]
+        slots = [Slot(k, "dim", None, int, origin=origins.get(k) or None) for k in pins]
         slots.append(Slot("element", "array", self.spec, loc=("element", index)))
         return Contract(self.name, tuple(slots))
 
-    def checker(self, pins: dict[str, int], origins: dict[str, str]) -> Callable[..., Any]:
+    def checker(self, pins: dict[str, int], origins: dict[str, Origin]) -> Callable[..., Any]:
         key = tuple((k, origins.get(k, "")) for k in pins)
         fn = self._checkers.get(key)
         if fn is None:
@@ -84,7 +84,7 @@ class StreamContract:
             _coverage.tag(fn, "stream", self.name)
         return fn
 
-    def error(self, pins: dict[str, int], origins: dict[str, str], element: Any,
+    def error(self, pins: dict[str, int], origins: dict[str, Origin], element: Any,
               index: int) -> ShapeContractError | None:
         """The explained error for one element, named by its index (the slow path only)."""
         err = verdict(self.with_pins(pins, origins, index), [*pins.values(), element])
@@ -93,17 +93,12 @@ class StreamContract:
         return err
 
     def start(self, pins: dict[str, int] | None = None,
-              origins: dict[str, str] | None = None) -> _StreamState:
+              origins: dict[str, Origin] | None = None) -> _StreamState:
         """A new pass over the stream; `pins` adds dims fixed for this pass (e.g. arguments)."""
         return _StreamState(self, pins, origins)
 
     def contract(self) -> Contract:
         return Contract(self.name, (Slot("element", "array", self.spec, loc=("element", None)),))
-
-
-def _source(origin: str) -> str:
-    return "pin" if origin.startswith("dims=") else "element" if origin.startswith(
-        "element") else "argument"
 
 
 def _single_names(spec: Any) -> set[str]:
@@ -113,17 +108,26 @@ def _single_names(spec: Any) -> set[str]:
 class _StreamState:
     """One pass over a stream: the pins in force, the element index, stable dims learned."""
 
-    __slots__ = ("fn", "index", "learn", "mode", "origins", "pins", "sc", "values")
+    __slots__ = ("fn", "index", "learn", "mode", "origins", "pins", "sc", "thread", "values")
 
     def __init__(self, sc: StreamContract, pins: dict[str, int] | None = None,
-                 origins: dict[str, str] | None = None) -> None:
+                 origins: dict[str, Origin] | None = None) -> None:
         self.sc = sc
         self.pins = {**(pins or {}), **sc.pins}
         self.origins = {**(origins or {}), **sc.pin_origins}
         self.index = 0
         self.learn = [n for n in sc.stable if n not in self.pins]
         self.mode = scoped_mode()  # a stream may be read in another thread (tf.data): keep it
+        self.thread = threading.get_ident()
         self._refresh()
+
+    def deliver(self, err: ShapeContractError) -> None:
+        """Raise or warn with `err` per the pass's mode. Read in another thread than the one
+        that started the pass (a framework's: tf.data), the error reaches the user as that
+        framework's error with our text: it is marked with its token (`carry`), so that
+        `recent_error` finds it again."""
+        __tracebackhide__ = True
+        deliver(err.carry() if threading.get_ident() != self.thread else err, self.mode)
 
     def _refresh(self) -> None:
         self.fn = self.sc.checker(self.pins, self.origins)
@@ -137,7 +141,7 @@ class _StreamState:
         try:
             self.fn(*self.values, element)
         except ShapeContractError as e:
-            deliver(self.sc.error(self.pins, self.origins, element, i) or e, self.mode)
+            self.deliver(self.sc.error(self.pins, self.origins, element, i) or e)
             return
         if self.learn:
             self._learn(element, i)
@@ -158,7 +162,7 @@ class _StreamState:
             v = st.bindings.get(n)
             if type(v) is int:
                 self.pins[n] = v
-                self.origins[n] = f"element {index} (stable={n!r})"
+                self.origins[n] = Origin(f"element {index} (stable={n!r})", "element")
                 self.learn.remove(n)
         self._refresh()
 
@@ -171,7 +175,7 @@ def as_spec(spec: Any) -> Any:
         if len(ins) != 1:
             raise ContractSyntaxError(f"{spec.name}: a stream spec needs one input slot, not {len(ins)}")
         return ins[0].spec
-    if isinstance(spec, (ArraySpec, TupleSpec, DictSpec, OneOf)):
+    if kind_of(spec) is not None:
         return spec
     out = spec_from_hint(spec)
     if out is None:
@@ -181,12 +185,18 @@ def as_spec(spec: Any) -> Any:
 
 def lists_as_tuples(spec: Any) -> Any:
     """The same spec, accepting lists where it says tuple (torch's default collate)."""
-    if isinstance(spec, TupleSpec):
-        kinds = spec.kinds if spec.kinds != (tuple,) else (tuple, list)
-        return TupleSpec(tuple(lists_as_tuples(i) for i in spec.items), spec.optional, kinds)
-    if isinstance(spec, DictSpec):
-        return DictSpec(spec.keys, tuple(lists_as_tuples(i) for i in spec.items), spec.optional)
-    return spec
+    return _loosened(spec, static=False)
+
+
+def _loosened(spec: Any, static: bool) -> Any:
+    """`spec` with every part as a framework's collate delivers it (`SpecKind.loosened`)."""
+    kind = kind_of(spec)
+    if kind is None:
+        return spec
+    items = kind.items(spec)
+    if items is not None:
+        spec = kind.with_items(spec, tuple(_loosened(i, static) for _, i in items))
+    return kind.loosened(spec, static)
 
 
 # --------------------------------------------------------------------------- streams
@@ -212,7 +222,7 @@ class GuardedIterator:
         try:  # the common case, inlined: one call to the compiled checker
             st.fn(*st.values, item)
         except ShapeContractError as e:
-            deliver(st.sc.error(st.pins, st.origins, item, st.index) or e, st.mode)
+            st.deliver(st.sc.error(st.pins, st.origins, item, st.index) or e)
         st.index += 1
         return item
 
@@ -251,7 +261,7 @@ def guarded_generator(source: Any, st: _StreamState) -> Any:
             try:  # the common case, inlined: one call to the compiled checker
                 st.fn(*st.values, item)
             except ShapeContractError as e:
-                deliver(st.sc.error(st.pins, st.origins, item, st.index) or e, st.mode)
+                st.deliver(st.sc.error(st.pins, st.origins, item, st.index) or e)
             st.index += 1
         try:
             sent = yield item
@@ -379,7 +389,7 @@ class GuardedIterable:
     """An iterable (list, DataLoader, ...) whose every pass is checked; attributes forwarded."""
 
     def __init__(self, source: Any, sc: StreamContract, pins: dict[str, int] | None = None,
-                 origins: dict[str, str] | None = None) -> None:
+                 origins: dict[str, Origin] | None = None) -> None:
         self._source = source
         self._sc = sc
         self._pins, self._origins = pins, origins
@@ -524,25 +534,18 @@ def _guard_tf_dataset(ds: Any, sc: StreamContract) -> Any:
 
 def _static(spec: Any) -> Any:
     """The spec for checking TensorSpecs: same dims, any object with shape and dtype."""
-    if isinstance(spec, ArraySpec):
-        return ArraySpec(spec.dims, spec.dtypes, spec.dtype_label, (Any,), spec.optional,
-                         spec.dtype_patterns, spec.origins, spec.advice)
-    if isinstance(spec, TupleSpec):
-        return TupleSpec(tuple(_static(i) for i in spec.items), spec.optional, (tuple, list))
-    if isinstance(spec, DictSpec):
-        return DictSpec(spec.keys, tuple(_static(i) for i in spec.items), spec.optional)
-    return spec
+    return _loosened(spec, static=True)
 
 
 def _leaves(spec: Any, ts: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], ArraySpec, Any]]:
-    if isinstance(spec, ArraySpec):
+    kind = kind_of(spec)
+    if kind is None:
+        return
+    if kind.is_array:
         yield path, spec, ts
-    elif isinstance(spec, TupleSpec):
-        for i, item in enumerate(spec.items):
-            yield from _leaves(item, ts[i], (*path, i))
-    elif isinstance(spec, DictSpec):
-        for k, item in zip(spec.keys, spec.items):
-            yield from _leaves(item, ts[k], (*path, k))
+        return
+    for key, item in kind.items(spec) or ():
+        yield from _leaves(item, ts[key], (*path, key))
 
 
 def _at(value: Any, path: tuple[Any, ...]) -> Any:
@@ -725,7 +728,7 @@ class _Verdicts:
         self.dataset, self.sc, self.n, self.reading = dataset, sc, n, reading
         self.head: dict[int, _Verdict] | None = None  # read in each worker, on its first call
         self.pins: dict[str, int] = {}
-        self.origins: dict[str, str] = {}
+        self.origins: dict[str, Origin] = {}
 
     def __len__(self) -> int:
         return self.n
@@ -948,16 +951,20 @@ def compatible(producer: Any, consumer: Any, dims: dict[str, int] | None = None)
     pname, pspec = _producer_spec(producer)
     cname, cspec = _consumer_spec(consumer)
     pins = dict(dims or {})
-    if isinstance(pspec, TupleSpec) and not isinstance(cspec, TupleSpec):
+    pkind, ckind = kind_of(pspec), kind_of(cspec)
+    if pkind is not None and pkind is not ckind and pkind.tag == "tuple":  # the x of (x, y)
         pspec = pspec.items[0]
     out = Compatibility(pname, cname)
-    if isinstance(cspec, OneOf):
-        cspec = next((o for o in cspec.options if isinstance(pspec, ArraySpec)
-                      and len(o.dims) == len(pspec.dims)), cspec.options[0])
-    if not isinstance(pspec, ArraySpec) or not isinstance(cspec, ArraySpec):
+    parr = as_array(pspec)
+    options = ckind.options(cspec) if ckind is not None else ()
+    if options:
+        cspec = next((o for o in options if parr is not None and len(o.dims) == len(parr.dims)),
+                     options[0])
+    carr = as_array(cspec)
+    if parr is None or carr is None:
         out.differences.append("only single arrays (or the x of (x, y)) are compared")
         return out
-    _compare(pspec, cspec, pins, out)
+    _compare(parr, carr, pins, out)
     return out
 
 
