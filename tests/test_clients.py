@@ -78,6 +78,6 @@ def test_client_test_slice_plain_and_hooked(harness: Any, tmp_path: Path) -> Non
         pytest.skip(f"no test files of {', '.join(missing)} in {harness.CACHE}: `make clients "
                     "CLIENTS_SRC=DIR` fetches them (docs/real-code.md)")
     for r in _run(tmp_path, "--slice"):
-        assert r["plain"]["passed"] > 0, r
+        assert r["plain_tests"]["passed"] > 0, r
         assert r["false_alarms"] == [], r
-        assert r["hooked"] == r["plain"], r
+        assert r["hooked_tests"] == r["plain_tests"], r
