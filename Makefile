@@ -6,13 +6,13 @@ STAMP := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONHASHSEED := 0
 
-.PHONY: demo test bench fuzz corpus lint clean docs docs-bugs docs-port docs-tutorial docs-checker docs-pictures
+.PHONY: demo test bench fuzz corpus clients lint clean docs docs-bugs docs-port docs-tutorial docs-checker docs-pictures
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -c constraints.txt torch==2.13.0
-	$(PY) -m pip install -q -c constraints.txt -e '.[all,jax,test,lint,docs,infer]'
+	$(PY) -m pip install -q -c constraints.txt -e '.[all,jax,test,lint,docs,infer,clients]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -75,6 +75,13 @@ fuzz: $(STAMP)
 corpus: $(STAMP)
 	SHAPECONTRACT_CORPUS=all $(PY) -m pytest -q tests/test_corpus_keras.py tests/test_corpus_torch.py \
 		tests/test_corpus_targets.py
+
+# Real clients (docs/real-code.md): equinox, lineax and optimistix's own test subsets, plain and
+# under install_import_hook, with tests, functions hooked, skips, checks run and time. Their test
+# files come from a git repository of each client (CLIENTS_SRC=DIR holding DIR/equinox, ...),
+# taken at the release tag into .clients/ (gitignored); make test runs a bounded slice.
+clients: $(STAMP)
+	SHAPECONTRACT_CLIENTS_SRC=$(CLIENTS_SRC) $(PY) benchmarks/clients.py --json .clients/figures.json
 
 clean:
 	rm -rf $(VENV) build dist site .pytest_cache

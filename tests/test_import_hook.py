@@ -241,7 +241,8 @@ def test_composes_with_beartype_claw(package: Any, order: str) -> None:
 
 
 def test_malformed_annotation_raises_at_import(package: Any) -> None:
-    """A malformed array annotation in a hooked module is a ContractSyntaxError at import."""
+    """A malformed shapecontract annotation is a ContractSyntaxError when the module runs (the
+    subscript `Float[Array, "b, t"]` raises), with or without the hook: not a skip."""
     name = package({"bad": '''
         from shapecontract import Array, Float
         def f(x: Float[Array, "b, t"]) -> None:
@@ -346,3 +347,158 @@ def test_properties_are_hooked_getter_and_setter(package: Any) -> None:
         w.x = np.zeros(5)
     w.x = np.zeros((2, 3))
     assert w.x.shape == (2, 3) and w.name == "w"
+
+
+# Issue 20: annotations jaxtyping accepts and shapecontract does not check yet, as equinox,
+# lineax and optimistix write them. Importing such a package under the hook raised
+# ContractSyntaxError, so their whole test suites failed to collect.
+UNCHECKABLE = '''
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+import numpy as np
+from jaxtyping import Array, ArrayLike, Bool, Float, Scalar, ScalarLike
+
+Y = TypeVar("Y")
+Aux = TypeVar("Aux")
+
+
+class AbstractMinimiser(Generic[Y, Aux]):
+    pass
+
+
+def to_float(x: Float[ArrayLike, ""]) -> Float[Array, ""]:          # ArrayLike union
+    return x
+
+
+def flag(x: Bool[ArrayLike, ""], y: ScalarLike) -> bool:                # ArrayLike, ScalarLike
+    return bool(x)
+
+
+def minimise(fn: Callable[..., Float[Array, ""]], y0: Float[Array, "n"]) -> Float[Array, "n"]:
+    return y0                                                            # arrays inside Callable
+
+
+def solver(s: AbstractMinimiser[Y, tuple[Scalar, Aux]]) -> None:       # a user generic
+    return None
+
+
+def total(x: Float[np.ndarray, "b t"]) -> Float[np.ndarray, "b"]:       # checkable
+    return x.sum(axis=1)
+
+
+class Solver:
+    def step(self, y: Float[np.ndarray, "n"]) -> Float[np.ndarray, "n"]:  # checkable
+        return y
+
+    def norm(self, fn: Callable[[Float[Array, "n"]], Scalar]) -> None:  # Callable again
+        return None
+'''
+
+SKIPPED = ["to_float", "flag", "minimise", "solver", "Solver.norm"]
+
+
+def test_uncheckable_annotations_skip_the_function_not_the_import(package: Any) -> None:
+    """Issue 20: `Float[ArrayLike, ""]`, `ScalarLike`, arrays inside `Callable[...]` and a user
+    generic subscripted with array types made the import fail with ContractSyntaxError. Now
+    the import succeeds, the other functions are checked, and each skipped function is
+    listed with its reason (the handle, `hooked(skipped=True)`) and warns once."""
+    pytest.importorskip("jax")
+    name = package({"solvers": UNCHECKABLE})
+    with pytest.warns(shapecontract.ImportHookWarning) as caught, \
+            install_import_hook(name) as hook:
+        mod = __import__(f"{name}.solvers", fromlist=["x"])
+    qual = [f"{name}.solvers.{q}" for q in SKIPPED]
+    assert sorted(hook.hooked) == [f"{name}.solvers.Solver.step", f"{name}.solvers.total"]
+    reasons = dict(hook.skipped)
+    assert sorted(reasons) == sorted(qual)
+    assert "a union may hold one array spec" in reasons[qual[0]]
+    assert "argument y" in reasons[qual[1]] or "argument x" in reasons[qual[1]]
+    assert "Callable" in reasons[qual[2]] and "Callable" in reasons[qual[4]]
+    assert "AbstractMinimiser" in reasons[qual[3]]
+    assert all(r.startswith("contract not built: ") for r in reasons.values())
+    assert set(hook.skipped) <= set(shapecontract.hooked(skipped=True))
+    # one warning per skipped function, pointing at its definition
+    messages = [str(w.message) for w in caught if w.category is shapecontract.ImportHookWarning]
+    assert sorted(m.split(" left unchecked")[0].rsplit(" ", 1)[-1] for m in messages) == sorted(qual)
+    assert {Path(w.filename).name for w in caught} == {"solvers.py"}
+    # skipped: the very functions, undecorated and working
+    assert not hasattr(mod.to_float, "__shapecontract__") and mod.to_float(1.0) == 1.0
+    assert not hasattr(vars(mod.Solver)["norm"], "__shapecontract__")
+    # the others are checked
+    with pytest.raises(ShapeContractError):
+        mod.total(np.zeros(3))
+    with pytest.raises(ShapeContractError):
+        mod.Solver().step(np.zeros((2, 2)))
+    assert mod.total(np.ones((2, 3))).tolist() == [3.0, 3.0]
+
+
+def test_strict_hook_fails_the_import(package: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`strict=True` (or SHAPECONTRACT_HOOK_STRICT=1) turns a skip into the ContractSyntaxError,
+    naming the function, and the import fails; `strict=False` wins over the variable."""
+    pytest.importorskip("jax")
+    name = package({"solvers": UNCHECKABLE, "again": UNCHECKABLE, "third": UNCHECKABLE})
+    with install_import_hook(name, strict=True), \
+            pytest.raises(ContractSyntaxError, match="to_float: argument x"):
+        __import__(f"{name}.solvers")
+    assert f"{name}.solvers" not in sys.modules
+    monkeypatch.setenv("SHAPECONTRACT_HOOK_STRICT", "1")
+    with install_import_hook(f"{name}.again") as hook, pytest.raises(ContractSyntaxError):
+        __import__(f"{name}.again")
+    assert hook.strict
+    with pytest.warns(shapecontract.ImportHookWarning), \
+            install_import_hook(f"{name}.third", strict=False) as hook:
+        __import__(f"{name}.third")
+    assert not hook.strict and len(hook.skipped) == len(SKIPPED)
+    with pytest.raises(TypeError, match="strict="):
+        install_import_hook(name, strict="yes")  # type: ignore[arg-type]
+
+
+def test_warnings_as_errors_do_not_fail_the_import(package: Any) -> None:
+    """Test suites run with `filterwarnings = error` (equinox's, optimistix's): the skip
+    warning turned into an error would fail every import; it stays a recorded skip."""
+    pytest.importorskip("jax")
+    import warnings
+
+    name = package({"solvers": UNCHECKABLE})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with install_import_hook(name) as hook:
+            mod = __import__(f"{name}.solvers", fromlist=["x"])
+    assert len(hook.skipped) == len(SKIPPED)
+    with pytest.raises(ShapeContractError):
+        mod.total(np.zeros(3))
+
+
+def test_hand_decoration_still_raises() -> None:
+    """`@contract` by hand on the same annotations raises ContractSyntaxError, as before."""
+    pytest.importorskip("jax")
+    from jaxtyping import ArrayLike, Float
+
+    from shapecontract import contract
+
+    with pytest.raises(ContractSyntaxError, match="a union may hold one array spec"):
+        @contract
+        def to_float(x: Float[ArrayLike, ""]) -> None:
+            return None
+
+
+def test_any_error_while_building_is_a_skip(package: Any) -> None:
+    """Not only ContractSyntaxError: any error while building the contract (here a dim used
+    both as a single dim and as a variadic, refused by the Contract) is a skip, with its
+    message."""
+    name = package({"odd": '''
+        import numpy as np
+        from shapecontract import Array, Float
+        def f(x: Float[Array, "n"], y: Float[Array, "*n"]) -> None:
+            return None
+        def g(x: Float[np.ndarray, "n"]) -> None:
+            return None
+    '''})
+    with pytest.warns(shapecontract.ImportHookWarning, match="odd.f left unchecked"), \
+            install_import_hook(name) as hook:
+        __import__(f"{name}.odd")
+    assert hook.hooked == [f"{name}.odd.g"]
+    assert hook.skipped[0][0] == f"{name}.odd.f" and "single dim and as variadic" in hook.skipped[0][1]

@@ -83,3 +83,51 @@ def test_annotations_are_jaxtypings_own() -> None:
     hint = Float[Array, "b t"]
     assert issubclass(hint, jaxtyping.AbstractArray)
     assert hint.dim_str == "b t"
+
+
+def test_bare_star_is_a_shared_variadic_with_an_empty_name() -> None:
+    """Issue 20 (jaxtyping's own test suite): a bare `*` was refused ("'*' has no dim name").
+    In jaxtyping 0.3.11 it is a named variadic whose name is empty (`_NamedVariadicDim("")`):
+    every `*` of one call stands for the same axes. `#*` broadcasts; `*_` stays anonymous."""
+    import jaxtyping
+
+    assert parse_dims("*") == (Variadic(""),)
+    assert parse_dims("* n") == (Variadic(""), Named("n"))
+    assert parse_dims("b #*") == (Named("b"), Variadic("", True))
+    assert parse_dims("*_") == (Variadic(None),)
+    assert str(Variadic("")) == "*" and str(Variadic("", True)) == "#*"
+    assert parse_dims(str(Variadic("", True))) == (Variadic("", True),)  # text round trip
+    with pytest.raises(ContractSyntaxError, match="only one variadic"):
+        parse_dims("* ...")
+    with pytest.raises(ContractSyntaxError, match="has no dim name"):
+        parse_dims("#")  # jaxtyping refuses it too (a `#` at the end)
+    # what jaxtyping makes of it, so that a change there shows here
+    (dim,) = jaxtyping.Float[jaxtyping.Array, "*"].dims
+    assert type(dim).__name__ == "_NamedVariadicDim" and dim.name == ""
+
+
+def test_bare_star_binds_across_the_call() -> None:
+    """Every `*` of a call is the same axes, as in jaxtyping; optional arguments too."""
+    import numpy as np
+
+    from shapecontract import ShapeContractError, contract
+
+    @contract
+    def f(x: Float[Array, "* n"], y: Float[Array, "*"]) -> Float[Array, "*"]:
+        return y
+
+    assert f(np.zeros((2, 3, 4)), np.zeros((2, 3))).shape == (2, 3)
+    assert f(np.zeros(4), np.zeros(())).shape == ()
+    with pytest.raises(ShapeContractError, match=r"\(\*\) are \(2, 4\), which does not equal "
+                                                 r"\*=\(2, 3\)"):
+        f(np.zeros((2, 3, 4)), np.zeros((2, 4)))
+
+    @contract
+    def g(x: Float[Array, "*"] | None, y: Float[Array, "*"] | None) -> None:
+        return None
+
+    g(None, np.zeros(3))
+    g(np.zeros(3), None)
+    g(np.zeros((2, 3)), np.zeros((2, 3)))
+    with pytest.raises(ShapeContractError):
+        g(np.zeros(2), np.zeros(3))

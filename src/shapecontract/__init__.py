@@ -31,7 +31,7 @@ from ._errors import (
     Violation,
 )
 from ._guard import guard, unguard
-from ._hook import hooked, install_import_hook
+from ._hook import ImportHookWarning, hooked, install_import_hook
 from ._types import Array
 from .frameworks import contract_of
 from .pipeline import Compatibility, ValidationReport, compatible, validate
@@ -113,6 +113,7 @@ __all__ = [
     "Float16",
     "Float32",
     "Float64",
+    "ImportHookWarning",
     "Inexact",
     "Int",
     "Int16",

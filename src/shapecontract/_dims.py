@@ -69,12 +69,14 @@ class Anon:
 
 @dataclass(frozen=True)
 class Variadic:
-    name: str | None  # None: anonymous (`...` or `*_`)
+    name: str | None  # None: anonymous (`...` or `*_`); "": a bare `*` (named, shared)
     broadcast: bool = False
 
     def __str__(self) -> str:
         if self.name is None:
             return "..."
+        if not self.name:  # a bare `*`: `*#` would end with `#`, which is refused
+            return "#*" if self.broadcast else "*"
         return ("*#" if self.broadcast else "*") + self.name
 
 
@@ -296,6 +298,8 @@ def _parse_token(token: str, where: str, col: int) -> Dim:
             )
         return Variadic(None) if variadic else Anon(token)
     if not body:
+        if variadic:  # jaxtyping: `*` is a variadic whose name is empty, shared by the call
+            return Variadic("", broadcast)
         raise ContractSyntaxError(f"{token!r} has no dim name", where, col)
     if body.isidentifier():
         return Variadic(body, broadcast) if variadic else Named(body, broadcast, label)

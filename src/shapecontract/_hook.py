@@ -19,29 +19,48 @@ Design rules:
   undecorated function: the module is decorated when it has finished running.
 - What was decorated is recorded by name (`hooked()`, the handle's `.hooked`); annotations
   that cannot be resolved are recorded in `.skipped` with the reason, never silently dropped.
+- An import never breaks because of this library: a function whose contract cannot be built
+  (an annotation `@contract` refuses, or any error while building it) stays undecorated, is
+  recorded in `.skipped` (and `hooked(skipped=True)`) with the reason, and gets one
+  `ImportHookWarning` pointing at its definition; a filter that turns warnings into errors does
+  not turn that into a failed import. `strict=True` (or `SHAPECONTRACT_HOOK_STRICT=1`) makes
+  it an error that fails the import. `@contract` by hand keeps raising.
 """
 
 from __future__ import annotations
 
 import importlib.abc
 import inspect
+import os
 import sys
 import threading
 import typing
 import warnings
 from collections.abc import Iterable
 from types import ModuleType, TracebackType
-from typing import Any
+from typing import Any, Literal, overload
 
 from ._decorator import _decorate
 from ._errors import ContractSyntaxError
 from ._hints import spec_from_hint, yield_spec
 
-__all__ = ["ImportHook", "hooked", "hooks", "install_import_hook"]
+__all__ = ["STRICT_ENV_VAR", "ImportHook", "ImportHookWarning", "hooked", "hooks",
+           "install_import_hook"]
+
+STRICT_ENV_VAR = "SHAPECONTRACT_HOOK_STRICT"
+"""`1` (or `true`, `yes`, `on`): hooks installed without `strict=` are strict."""
 
 _hooks: list[ImportHook] = []  # every hook installed in this process (names only)
 _audit_installed = False
 _lock = threading.RLock()
+
+
+class ImportHookWarning(UserWarning):
+    """An import hook left a function undecorated: its contract could not be built (the
+    message names the function and says why; `hooked(skipped=True)` lists every one)."""
+
+
+ImportHookWarning.__module__ = "shapecontract"
 
 
 class ImportHook:
@@ -50,14 +69,17 @@ class ImportHook:
     `with install_import_hook("mypkg"): import mypkg` uninstalls it when the block ends (the
     modules imported in the block stay decorated)."""
 
-    def __init__(self, packages: tuple[str, ...]) -> None:
+    def __init__(self, packages: tuple[str, ...], strict: bool = False) -> None:
         self.packages = packages
+        self.strict = strict
+        """Whether a function whose contract cannot be built fails the import."""
         self.modules: list[str] = []
         """Modules of the packages that were imported through the hook."""
         self.hooked: list[str] = []
         """Qualified names of the functions and methods it decorated."""
         self.skipped: list[tuple[str, str]] = []
-        """(qualified name, reason) of functions whose annotations could not be resolved."""
+        """(qualified name, reason) of functions left undecorated: annotations that could not be
+        resolved, a contract that could not be built, mode `off` at import."""
         self.already_imported: list[str] = []
         """Modules of the packages that were imported before the hook was installed."""
         self.installed = False
@@ -82,10 +104,12 @@ class ImportHook:
     def __repr__(self) -> str:
         state = "installed" if self.installed else "uninstalled"
         return (f"<shapecontract import hook on {', '.join(self.packages)} ({state}): "
-                f"{len(self.modules)} modules, {len(self.hooked)} functions decorated>")
+                f"{len(self.modules)} modules, {len(self.hooked)} functions decorated, "
+                f"{len(self.skipped)} skipped>")
 
 
-def install_import_hook(packages: str | Iterable[str]) -> ImportHook:
+def install_import_hook(packages: str | Iterable[str], *, strict: bool | None = None
+                        ) -> ImportHook:
     """Apply `@contract` to every function and method with array annotations in the modules of
     `packages` imported from now on; other functions stay untouched (the same object).
 
@@ -97,13 +121,23 @@ def install_import_hook(packages: str | Iterable[str]) -> ImportHook:
 
     It composes with `jaxtyping.install_import_hook` and `beartype.claw`, installed before or
     after it. Returns a handle (`.hooked`, `.modules`, `.skipped`, `.uninstall()`).
+
+    An import never fails because of the hook: a function whose contract cannot be built (an
+    annotation shapecontract does not check yet) stays undecorated, is listed by
+    `hooked(skipped=True)` with the reason, and warns once (`ImportHookWarning`). With
+    `strict=True` (default: the environment variable `SHAPECONTRACT_HOOK_STRICT=1`) it raises
+    instead, and the import fails, as `@contract` by hand does.
     """
     names = (packages,) if isinstance(packages, str) else tuple(packages)
     if not names or not all(isinstance(n, str) and n and all(
             p.isidentifier() for p in n.split(".")) for n in names):
         raise ValueError(f"install_import_hook: expected package names such as 'mypkg', got "
                          f"{packages!r}")
-    hook = ImportHook(names)
+    if strict is None:
+        strict = os.environ.get(STRICT_ENV_VAR, "").strip().lower() in ("1", "true", "yes", "on")
+    elif not isinstance(strict, bool):
+        raise TypeError(f"install_import_hook: strict= takes True or False, got {strict!r}")
+    hook = ImportHook(names, strict)
     hook.already_imported = sorted(m for m in list(sys.modules) if hook.matches(m))
     if hook.already_imported:
         warnings.warn(
@@ -119,8 +153,22 @@ def install_import_hook(packages: str | Iterable[str]) -> ImportHook:
     return hook
 
 
-def hooked() -> list[str]:
-    """The qualified names of every function the import hooks decorated in this process."""
+@overload
+def hooked(skipped: Literal[False] = False) -> list[str]: ...
+
+
+@overload
+def hooked(skipped: Literal[True]) -> list[tuple[str, str]]: ...
+
+
+def hooked(skipped: bool = False) -> list[str] | list[tuple[str, str]]:
+    """The qualified names of every function the import hooks decorated in this process.
+
+    `hooked(skipped=True)`: the functions they left undecorated instead, as
+    `(qualified name, reason)`: a contract that could not be built, annotations that could not
+    be resolved, mode `off` at import."""
+    if skipped:
+        return list(dict.fromkeys(s for h in _hooks for s in h.skipped))
     return list(dict.fromkeys(name for h in _hooks for name in h.hooked))
 
 
@@ -211,6 +259,20 @@ def _decorate_module(module: ModuleType, hooks: list[ImportHook]) -> None:
     skipped: list[tuple[str, str]] = []
     modname = module.__name__
     seen: set[int] = set()
+    strict = any(h.strict for h in hooks)
+
+    def attempt(obj: Any, fn: Any, name: str) -> Any:
+        """`@contract` on `obj`; None when its contract cannot be built (recorded, warned)."""
+        try:
+            return _decorate(obj, (), False, {})
+        except Exception as e:
+            if strict:
+                raise
+            why = _reason(e)
+            skipped.append((name, f"contract not built: {why}"))
+            _warn_skip(fn, f"shapecontract.install_import_hook: {name} left "
+                           f"unchecked: {why}", modname)
+            return None
 
     def visit(owner: Any, attrs: dict[str, Any], prefix: str) -> None:
         for attr, obj in list(attrs.items()):
@@ -231,11 +293,11 @@ def _decorate_module(module: ModuleType, hooks: list[ImportHook]) -> None:
                     if isinstance(verdict, str):
                         skipped.append((label, verdict))
                     elif verdict:
-                        new = _decorate(f, (), False, {})
+                        new = attempt(f, f, label)
                         if new is f:
                             skipped.append((label, "mode off when imported: @contract "
                                                    "returned it unchanged"))
-                        else:
+                        elif new is not None:
                             parts[role] = new
                             hooked.append(label)
                 if parts:
@@ -256,7 +318,9 @@ def _decorate_module(module: ModuleType, hooks: list[ImportHook]) -> None:
                 continue
             if not verdict:
                 continue
-            new = _decorate(obj, (), False, {})
+            new = attempt(obj, fn, name)
+            if new is None:
+                continue
             if getattr(new, "__func__", new) is fn:  # mode off: @contract returned fn itself
                 skipped.append((name, "mode off when imported: @contract returned it unchanged"))
                 continue
@@ -288,3 +352,24 @@ def _array_annotated(fn: Any) -> bool | str:
         except ContractSyntaxError:
             return True  # @contract raises it, naming the function: not hidden
     return False
+
+
+def _reason(e: Exception) -> str:
+    """An error as one line: its message without the caret line of a ContractSyntaxError."""
+    lines = [ln.strip() for ln in str(e).splitlines()]
+    text = " ".join(ln for ln in lines if ln and set(ln) != {"^"})
+    return text if isinstance(e, ContractSyntaxError) else f"{type(e).__name__}: {text}"
+
+
+def _warn_skip(fn: Any, message: str, modname: str) -> None:
+    """One `ImportHookWarning`, attributed to the function's definition (so each skipped
+    function warns once under the default filter). A filter that turns it into an error does
+    not fail the import: the skip stays recorded; `strict=True` is the way to fail."""
+    code = getattr(fn, "__code__", None)
+    try:
+        warnings.warn_explicit(
+            message, ImportHookWarning,
+            getattr(code, "co_filename", "<unknown>"), getattr(code, "co_firstlineno", 0),
+            module=modname)
+    except ImportHookWarning:
+        pass

@@ -137,7 +137,8 @@ def coverage_report(session: _coverage.Session) -> dict[str, Any]:
     data = _coverage.summary(session)
     data["import_hooks"] = [
         {"packages": list(h.packages), "modules": list(h.modules), "hooked": list(h.hooked),
-         "skipped": [list(s) for s in h.skipped], "already_imported": list(h.already_imported)}
+         "skipped": [list(s) for s in h.skipped], "already_imported": list(h.already_imported),
+         "strict": h.strict}
         for h in hooks()]
     return data
 
@@ -199,12 +200,13 @@ def summary_lines(data: dict[str, Any]) -> list[str]:
                      + ", ".join(f"{k} {n}" for k, n in silenced.items()) + ")")
     for h in data["import_hooks"]:
         nf, nm = len(h["hooked"]), len(h["modules"])
+        ns = len(h["skipped"])
         line = (f"import hook on {', '.join(h['packages'])}: {nf} function{'s' * (nf != 1)} "
-                f"hooked in {nm} module{'s' * (nm != 1)}")
+                f"hooked in {nm} module{'s' * (nm != 1)}" + (f", {ns} skipped" if ns else ""))
         if not h["hooked"]:
             why = (f"{', '.join(h['already_imported'])} was imported before the hook"
                    if h["already_imported"] else
-                   f"{len(h['skipped'])} array-annotated functions were skipped"
+                   f"{ns} function{'s' * (ns != 1)} skipped"
                    if h["skipped"] else
                    "no module imported through it had array-annotated functions"
                    if h["modules"] else "no module of the package was imported after it")
