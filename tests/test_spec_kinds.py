@@ -145,8 +145,7 @@ def test_an_unregistered_kind_is_refused_by_name(toy_kind: SpecKind) -> None:
 # --------------------------------------------------------- no isinstance dispatch on kinds
 SPEC_CLASSES = {"ArraySpec", "OneOf", "TupleSpec", "DictSpec", "ModelSpec"}
 
-PENDING = {"_hints", "infer", "frameworks.torch", "frameworks.keras",
-           "frameworks.check_model"}
+PENDING = {"_hints"}
 """Modules owned by other work that still dispatch on spec classes: each is to use `kind_of`
 (and leave this set) when converted. `_spec` holds the table itself."""
 

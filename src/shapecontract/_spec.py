@@ -22,9 +22,10 @@ from typing import Any
 from ._dims import Anon, Dim, Expr, Named, Variadic, dim_text, parse_dims
 from ._errors import ContractSyntaxError, Origin, Violation
 
-__all__ = ["ArraySpec", "DictSpec", "ModelSpec", "OneOf", "SpecKind", "TupleSpec", "as_array",
-           "iter_array_specs", "kind_of", "kind_tag", "kinds", "parse_model", "primary_array",
-           "register_kind", "shape_text", "spec_text"]
+__all__ = ["ArraySpec", "DictSpec", "ModelSpec", "OneOf", "SpecKind", "TupleSpec",
+           "array_at_rank", "as_array", "iter_array_specs", "kind_of", "kind_tag", "kinds",
+           "options_of", "parse_model", "primary_array", "register_kind", "shape_text",
+           "spec_text"]
 
 
 # ----------------------------------------------------------------------- array specs
@@ -359,6 +360,19 @@ def primary_array(spec: Any) -> ArraySpec | None:
     option; None for structures and models."""
     kind = kind_of(spec)
     return None if kind is None else kind.primary(spec)
+
+
+def array_at_rank(spec: Any, rank: int | None) -> ArraySpec | None:
+    """The array a value of `rank` axes is checked against: itself, the alternative that fits
+    (else the first); None for structures and models."""
+    kind = kind_of(spec)
+    return None if kind is None else kind.at_rank(spec, rank)
+
+
+def options_of(spec: Any) -> tuple[Any, ...]:
+    """A spec's alternatives (a batched/unbatched choice), or () when it has none."""
+    kind = kind_of(spec)
+    return () if kind is None else kind.options(spec)
 
 
 def _items_conds(spec: Any, v: str, gen: Any, pending: list[Any], definite: bool,

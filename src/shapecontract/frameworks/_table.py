@@ -53,14 +53,24 @@ def lookup(obj: object, table: Mapping[str, T], package: str) -> T | None:
     return None if hit is None else hit[1]  # type: ignore[return-value]
 
 
+def lookup_type(t: type, table: Mapping[str, T], package: str) -> T | None:
+    """`lookup` for an instance of class `t` (a layer row's recorded class)."""
+    hit = _lookup_type(t, table, package)
+    return None if hit is None else hit[1]  # type: ignore[return-value]
+
+
 def _lookup(obj: object, table: Mapping[str, T], package: str) -> tuple[str, object] | None:
-    key = (id(table), type(obj), package)
+    return _lookup_type(type(obj), table, package)
+
+
+def _lookup_type(t: type, table: Mapping[str, T], package: str) -> tuple[str, object] | None:
+    key = (id(table), t, package)
     cached = _cache.get(key)
     if cached is not None and cached[0] is table:
         return cached[1]
     found: tuple[str, object] | None = None
     compute = _COMPUTE.get(package)
-    for cls in type(obj).__mro__:
+    for cls in t.__mro__:
         mod = cls.__module__ or ""
         ours = mod == package or mod.startswith(package + ".")
         if ours and cls.__name__ in table:

@@ -17,7 +17,7 @@ from typing import Any
 from .._contract import static_compare
 from .._dims import dim_size
 from .._errors import Location, Violation
-from .._spec import ArraySpec, ModelSpec, OneOf, shape_text
+from .._spec import ArraySpec, ModelSpec, array_at_rank, shape_text
 from . import adapter_of, contract_of
 from .torch import is_torch_module, known
 
@@ -40,11 +40,10 @@ def check_model(spec: ModelSpec, model: Any, loc: Location, st: Any) -> None:
     for kind, want_list, got_list in (("input", spec.inputs, derived_in),
                                       ("output", spec.outputs, derived_out)):
         for i, (want, got) in enumerate(zip(want_list, got_list)):
-            if isinstance(got, OneOf):
-                got = next((o for o in got.options if len(o.dims) == len(want)), got.options[0])
-            if not isinstance(got, ArraySpec):
+            got_array = array_at_rank(got, len(want))
+            if got_array is None:
                 continue
-            _compare((*loc, (f"model {kind}", i)), want, got, st)
+            _compare((*loc, (f"model {kind}", i)), want, got_array, st)
 
 
 def _compare(loc: Location, want: tuple[Any, ...], got: ArraySpec, st: Any) -> None:

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ._table import forget, framework_class, lookup, qualified_name
+from ._table import forget, framework_class, lookup, lookup_type, qualified_name
 
 __all__ = ["ASPECTS", "KERAS_KINDS", "TORCH_KINDS", "Knob", "LayerKind", "Registry"]
 
@@ -192,6 +192,10 @@ class Registry:
     def lookup(self, obj: Any, aspect: str = "contract") -> LayerKind | None:
         """`obj`'s kind for `aspect`, along its class's MRO, or None."""
         return lookup(obj, self._views[aspect], self.package)
+
+    def lookup_type(self, t: type, aspect: str = "contract") -> LayerKind | None:
+        """`lookup` for an instance of class `t`."""
+        return lookup_type(t, self._views[aspect], self.package)
 
     def class_name(self, obj: Any, aspect: str = "contract") -> str | None:
         """The framework class along `obj`'s MRO whose kind was found for `aspect`."""

@@ -522,7 +522,7 @@ def _leaves(obs: Any, path: Path_) -> Iterator[tuple[Path_, Leaf]]:
 def _input_axis_names(model: Any) -> list[dict[int, tuple[str | None, ...]]] | None:
     """Per positional input of `model`: rank -> the name of each axis in its contract."""
     from .._dims import Fixed, Named
-    from .._spec import ArraySpec, OneOf
+    from .._spec import as_array, options_of
 
     try:
         c = contract_of(model)
@@ -530,10 +530,11 @@ def _input_axis_names(model: Any) -> list[dict[int, tuple[str | None, ...]]] | N
         return None
     out: list[dict[int, tuple[str | None, ...]]] = []
     for slot in c.inputs():
-        options = slot.spec.options if isinstance(slot.spec, OneOf) else (slot.spec,)
+        options = options_of(slot.spec) or (slot.spec,)
         by_rank: dict[int, tuple[str | None, ...]] = {}
-        for spec in options:
-            if not isinstance(spec, ArraySpec) or spec.variadic_at is not None:
+        for option in options:
+            spec = as_array(option)
+            if spec is None or spec.variadic_at is not None:
                 continue
             by_rank.setdefault(len(spec.dims), tuple(
                 d.name if isinstance(d, Named) else d.label if isinstance(d, Fixed)

@@ -61,16 +61,12 @@ def output_names(layer: Any, rank: int, in_names: list[str] | None) -> list[str]
     return kind_of(layer).output_names(layer, rank, in_names)
 
 
-def _shape_text(shape: Any, names: list[str] | None) -> str:
+def _row_axes(shape: Any, names: list[str] | None) -> tuple[int | str | None, ...] | None:
+    """A layer's shape as its row holds it: an open size as its dim's name (None if unnamed)."""
     if shape is None:
-        return "?"
-    items = []
-    for i, s in enumerate(shape):
-        if s is None:
-            items.append(names[i] if names and i < len(names) else "?")
-        else:
-            items.append(str(s))
-    return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+        return None
+    return tuple((names[i] if names and i < len(names) else None) if s is None else int(s)
+                 for i, s in enumerate(shape))
 
 
 # ---------------------------------------------------------------------------- graph
@@ -360,8 +356,8 @@ def _rows(model: Any) -> list[LayerRow]:
                 names_by_tensor[id(layer.output)] = out_names
             except Exception:
                 pass
-        rows.append(LayerRow(layer.name, type(layer).__name__, _shape_text(in_shape, in_names),
-                             _shape_text(out_shape, out_names)))
+        rows.append(LayerRow(layer.name, type(layer).__name__, _row_axes(in_shape, in_names),
+                             _row_axes(out_shape, out_names), type(layer)))
     return rows
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from ..._compile import Contract
 from ..._contract import Slot
 from ..._dims import Fixed, Named, Variadic
-from ..._spec import ArraySpec, OneOf
+from ..._spec import ArraySpec, OneOf, as_array
 from ...backends import BrokenShape, shape_of
 from .contract import contract_of_keras
 from .verdict import is_subclassed, no_trace
@@ -92,7 +92,7 @@ def target_contract(model: Any, contract: Contract) -> Contract | None:
     targets: list[Slot] = []
     for j, (out, item) in enumerate(zip(outs, per_output)):
         key = _loss_key(item)
-        if key is None or not isinstance(out.spec, ArraySpec):
+        if key is None or as_array(out.spec) is None:
             return None
         rule = LOSSES[key]
         dims = out.spec.dims

@@ -22,8 +22,8 @@ from ..._contract import LayerRow, Slot
 from ..._dims import Fixed, Named, Variadic
 from ..._errors import Fix, Origin
 from ..._slot import argument_slots, is_name
-from ..._spec import ArraySpec, OneOf
-from .layers import MODULES, _shaped, _spec, first_known, kind_of, rule_of, torch_class, who
+from ..._spec import ArraySpec, array_at_rank, primary_array
+from .layers import KINDS, _shaped, _spec, first_known, kind_of, rule_of, torch_class, who
 from .layers import known as known_specs
 from .verdict import TorchVerdict, isolated, quiet, sizes_that_fit
 
@@ -104,7 +104,9 @@ def contract_of_torch(m: Any, level: str = "strict", input_shape: Any = None) ->
                     dims[0] = first_in  # (*batch, features) in, (*batch, units) out
                 origins: list[Origin | None] = [None] * len(dims)
                 if rows and dims:
-                    attr = MODULES[rows[-1].kind].output_attr if rows[-1].kind in MODULES else None
+                    last_type = rows[-1].layer_type
+                    kind = KINDS.lookup_type(last_type) if last_type is not None else None
+                    attr = kind.output_attr if kind is not None else None
                     if attr:
                         origins[-1] = Origin.of_layer(f"{rows[-1].kind} '{rows[-1].name}'", attr)
                 slots.append(Slot("output", "array", ArraySpec(tuple(dims), None, "Shaped", (Any,),
@@ -166,16 +168,16 @@ def _first_param(m: Any) -> str:
 
 def _names_of(spec: Any) -> list[str]:
     """The names of a spec's (first option's) axes: labels of fixed dims, names of named ones."""
-    opt = spec.options[0] if isinstance(spec, OneOf) else spec
-    if not isinstance(opt, ArraySpec):
+    opt = primary_array(spec)
+    if opt is None:
         return []
     return [getattr(d, "label", None) or getattr(d, "name", None) or f"axis{k}"
             for k, d in enumerate(opt.dims)]
 
 
 def _first_dim(spec: Any) -> Any:
-    opt = spec.options[0] if isinstance(spec, OneOf) else spec
-    return opt.dims[0] if isinstance(opt, ArraySpec) and opt.dims else None
+    opt = primary_array(spec)
+    return opt.dims[0] if opt is not None and opt.dims else None
 
 
 def _dim_from_standin(size: int, name: str, derived: bool = False) -> Any:
@@ -195,7 +197,7 @@ def _spec_from_shape(m: Any, shape: tuple[Any, ...]) -> ArraySpec:
     known = known_specs(first[1], first[0]) if first is not None else None
     if known is not None:
         spec = known[0]
-        opt = spec.pick(len(shape)) if isinstance(spec, OneOf) else spec
+        opt = array_at_rank(spec, len(shape))
         if opt is not None and opt.variadic_at is None and len(opt.dims) == len(shape):
             names = [getattr(d, "label", None) or getattr(d, "name", None) or names[k]
                      for k, d in enumerate(opt.dims)]
@@ -241,8 +243,8 @@ def _refuse_batch_elsewhere(m: Any, first: tuple[str, Any], shape: tuple[Any, ..
 
 
 def _standin_shape(spec: Any) -> tuple[int, ...] | None:
-    opt = spec.options[0] if isinstance(spec, OneOf) else spec
-    if not isinstance(opt, ArraySpec):
+    opt = primary_array(spec)
+    if opt is None:
         return None
     out = []
     for d in opt.dims:
@@ -257,12 +259,10 @@ def _standin_shape(spec: Any) -> tuple[int, ...] | None:
     return tuple(out)
 
 
-def _display(shape: Any) -> str:
-    items = []
-    for s in shape:
-        name = next((n for n, v in _STANDIN.items() if v == s), None)
-        items.append(name or str(s))
-    return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+def _axes(shape: Any) -> tuple[int | str, ...]:
+    """A propagated shape as a layer row holds it: a stand-in size as its dim's name."""
+    return tuple(next((n for n, v in _STANDIN.items() if v == s), None) or int(s)
+                 for s in shape)
 
 
 def _propagate_plain(m: Any, shape: tuple[int, ...]) -> tuple[list[LayerRow], tuple[int, ...] | None] | None:
@@ -275,7 +275,7 @@ def _propagate_plain(m: Any, shape: tuple[int, ...]) -> tuple[list[LayerRow], tu
         out = kind_of(sub).shape_through(sub, shape)
         if out is None:
             return None
-        rows.append(LayerRow(name, type(sub).__name__, _display(shape), _display(out)))
+        rows.append(LayerRow(name, type(sub).__name__, _axes(shape), _axes(out), type(sub)))
         shape = out
     return rows, shape
 
@@ -296,7 +296,8 @@ def _propagate(m: Any, shape: tuple[int, ...]) -> tuple[list[LayerRow], tuple[in
             a = args[0] if args else None
             o = out[0] if isinstance(out, tuple) else out
             if a is not None and hasattr(a, "shape") and hasattr(o, "shape"):
-                rows.append(LayerRow(name, type(mod).__name__, _display(a.shape), _display(o.shape)))
+                rows.append(LayerRow(name, type(mod).__name__, _axes(a.shape), _axes(o.shape),
+                                     type(mod)))
         return record
 
     for name, sub in m.named_modules():

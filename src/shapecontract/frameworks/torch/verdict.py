@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from ..._spec import OneOf
+from ..._spec import options_of
 from .._cache import bounded
 from .layers import first_known, kind_of, known, torch_class, who
 
@@ -345,9 +345,10 @@ def _looks_unbatched(m: Any, shape: tuple[int, ...]) -> bool:
     first = (("", m) if known(m, "") is not None else first_known(m))
     specs = known(first[1], first[0]) if first is not None else None
     spec = specs[0] if specs is not None else None
-    if not isinstance(spec, OneOf) or len(spec.options) < 2:
+    options = options_of(spec)
+    if len(options) < 2:
         return False
-    batched, *others = spec.options
+    batched, *others = options
     return len(shape) != len(batched.dims) and any(
         o.variadic_at is None and len(o.dims) == len(shape) for o in others)
 
