@@ -18,7 +18,8 @@ Design rules:
   passing check adds nothing to the graph and no graph break. The slow path is never traced:
   it runs outside the graph (`torch.compiler.disable`), on the real values, reading the mode
   then, so a violation arrives as `ShapeContractError` (or a warning) when the call runs
-  (see `_outside_graph`; docs/guarantees.md says what `fullgraph=True` does with it).
+  (`backends.compiler_escape`, which the framework package does: torch's in
+  `frameworks/torch/compile.py`; docs/guarantees.md says what `fullgraph=True` does with it).
 - Source is registered in `linecache` under a readable name for exactly as long as the
   checker lives, so tracebacks, `inspect` and pdb show it; `checker_source` returns it.
 """
@@ -28,7 +29,6 @@ from __future__ import annotations
 import inspect
 import itertools
 import linecache
-import sys
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -38,7 +38,7 @@ from ._contract import Slot
 from ._dims import Anon, Expr, Fixed, Named, Variadic, expr_source
 from ._errors import ContractSyntaxError
 from ._spec import ArraySpec, iter_array_specs, kind_of, spec_text
-from .backends import ARRAY_TYPES, DTYPE_SETS, INT_TYPES, TYPE_SETS
+from .backends import ARRAY_TYPES, DTYPE_SETS, INT_TYPES, TYPE_SETS, compiler_escape
 
 __all__ = ["Contract", "compile_checker", "compile_wrapper"]
 
@@ -329,9 +329,10 @@ def compile_wrapper(fn: Callable[..., Any], contract: _contract.Contract, sig: i
     gen = _Gen(contract)
     params, call = _signature_text(sig, gen)
     gen.globals.update({"__sc_fn": fn, "__sc_C": contract,
-                        "__sc_report": _outside_graph(report or _evaluate.report,
-                                                      _evaluate.warned if report is None
-                                                      else _never, not gen.fast),
+                        "__sc_report": compiler_escape(report or _evaluate.report,
+                                                       _evaluate.warned if report is None
+                                                       else _never, not gen.fast,
+                                                       _evaluate.holds),
                         "__sc_warned": _evaluate.warned if report is None else _never,
                         "__sc_warn_mode": _evaluate.warn_mode if report is None else _no,
                         "__sc_MISSING": _evaluate.MISSING})
@@ -463,60 +464,6 @@ def compile_wrapper(fn: Callable[..., Any], contract: _contract.Contract, sig: i
     wrapper.__shapecontract_source__ = source
     _coverage.register(wrapper, source, filename)
     return wrapper, source
-
-
-_DISABLE_REASON = (
-    "shapecontract: this call violates a shape contract. The ShapeContractError is raised "
-    "outside the graph, when the call runs; torch.compile(fullgraph=True) cannot run code "
-    "outside the graph, so it reports this instead. Call the function once without "
-    "torch.compile (or compile without fullgraph=True) to see the violation")
-
-
-def _outside_graph(report: Callable[..., Any], warned: Callable[[Any], bool],
-                   slow_only: bool = False) -> Callable[..., Any]:
-    """The slow path as the generated code calls it. Eager: `report` itself. While Dynamo
-    traces the checker: a `torch.compiler.disable`d function that runs at run time on the real
-    values, computes the verdict, reads the mode and raises or warns itself, then returns None
-    (so the traced code goes on to call the function). Built once per checker, and only if
-    torch is loaded (a checker compiled before torch was imported keeps the plain slow path:
-    Dynamo then breaks the graph inside it and runs it eagerly, which also raises)."""
-    torch = sys.modules.get("torch")
-    compiler = getattr(torch, "compiler", None)
-    if compiler is None or not hasattr(compiler, "disable"):
-        return report
-
-    def deliver(contract: Any, values: list[Any]) -> None:
-        __tracebackhide__ = True
-        err = report(contract, values)
-        if err is not None and not warned(err):
-            raise err
-
-    outside = compiler.disable(deliver, reason=_DISABLE_REASON)
-    is_compiling = compiler.is_compiling
-    tracing_state = getattr(getattr(torch, "_C", None), "_get_tracing_state", None)
-    set_tracing_state = getattr(getattr(torch, "_C", None), "_set_tracing_state", None)
-
-    def slow_path(contract: Any, values: list[Any]) -> Any:
-        __tracebackhide__ = True
-        if is_compiling():
-            # the fast path learns new types itself: a miss is a violation, which leaves the
-            # graph. A contract without a fast path is decided in the trace first (pure
-            # Python over the sizes, no graph break).
-            if not (slow_only and _evaluate.holds(contract, values)):
-                outside(contract, values)
-            return None
-        state = tracing_state() if tracing_state is not None else None
-        if state is None or set_tracing_state is None:
-            return report(contract, values)
-        # torch.jit.trace: sizes are traced tensors; the verdict reads the concrete ones
-        set_tracing_state(None)
-        try:
-            return report(contract, values)
-        finally:
-            set_tracing_state(state)
-
-    slow_path.__wrapped__ = report  # type: ignore[attr-defined]
-    return slow_path
 
 
 def _never(err: Any) -> bool:

@@ -33,7 +33,8 @@ _C = TypeVar("_C", bound="Contract")
 
 _LENT: dict[str, Callable[..., Any]] = {}
 """What the layers above lend the one Contract class, so that it needs no upward import:
-`compile` (the checker compiler, `_compile`), `tf_signature` and `torch_export` (`_export`).
+`compile` (the checker compiler, `_compile`), `tf_signature` and `torch_export` (the
+frameworks' `export` modules, from `_export`'s reading of the slots).
 Each registers itself when imported; importing `shapecontract` imports them all."""
 
 

@@ -16,8 +16,7 @@ import contextlib
 import contextvars
 import itertools
 import re
-import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -328,45 +327,33 @@ class ShapeContractError(ValueError, TypeError):
         return (type(self), (self.violations, self.function, self.bindings, self.notes))
 
 
+_WORKER_NAMERS: list[Callable[[], str | None]] = []
+"""Per distributed framework, a function naming the worker this process or thread is (`rank 1
+of 2`, `replica 0 of 2`), or None; registered by the framework packages
+(`register_worker_namer`); each reads only what is already imported."""
+
+
+def register_worker_namer(namer: Callable[[], str | None]) -> None:
+    """Let `namer()` name the worker of a distributed run that raised an error."""
+    if namer not in _WORKER_NAMERS:
+        _WORKER_NAMERS.append(namer)
+
+
 def _worker() -> str | None:
-    """Which worker of a distributed run raised the error, read from sys.modules (a framework
-    is never imported for it): the name a deferred check carries (`as_worker`); `rank 1 of 2`
-    under an initialised torch.distributed process group; `replica 1 of 2` inside a
-    tf.distribute replica context (`strategy.run`, Keras `fit` under `strategy.scope()`)."""
+    """Which worker of a distributed run raised the error: the name a deferred check carries
+    (`as_worker`), else the first registered namer's answer (torch.distributed's rank, a
+    tf.distribute replica). A namer that fails names nothing rather than losing the error."""
     named = _AS_WORKER.get()
     if named is not None:
         return named
-    dist = sys.modules.get("torch.distributed")
-    try:
-        if dist is not None and dist.is_available() and dist.is_initialized():
-            return f"rank {dist.get_rank()} of {dist.get_world_size()}"
-    except Exception:  # a half torn-down group: no worker name rather than no error
-        return None
-    tf = sys.modules.get("tensorflow")
-    if tf is None:
-        return None
-    try:
-        return _tf_replica(tf)
-    except Exception:  # a TensorFlow half imported or torn down: no name rather than no error
-        return None
-
-
-def _tf_replica(tf: Any) -> str | None:
-    """`replica 1 of 2` in a tf.distribute replica context of a strategy, else None (the default
-    strategy's context, a cross-replica context)."""
-    if not tf.distribute.has_strategy():
-        return None
-    ctx = tf.distribute.get_replica_context()
-    if ctx is None:
-        return None
-    # The id is kept as a Python int (MirroredStrategy's replica threads); the public property
-    # would add a constant op to the graph being traced, so it is read only as a fallback.
-    rid = getattr(ctx, "_replica_id_in_sync_group", None)
-    if not isinstance(rid, int):
-        rid = tf.get_static_value(ctx.replica_id_in_sync_group)
-        if rid is None:
-            return None
-    return f"replica {int(rid)} of {ctx.num_replicas_in_sync}"
+    for namer in _WORKER_NAMERS:
+        try:
+            name = namer()
+        except Exception:  # a half torn-down process group or runtime
+            continue
+        if name is not None:
+            return name
+    return None
 
 
 _AS_WORKER: contextvars.ContextVar[str | None] = contextvars.ContextVar(

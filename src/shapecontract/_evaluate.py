@@ -44,6 +44,7 @@ from .backends import (
     defer_check,
     dtype_name,
     dtype_of,
+    internal_modules,
     is_array,
     shape_of,
     trusted,
@@ -292,8 +293,9 @@ def report_always(contract: Contract, values: list[Any]) -> ShapeContractError |
     return verdict(contract, values)
 
 
-_INTERNAL = ("shapecontract", "torch", "keras", "tensorflow", "jax", "optree", "contextlib",
-             "<shapecontract")
+_INTERNAL = frozenset({"shapecontract", "optree", "contextlib"})
+"""Top-level modules whose frames a warning points past (with each framework's own, which its
+backend names: `backends.internal_modules`)."""
 
 
 def caller_stacklevel() -> int:
@@ -301,10 +303,11 @@ def caller_stacklevel() -> int:
     the caller of this function's caller) outside shapecontract and the frameworks."""
     frame = sys._getframe(2)
     level = 2
+    internal = _INTERNAL | internal_modules()
     while frame is not None:
         mod = frame.f_globals.get("__name__", "") or ""
         fname = frame.f_code.co_filename
-        if not (mod.split(".")[0] in _INTERNAL or fname.startswith("<shapecontract")):
+        if not (mod.split(".")[0] in internal or fname.startswith("<shapecontract")):
             return level
         frame = frame.f_back  # type: ignore[assignment]
         level += 1

@@ -1,5 +1,7 @@
-"""A contract as the input declarations of graph compilers: TensorFlow `input_signature`s and
-`torch.export` dynamic shapes.
+"""A contract as the input declarations of graph compilers (layer L5): the one reading of its
+input slots that TensorFlow `input_signature`s (`frameworks/tensorflow/export.py`) and
+`torch.export` dynamic shapes (`frameworks/torch/export.py`) are written from; each framework
+package lends `Contract` its method (`to_tf_signature`, `to_torch_export`).
 
 Design rules:
 - One reading of the slots: each input array slot's spec (a batched/unbatched choice reads as
@@ -14,15 +16,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import _contract
 from ._contract import Contract
-from ._dims import Fixed, Named, Variadic
+from ._dims import Fixed, Named
 from ._spec import ArraySpec, primary_array
 
-__all__ = ["to_tf_signature", "to_torch_export"]
+__all__ = ["array_specs", "dtype_for", "size"]
 
 
-def _array_specs(contract: Contract) -> list[tuple[str, ArraySpec]]:
+def array_specs(contract: Contract) -> list[tuple[str, ArraySpec]]:
+    """(slot name, array spec) of each input array slot, in order (a batched/unbatched choice
+    read as its first option)."""
     out = []
     for slot in contract.inputs():
         spec = primary_array(slot.spec)
@@ -31,7 +34,9 @@ def _array_specs(contract: Contract) -> list[tuple[str, ArraySpec]]:
     return out
 
 
-def _size(d: Any, dims: dict[str, int]) -> int | None:
+def size(d: Any, dims: dict[str, int]) -> int | None:
+    """A dim's static size: fixed, or pinned by `dims`; None when the framework must leave it
+    dynamic."""
     if isinstance(d, Fixed):
         return d.size
     if isinstance(d, Named):
@@ -39,7 +44,8 @@ def _size(d: Any, dims: dict[str, int]) -> int | None:
     return None
 
 
-def _dtype(spec: ArraySpec, default: str) -> str:
+def dtype_for(spec: ArraySpec, default: str) -> str:
+    """The one dtype to declare for a slot: `default` where it allows it, else a common one."""
     names = sorted(spec.dtypes or ())
     if not names or default in names:
         return default
@@ -47,47 +53,3 @@ def _dtype(spec: ArraySpec, default: str) -> str:
         if pick in names:
             return pick
     return names[0]
-
-
-def to_tf_signature(contract: Contract, dims: dict[str, int] | None = None) -> list[Any]:
-    """One `tf.TensorSpec` per input array slot, in order: fixed and pinned sizes known, other
-    dims `None` (rank unknown with a variadic dim), the dtype float32 where the slot allows it."""
-    import tensorflow as tf
-
-    pins = {**contract.pins(), **(dims or {})}
-    out = []
-    for name, spec in _array_specs(contract):
-        if any(isinstance(d, Variadic) for d in spec.dims):
-            shape = None
-        else:
-            shape = [_size(d, pins) for d in spec.dims]
-        out.append(tf.TensorSpec(shape, getattr(tf, _dtype(spec, "float32")), name=name))
-    return out
-
-
-def to_torch_export(contract: Contract, dims: dict[str, int] | None = None,
-                    max_size: int | None = None) -> dict[str, Any]:
-    """`dynamic_shapes` for `torch.export.export(model, args, dynamic_shapes=...)`: per input
-    slot name, `{axis: Dim}` for each named dim not pinned; one `torch.export.Dim` per name, so
-    axes the contract says are equal are equal to the exporter too."""
-    from torch.export import Dim
-
-    pins = {**contract.pins(), **(dims or {})}
-    symbols: dict[str, Any] = {}
-    out: dict[str, Any] = {}
-    for name, spec in _array_specs(contract):
-        axes = {}
-        for axis, d in enumerate(spec.dims):
-            if isinstance(d, Variadic):
-                break  # axes after a variadic dim have no fixed position
-            if isinstance(d, Named) and d.name not in pins:
-                if d.name not in symbols:
-                    symbols[d.name] = (Dim(d.name, min=2, max=max_size) if max_size is not None
-                                       else Dim(d.name, min=2))
-                axes[axis] = symbols[d.name]
-        out[name] = axes or None
-    return out
-
-
-_contract.lend("tf_signature", to_tf_signature)
-_contract.lend("torch_export", to_torch_export)

@@ -34,6 +34,7 @@ from ._dims import Dim, parse_dims
 from ._errors import ORIGIN_SOURCES, ContractSyntaxError, Origin
 from ._slot import LayerRow, RowShape, Slot
 from ._spec import ArraySpec, kind_by_tag, kind_of, kinds
+from .backends import json_names
 
 __all__ = ["FORMAT", "contract_from_dict", "contract_from_json", "contract_to_dict",
            "contract_to_json"]
@@ -45,15 +46,10 @@ DROPPED = "dropped"
 LEVELS = ("", "strict", "framework")
 SLOT_KINDS = ("array", "dim", "pin", "hint")
 
-_ALIASES: dict[str, tuple[str, str, str]] = {
-    # name -> (module, attribute, display name)
-    "numpy": ("numpy", "ndarray", "ndarray"),
-    "torch": ("torch", "Tensor", "Tensor"),
-    "tensorflow": ("tensorflow", "Tensor", "Tensor"),
-    "tensorflow.Variable": ("tensorflow", "Variable", "Variable"),
-    "jax": ("jax", "Array", "Array"),
-    "keras": ("keras", "KerasTensor", "KerasTensor"),
-}
+def _aliases() -> dict[str, tuple[str, str, str]]:
+    """JSON name of an array type -> (module, attribute, display name), as each framework
+    package registered it with its backend (`"torch"` -> torch.Tensor)."""
+    return json_names()
 
 
 # ------------------------------------------------------------------------- writing
@@ -189,7 +185,7 @@ def _type_name(t: Any) -> str:
     stand_in = getattr(t, "__shapecontract_type_name__", None)
     if isinstance(stand_in, str):
         return stand_in
-    for name, (module, attr, _) in _ALIASES.items():
+    for name, (module, attr, _) in _aliases().items():
         mod = sys.modules.get(module)
         if mod is not None and getattr(mod, attr, None) is t:
             return name
@@ -435,14 +431,15 @@ def _read_type(name: str, where: str) -> Any:
         return Any
     if name == "array":
         raise ContractSyntaxError(f"{where}: 'array' (any supported array) stands alone")
-    if name in _ALIASES:
-        module, attr, _ = _ALIASES[name]
+    aliases = _aliases()
+    if name in aliases:
+        module, attr, _ = aliases[name]
         mod = sys.modules.get(module)
         found = getattr(mod, attr, None) if mod is not None else None
         return found if isinstance(found, type) else _stand_in(name)
     if ":" not in name:
         raise ContractSyntaxError(f"{where}: unknown array type {name!r}: one of "
-                                  f"{sorted(_ALIASES)}, 'array', 'any' or 'module:qualname'")
+                                  f"{sorted(aliases)}, 'array', 'any' or 'module:qualname'")
     return _resolve(name) or _stand_in(name)
 
 
@@ -501,8 +498,9 @@ class _StandInMeta(type):
 
     def __instancecheck__(cls, obj: Any) -> bool:
         name = cls.__shapecontract_type_name__
-        if name in _ALIASES:
-            module, attr, _ = _ALIASES[name]
+        aliases = _aliases()
+        if name in aliases:
+            module, attr, _ = aliases[name]
             mod = sys.modules.get(module)
             real = getattr(mod, attr, None) if mod is not None else None
         else:
@@ -518,7 +516,8 @@ _STAND_INS: dict[str, type] = {}
 
 def _stand_in(name: str) -> type:
     if name not in _STAND_INS:
-        display = _ALIASES[name][2] if name in _ALIASES else name.rpartition(":")[2].split(".")[-1]
+        aliases = _aliases()
+        display = aliases[name][2] if name in aliases else name.rpartition(":")[2].split(".")[-1]
         _STAND_INS[name] = _StandInMeta(display, (), {"__shapecontract_type_name__": name})
     return _STAND_INS[name]
 

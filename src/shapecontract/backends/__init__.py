@@ -17,8 +17,9 @@ import operator
 import sys
 from typing import Any
 
-__all__ = ["Backend", "BrokenShape", "backend_of", "backends", "defer_check", "dtype_name",
-           "dtype_of", "is_array", "register_backend", "shape_of", "trusted"]
+__all__ = ["Backend", "BrokenShape", "backend_of", "backends", "compiler_escape", "defer_check",
+           "dtype_name", "dtype_of", "internal_modules", "is_array", "json_names",
+           "register_backend", "shape_of", "trusted"]
 
 # Sets the compiled fast path tests with `in`. Only the slow path adds to them, and only what
 # it has verified, so the fast path learns exact types and dtypes it can pass on sight.
@@ -58,6 +59,17 @@ class Backend:
     graph_types: tuple[str, ...] = ()
     """Class names of the framework's graph tensors (values while a graph is traced), which
     `defer` may hand a check to; never passed on sight by the fast path."""
+    json_names: tuple[tuple[str, str, str, str], ...] = ()
+    """How a saved contract names this framework's array types: (JSON name, module,
+    attribute, display name), e.g. `("torch", "torch", "Tensor", "Tensor")`."""
+    internal: tuple[str, ...] = ()
+    """Top-level modules whose frames are the framework's own: a warning points past them, at
+    the user's line."""
+
+    def escape(self, report: Any, warned: Any, slow_only: bool, holds: Any) -> Any:
+        """For a framework that compiles Python (torch.compile): the slow path `report` wrapped
+        to run outside its graphs, or None (see `compiler_escape`)."""
+        return None
 
     def defer(self, values: list[Any], owner: Any, check: Any) -> bool:
         """For a framework that traces graphs: if `values` hold graph tensors with sizes unknown
@@ -129,6 +141,7 @@ class Backend:
 
 class NumpyBackend(Backend):
     name = module = "numpy"
+    json_names = (("numpy", "numpy", "ndarray", "ndarray"),)
 
     def array_types(self) -> tuple[type, ...]:
         return (sys.modules["numpy"].ndarray,)
@@ -196,6 +209,29 @@ def trusted(t: type) -> bool:
         if owner is None or (owner.__module__ or "").split(".")[0] not in _OWNERS:
             return False
     return True
+
+
+def json_names() -> dict[str, tuple[str, str, str]]:
+    """Every registered JSON name of an array type (numpy's first)."""
+    return {name: (module, attr, display) for b in _BACKENDS
+            for name, module, attr, display in b.json_names}
+
+
+def internal_modules() -> frozenset[str]:
+    """Top-level modules of the registered frameworks' own code."""
+    return frozenset(m for b in _BACKENDS for m in b.internal)
+
+
+def compiler_escape(report: Any, warned: Any, slow_only: bool, holds: Any) -> Any:
+    """The slow path as a compiled checker calls it: `report`, wrapped by the first loaded
+    framework that compiles Python so that it runs outside that framework's graphs (torch's
+    Dynamo); `holds(contract, values)` decides a contract without a fast path inside a trace."""
+    for b in _BACKENDS:
+        if b.module in sys.modules:
+            wrapped = b.escape(report, warned, slow_only, holds)
+            if wrapped is not None:
+                return wrapped
+    return report
 
 
 def defer_check(values: list[Any], owner: Any, check: Any) -> bool:

@@ -14,6 +14,8 @@ __all__ = ["JaxBackend"]
 class JaxBackend(Backend):
     name = module = "jax"
     owners = ("jax", "jaxlib")  # jax.Array's shape and dtype are defined in jaxlib
+    json_names = (("jax", "jax", "Array", "Array"),)
+    internal = ("jax",)
 
     def array_types(self) -> tuple[type, ...]:
         return (sys.modules["jax"].Array,)

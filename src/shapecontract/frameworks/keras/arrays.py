@@ -16,6 +16,8 @@ class KerasSymbolicBackend(Backend):
 
     name = "keras"
     module = "keras"
+    json_names = (("keras", "keras", "KerasTensor", "KerasTensor"),)
+    internal = ("keras",)
 
     def array_types(self) -> tuple[type, ...]:
         return (sys.modules["keras"].KerasTensor,)

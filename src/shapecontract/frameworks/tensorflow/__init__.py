@@ -7,6 +7,8 @@ TensorFlow is never imported when this package is: only once a tensor of its sho
 
 from __future__ import annotations
 
+from . import distribute as distribute  # names a tf.distribute replica in errors
+from . import export as export  # lends Contract its to_tf_signature
 from .arrays import TensorFlowBackend
 
 __all__ = ["TensorFlowBackend"]

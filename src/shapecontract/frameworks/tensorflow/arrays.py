@@ -18,6 +18,9 @@ class TensorFlowBackend(Backend):
     name = module = "tensorflow"
     own_shape = True
     graph_types = ("SymbolicTensor",)
+    json_names = (("tensorflow", "tensorflow", "Tensor", "Tensor"),
+                  ("tensorflow.Variable", "tensorflow", "Variable", "Variable"))
+    internal = ("tensorflow",)
 
     def array_types(self) -> tuple[type, ...]:
         tf = sys.modules["tensorflow"]

@@ -11,6 +11,8 @@ torch is never imported when this package is: only once a torch module shows up.
 from __future__ import annotations
 
 from . import arrays as arrays  # registers its arrays' backend
+from . import distribute as distribute  # names a torch.distributed rank in errors
+from . import export as export  # lends Contract its to_torch_export
 from .contract import contract_of_torch
 from .guard import guard_of, install_guard, remove_guard
 from .layers import (

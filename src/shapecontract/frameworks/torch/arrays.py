@@ -14,6 +14,13 @@ __all__ = ["TorchBackend"]
 
 class TorchBackend(Backend):
     name = module = "torch"
+    json_names = (("torch", "torch", "Tensor", "Tensor"),)
+    internal = ("torch",)
+
+    def escape(self, report: Any, warned: Any, slow_only: bool, holds: Any) -> Any:
+        from .compile import outside_graph
+
+        return outside_graph(report, warned, slow_only, holds)
 
     def array_types(self) -> tuple[type, ...]:
         return (sys.modules["torch"].Tensor,)
