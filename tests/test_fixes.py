@@ -143,39 +143,56 @@ def test_a_reshape_fix_for_a_tensorflow_tensor_is_tensorflow_code() -> None:
 
 
 def test_a_fix_rule_registered_from_outside_the_package_is_asked_first() -> None:
-    """The rule table is open: a rule added from a test file (integer labels for a one-hot
-    slot) proposes its operation, the operation applied makes the contract hold, and after
-    `remove_rule` the built-in table answers again (it has no fix for this)."""
+    """The rule table is open: a rule added from a test file (one-hot rows where class
+    indices are wanted: argmax) is asked before the built-in rules, its operation applied makes
+    the contract hold, and after `remove_rule` the built-in table answers again (without it)."""
+    from shapecontract import Int
     from shapecontract._errors import Fix
     from shapecontract.fixes.rules import Problem, register_rule, remove_rule
 
-    def one_hot_labels(p: Problem) -> Fix | None:
-        classes = p.sizes[-1] if p.sizes else None
-        if (p.violation.kind == "rank" and len(p.shape) == len(p.sizes) - 1
-                and isinstance(classes, int) and p.violation.actual is not None):
-            op = OneHot(classes)
-            return Fix(f"one-hot the labels: {op.code(p.var, p.backend)}", "convert",
+    def class_indices(p: Problem) -> Fix | None:
+        if (p.violation.kind == "rank" and len(p.shape) == len(p.sizes) + 1
+                and p.dtype is not None and p.dtype.startswith("float")):
+            op = Argmax(-1)
+            return Fix(f"take the class of each row: {op.code(p.var, p.backend)}", "convert",
                        op.code(p.var, p.backend), op)
         return None
 
     @contract
+    def train(y: Int[Array, "batch"]) -> None:
+        return None
+
+    one_hot = np.eye(3, dtype=np.float32)[[0, 2, 1, 1]]
+
+    def ops_offered() -> list[Any]:
+        with pytest.raises(ShapeContractError) as info:
+            train(one_hot)
+        return [f.op for v in info.value.violations for f in v.suggestions
+                if f.op is not None and not isinstance(f.op, Cast)]  # the dtype's own fix
+
+    assert Argmax(-1) not in ops_offered()
+    register_rule(class_indices)
+    try:
+        first = ops_offered()[0]
+        assert first == Argmax(-1)
+        train(first.apply(one_hot))
+    finally:
+        remove_rule(class_indices)
+    assert Argmax(-1) not in ops_offered()
+
+
+def test_integer_labels_for_a_one_hot_slot_are_one_hot_encoded() -> None:
+    """The built-in rule: labels (n,) or (n, 1) where (n, classes) floats are wanted; the op,
+    applied, makes the contract hold, and its numpy code computes the same."""
+    @contract
     def train(y: Float[Array, "batch 3"]) -> None:
         return None
 
-    labels = np.array([0, 2, 1, 1])
-
-    def fixes_offered() -> list[Any]:
+    for labels in (np.array([0, 2, 1, 1]), np.array([[0], [2], [1], [1]])):
         with pytest.raises(ShapeContractError) as info:
             train(labels)
-        return [f for v in info.value.violations for f in v.suggestions
-                if f.op is not None and not isinstance(f.op, Cast)]  # the dtype's own fix
-
-    assert fixes_offered() == []
-    register_rule(one_hot_labels)
-    try:
-        (fix,) = fixes_offered()
-        assert fix.op == OneHot(3) and fix.code == "np.eye(3, dtype=np.float32)[y]"
+        fix = next(f for v in info.value.violations for f in v.suggestions
+                   if isinstance(f.op, OneHot))
         train(fix.op.apply(labels))
-    finally:
-        remove_rule(one_hot_labels)
-    assert fixes_offered() == []
+        pasted = eval(fix.code, {"np": np}, {"y": labels})
+        assert np.array_equal(pasted, fix.op.apply(labels))

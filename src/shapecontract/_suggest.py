@@ -17,7 +17,7 @@ from typing import Any
 from ._dims import dim_size
 from ._errors import Fix, Location, Violation
 from ._spec import ArraySpec, OneOf, shape_text
-from .backends import snippets
+from .backends import dtype_name, snippets
 from .fixes import Cast, PadSequences
 from .fixes.rules import Problem, permutation, propose
 
@@ -46,8 +46,9 @@ def add_suggestions(st: Any, others: Any = None) -> None:
         known = st.bindings_not_from(v.location)
         if others is not None:
             known = {**known, **others(v.location)}
+        value = st.values.get(v.var)
         found = fixes(v, spec, v.var, tuple(shape), expected_sizes(spec, known),
-                      snippets(st.values.get(v.var)))
+                      snippets(value), _dtype(value))
         if shared(v):  # a count another slot set: say so, not "change the contract"
             origin = st.origins.get(v.dim or "", "another argument")
             found = [Fix(f"{v.var} has {v.actual} on axis {v.axis} ({v.dim}) and {origin} "
@@ -146,8 +147,14 @@ def expected_sizes(spec: ArraySpec, bindings: dict[str, Any]) -> list[Any] | Non
 
 
 def fixes(v: Violation, spec: ArraySpec, var: str, shape: tuple[Any, ...],
-          sizes: list[Any] | None, be: Any) -> list[Fix]:
+          sizes: list[Any] | None, be: Any, dtype: str | None = None) -> list[Fix]:
     """The fix the table of fix rules (`fixes.rules`) proposes for `v`, if any."""
     if sizes is None:
         return []
-    return propose(Problem(v, spec, var, tuple(shape), sizes, be))
+    return propose(Problem(v, spec, var, tuple(shape), sizes, be, dtype))
+
+
+def _dtype(value: Any) -> str | None:
+    """The dtype name of an array value, else None."""
+    dtype = getattr(value, "dtype", None)
+    return None if dtype is None else dtype_name(dtype)

@@ -154,15 +154,19 @@ class PadSequences(Op):
 
 @dataclass(frozen=True)
 class OneHot(Op):
-    """Integer class labels to one-hot rows of `classes` (a new last axis)."""
+    """Integer class labels to one-hot rows of `classes` (a new last axis); with `drop_last`,
+    labels held in a trailing axis of size 1 (`(n, 1)`) lose that axis first."""
 
     classes: int
+    drop_last: bool = False
 
     def apply(self, x: Any) -> Any:
-        return _backend(x).do_one_hot(x, self.classes)
+        be = _backend(x)
+        return be.do_one_hot(be.do_squeeze(x, -1) if self.drop_last else x, self.classes)
 
     def code(self, var: str, be: Backend | None = None) -> str:
-        return (be or Backend()).one_hot(var, self.classes)
+        return (be or Backend()).one_hot(f"{var}[..., 0]" if self.drop_last else var,
+                                         self.classes)
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from .._dims import Named, dim_label
 from .._errors import Fix, Violation
 from .._spec import ArraySpec
 from ..backends import Backend
-from .ops import DropAxis, InsertAxis, Permute, Reshape
+from .ops import DropAxis, InsertAxis, OneHot, Permute, Reshape
 
 __all__ = ["RULES", "Problem", "Rule", "permutation", "propose", "register_rule", "remove_rule"]
 
@@ -47,6 +47,8 @@ class Problem:
     """Per dim of `spec`: the size it must have (int) or "any" (open)."""
     backend: Backend
     """Writes code in the value's framework."""
+    dtype: str | None = None
+    """The value's dtype name (`int64`), when it has one."""
 
     @property
     def known(self) -> bool:
@@ -95,6 +97,30 @@ def insert_axis(p: Problem) -> Fix | None:
                        f"{op.index(p.var)} or {op.code(p.var, p.backend)} (the element count "
                        "stays the same)", "insert_axis", op.index(p.var), op)
     return None
+
+
+def one_hot_labels(p: Problem) -> Fix | None:
+    """Integer class labels where the contract wants one row of `classes` per sample (a fixed
+    last size of 2 or more on a slot that is not for integers only): one-hot them. The labels
+    may hold a trailing axis of size 1."""
+    sizes, shape, spec = p.sizes, p.shape, p.spec
+    classes = sizes[-1] if sizes else None
+    if (not isinstance(classes, int) or classes < 2 or p.dtype is None
+            or not p.dtype.startswith(("int", "uint"))
+            or (spec.dtypes is not None and all(d.startswith(("int", "uint", "bool"))
+                                                for d in spec.dtypes))):
+        return None
+    drop = len(shape) == len(sizes) and shape[-1] == 1
+    if not drop and len(shape) != len(sizes) - 1:
+        return None
+    rest = shape[:-1] if drop else shape
+    if not _fits(sizes[:-1], tuple(rest), spec.dims[:-1]):
+        return None
+    op = OneHot(classes, drop)
+    code = op.code(p.var, p.backend)
+    return Fix(f"{p.var} holds class labels and the contract takes one-hot rows of {classes}; "
+               f"one-hot them: {code} (keras.utils.to_categorical({p.var}, {classes}) in Keras)",
+               "convert", code, op)
 
 
 def drop_axis(p: Problem) -> Fix | None:
@@ -192,7 +218,7 @@ def _cannot_reshape(v: Violation, n_have: Any, n_want: Any) -> Fix:
     return Fix(msg + ".", "no_reshape")
 
 
-RULES: list[Rule] = [insert_axis, drop_axis, permute_axes, reshape_open_batch,
+RULES: list[Rule] = [one_hot_labels, insert_axis, drop_axis, permute_axes, reshape_open_batch,
                      reshape_same_rank, reshape_all_known, no_reshape]
 """The table, most specific first; the first rule that returns a fix wins."""
 

@@ -1,0 +1,208 @@
+"""Repairs (layer L7): changes that make a whole step pass, proven before they are shown.
+
+Design rules:
+- Cause first: a step (a model taking `x`, its loss taking the model's output and `y`) is
+  checked with the library's own contracts; each violation says which value, axis and dim
+  failed and where the expectation came from.
+- Candidates on both sides, from the same knowledge the checks use: on the data, the operations
+  of the fix rules (`fixes.rules`) the violations carry; on the model, the settings (`Knob`s of
+  the layer kinds) that govern what failed: the declared input shape, a layer's size
+  (`units`, `filters`, `input_dim`), whether it returns every step (`return_sequences`).
+- Proof: each candidate is applied to a copy of the step (the data changed by the operation
+  itself; the model rebuilt by its framework with the setting changed, never the user's model)
+  and the whole step is checked again, on the batch and on a batch of another size. Only what
+  passes is kept; "no proven repair" says why when nothing does.
+- Rank: the smallest change first, and a change to what the user declared (an input shape, a
+  size) before one that moves the data's axes (a permutation or a reshape keeps the shape
+  right but can scramble what each axis means).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from ._errors import ShapeContractError
+from .backends import backend_of, shape_of
+from .fixes import Argmax, Cast, DropAxis, InsertAxis, OneHot, Op, Permute, Reshape, SetSetting
+from .frameworks import adapter_of, contract_of
+
+__all__ = ["Repair", "repairs"]
+
+_COST: dict[type, float] = {Cast: 0.5, InsertAxis: 1.0, DropAxis: 1.0, OneHot: 1.0,
+                            Argmax: 1.0, SetSetting: 1.5, Permute: 2.5, Reshape: 3.0}
+"""The size of a change, by operation (a model setting is priced per setting below)."""
+_MAX_CANDIDATES = 16
+"""Model rebuilds tried per search: each one costs a clone of the model."""
+
+
+@dataclass(frozen=True)
+class Repair:
+    """One proven change: what it changes (`x`, `y` or a layer), the operation, its code."""
+
+    where: str
+    op: Op
+    code: str
+    why: str
+    cost: float
+
+    def __str__(self) -> str:
+        return f"{self.why}: {self.code}"
+
+
+def repairs(model: Any, x: Any, y: Any = None, *, limit: int = 2) -> list[Repair]:
+    """Up to `limit` proven repairs of the step `model(x)` (and its compiled loss on `y`), best
+    first; [] when the step already passes or nothing proven makes it pass.
+
+    Each repair was applied to a copy of the step and the whole step passed with it, on this
+    batch and on a batch of another size. The user's model and data are not changed."""
+    first = _violations(model, x, y)
+    if first is None:
+        return []
+    found: list[Repair] = []
+    for where, op, why, cost, step in _candidates(model, x, y, first):
+        try:
+            m2, x2, y2 = step()
+        except Exception:  # the framework refuses the change itself: not a repair
+            continue
+        if _passes(m2, x2, y2) and _passes(m2, *_other_batch(x2, y2)):
+            code = _code(op, where, x, y)
+            if not any(r.code == code for r in found):
+                found.append(Repair(where, op, code, why, cost))
+    found.sort(key=lambda r: r.cost)
+    return found[:limit]
+
+
+# ------------------------------------------------------------------------------- the step
+def _violations(model: Any, x: Any, y: Any) -> ShapeContractError | None:
+    """The step's first failing check (inputs, then targets), or None when it passes."""
+    try:
+        c = contract_of(model)
+        c.check(x)
+        if y is not None:
+            adapter = adapter_of(model)
+            tc = adapter.targets(model, c) if adapter is not None else None
+            if tc is not None:
+                tc.check(x, y, None)
+    except ShapeContractError as e:
+        return e
+    return None
+
+
+def _passes(model: Any, x: Any, y: Any) -> bool:
+    return _violations(model, x, y) is None
+
+
+def _other_batch(x: Any, y: Any) -> tuple[Any, Any]:
+    """The same step on a batch one sample smaller (the batch axis stays open)."""
+    def cut(v: Any) -> Any:
+        shape = shape_of(v) if backend_of(v) is not None else None
+        return v[:-1] if shape and shape[0] and shape[0] > 1 else v
+    return cut(x), (cut(y) if y is not None else None)
+
+
+# ------------------------------------------------------------------------------ candidates
+Candidate = tuple[str, Op, str, float, Callable[[], tuple[Any, Any, Any]]]
+
+
+def _candidates(model: Any, x: Any, y: Any, err: ShapeContractError) -> Iterator[Candidate]:
+    """Data operations the violations carry, then model settings that govern what failed."""
+    for v in err.violations:
+        root = v.location[0] if v.location else ""
+        for fix in v.suggestions:
+            op = fix.op
+            if op is None or type(op) not in _COST or isinstance(op, SetSetting):
+                continue
+            if root == "input":
+                yield ("x", op, "change the data", _COST[type(op)], _on_data(model, x, y, op, 0))
+            elif root == "target" and y is not None:
+                yield ("y", op, "change the targets", _COST[type(op)],
+                       _on_data(model, x, y, op, 1))
+    adapter = adapter_of(model)
+    if adapter is not None and adapter.package == "keras":
+        yield from _keras_settings(model, x, y, err)
+
+
+def _on_data(model: Any, x: Any, y: Any, op: Op, which: int
+             ) -> Callable[[], tuple[Any, Any, Any]]:
+    """The step with `op` applied to x (`which` 0) or y (1): a new value, the old one kept."""
+    def step() -> tuple[Any, Any, Any]:
+        return (model, op.apply(x), y) if which == 0 else (model, x, op.apply(y))
+    return step
+
+
+def _keras_settings(model: Any, x: Any, y: Any, err: ShapeContractError) -> Iterator[Candidate]:
+    from .frameworks.keras import kind_of
+    from .frameworks.keras.verdict import no_trace
+
+    keras = __import__("keras")
+    tried = 0
+    roots = {v.location[0] for v in err.violations if v.location}
+    shape = shape_of(x) if backend_of(x) is not None else None
+    inputs = getattr(model, "inputs", None) or []
+    if "input" in roots and shape is not None and len(inputs) == 1 and None not in shape[1:]:
+        declared = tuple(inputs[0].shape[1:])
+        if declared != tuple(shape[1:]):
+            new = tuple(int(s) for s in shape[1:] if s is not None)
+            op = SetSetting("the model's input", "Input", "shape", new)
+
+            def rebuilt_input(new: tuple[int, ...] = new) -> tuple[Any, Any, Any]:
+                with no_trace():
+                    return keras.models.clone_model(model, input_tensors=keras.Input(new)), x, y
+            tried += 1
+            yield ("model", op, "declare the input the data has", 1.0, rebuilt_input)
+    yshape = shape_of(y) if y is not None and backend_of(y) is not None else None
+    layers = [layer for layer in getattr(model, "layers", []) if not _is_input(layer)]
+    for i, layer in enumerate(layers):
+        kind = kind_of(layer)
+        values = kind.knob_values(layer)
+        last = i == len(layers) - 1
+        for knob in kind.knobs:
+            if tried >= _MAX_CANDIDATES or knob.name not in values:
+                continue
+            value = values[knob.name]
+            options: list[Any] = []
+            if knob.governs == "rank" and isinstance(value, bool) and knob.name == "return_sequences":
+                options = [not value]
+            elif (knob.governs in ("units", "channels") and isinstance(value, int) and last
+                  and yshape is not None and "target" in roots):
+                options = sorted({int(s) for s in yshape[1:] if s is not None and s != value})
+            for new_value in options:
+                op = SetSetting(f"{type(layer).__name__} '{layer.name}'", type(layer).__name__,
+                                knob.name, new_value)
+                tried += 1
+                yield (f"{type(layer).__name__} '{layer.name}'", op,
+                       f"build {type(layer).__name__} '{layer.name}' with {knob.name}={new_value!r}",
+                       1.5 if knob.governs == "rank" else 2.0,
+                       _rebuild_with(model, layer.name, knob.name, new_value, x, y))
+
+
+def _is_input(layer: Any) -> bool:
+    return type(layer).__name__ == "InputLayer"
+
+
+def _rebuild_with(model: Any, name: str, setting: str, value: Any, x: Any, y: Any
+                  ) -> Callable[[], tuple[Any, Any, Any]]:
+    def step() -> tuple[Any, Any, Any]:
+        keras = __import__("keras")
+        from .frameworks.keras.verdict import no_trace
+
+        def clone(layer: Any) -> Any:
+            cfg = layer.get_config()
+            if layer.name == name:
+                cfg = {**cfg, setting: value}
+            return layer.__class__.from_config(cfg)
+
+        with no_trace():
+            return keras.models.clone_model(model, clone_function=clone), x, y
+    return step
+
+
+def _code(op: Op, where: str, x: Any, y: Any) -> str:
+    if isinstance(op, SetSetting):
+        if op.kind == "Input":
+            return f"keras.Input({op.value!r})"
+        return op.code()
+    value = x if where == "x" else y
+    return op.code(where, backend_of(value))

@@ -1,0 +1,122 @@
+"""Repairs proven on the whole step (`shapecontract.repair.repairs`), on shape bugs re-created
+from public threads: each case is the program the thread shows (on Keras 3), the repair its
+accepted answer gives, and the corrected program as a control that must pass."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+keras = pytest.importorskip("keras")
+layers = keras.layers
+
+from shapecontract import contract_of  # noqa: E402
+from shapecontract.fixes import OneHot, SetSetting  # noqa: E402
+from shapecontract.repair import Repair, repairs  # noqa: E402
+
+Case = tuple[str, Callable[[], Any], Any, Any, Callable[[Repair], bool]]
+
+
+def _stacked_lstm() -> Any:
+    # https://newbe.dev/error-when-checking-target-expected-dense-1-to-have-3-dimensions-but-got-array-with-shape-118-1
+    # the second LSTM also returns sequences: the output is (bs, 45, 1) for (118, 1) targets;
+    # the answer sets return_sequences=False on the second LSTM
+    m = keras.Sequential([layers.Input((45, 2)), layers.LSTM(16, return_sequences=True),
+                          layers.LSTM(16, return_sequences=True), layers.Dense(1)])
+    m.compile("adam", "mse")
+    return m
+
+
+def _two_classes_softmax() -> Any:
+    # https://errorhandle.ai/keras-valueerror-valueerror-error-when-checking-target-expected-dense-4-to-have-shape-none-2-but-got-array-with-shape-2592-1-python3
+    # Dense(2, softmax) + categorical_crossentropy, labels as 0/1 of shape (n, 1): the answer
+    # one-hot encodes them (to_categorical(y, num_classes=2))
+    m = keras.Sequential([layers.Input((8,)), layers.Dense(16, activation="relu"),
+                          layers.Dense(2, activation="softmax")])
+    m.compile("adam", "categorical_crossentropy")
+    return m
+
+
+def _sigmoid_for_two_targets() -> Any:
+    # https://taourl.com/read-2442620.html: Dense(1, sigmoid) for targets of shape (100, 2);
+    # the answer gives the last layer 2 units
+    m = keras.Sequential([layers.Input((10,)), layers.Dense(10, activation="relu"),
+                          layers.Dense(1, activation="sigmoid")])
+    m.compile("adam", "binary_crossentropy")
+    return m
+
+
+def _classes_86_for_88() -> Any:
+    # https://taourl.com/read-2014124.html: Dense(86, softmax) for one-hot labels of 88 classes;
+    # the answer builds the last layer with 88 units
+    m = keras.Sequential([layers.Input((100,)), layers.Dense(64, activation="relu"),
+                          layers.Dense(86, activation="softmax")])
+    m.compile("adam", "categorical_crossentropy")
+    return m
+
+
+def _setting(layer_kind: str, name: str, value: Any) -> Callable[[Repair], bool]:
+    def ok(r: Repair) -> bool:
+        return (isinstance(r.op, SetSetting) and r.op.kind == layer_kind
+                and r.op.setting == name and r.op.value == value)
+    return ok
+
+
+CASES: list[Case] = [
+    ("stacked LSTM returns sequences", _stacked_lstm, np.zeros((118, 45, 2), "float32"),
+     np.zeros((118, 1), "float32"), _setting("LSTM", "return_sequences", False)),
+    ("labels not one-hot", _two_classes_softmax, np.zeros((32, 8), "float32"),
+     np.random.default_rng(0).integers(0, 2, (32, 1)), lambda r: r.op == OneHot(2, True)),
+    ("one unit for two targets", _sigmoid_for_two_targets, np.zeros((100, 10), "float32"),
+     np.zeros((100, 2), "float32"), _setting("Dense", "units", 2)),
+    ("86 units for 88 classes", _classes_86_for_88, np.zeros((16, 100), "float32"),
+     np.eye(88, dtype="float32")[np.arange(16)], _setting("Dense", "units", 88)),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_the_answer_s_repair_is_proven_and_ranked_first(case: Case) -> None:
+    """The thread's answer is the first proven repair; applied, the whole step passes; the
+    user's model is left as it was."""
+    _, build, x, y, is_answer = case
+    model = build()
+    weights = [w.copy() for w in model.get_weights()]
+    found = repairs(model, x, y)
+    assert found, "no proven repair"
+    assert is_answer(found[0]), [str(r) for r in found]
+    assert all(np.array_equal(a, b) for a, b in zip(weights, model.get_weights()))
+    # applied: the data repair to the data, the setting by rebuilding the model with it
+    fix = found[0]
+    if isinstance(fix.op, SetSetting):
+        def clone(layer: Any) -> Any:
+            cfg = layer.get_config()
+            if f"'{layer.name}'" in fix.where:
+                cfg[fix.op.setting] = fix.op.value
+            return layer.__class__.from_config(cfg)
+        fixed = keras.models.clone_model(model, clone_function=clone)
+        fixed.compile("adam", model.loss)
+        fixed.fit(x, y, epochs=1, verbose=0)  # the control: Keras trains it
+    else:
+        y2 = fix.op.apply(y) if fix.where == "y" else y
+        x2 = fix.op.apply(x) if fix.where == "x" else x
+        model.fit(x2, y2, epochs=1, verbose=0)
+
+
+def test_a_step_that_passes_needs_no_repair() -> None:
+    model = _stacked_lstm()
+    assert repairs(model, np.zeros((8, 45, 2), "float32"), np.zeros((8, 45, 1), "float32")) == []
+
+
+def test_a_declared_input_shape_is_repaired_before_the_data_is_permuted() -> None:
+    """Input((1, 20)) for windows (n, 20, 1): declaring the data's shape comes first (a
+    transpose keeps the shape right but swaps what the axes mean); both are proven."""
+    model = keras.Sequential([layers.Input((1, 20)), layers.LSTM(8), layers.Dense(1)])
+    model.compile("adam", "mse")
+    found = repairs(model, np.zeros((16, 20, 1), "float32"), np.zeros((16, 1), "float32"))
+    assert [r.code for r in found] == ["keras.Input((20, 1))", "np.transpose(x, (0, 2, 1))"]
+    assert str(contract_of(model)).startswith("(batch, 1, 20)")  # the model is untouched
