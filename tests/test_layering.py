@@ -17,9 +17,10 @@ LAYERS: dict[str, float] = {
     "_evaluate": 4, "_suggest": 4, "fixes": 4,
     "_compile": 5,
     "_export": 5,
+    "_stream": 5.5,  # a stream's contract and checked iterators: the frameworks' data build on it
     "frameworks": 6,
     # L7 has floors: streams, port, picture < guard < decorator < what decorates for you
-    "pipeline": 7.0, "port": 7.0, "picture": 7.0,
+    "pipeline": 7.0, "_validate": 7.0, "_compatible": 7.0, "port": 7.0, "picture": 7.0,
     "_guard": 7.1,
     "_decorator": 7.2,
     "infer": 7.3, "demo": 7.3,
