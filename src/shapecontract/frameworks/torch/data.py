@@ -275,9 +275,9 @@ def _elements(indices: list[int], n: int) -> str:
 
 
 
-register_source(DataSource("DataLoader", "torch", is_loader, guard_loader, loosen=True))
+register_source(DataSource("torch DataLoader", "torch", is_loader, guard_loader, loosen=True))
 register_source(DataSource(
-    "Dataset", "torch", is_map_dataset, guard_map_dataset,
+    "torch Dataset", "torch", is_map_dataset, guard_map_dataset,
     exports={"GuardedDataset": guarded_dataset_type, "CheckedCollate": lambda: CheckedCollate,
              "guarded_dataset_type": lambda: guarded_dataset_type}))
 register_pool(WorkerPool("DataLoader workers", Reading, read_in_workers))
