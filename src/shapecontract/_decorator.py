@@ -186,7 +186,7 @@ def _stream_wrapper(fn: Any, checked: Any, c: Contract, sig: inspect.Signature, 
     Dims the arguments bind hold for the whole stream; `stable` dims hold from the first element.
     `plain`: a function returning the stream; an iterator comes back as a checked iterator, a
     re-iterable (a list, a DataLoader) as a checked iterable whose every pass is checked."""
-    from .pipeline import (
+    from ._stream import (
         AsyncGuardedIterator,
         GuardedIterable,
         GuardedIterator,

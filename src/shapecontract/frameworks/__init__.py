@@ -10,7 +10,8 @@ Design rules:
   up along the MRO (`keras.kind_of`, `torch.kind_of`); `keras.register` / `torch.register` add
   one.
 - An adapter's outputs are a `Contract` and a guard's installation; checking and explaining
-  are the core's. Its `files` load the framework's model files for the command line
+  are the core's. Data sources (tf.data, DataLoader, Dataset) are a registry of their own,
+  `sources`, filled by the framework packages. Its `files` load the framework's model files for the command line
   (`loader_for(filename)`), so the command line names no framework.
 """
 
@@ -58,7 +59,8 @@ class Adapter:
     contract: Callable[[Any, str, Any], Contract]
     """`contract(obj, level, input_shape)`."""
     install: Callable[[Any, Any], None]
-    """Make `obj`'s entry points call the guard first (see `_guard.Guard`)."""
+    """Make `obj`'s entry points call the guard first (see `_guard.Guard`): the framework's
+    entry points (`<name>/guard.py`) decide which values reach the model and check them."""
     remove: Callable[[Any], None]
     guard_of: Callable[[Any], Any]
     """The guard installed on `obj`, or None."""
@@ -69,13 +71,16 @@ class Adapter:
     shapecontract that installs the framework), `load(path, unsafe)` raising
     `files.LoadError`, and optionally `as_input(array)` (a numpy array read from a data file as
     the framework's models take it)."""
+    entry_point: str = "__call__"
+    """The entry point whose checker `checker_source` shows (torch: `forward`)."""
 
 
 ADAPTERS: tuple[Adapter, ...] = (
     Adapter("Keras", "keras", _keras.is_keras, _keras.contract_of_keras, _keras.install_guard,
             _keras.remove_guard, _keras.guard_of, _keras.target_contract, _keras_files),
     Adapter("PyTorch", "torch", _torch.is_torch_module, _torch.contract_of_torch,
-            _torch.install_guard, _torch.remove_guard, _torch.guard_of, files=_torch_files),
+            _torch.install_guard, _torch.remove_guard, _torch.guard_of,
+            files=_torch_files, entry_point="forward"),
 )
 FALLBACK_LOADER = "torch"
 """The framework asked to load a file whose suffix no framework claims (torch files have no

@@ -4,7 +4,9 @@
   check, knobs, port pairing), `kind_of`, `register`.
 - `porting`: the checks and weight transfers the kinds' port pairings name.
 - `contract`: a model's contract from Keras's metadata; `verdict`: Keras's own verdict on
-  shapes; `guard`: guarded entry points; `losses`: the targets a compiled loss takes.
+  shapes; `guard`: guarded entry points; `fit`: what reaches them (x, y, sample weights,
+  validation data, generators, PyDatasets, tf.data); `losses`: the targets a compiled loss
+  takes.
 
 Keras is never imported when this package is: only once a Keras object shows up.
 """
@@ -20,6 +22,7 @@ from .contract import (
     output_ids,
     output_names,
 )
+from .fit import FitGuard
 from .guard import ENTRY_POINTS, guard_of, install_guard, remove_guard, restore_guarded
 from .layers import (
     GENERIC,
@@ -45,7 +48,7 @@ from .losses import LOSSES, LossRule, target_contract, unbuilt_targets
 from .verdict import KerasVerdict, is_subclassed
 
 __all__ = ["ENTRY_POINTS", "GENERIC", "KINDS", "LAYERS", "LOSSES", "BidirectionalKind",
-           "ConvKind", "DenseKind", "EmbeddingKind", "FlattenKind", "KerasKind", "KerasVerdict",
+           "ConvKind", "DenseKind", "EmbeddingKind", "FitGuard", "FlattenKind", "KerasKind", "KerasVerdict",
            "LossRule", "RNNKind", "SameKind", "TimeDistributedKind", "assert_layer_accepts",
            "contract_of_keras", "distinct_calls", "guard_of", "input_names", "install_guard",
            "is_keras", "is_subclassed", "kernel_origin", "kind_of", "output_ids", "output_names",

@@ -3,6 +3,8 @@
 Design rules:
 - `fit`, `predict`, `evaluate`, `*_on_batch` and `__call__` ask the guard first; the guarded
   class reports the model's own class as `__class__` and pickles/copies with its guard.
+- The instance holds a `fit.FitGuard` of the core's guard: what its entry points receive (x,
+  y, sample weights, validation data, generators, PyDatasets, tf.data) is checked there.
 - Our error raised inside Keras's own threads (tf.data, generators) is raised as ours.
 """
 
@@ -11,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..._errors import ShapeContractError, recent_error
+from .fit import FitGuard
 
 __all__ = ["ENTRY_POINTS", "guard_of", "install_guard", "remove_guard", "restore_guarded"]
 
@@ -29,7 +32,8 @@ def guard_of(model: Any) -> Any:
     """The guard installed on a Keras model, or None."""
     if "__shapecontract_base__" not in type(model).__dict__:
         return None
-    return model.__dict__.get(_GUARD_KEY)
+    fit = model.__dict__.get(_GUARD_KEY)
+    return None if fit is None else fit.guard
 
 
 def install_guard(model: Any, guard: Any) -> None:
@@ -46,7 +50,7 @@ def install_guard(model: Any, guard: Any) -> None:
     sub = _guarded_classes.get(base)
     if sub is None:
         sub = _guarded_classes[base] = _make_guarded_class(base)
-    model.__dict__[_GUARD_KEY] = guard
+    model.__dict__[_GUARD_KEY] = FitGuard(guard)
     model.__dict__[_DIRECT_KEY] = guard.direct
     _OBJECT_CLASS.__set__(model, sub)
 
@@ -74,7 +78,7 @@ def _make_guarded_class(base: type) -> type:
         ns[name] = _entry(base, name)
 
     def __reduce__(self: Any) -> tuple[Any, ...]:
-        guard = self.__dict__[_GUARD_KEY]
+        guard = self.__dict__[_GUARD_KEY].guard
         _OBJECT_CLASS.__set__(self, base)
         state = self.__dict__.pop(_GUARD_KEY)
         direct = self.__dict__.pop(_DIRECT_KEY)

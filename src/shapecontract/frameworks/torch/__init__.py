@@ -3,7 +3,9 @@
 - `layers`: the module kinds (one object per kind: specs from attributes, arithmetic, torch's
   rejection explained, knobs, port pairing), `kind_of`, `register`; `losses`: the loss kinds.
 - `contract`: a module's contract from its attributes (and fake-tensor propagation);
-  `verdict`: torch's own verdict on fake tensors; `guard`: the forward pre-hook.
+  `verdict`: torch's own verdict on fake tensors; `guard`: the forward pre-hook (the guard's
+  check of `forward`'s arguments); `data`: DataLoader, Dataset and the worker processes of
+  `validate(workers=N)`, registered with `frameworks.sources`.
 
 torch is never imported when this package is: only once a torch module shows up.
 """
@@ -11,6 +13,7 @@ torch is never imported when this package is: only once a torch module shows up.
 from __future__ import annotations
 
 from . import arrays as arrays  # registers its arrays' backend
+from . import data as data  # registers DataLoader, Dataset and the worker processes
 from . import distribute as distribute  # names a torch.distributed rank in errors
 from . import export as export  # lends Contract its to_torch_export
 from .contract import contract_of_torch

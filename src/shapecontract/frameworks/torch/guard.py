@@ -1,27 +1,102 @@
-"""Guards on torch modules: the guard itself as a forward pre-hook (layer L6)."""
+"""Guards on torch modules (layer L6): a forward pre-hook that checks `forward`'s arguments
+against the core's guard (`_guard.Guard`: the user's level and pins, the derived contract and
+its compiled checker) before the module runs."""
 
 from __future__ import annotations
 
 import functools
+import inspect
 from typing import Any
 
-__all__ = ["guard_of", "install_guard", "remove_guard"]
+from .verdict import call_untraced
+
+__all__ = ["ForwardGuard", "guard_of", "install_guard", "remove_guard"]
+
+
+class ForwardGuard:
+    """The forward pre-hook (with kwargs) of a guarded module: `forward`'s positional
+    arguments (keywords bound to their positions) go to the contract's compiled checker. A
+    module-level object whose state is the core's guard (itself pickled as the user's
+    choices), so the module pickles, `torch.save`s, deep-copies and crosses `spawn` with it."""
+
+    is_shapecontract_guard = True  # how `guard_of` recognises ours among a module's hooks
+
+    def __init__(self, guard: Any) -> None:
+        self.guard = guard
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"guard": self.guard}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.guard = state["guard"]
+
+    def __repr__(self) -> str:
+        return f"ForwardGuard({self.guard!r})"
+
+    def prepare(self, module: Any) -> tuple[Any, int, Any]:
+        """Compile the checker now (not on the first call): `torch.compile` traces the hook,
+        and cannot trace deriving a contract or compiling code. Kept in the guard's cache,
+        emptied whenever it derives the contract again."""
+        g = self.guard
+        c = g.contract(module)
+        prepared = g.cache["forward"] = (g.checker(module, "forward"), len(c.arguments()),
+                                         c.prepare)
+        return prepared
+
+    def __call__(self, mod: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        __tracebackhide__ = True
+        return call_untraced(self._check, mod, args, kwargs)  # type: ignore[no-any-return]
+
+    def _check(self, mod: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        __tracebackhide__ = True
+        t = self.guard.cache.get("forward")
+        if t is None:
+            t = self.prepare(mod)
+        fn, n, prepare = t
+        if kwargs:
+            args = _bind_forward(mod, args, kwargs)
+        if not args:
+            return None  # nothing to check: torch says what is missing
+        if prepare is not None:  # e.g. an RNN's PackedSequence is checked by its data
+            args = prepare(args)
+        if len(args) <= n:
+            fn(*args)
+        else:
+            fn(*args[:n])
+        return None
+
+
+def _bind_forward(mod: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+    """Positional arguments of `mod.forward` from a call with keywords (`lstm(x, hx=...)`)."""
+    try:
+        ba = inspect.signature(mod.forward).bind(*args, **kwargs)
+    except TypeError:
+        return args  # torch will say what is wrong with the call
+    out = []
+    for p in inspect.signature(mod.forward).parameters.values():
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD, p.KEYWORD_ONLY):
+            break
+        out.append(ba.arguments.get(p.name))
+    while out and out[-1] is None:
+        out.pop()
+    return tuple(out)
 
 
 def guard_of(m: Any) -> Any:
     """The guard installed on a torch module, or None."""
     for h in m._forward_pre_hooks.values():
         if getattr(h, "is_shapecontract_guard", False):
-            return h
+            return h.guard
     return None
 
 
 def install_guard(m: Any, guard: Any) -> None:
-    """Register `guard` itself as a forward pre-hook (with kwargs). It is a module-level object
-    with picklable state, so the module pickles, `torch.save`s, deep-copies and crosses
-    `spawn` with its guard. The handle is kept in `__dict__`: unpickling it advances torch's
-    hook-id counter, so a later hook cannot take our id."""
-    handle = m.register_forward_pre_hook(guard, with_kwargs=True)
+    """Register a `ForwardGuard` of `guard` as a forward pre-hook (with kwargs), its checker
+    compiled now. The handle is kept in `__dict__`: unpickling it advances torch's hook-id
+    counter, so a later hook cannot take our id."""
+    hook = ForwardGuard(guard)
+    hook.prepare(m)
+    handle = m.register_forward_pre_hook(hook, with_kwargs=True)
     m.__dict__["_shapecontract_handle"] = handle
     # torch.jit.script asks every module (and submodule) to prepare itself first; TorchScript
     # cannot compile a Python hook, so a guarded module refuses, saying what to do instead
