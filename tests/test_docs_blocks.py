@@ -53,6 +53,7 @@ KERAS_NUMBER = re.compile(r"'([A-Za-z][A-Za-z0-9_]*?)_\d+'")
 NOT_RUN = {
     ("docs/inference.md", 1),
     ("docs/pytest.md", 1),
+    ("docs/real-code.md", 1),
 }
 
 # Blocks that do not run as pasted on the pages scripts write (make docs-checker, docs-port),
