@@ -81,6 +81,9 @@ class ImportHook:
         """(qualified name, reason) of parameters of decorated functions whose annotation holds
         arrays that are accepted but not looked into, as jaxtyping does not look into them:
         inside `Callable[...]`, a user generic's type arguments."""
+        self.opaque_only: list[str] = []
+        """Decorated functions whose only array annotations are opaque: their other parameters
+        are checked, no array of theirs is (a subset of `hooked`)."""
         self.skipped: list[tuple[str, str]] = []
         """(qualified name, reason) of functions left undecorated: annotations that could not be
         resolved, a contract that could not be built, mode `off` at import."""
@@ -270,6 +273,7 @@ def _decorate_module(module: ModuleType, hooks: list[ImportHook]) -> None:
     hooked: list[str] = []
     skipped: list[tuple[str, str]] = []
     opaque: list[tuple[str, str]] = []
+    opaque_only: list[str] = []
     modname = module.__name__
     seen: set[int] = set()
     strict = any(h.strict for h in hooks)
@@ -313,7 +317,7 @@ def _decorate_module(module: ModuleType, hooks: list[ImportHook]) -> None:
                         elif new is not None:
                             parts[role] = new
                             hooked.append(label)
-                            opaque.extend(_opaque_params(f, label))
+                            _note_opaque(f, new, label, opaque, opaque_only)
                 if parts:
                     setattr(owner, attr, property(parts.get("fget", obj.fget),
                                                   parts.get("fset", obj.fset), obj.fdel,
@@ -340,7 +344,7 @@ def _decorate_module(module: ModuleType, hooks: list[ImportHook]) -> None:
                 continue
             setattr(owner, attr, new)
             hooked.append(name)
-            opaque.extend(_opaque_params(fn, name))
+            _note_opaque(fn, new, name, opaque, opaque_only)
 
     visit(module, dict(vars(module)), modname + ".")
     for h in hooks:
@@ -348,6 +352,7 @@ def _decorate_module(module: ModuleType, hooks: list[ImportHook]) -> None:
         h.hooked.extend(hooked)
         h.skipped.extend(skipped)
         h.opaque.extend(opaque)
+        h.opaque_only.extend(opaque_only)
 
 
 def _array_annotated(fn: Any) -> bool | str:
@@ -370,18 +375,23 @@ def _array_annotated(fn: Any) -> bool | str:
     return False
 
 
-def _opaque_params(fn: Any, name: str) -> list[tuple[str, str]]:
-    """(name.parameter, reason) of `fn`'s parameters whose arrays are accepted, not checked."""
+def _note_opaque(fn: Any, new: Any, name: str, opaque: list[tuple[str, str]],
+                 opaque_only: list[str]) -> None:
+    """Record `fn`'s parameters whose arrays are accepted, not checked, as (name.parameter,
+    reason); and `name` itself when no array of its contract (`new`'s) is checked."""
     try:
         hints = typing.get_type_hints(fn, include_extras=True)
     except Exception:
-        return []
-    out = []
+        return
+    found = False
     for pname, hint in hints.items():
         why = opaque_reason(hint)
         if why is not None:
-            out.append((f"{name}.{pname}" if pname != "return" else f"{name}.<return>", why))
-    return out
+            found = True
+            opaque.append((f"{name}.{pname}" if pname != "return" else f"{name}.<return>", why))
+    c = getattr(getattr(new, "__func__", new), "__shapecontract__", None)
+    if found and c is not None and not any(s.kind == "array" for s in c.slots):
+        opaque_only.append(name)
 
 
 def _reason(e: Exception) -> str:
