@@ -9,7 +9,7 @@ Where we differ on purpose, docs/semantics.md says so and names the test that pi
 
 from __future__ import annotations
 
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 import pytest
@@ -22,13 +22,13 @@ beartype = pytest.importorskip("beartype").beartype
 from shapecontract import ShapeContractError, contract  # noqa: E402
 
 A = np.ndarray
-F, I, B = jt.Float, jt.Int, jt.Bool
+F, Int, B = jt.Float, jt.Int, jt.Bool
 
 
 def _function(annots: dict[str, Any], ret: Any) -> Any:
     names = [n for n in annots if n != "return"]
     ns: dict[str, Any] = {}
-    exec(f"def f({', '.join(names)}):\n    return RET[0]\n", ns)  # noqa: S102 -- test code
+    exec(f"def f({', '.join(names)}):\n    return RET[0]\n", ns)
     f = ns["f"]
     f.__globals__["RET"] = [ret]
     f.__annotations__ = dict(annots)
@@ -81,28 +81,28 @@ CASES: list[tuple[str, dict[str, Any], tuple[Any, ...]]] = [
     ("broadcast", {"x": F[A, "#n"], "y": F[A, "n"]}, (f32(1), f32(4))),
     ("return", {"x": F[A, "n"], "return": F[A, "n"]}, (f32(3),)),
     # unions of arrays: the first member that holds decides; a failed member binds nothing
-    ("ranks differ, first", {"m": Union[B[A, "q k"], B[A, "h q k"]], "q": F[A, "q"]},
+    ("ranks differ, first", {"m": B[A, "q k"] | B[A, "h q k"], "q": F[A, "q"]},
      (b_(3, 4), f32(3))),
-    ("ranks differ, second", {"m": Union[B[A, "q k"], B[A, "h q k"]], "q": F[A, "q"]},
+    ("ranks differ, second", {"m": B[A, "q k"] | B[A, "h q k"], "q": F[A, "q"]},
      (b_(2, 3, 4), f32(3))),
-    ("ranks differ, dim wrong", {"m": Union[B[A, "q k"], B[A, "h q k"]], "q": F[A, "q"]},
+    ("ranks differ, dim wrong", {"m": B[A, "q k"] | B[A, "h q k"], "q": F[A, "q"]},
      (b_(2, 5, 4), f32(3))),
-    ("ranks differ, none", {"m": Union[B[A, "q k"], B[A, "h q k"], None], "q": F[A, "q"]},
+    ("ranks differ, none", {"m": B[A, "q k"] | B[A, "h q k"] | None, "q": F[A, "q"]},
      (None, f32(7))),
-    ("ranks differ, no member", {"m": Union[B[A, "q k"], B[A, "h q k"]]}, (b_(3),)),
-    ("failed member binds nothing", {"x": Union[F[A, "n 5"], F[A, "k 4"]], "y": F[A, "n"]},
+    ("ranks differ, no member", {"m": B[A, "q k"] | B[A, "h q k"]}, (b_(3),)),
+    ("failed member binds nothing", {"x": F[A, "n 5"] | F[A, "k 4"], "y": F[A, "n"]},
      (f32(2, 4), f32(7))),
-    ("held member binds", {"x": Union[F[A, "n 5"], F[A, "k 4"]], "y": F[A, "k"]},
+    ("held member binds", {"x": F[A, "n 5"] | F[A, "k 4"], "y": F[A, "k"]},
      (f32(2, 4), f32(7))),
-    ("same rank, dims decide", {"x": Union[F[A, "n n"], F[A, "n m"]], "y": F[A, "m"]},
+    ("same rank, dims decide", {"x": F[A, "n n"] | F[A, "n m"], "y": F[A, "m"]},
      (f32(2, 3), f32(3))),
-    ("same rank, first binds", {"x": Union[F[A, "n n"], F[A, "n m"]], "y": F[A, "m"]},
+    ("same rank, first binds", {"x": F[A, "n n"] | F[A, "n m"], "y": F[A, "m"]},
      (f32(2, 2), f32(3))),
-    ("by dtype", {"x": Union[F[A, "n"], I[A, "n 2"]]}, (i32(3, 2),)),
-    ("by dtype, wrong", {"x": Union[F[A, "n"], I[A, "n 2"]]}, (i32(3),)),
-    ("array or int", {"x": Union[F[A, "n"], int], "y": F[A, "n"]}, (5, f32(3))),
-    ("array or int, bound", {"x": Union[F[A, "n"], int], "y": F[A, "n"]}, (f32(2), f32(3))),
-    ("array or str, wrong", {"x": Union[F[A, "n"], str]}, (3.0,)),
+    ("by dtype", {"x": F[A, "n"] | Int[A, "n 2"]}, (i32(3, 2),)),
+    ("by dtype, wrong", {"x": F[A, "n"] | Int[A, "n 2"]}, (i32(3),)),
+    ("array or int", {"x": F[A, "n"] | int, "y": F[A, "n"]}, (5, f32(3))),
+    ("array or int, bound", {"x": F[A, "n"] | int, "y": F[A, "n"]}, (f32(2), f32(3))),
+    ("array or str, wrong", {"x": F[A, "n"] | str}, (3.0,)),
     # key arrays
     ("new key", {"k": KEYS}, (jax.random.key(0),)),
     ("old key", {"k": KEYS}, (jax.random.PRNGKey(0),)),

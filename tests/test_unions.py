@@ -6,7 +6,7 @@ hints that become it."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar, Union
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 import pytest
@@ -19,15 +19,15 @@ A = np.ndarray
 
 
 def test_a_union_of_arrays_of_different_ranks_is_an_anyof() -> None:
-    spec = spec_from_hint(Union[Float[A, "q k"], Float[A, "h q k"], None])
+    spec = spec_from_hint(Float[A, "q k"] | Float[A, "h q k"] | None)
     assert isinstance(spec, AnyOf) and spec.optional and len(spec.options) == 2
     assert kind_tag(spec) == "any_of"
     assert primary_array(spec) == spec.options[0]
     # arrays that differ only in their array type still merge into one array spec
-    one = spec_from_hint(Union[Float[A, "n"], Float[Any, "n"]])
+    one = spec_from_hint(Float[A, "n"] | Float[Any, "n"])
     assert isinstance(one, ArraySpec)
     # neighbours with the same dims merge, scalars are the others
-    mixed = spec_from_hint(Union[Float[A, "n"], Float[Any, "n"], float, int])
+    mixed = spec_from_hint(Float[A, "n"] | Float[Any, "n"] | float | int)
     assert isinstance(mixed, AnyOf) and len(mixed.options) == 1
     assert mixed.others == (float, int)
 

@@ -100,7 +100,8 @@ def spec_from_hint(hint: Any) -> ArraySpec | TupleSpec | DictSpec | OneOf | AnyO
     return None
 
 
-def _union_spec(hint: Any, args: tuple[Any, ...]) -> Any:
+def _union_spec(hint: Any, args: tuple[Any, ...]
+                ) -> ArraySpec | TupleSpec | DictSpec | OneOf | AnyOf | ModelSpec | None:
     """A union: one array spec (arrays that differ only in their array type merge into one),
     a structure or None, else an `AnyOf` whose members are tried in order as beartype tries
     them; members that state no array shape (`float`, `np.number` in `Float[ArrayLike, ""]`)
@@ -124,7 +125,7 @@ def _union_spec(hint: Any, args: tuple[Any, ...]) -> Any:
             options.append(s)
     others = tuple(m for m, s in zip(members, specs) if s is None)
     if len(options) == 1 and not others and hasattr(options[0], "optional"):
-        return dataclasses.replace(options[0], optional=optional)
+        return dataclasses.replace(options[0], optional=optional)  # type: ignore[no-any-return]
     return AnyOf(tuple(options), others, optional)
 
 
@@ -140,7 +141,7 @@ def opaque_reason(hint: Any) -> str | None:
         return None
     if origin is collections.abc.Callable:
         what = "Callable[...]"
-    elif (isinstance(origin, type) and issubclass(origin, typing.Generic)  # type: ignore[arg-type]
+    elif (isinstance(origin, type) and issubclass(origin, typing.Generic)
           and origin.__module__ not in ("typing", "collections.abc", "builtins")):
         what = f"{origin.__qualname__}[...] (a user generic)"
     else:

@@ -804,7 +804,7 @@ def _bearable(hints: tuple[Any, ...]) -> Callable[[Any], bool]:
     check accepts)."""
     import typing
 
-    union = typing.Union[hints]  # noqa: UP007
+    union: Any = typing.cast(Any, typing.Union)[hints]
 
     def bearable(v: Any) -> bool:
         from beartype.door import is_bearable
