@@ -161,3 +161,22 @@ def test_a_wrong_return_is_refused_by_both() -> None:
     annots = {"x": F[A, "n"], "return": F[A, "n"]}
     assert not jaxtyping_accepts(annots, (f32(3),), f32(4))
     assert not we_accept(annots, (f32(3),), f32(4))
+
+
+ORDER_CASES = [
+    # beartype tries a union's classes in written order: a class written before an array
+    # member holds first, and then binds nothing
+    ("class first binds nothing", {"x": np.ndarray | F[A, "n"], "y": F[A, "n"]},
+     (f32(2), f32(3))),
+    ("array first binds", {"x": F[A, "n"] | np.ndarray, "y": F[A, "n"]}, (f32(2), f32(3))),
+    ("class between members", {"x": F[A, "n"] | float | F[Any, "n"], "y": F[A, "n"]},
+     (1.0, f32(3))),
+    ("a generic hint is tried after the classes",
+     {"x": list[int] | F[A, "n"], "y": F[A, "n"]}, ([1], f32(3))),
+]
+
+
+@pytest.mark.parametrize("name,annots,values", ORDER_CASES, ids=[c[0] for c in ORDER_CASES])
+def test_union_members_are_tried_in_beartypes_order(name: str, annots: dict[str, Any],
+                                                    values: tuple[Any, ...]) -> None:
+    assert we_accept(annots, values) == jaxtyping_accepts(annots, values)

@@ -112,21 +112,30 @@ def _union_spec(hint: Any, args: tuple[Any, ...]
     if all(s is None for s in specs):
         return None
     options: list[Any] = []
-    for s in specs:  # neighbours with the same dims and dtypes bind alike: one option
-        a, last = as_array(s), as_array(options[-1]) if options else None
+    at: list[int] = []  # per other member: the option it is tried before
+    prev: Any = None
+    for m, s in zip(members, specs):  # neighbours with the same dims and dtypes: one option
+        a, last = as_array(s), as_array(prev)
+        prev = s
         if (a is not None and last is not None and a.dims == last.dims
                 and a.dtypes == last.dtypes and a.dtype_patterns == last.dtype_patterns):
             types: tuple[Any, ...] = ()
             if a.array_types and last.array_types:
                 types = last.array_types + tuple(t for t in a.array_types
                                                   if t not in last.array_types)
-            options[-1] = dataclasses.replace(last, array_types=types, optional=False)
+            options[-1] = prev = dataclasses.replace(last, array_types=types, optional=False)
         elif s is not None:
             options.append(s)
+        elif isinstance(m, type) and typing.get_origin(m) is None:
+            at.append(len(options))  # beartype tries the classes in written order ...
+        else:
+            at.append(-1)  # ... and other hints after them
     others = tuple(m for m, s in zip(members, specs) if s is None)
+    at = [len(options) if k < 0 else k for k in at]
+    others_at = tuple(at) if any(k < len(options) for k in at) else ()
     if len(options) == 1 and not others and hasattr(options[0], "optional"):
         return dataclasses.replace(options[0], optional=optional)  # type: ignore[no-any-return]
-    return AnyOf(tuple(options), others, optional)
+    return AnyOf(tuple(options), others, optional, others_at)
 
 
 def opaque_reason(hint: Any) -> str | None:

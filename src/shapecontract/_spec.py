@@ -125,14 +125,23 @@ class AnyOf:
     options: tuple[Any, ...]
     others: tuple[Any, ...] = ()
     optional: bool = False
+    others_at: tuple[int, ...] = ()
+    """Per other member, the index of the option it is tried before (beartype tries the
+    union's classes in written order, other hints after them); empty: after every option."""
 
-    @property
-    def classes(self) -> tuple[type, ...] | None:
-        """`others` as one isinstance tuple, or None when one of them is not a plain class."""
+    def others_before(self, i: int) -> tuple[Any, ...]:
+        """The other members tried before option `i` (`len(options)`: after the last)."""
+        at = self.others_at or (len(self.options),) * len(self.others)
+        last = len(self.options)
+        return tuple(o for o, k in zip(self.others, at) if min(k, last) == i)
+
+    @staticmethod
+    def classes(hints: tuple[Any, ...]) -> tuple[type, ...] | None:
+        """`hints` as one isinstance tuple, or None when one of them is not a plain class."""
         import typing
 
-        if all(isinstance(o, type) and typing.get_origin(o) is None for o in self.others):
-            return tuple(self.others)
+        if all(isinstance(o, type) and typing.get_origin(o) is None for o in hints):
+            return tuple(hints)
         return None
 
     def __str__(self) -> str:
@@ -718,31 +727,39 @@ class AnyOfKind(SpecKind):
         # later comparisons are then stricter than the reference, never looser (a miss goes
         # to the slow path, which decides exactly).
         alts = []
-        for o in spec.options:
+
+        def others(hints: tuple[Any, ...]) -> None:
+            if not hints:
+                return
+            classes = AnyOf.classes(hints)
+            if classes is not None:
+                alts.append(f"isinstance({v}, {gen.const(classes, 'classes')})")
+            else:
+                alts.append(f"{gen.const(_bearable(hints), 'bearable')}({v})")
+
+        for i, o in enumerate(spec.options):
+            others(spec.others_before(i))
             conds = gen.value_conds(o, v, pending, False)
             arr = as_array(o)
             if arr is not None and arr.array_types and arr.array_types != (Any,):
                 # a cheap gate before `learn`, for values of another member's type
                 conds = [f"isinstance({v}, {gen.const(arr.array_types, 'types')})", *conds]
             alts.append("(" + (" and ".join(conds) or "True") + ")")
-        if spec.others:
-            classes = spec.classes
-            if classes is not None:
-                alts.append(f"isinstance({v}, {gen.const(classes, 'classes')})")
-            else:
-                alts.append(f"{gen.const(_bearable(spec.others), 'bearable')}({v})")
+        others(spec.others_before(len(spec.options)))
         return gen.optional(spec.optional, v, ["(" + " or ".join(alts) + ")"])  # type: ignore[no-any-return]
 
     def check(self, spec: AnyOf, v: Any, loc: Any, var: str, st: Any, ctx: Any) -> None:
         tried = []
-        for o in spec.options:
+        for i, o in enumerate(spec.options):
+            if _others_hold(spec.others_before(i), v):
+                return
             sub = ctx.trial(st)
             ctx.check_value(o, v, loc, var, sub)
             if not sub.violations and ctx.exprs_hold(sub):
                 ctx.commit(st, sub)
                 return
             tried.append(sub)
-        if spec.others and _others_hold(spec, v):
+        if _others_hold(spec.others_before(len(spec.options)), v):
             return
         st.values[var] = v
         # explain with the member that came closest: a wrong size over a wrong rank over a
@@ -774,6 +791,8 @@ class AnyOfKind(SpecKind):
             codec.spec_to_dict(o, dropped, where) for o in spec.options]}
         if others:
             d["others"] = others
+        if spec.others_at:
+            d["others_at"] = list(spec.others_at)
         if spec.optional:
             d["optional"] = True
         return d
@@ -789,14 +808,19 @@ class AnyOfKind(SpecKind):
             others.append(codec.unchecked(text) if hint is None else hint)
         if not options and not others:
             raise ContractSyntaxError(f"{where}: any_of needs at least one member")
-        return AnyOf(options, tuple(others), r.get("optional", bool, False))
+        at = tuple(r.get("others_at", list, []))
+        if at and (len(at) != len(others) or not all(type(k) is int and k >= 0 for k in at)):
+            raise ContractSyntaxError(f"{where}: others_at holds one index per other member")
+        return AnyOf(options, tuple(others), r.get("optional", bool, False), at)
 
 
-def _others_hold(spec: AnyOf, v: Any) -> bool:
-    classes = spec.classes
+def _others_hold(hints: tuple[Any, ...], v: Any) -> bool:
+    if not hints:
+        return False
+    classes = AnyOf.classes(hints)
     if classes is not None:
         return isinstance(v, classes)
-    return bool(_bearable(spec.others)(v))
+    return bool(_bearable(hints)(v))
 
 
 def _bearable(hints: tuple[Any, ...]) -> Callable[[Any], bool]:
