@@ -106,6 +106,7 @@ for mod in names:
     except Exception as e:
         failures[mod] = "".join(traceback.format_exception_only(type(e), e)).strip()
 print(json.dumps({"modules": hook.modules, "hooked": hook.hooked, "skipped": hook.skipped,
+                  "opaque": hook.opaque, "opaque_only": hook.opaque_only,
                   "failures": failures, "seconds": time.perf_counter() - start}))
 '''
 
@@ -231,9 +232,14 @@ def hook_figures(hooks: list[dict[str, Any]]) -> dict[str, Any]:
     unbuilt = {n: why for n, why in skipped.items() if why.startswith("contract not built")}
     unresolved = {n: why for n, why in skipped.items() if why.startswith("annotations not")}
     annotated = len(hooked) + len(unbuilt)
+    opaque_only = sorted({n for h in hooks for n in h.get("opaque_only", ())})
+    checked = len(hooked) - len(opaque_only)
     return {
         "hooked": len(hooked), "array_annotated": annotated,
         "percent": 100.0 * len(hooked) / annotated if annotated else 100.0,
+        "checked": checked, "opaque_only": opaque_only,
+        "percent_checked": 100.0 * checked / annotated if annotated else 100.0,
+        "opaque_params": len({tuple(p) for h in hooks for p in h.get("opaque", ())}),
         "skipped": unbuilt, "unresolved": unresolved,
         "skips_by_reason": _by_reason(unbuilt),
     }
@@ -321,6 +327,10 @@ def _print_run(r: dict[str, Any]) -> None:
 def _print_hook(r: dict[str, Any]) -> None:
     print(f"  functions hooked: {r['hooked']} of {r['array_annotated']} array-annotated "
           f"({r['percent']:.1f}%); annotations not resolved: {len(r['unresolved'])}")
+    print(f"  with an array checked: {r['checked']} of {r['array_annotated']} "
+          f"({r['percent_checked']:.1f}%); opaque only (arrays inside Callable[...] or a user "
+          f"generic, other parameters checked): {len(r['opaque_only'])}; opaque parameters: "
+          f"{r['opaque_params']}")
     for kind, n in r["skips_by_reason"].items():
         print(f"    skipped {n}: {kind}")
 

@@ -278,7 +278,7 @@ class Contract:
                 for d in spec.dims:
                     if isinstance(d, Named) and d.name not in single:
                         single.append(d.name)
-                    elif isinstance(d, Variadic) and d.name and d.name not in variadic:
+                    elif isinstance(d, Variadic) and d.name is not None and d.name not in variadic:
                         variadic.append(d.name)
         return single, variadic
 

@@ -473,8 +473,38 @@ def _check_array(spec: ArraySpec, v: Any, loc: Location, var: str, st: State) ->
         _check_variadic(st, spec, vdim, seg[1], seg[2], loc, var, shape)
 
 
+def _trial(st: State) -> State:
+    """A copy of `st` to try one member of a union in: its bindings, no violations yet."""
+    return State(dict(st.bindings), dict(st.origins), dict(st.bound_at), dict(st.vbroadcast))
+
+
+def _commit(st: State, sub: State) -> None:
+    """Keep what a member that held bound (and its symbolic dims, checked again at the end)."""
+    st.bindings, st.origins, st.bound_at = sub.bindings, sub.origins, sub.bound_at
+    st.vbroadcast = sub.vbroadcast
+    st.pending.extend(sub.pending)
+    st.values.update(sub.values)
+
+
+def _exprs_hold(sub: State) -> bool:
+    """Whether the symbolic dims a member met hold with the bindings known now (jaxtyping
+    evaluates them when the member is tried; one that names a dim not bound yet waits)."""
+    for _spec, dim, _axis, size, *_ in sub.pending:
+        try:
+            want = dim.evaluate(sub.bindings)
+        except ZeroDivisionError:
+            return False
+        if want is not None and size != want and not (dim.broadcast and size == 1):
+            return False
+    return True
+
+
 class _Explainer:
     """What the reference verdict lends the spec kinds' `check` (see `_spec.SpecKind`)."""
+
+    trial = staticmethod(_trial)
+    commit = staticmethod(_commit)
+    exprs_hold = staticmethod(_exprs_hold)
 
     check_value = staticmethod(_check_value)
     check_array = staticmethod(_check_array)

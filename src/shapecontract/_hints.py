@@ -8,6 +8,7 @@ Design rules:
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import sys
 import typing
@@ -15,9 +16,10 @@ from typing import Any, Union
 
 from ._dims import parse_dims
 from ._errors import ContractSyntaxError
-from ._spec import ArraySpec, DictSpec, ModelSpec, OneOf, TupleSpec, _AnyArray
+from ._spec import AnyOf, ArraySpec, DictSpec, ModelSpec, OneOf, TupleSpec, _AnyArray, as_array
 
-__all__ = ["array_spec_from_jaxtyping", "is_array_hint", "spec_from_hint", "yield_spec"]
+__all__ = ["array_spec_from_jaxtyping", "is_array_hint", "opaque_reason", "spec_from_hint",
+           "yield_spec"]
 
 
 def _jaxtyping_array_base() -> Any:
@@ -49,7 +51,7 @@ def array_spec_from_jaxtyping(hint: Any, optional: bool = False) -> ArraySpec:
     return ArraySpec(dims, names, hint.dtype.__name__, types, optional, patterns)
 
 
-def spec_from_hint(hint: Any) -> ArraySpec | TupleSpec | DictSpec | OneOf | ModelSpec | None:
+def spec_from_hint(hint: Any) -> ArraySpec | TupleSpec | DictSpec | OneOf | AnyOf | ModelSpec | None:
     """The shape spec a type hint states, or None when it states none (checked by beartype).
 
     Raises `ContractSyntaxError` for hints that mix arrays into a structure this version
@@ -64,32 +66,7 @@ def spec_from_hint(hint: Any) -> ArraySpec | TupleSpec | DictSpec | OneOf | Mode
     origin = typing.get_origin(hint)
     args = typing.get_args(hint)
     if origin is Union or (sys.version_info >= (3, 10) and _is_uniontype(origin)):
-        members = [a for a in args if a is not type(None)]
-        optional = len(members) < len(args)
-        specs = [spec_from_hint(m) for m in members]
-        if all(s is None for s in specs):
-            return None
-        if all(isinstance(s, ArraySpec) for s in specs):
-            first = specs[0]
-            assert isinstance(first, ArraySpec)
-            same = all(
-                isinstance(s, ArraySpec) and s.dims == first.dims and s.dtypes == first.dtypes
-                for s in specs
-            )
-            if same:
-                types: tuple[Any, ...] = ()
-                if all(s.array_types for s in specs if isinstance(s, ArraySpec)):
-                    types = tuple(t for s in specs if isinstance(s, ArraySpec) for t in s.array_types)
-                return ArraySpec(first.dims, first.dtypes, first.dtype_label, types, optional,
-                                 first.dtype_patterns)
-        if len(specs) == 1 and isinstance(specs[0], TupleSpec):
-            return TupleSpec(specs[0].items, optional, specs[0].kinds)
-        if len(specs) == 1 and isinstance(specs[0], DictSpec):
-            return DictSpec(specs[0].keys, specs[0].items, optional)
-        raise ContractSyntaxError(
-            f"unsupported annotation {hint!r}: a union may hold one array spec (plus None), "
-            "or arrays that differ only in their array type"
-        )
+        return _union_spec(hint, args)
     if isinstance(hint, type) and issubclass(hint, tuple) and hasattr(hint, "_fields"):
         fields = typing.get_type_hints(hint, include_extras=True)
         items = tuple(spec_from_hint(fields[f]) if f in fields else None for f in hint._fields)
@@ -114,11 +91,82 @@ def spec_from_hint(hint: Any) -> ArraySpec | TupleSpec | DictSpec | OneOf | Mode
         if all(i is None for i in items):
             return None
         return TupleSpec(items)
+    if opaque_reason(hint) is not None:
+        return None  # accepted, not looked into (as jaxtyping): `opaque_reason` says so
     if args and any(spec_from_hint(a) is not None for a in args if not isinstance(a, (str, int))):
         raise ContractSyntaxError(
             f"unsupported annotation {hint!r}: arrays inside {origin!r} are not checked yet"
         )
     return None
+
+
+def _union_spec(hint: Any, args: tuple[Any, ...]
+                ) -> ArraySpec | TupleSpec | DictSpec | OneOf | AnyOf | ModelSpec | None:
+    """A union: one array spec (arrays that differ only in their array type merge into one),
+    a structure or None, else an `AnyOf` whose members are tried in order as beartype tries
+    them; members that state no array shape (`float`, `np.number` in `Float[ArrayLike, ""]`)
+    are its `others`."""
+    members = [a for a in args if a is not type(None)]
+    optional = len(members) < len(args)
+    specs = [spec_from_hint(m) for m in members]
+    if all(s is None for s in specs):
+        return None
+    options: list[Any] = []
+    at: list[int] = []  # per other member: the option it is tried before
+    prev: Any = None
+    for m, s in zip(members, specs):  # neighbours with the same dims and dtypes: one option
+        a, last = as_array(s), as_array(prev)
+        prev = s
+        if (a is not None and last is not None and a.dims == last.dims
+                and a.dtypes == last.dtypes and a.dtype_patterns == last.dtype_patterns):
+            types: tuple[Any, ...] = ()
+            if a.array_types and last.array_types:
+                types = last.array_types + tuple(t for t in a.array_types
+                                                  if t not in last.array_types)
+            options[-1] = prev = dataclasses.replace(last, array_types=types, optional=False)
+        elif s is not None:
+            options.append(s)
+        elif isinstance(m, type) and typing.get_origin(m) is None:
+            at.append(len(options))  # beartype tries the classes in written order ...
+        else:
+            at.append(-1)  # ... and other hints after them
+    others = tuple(m for m, s in zip(members, specs) if s is None)
+    at = [len(options) if k < 0 else k for k in at]
+    others_at = tuple(at) if any(k < len(options) for k in at) else ()
+    if len(options) == 1 and not others and hasattr(options[0], "optional"):
+        return dataclasses.replace(options[0], optional=optional)  # type: ignore[no-any-return]
+    return AnyOf(tuple(options), others, optional, others_at)
+
+
+def opaque_reason(hint: Any) -> str | None:
+    """Why arrays named inside `hint` are accepted but not checked (jaxtyping does not look
+    inside either): a `Callable[...]`'s parameters and result, a user generic's type
+    arguments (`AbstractMinimiser[Y, tuple[Scalar, Aux]]`). None for any other hint, and for
+    one that names no array."""
+    import collections.abc
+
+    origin = typing.get_origin(hint)
+    if origin is None:
+        return None
+    if origin is collections.abc.Callable:
+        what = "Callable[...]"
+    elif (isinstance(origin, type) and issubclass(origin, typing.Generic)
+          and origin.__module__ not in ("typing", "collections.abc", "builtins")):
+        what = f"{origin.__qualname__}[...] (a user generic)"
+    else:
+        return None
+    if not _names_arrays(hint):
+        return None
+    return f"arrays inside {what} are not checked"
+
+
+def _names_arrays(hint: Any) -> bool:
+    """Whether an array annotation appears anywhere inside `hint`."""
+    if isinstance(hint, (list, tuple)):  # Callable's parameter list
+        return any(_names_arrays(h) for h in hint)
+    if is_array_hint(hint):
+        return True
+    return any(_names_arrays(a) for a in typing.get_args(hint) if not isinstance(a, (str, int)))
 
 
 def _is_uniontype(origin: Any) -> bool:

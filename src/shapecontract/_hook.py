@@ -42,7 +42,7 @@ from typing import Any, Literal, overload
 
 from ._decorator import _decorate
 from ._errors import ContractSyntaxError
-from ._hints import spec_from_hint, yield_spec
+from ._hints import opaque_reason, spec_from_hint, yield_spec
 
 __all__ = ["STRICT_ENV_VAR", "ImportHook", "ImportHookWarning", "hooked", "hooks",
            "install_import_hook"]
@@ -77,6 +77,13 @@ class ImportHook:
         """Modules of the packages that were imported through the hook."""
         self.hooked: list[str] = []
         """Qualified names of the functions and methods it decorated."""
+        self.opaque: list[tuple[str, str]] = []
+        """(qualified name, reason) of parameters of decorated functions whose annotation holds
+        arrays that are accepted but not looked into, as jaxtyping does not look into them:
+        inside `Callable[...]`, a user generic's type arguments."""
+        self.opaque_only: list[str] = []
+        """Decorated functions whose only array annotations are opaque: their other parameters
+        are checked, no array of theirs is (a subset of `hooked`)."""
         self.skipped: list[tuple[str, str]] = []
         """(qualified name, reason) of functions left undecorated: annotations that could not be
         resolved, a contract that could not be built, mode `off` at import."""
@@ -154,21 +161,29 @@ def install_import_hook(packages: str | Iterable[str], *, strict: bool | None = 
 
 
 @overload
-def hooked(skipped: Literal[False] = False) -> list[str]: ...
+def hooked(skipped: Literal[False] = False, opaque: Literal[False] = False) -> list[str]: ...
 
 
 @overload
-def hooked(skipped: Literal[True]) -> list[tuple[str, str]]: ...
+def hooked(skipped: Literal[True], opaque: Literal[False] = False) -> list[tuple[str, str]]: ...
 
 
-def hooked(skipped: bool = False) -> list[str] | list[tuple[str, str]]:
+@overload
+def hooked(skipped: Literal[False] = False, *, opaque: Literal[True]) -> list[tuple[str, str]]: ...
+
+
+def hooked(skipped: bool = False, opaque: bool = False) -> list[str] | list[tuple[str, str]]:
     """The qualified names of every function the import hooks decorated in this process.
 
     `hooked(skipped=True)`: the functions they left undecorated instead, as
     `(qualified name, reason)`: a contract that could not be built, annotations that could not
-    be resolved, mode `off` at import."""
+    be resolved, mode `off` at import. `hooked(opaque=True)`: the parameters of decorated
+    functions whose arrays are accepted and not looked into (inside `Callable[...]`, a user
+    generic's type arguments), as `(qualified name.parameter, reason)`."""
     if skipped:
         return list(dict.fromkeys(s for h in _hooks for s in h.skipped))
+    if opaque:
+        return list(dict.fromkeys(s for h in _hooks for s in h.opaque))
     return list(dict.fromkeys(name for h in _hooks for name in h.hooked))
 
 
@@ -257,6 +272,8 @@ _FINDER = _Finder()
 def _decorate_module(module: ModuleType, hooks: list[ImportHook]) -> None:
     hooked: list[str] = []
     skipped: list[tuple[str, str]] = []
+    opaque: list[tuple[str, str]] = []
+    opaque_only: list[str] = []
     modname = module.__name__
     seen: set[int] = set()
     strict = any(h.strict for h in hooks)
@@ -300,6 +317,7 @@ def _decorate_module(module: ModuleType, hooks: list[ImportHook]) -> None:
                         elif new is not None:
                             parts[role] = new
                             hooked.append(label)
+                            _note_opaque(f, new, label, opaque, opaque_only)
                 if parts:
                     setattr(owner, attr, property(parts.get("fget", obj.fget),
                                                   parts.get("fset", obj.fset), obj.fdel,
@@ -326,12 +344,15 @@ def _decorate_module(module: ModuleType, hooks: list[ImportHook]) -> None:
                 continue
             setattr(owner, attr, new)
             hooked.append(name)
+            _note_opaque(fn, new, name, opaque, opaque_only)
 
     visit(module, dict(vars(module)), modname + ".")
     for h in hooks:
         h.modules.append(modname)
         h.hooked.extend(hooked)
         h.skipped.extend(skipped)
+        h.opaque.extend(opaque)
+        h.opaque_only.extend(opaque_only)
 
 
 def _array_annotated(fn: Any) -> bool | str:
@@ -345,13 +366,32 @@ def _array_annotated(fn: Any) -> bool | str:
     gen = inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn)
     for pname, hint in hints.items():
         try:
-            if spec_from_hint(hint) is not None:
+            if spec_from_hint(hint) is not None or opaque_reason(hint) is not None:
                 return True
             if pname == "return" and gen and yield_spec(hint) is not None:
                 return True
         except ContractSyntaxError:
             return True  # @contract raises it, naming the function: not hidden
     return False
+
+
+def _note_opaque(fn: Any, new: Any, name: str, opaque: list[tuple[str, str]],
+                 opaque_only: list[str]) -> None:
+    """Record `fn`'s parameters whose arrays are accepted, not checked, as (name.parameter,
+    reason); and `name` itself when no array of its contract (`new`'s) is checked."""
+    try:
+        hints = typing.get_type_hints(fn, include_extras=True)
+    except Exception:
+        return
+    found = False
+    for pname, hint in hints.items():
+        why = opaque_reason(hint)
+        if why is not None:
+            found = True
+            opaque.append((f"{name}.{pname}" if pname != "return" else f"{name}.<return>", why))
+    c = getattr(getattr(new, "__func__", new), "__shapecontract__", None)
+    if found and c is not None and not any(s.kind == "array" for s in c.slots):
+        opaque_only.append(name)
 
 
 def _reason(e: Exception) -> str:

@@ -552,6 +552,10 @@ class _Codec:
     resolve = staticmethod(_resolve)
     stand_in = staticmethod(_stand_in)
     read_kind = staticmethod(_read_kind)
+    hint_text = staticmethod(_hint_text)
+    hint_ref = staticmethod(_hint_ref)
+    resolve_hint = staticmethod(_resolve_hint)
+    unchecked = staticmethod(_unchecked)
 
 
 _CODEC = _Codec()

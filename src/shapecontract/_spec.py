@@ -22,7 +22,7 @@ from typing import Any
 from ._dims import Anon, Dim, Expr, Named, Variadic, dim_text, parse_dims
 from ._errors import ContractSyntaxError, Origin, Violation
 
-__all__ = ["ArraySpec", "DictSpec", "ModelSpec", "OneOf", "SpecKind", "TupleSpec",
+__all__ = ["AnyOf", "ArraySpec", "DictSpec", "ModelSpec", "OneOf", "SpecKind", "TupleSpec",
            "array_at_rank", "as_array", "iter_array_specs", "kind_of", "kind_tag", "kinds",
            "options_of", "parse_model", "primary_array", "register_kind", "shape_text",
            "spec_text"]
@@ -112,6 +112,46 @@ class OneOf:
 
 
 @dataclass(frozen=True)
+class AnyOf:
+    """A union as jaxtyping (with beartype) decides it: the value satisfies one member.
+
+    `options` (specs) are tried in order with the bindings made so far; the first one the value
+    satisfies decides, and only its dims are bound (a member that fails binds nothing, as
+    jaxtyping restores its memo). `others` are the union's members that state no array shape
+    (`bool`, `int`, `float`, `np.number` ... as `Float[ArrayLike, ""]` expands, or any other
+    hint), checked as beartype checks them (`isinstance` for a class) when no option holds;
+    they bind nothing. Unlike `OneOf` (alternatives told apart by rank), a member of the right
+    rank whose dims do not hold hands over to the next member."""
+
+    options: tuple[Any, ...]
+    others: tuple[Any, ...] = ()
+    optional: bool = False
+    others_at: tuple[int, ...] = ()
+    """Per other member, the index of the option it is tried before (beartype tries the
+    union's classes in written order, other hints after them); empty: after every option."""
+
+    def others_before(self, i: int) -> tuple[Any, ...]:
+        """The other members tried before option `i` (`len(options)`: after the last)."""
+        at = self.others_at or (len(self.options),) * len(self.others)
+        last = len(self.options)
+        return tuple(o for o, k in zip(self.others, at) if min(k, last) == i)
+
+    @staticmethod
+    def classes(hints: tuple[Any, ...]) -> tuple[type, ...] | None:
+        """`hints` as one isinstance tuple, or None when one of them is not a plain class."""
+        import typing
+
+        if all(isinstance(o, type) and typing.get_origin(o) is None for o in hints):
+            return tuple(hints)
+        return None
+
+    def __str__(self) -> str:
+        parts = [spec_text(o) for o in self.options]
+        parts += [getattr(o, "__name__", None) or repr(o) for o in self.others]
+        return " | ".join(parts) + (" | None" if self.optional else "")
+
+
+@dataclass(frozen=True)
 class TupleSpec:
     """A fixed-length tuple whose items are specs (or None for an unchecked item)."""
 
@@ -189,7 +229,8 @@ class SpecKind:
     conditions of a nested spec, `array_conds(...)` those of one array, `optional(...)` wraps
     them for a spec that may be None); `ctx` is the reference verdict (`_evaluate`:
     `check_value(spec, v, loc, var, st)`, `check_array(...)`, `type_ok(array_spec, v)`,
-    `note_other_options(...)`); `codec` is the JSON codec (`_serial`: `spec_to_dict`,
+    `note_other_options(...)`, `trial(st)` a copy of the state to try a member in,
+    `commit(st, trial)` keeps what it bound, `exprs_hold(trial)` its symbolic dims); `codec` is the JSON codec (`_serial`: `spec_to_dict`,
     `array_to_dict`, `read_spec`, `read_array`, `reader`, `class_ref`, `resolve`, `stand_in`,
     `read_kind`, `DROPPED`). Generated code only ever names constants through `gen.const`: no
     text of a spec becomes source.
@@ -419,7 +460,7 @@ class ArrayKind(SpecKind):
         for d in spec.dims:
             if isinstance(d, Named):
                 res.append((d.name, definite and not d.broadcast))
-            elif isinstance(d, Variadic) and d.name:
+            elif isinstance(d, Variadic) and d.name is not None:  # a bare `*` ("") too
                 res.append((d.name, definite))
         return res
 
@@ -661,5 +702,158 @@ class ModelKind(SpecKind):
         return ModelSpec(model_type, ins, outs, text, r.get("optional", bool, False))
 
 
-for _kind in (ArrayKind(), OneOfKind(), TupleKind(), DictKind(), ModelKind()):
+class AnyOfKind(SpecKind):
+    """A union whose members are tried in order, as jaxtyping and beartype do: `AnyOf`."""
+
+    cls, tag = AnyOf, "any_of"
+
+    def options(self, spec: AnyOf) -> tuple[Any, ...]:
+        return spec.options
+
+    def primary(self, spec: AnyOf) -> ArraySpec | None:
+        return next((p for p in map(primary_array, spec.options) if p is not None), None)
+
+    def at_rank(self, spec: AnyOf, rank: int | None) -> ArraySpec | None:
+        arrays = [a for a in map(as_array, spec.options) if a is not None]
+        if rank is not None:
+            for a in arrays:
+                if (len(a.dims) == rank if a.variadic_at is None else rank >= a.min_rank):
+                    return a
+        return arrays[0] if arrays else None
+
+    def text(self, spec: AnyOf) -> str:
+        return str(spec)
+
+    def fast(self, spec: AnyOf) -> bool:
+        # a symbolic dim is decided when its member is tried (jaxtyping evaluates it then):
+        # the slow path does that; so do members the fast path cannot decide
+        for o in spec.options:
+            kind = kind_of(o)
+            if kind is None or not kind.fast(o):
+                return False
+            if any(isinstance(d, Expr) for a in iter_array_specs(o) for d in a.dims):
+                return False
+        return True
+
+    def emit(self, spec: AnyOf, v: str, gen: Any, pending: list[Any], definite: bool) -> list[str]:
+        # each member's conditions, in order, joined by `or`: the first that holds decides. A
+        # member that fails after binding a dim (a walrus) leaves that dim bound to its size:
+        # later comparisons are then stricter than the reference, never looser (a miss goes
+        # to the slow path, which decides exactly).
+        alts = []
+
+        def others(hints: tuple[Any, ...]) -> None:
+            if not hints:
+                return
+            classes = AnyOf.classes(hints)
+            if classes is not None:
+                alts.append(f"isinstance({v}, {gen.const(classes, 'classes')})")
+            else:
+                alts.append(f"{gen.const(_bearable(hints), 'bearable')}({v})")
+
+        for i, o in enumerate(spec.options):
+            others(spec.others_before(i))
+            conds = gen.value_conds(o, v, pending, False)
+            arr = as_array(o)
+            if arr is not None and arr.array_types and arr.array_types != (Any,):
+                # a cheap gate before `learn`, for values of another member's type
+                conds = [f"isinstance({v}, {gen.const(arr.array_types, 'types')})", *conds]
+            alts.append("(" + (" and ".join(conds) or "True") + ")")
+        others(spec.others_before(len(spec.options)))
+        return gen.optional(spec.optional, v, ["(" + " or ".join(alts) + ")"])  # type: ignore[no-any-return]
+
+    def check(self, spec: AnyOf, v: Any, loc: Any, var: str, st: Any, ctx: Any) -> None:
+        tried = []
+        for i, o in enumerate(spec.options):
+            if _others_hold(spec.others_before(i), v):
+                return
+            sub = ctx.trial(st)
+            ctx.check_value(o, v, loc, var, sub)
+            if not sub.violations and ctx.exprs_hold(sub):
+                ctx.commit(st, sub)
+                return
+            tried.append(sub)
+        if _others_hold(spec.others_before(len(spec.options)), v):
+            return
+        st.values[var] = v
+        # explain with the member that came closest: a wrong size over a wrong rank over a
+        # wrong dtype over a wrong type (the first such member, in order)
+        rank = {"dim": 0, "rank": 1, "dtype": 2}
+        scored = [(max((rank.get(x.kind, 3) for x in t.violations), default=0), i)
+                  for i, t in enumerate(tried)]
+        best = min(scored)[1] if scored else None
+        if best is None or min(scored)[0] >= 3:
+            got = type(v).__name__
+            st.violations.append(Violation(
+                loc, "type", f"expected one of {spec}, got {got}", expected=spec,
+                actual=type(v)))
+            return
+        st.violations.extend(tried[best].violations)
+        st.values.update(tried[best].values)
+
+    def to_json(self, spec: AnyOf, codec: Any, dropped: list[str], where: str) -> dict[str, Any]:
+        others = []
+        for o in spec.others:
+            ref = codec.hint_ref(o)
+            if ref is None:
+                others.append({"text": codec.hint_text(o), "check": codec.DROPPED})
+                if f"hint check of {where}" not in dropped:
+                    dropped.append(f"hint check of {where}")
+            else:
+                others.append({"text": codec.hint_text(o), "ref": ref})
+        d: dict[str, Any] = {"type": self.tag, "options": [
+            codec.spec_to_dict(o, dropped, where) for o in spec.options]}
+        if others:
+            d["others"] = others
+        if spec.others_at:
+            d["others_at"] = list(spec.others_at)
+        if spec.optional:
+            d["optional"] = True
+        return d
+
+    def from_json(self, r: Any, where: str, codec: Any) -> AnyOf:
+        options = tuple(codec.read_spec(o, f"{where} option {i}")
+                        for i, o in enumerate(r.get("options", list)))
+        others = []
+        for i, o in enumerate(r.get("others", list, [])):
+            h = codec.reader(o, f"{where} other {i}")
+            text, ref = h.get("text", str), h.get("ref", str, None, allow_none=True)
+            hint = codec.resolve_hint(ref, where) if ref else None
+            others.append(codec.unchecked(text) if hint is None else hint)
+        if not options and not others:
+            raise ContractSyntaxError(f"{where}: any_of needs at least one member")
+        at = tuple(r.get("others_at", list, []))
+        if at and (len(at) != len(others) or not all(type(k) is int and k >= 0 for k in at)):
+            raise ContractSyntaxError(f"{where}: others_at holds one index per other member")
+        return AnyOf(options, tuple(others), r.get("optional", bool, False), at)
+
+
+def _others_hold(hints: tuple[Any, ...], v: Any) -> bool:
+    if not hints:
+        return False
+    classes = AnyOf.classes(hints)
+    if classes is not None:
+        return isinstance(v, classes)
+    return bool(_bearable(hints)(v))
+
+
+def _bearable(hints: tuple[Any, ...]) -> Callable[[Any], bool]:
+    """beartype's verdict on a value against the union of `hints` (a hint beartype cannot
+    check accepts)."""
+    import typing
+
+    union: Any = typing.cast(Any, typing.Union)[hints]
+
+    def bearable(v: Any) -> bool:
+        from beartype.door import is_bearable
+
+        try:
+            return is_bearable(v, union)
+        except Exception:
+            return True
+
+    return bearable
+
+
+for _kind in (ArrayKind(), OneOfKind(), AnyOfKind(), TupleKind(), DictKind(), ModelKind()):
     register_kind(_kind)

@@ -174,7 +174,7 @@ def _spec_cells(spec: ArraySpec) -> list[_Cell]:
             key = d.label
         elif isinstance(d, Expr):
             key = d.label or d.text
-        elif isinstance(d, Variadic) and d.name:
+        elif isinstance(d, Variadic) and d.name is not None:  # a bare `*` too
             key = "*" + d.name
         out.append(_Cell(dim_text(d), sub, key, label,
                          d.names if isinstance(d, Expr) else ()))

@@ -138,6 +138,7 @@ def coverage_report(session: _coverage.Session) -> dict[str, Any]:
     data["import_hooks"] = [
         {"packages": list(h.packages), "modules": list(h.modules), "hooked": list(h.hooked),
          "skipped": [list(s) for s in h.skipped], "already_imported": list(h.already_imported),
+         "opaque": [list(s) for s in h.opaque], "opaque_only": list(h.opaque_only),
          "strict": h.strict}
         for h in hooks()]
     return data
