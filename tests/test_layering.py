@@ -222,13 +222,7 @@ CORE_ABOVE_THE_ADAPTERS = ("pipeline", "_stream", "_validate", "_compatible", "_
 L6 and held by the test above as well): they reach a framework's data sources and entry points
 through `frameworks.sources` and the adapter rows, never by its name."""
 
-ALLOWED_MENTIONS: dict[tuple[str, str], str] = {
-    ("_decorator", "'torch'"):
-        "checker_source shows a guarded torch module's `forward` checker, chosen by "
-        "`adapter.package == 'torch'`. _decorator.py is being edited on the jaxtyping branch "
-        "(h-jax2) during this refactor, so the one-line change to `adapter.entry_point` (the "
-        "Adapter row has it already) waits for that branch to land",
-}
+ALLOWED_MENTIONS: dict[tuple[str, str], str] = {}
 """(module, mention) -> why it must stay for now. An entry no longer found fails the test
 below, so the list only shrinks."""
 
@@ -269,5 +263,5 @@ def test_the_core_l7_check_can_fail() -> None:
              "_decorator": "where = 'torch'\nwhat = 'jax'\n",
              "port.rules": "import torch\n"}  # port is L7 too, but not the core: not checked
     assert _core_l7_mentions(files) == [
-        "_decorator:2 'jax'", "_guard:2 keras", "_validate:2 torch.utils.data",
+        "_decorator:1 'torch'", "_decorator:2 'jax'", "_guard:2 keras", "_validate:2 torch.utils.data",
         "pipeline:2 'tensorflow'"]

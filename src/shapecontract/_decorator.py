@@ -328,7 +328,7 @@ def checker_source(obj: Any) -> str:
     adapter = adapter_of(obj)
     g = adapter.guard_of(obj) if adapter is not None else None
     if g is not None:
-        where = "forward" if adapter is not None and adapter.package == "torch" else "__call__"
+        where = adapter.entry_point if adapter is not None else "__call__"
         return str(g.checker(obj, where).__shapecontract_source__)
     from .pipeline import stream_checker
 
