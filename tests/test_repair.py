@@ -120,3 +120,22 @@ def test_a_declared_input_shape_is_repaired_before_the_data_is_permuted() -> Non
     found = repairs(model, np.zeros((16, 20, 1), "float32"), np.zeros((16, 1), "float32"))
     assert [r.code for r in found] == ["keras.Input((20, 1))", "np.transpose(x, (0, 2, 1))"]
     assert str(contract_of(model)).startswith("(batch, 1, 20)")  # the model is untouched
+
+
+def test_a_guarded_fit_shows_the_proven_repair() -> None:
+    """guard(model).fit(x, y) refused before Keras runs: the error carries the proven repair
+    first, with its operation, and no longer says to change the data or the contract."""
+    from shapecontract import ShapeContractError, guard
+
+    model = guard(_stacked_lstm())
+    x, y = np.zeros((118, 45, 2), "float32"), np.zeros((118, 1), "float32")
+    with pytest.raises(ShapeContractError) as info:
+        model.fit(x, y, epochs=1, verbose=0)
+    proven = [s for v in info.value.violations for s in v.suggestions if s.kind == "repair"]
+    assert proven, str(info.value)
+    op = proven[0].op
+    assert (op.kind, op.setting, op.value) == ("LSTM", "return_sequences", False)
+    assert op.layer == f"LSTM '{model.layers[1].name}'"  # the second LSTM, not the first
+    assert "proven on the whole step" in str(info.value)
+    assert info.value.violations[0].suggestions[0].kind == "repair"
+    assert "change the contract" not in str(info.value)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from . import _proven as _proven  # proven repairs join a guard's errors
 from . import _render
 from ._compile import Contract
 from ._config import config, get_mode, reset_mode, scoped

@@ -37,7 +37,7 @@ KINDS = ("type", "dtype", "rank", "dim", "value", "message")
 size on one axis, a value the framework itself rejects, and a message rebuilt from text alone."""
 
 FIX_KINDS = ("insert_axis", "squeeze", "permute", "reshape", "cast", "convert", "no_reshape",
-             "alternative", "advice")
+             "alternative", "advice", "repair")
 ORIGIN_SOURCES = ("annotation", "argument", "binding", "pin", "element", "layer", "model",
                   "input_shape", "framework")
 

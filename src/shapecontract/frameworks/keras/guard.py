@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..._errors import ShapeContractError, recent_error
+from ..enrich import enrich
 from .fit import FitGuard
 
 __all__ = ["ENTRY_POINTS", "guard_of", "install_guard", "remove_guard", "restore_guarded"]
@@ -126,23 +127,30 @@ def _entry(base: type, name: str) -> Any:
         direct = d.get(_DIRECT_KEY)
         unbuilt: tuple[Any, ...] | None = None  # (x, y, sample_weight) of an unbuilt model's fit
         if direct is not None:
-            if x is not _UNSET:
-                # the common case: one array into a built one-input model, straight to its checker
-                t, fn = direct.get(name, _NO_DIRECT)
-                if type(x) is t:
-                    fn(x)
+            try:
+                if x is not _UNSET:
+                    # the common case: one array into a built one-input model, straight to its
+                    # checker
+                    t, fn = direct.get(name, _NO_DIRECT)
+                    if type(x) is t:
+                        fn(x)
+                    else:
+                        x = d[_GUARD_KEY].keras_input(self, name, x)
                 else:
-                    x = d[_GUARD_KEY].keras_input(self, name, x)
-            else:
-                key = next((k for k in (first, "inputs", "x") if k in kwargs), None)
-                if key is not None:
-                    kwargs[key] = d[_GUARD_KEY].keras_input(self, name, kwargs[key])
-            if has_y and (args or "y" in kwargs):
+                    key = next((k for k in (first, "inputs", "x") if k in kwargs), None)
+                    if key is not None:
+                        kwargs[key] = d[_GUARD_KEY].keras_input(self, name, kwargs[key])
+                if has_y and (args or "y" in kwargs):
+                    given = kwargs.get(first, x) if x is _UNSET else x
+                    y = args[0] if args else kwargs["y"]
+                    d[_GUARD_KEY].keras_targets(self, name, given, y, kwargs.get("sample_weight"))
+                    if not getattr(self, "built", True):
+                        unbuilt = (given, y, kwargs.get("sample_weight"))
+            except ShapeContractError as refused:
+                # the arrays of the step are refused: proven repairs join the error
                 given = kwargs.get(first, x) if x is _UNSET else x
-                y = args[0] if args else kwargs["y"]
-                d[_GUARD_KEY].keras_targets(self, name, given, y, kwargs.get("sample_weight"))
-                if not getattr(self, "built", True):
-                    unbuilt = (given, y, kwargs.get("sample_weight"))
+                y_given = (args[0] if args else kwargs.get("y")) if has_y else None
+                raise enrich(self, given, y_given, refused) from None
             if is_fit and "validation_data" in kwargs:
                 kwargs["validation_data"] = d[_GUARD_KEY].keras_validation(
                     self, kwargs["validation_data"])

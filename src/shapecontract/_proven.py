@@ -1,0 +1,40 @@
+"""Proven repairs added to a guard's error (layer L7): when a guarded Keras entry point refuses
+the arrays it was given, the repair search (`repair.repairs`) runs on a copy of the step and
+its proven repairs are added to the error, first (a generic "no reshape can fix this" is
+dropped then). Registered with `frameworks.enrich` when `shapecontract` is imported."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from ._errors import Fix, ShapeContractError
+from .backends import backend_of
+from .frameworks.enrich import register_enricher
+from .repair import repairs
+
+__all__ = ["with_repairs"]
+
+
+def with_repairs(model: Any, x: Any, y: Any, err: Any) -> ShapeContractError | None:
+    """`err` with the step's proven repairs, or None when there are none (or the values are
+    not arrays: streams and datasets are repaired where they are built)."""
+    if not isinstance(err, ShapeContractError) or backend_of(x) is None or (
+            y is not None and backend_of(y) is None):
+        return None
+    found = repairs(model, x, y)
+    if not found:
+        return None
+    first = err.violations[0]
+    known = {s.code for v in err.violations for s in v.suggestions if s.code}
+    added = [Fix(f"proven on the whole step: {r.why}: {r.code}", "repair", r.code, r.op)
+             for r in found if r.code not in known]
+    if not added:
+        return None
+    # proven first; "a reshape cannot fix this / change the contract" says nothing more then
+    kept = [s for s in first.suggestions if s.kind != "no_reshape"]
+    violations = [replace(first, suggestions=[*added, *kept]), *err.violations[1:]]
+    return ShapeContractError(violations, err.function, err.bindings, err.notes)
+
+
+register_enricher(with_repairs)
