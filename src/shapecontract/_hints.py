@@ -16,7 +16,18 @@ from typing import Any, Union
 
 from ._dims import parse_dims
 from ._errors import ContractSyntaxError
-from ._spec import AnyOf, ArraySpec, DictSpec, ModelSpec, OneOf, TupleSpec, _AnyArray, as_array
+from ._spec import (
+    AnyOf,
+    ArraySpec,
+    DictSpec,
+    ModelSpec,
+    OneOf,
+    PyTreeSpec,
+    TupleSpec,
+    _AnyArray,
+    as_array,
+    check_structure,
+)
 
 __all__ = ["array_spec_from_jaxtyping", "is_array_hint", "opaque_reason", "spec_from_hint",
            "yield_spec"]
@@ -51,7 +62,23 @@ def array_spec_from_jaxtyping(hint: Any, optional: bool = False) -> ArraySpec:
     return ArraySpec(dims, names, hint.dtype.__name__, types, optional, patterns)
 
 
-def spec_from_hint(hint: Any) -> ArraySpec | TupleSpec | DictSpec | OneOf | AnyOf | ModelSpec | None:
+def pytree_spec(hint: Any) -> PyTreeSpec | None:
+    """Our spec for `jaxtyping.PyTree[leaf]` / `PyTree[leaf, "T"]`, or None: not a PyTree
+    subscript, or one that states no array and no structure (beartype checks it, through
+    jaxtyping's own isinstance)."""
+    mod = sys.modules.get("jaxtyping._pytree_type")  # loaded once a PyTree annotation exists
+    meta = getattr(mod, "_MetaPyTree", None)
+    if meta is None or not isinstance(hint, meta) or not hasattr(hint, "leaftype"):
+        return None
+    leaftype, structure = hint.leaftype, hint.structure
+    leaf = None if leaftype is Any else spec_from_hint(leaftype)
+    if leaf is None and structure is None:
+        return None
+    return PyTreeSpec(leaf, None if leaf is not None else leaftype,
+                      None if structure is None else check_structure(structure))
+
+
+def spec_from_hint(hint: Any) -> Any:
     """The shape spec a type hint states, or None when it states none (checked by beartype).
 
     Raises `ContractSyntaxError` for hints that mix arrays into a structure this version
@@ -61,6 +88,9 @@ def spec_from_hint(hint: Any) -> ArraySpec | TupleSpec | DictSpec | OneOf | AnyO
 
     if is_array_hint(hint):
         return array_spec_from_jaxtyping(hint)
+    tree = pytree_spec(hint)
+    if tree is not None:
+        return tree
     if isinstance(hint, ModelSpec):
         return hint
     origin = typing.get_origin(hint)
@@ -100,8 +130,7 @@ def spec_from_hint(hint: Any) -> ArraySpec | TupleSpec | DictSpec | OneOf | AnyO
     return None
 
 
-def _union_spec(hint: Any, args: tuple[Any, ...]
-                ) -> ArraySpec | TupleSpec | DictSpec | OneOf | AnyOf | ModelSpec | None:
+def _union_spec(hint: Any, args: tuple[Any, ...]) -> Any:
     """A union: one array spec (arrays that differ only in their array type merge into one),
     a structure or None, else an `AnyOf` whose members are tried in order as beartype tries
     them; members that state no array shape (`float`, `np.number` in `Float[ArrayLike, ""]`)
