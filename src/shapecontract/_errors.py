@@ -123,7 +123,7 @@ class Attr(str):
     __slots__ = ()
 
 
-_NAMED_ROOTS = {"argument": "argument {}", "input": "input '{}'", "output": "output '{}'",
+_NAMED_ROOTS = {"argument": "argument {}", "field": "field {}", "input": "input '{}'", "output": "output '{}'",
                 "target": "target '{}'", "element": "element {}"}
 
 
