@@ -16,7 +16,6 @@ import json
 import sys
 from typing import Any
 
-import numpy as np
 import pytest
 
 jax = pytest.importorskip("jax")

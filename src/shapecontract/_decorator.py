@@ -104,7 +104,7 @@ def _decorate_dataclass(cls: type, localns: dict[str, Any]) -> type:
         return cls  # checked already (here, or by a parent's decoration)
     new = _decorate_init(cls, init, localns)
     if new is not init:
-        cls.__init__ = new  # type: ignore[misc]
+        cls.__init__ = new  # type: ignore[method-assign]
     return cls
 
 
@@ -122,7 +122,8 @@ def _decorate_init(cls: type, init: Any, localns: dict[str, Any]) -> Any:
         # a field with a default_factory: dataclasses passes a sentinel, then calls the
         # factory; like jaxtyping (beartype checks no default), the sentinel is not checked
         if p.name in hints and type(p.default).__name__ == "_HAS_DEFAULT_FACTORY_CLASS":
-            hints[p.name] = typing.Union[hints[p.name], type(p.default)]
+            union: Any = typing.cast(Any, typing.Union)
+            hints[p.name] = union[hints[p.name], type(p.default)]
     return _build(init, hints, fields=generated, name=cls.__qualname__.rsplit("<locals>.", 1)[-1])
 
 

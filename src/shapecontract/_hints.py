@@ -21,7 +21,6 @@ from ._spec import (
     ArraySpec,
     DictSpec,
     ModelSpec,
-    OneOf,
     PyTreeSpec,
     TupleSpec,
     _AnyArray,
@@ -163,7 +162,7 @@ def _union_spec(hint: Any, args: tuple[Any, ...]) -> Any:
     at = [len(options) if k < 0 else k for k in at]
     others_at = tuple(at) if any(k < len(options) for k in at) else ()
     if len(options) == 1 and not others and hasattr(options[0], "optional"):
-        return dataclasses.replace(options[0], optional=optional)  # type: ignore[no-any-return]
+        return dataclasses.replace(options[0], optional=optional)
     return AnyOf(tuple(options), others, optional, others_at)
 
 
