@@ -422,3 +422,20 @@ def test_dataclasses_agree_with_jaxtyping(name: str, which: int, values: tuple[A
         we_do = False
     assert we_do == they_accept, name
     assert (name.endswith("ok")) == we_do, name
+
+
+def test_a_pytree_inside_a_callable_is_opaque() -> None:
+    """As lineax's `FunctionLinearOperator(fn: Callable[[PyTree[...]], PyTree[...]])`: accepted,
+    not looked into (jaxtyping does not look into a Callable either)."""
+    from collections.abc import Callable
+
+    from shapecontract._hints import opaque_reason
+
+    hint = Callable[[PyTree[F[Array, "..."]]], PyTree[F[Array, "..."]]]
+    assert opaque_reason(hint) is not None
+
+    @contract
+    def f(fn: hint, x: F[Array, "n"]) -> None:  # type: ignore[valid-type]
+        pass
+
+    f(lambda t: t, f32(2))

@@ -194,6 +194,11 @@ def _names_arrays(hint: Any) -> bool:
         return any(_names_arrays(h) for h in hint)
     if is_array_hint(hint):
         return True
+    try:
+        if pytree_spec(hint) is not None:
+            return True
+    except ContractSyntaxError:
+        return True
     return any(_names_arrays(a) for a in typing.get_args(hint) if not isinstance(a, (str, int)))
 
 
