@@ -67,10 +67,12 @@ def test_clients_import_under_the_hook(harness: Any, tmp_path: Path) -> None:
         assert all(why.startswith("contract not built: ") for why in r["skipped"].values())
         assert r["skipped"] == {}, (name, r["skipped"])
         assert r["percent"] == 100.0
-    # equinox's and lineax's functions have an array checked (>= 90%); optimistix's solvers
-    # take theirs only through Callable[...] (opaque, as in jaxtyping)
+    # equinox's and lineax's functions have an array checked (>= 90%, lineax >= 85%: its
+    # dataclass __init__s whose only arrays are inside Callable[...], such as
+    # FunctionLinearOperator's, are hooked since the hook checks dataclasses: 17 of 19);
+    # optimistix's solvers take theirs only through Callable[...] (opaque, as in jaxtyping)
     assert results["equinox"]["percent_checked"] >= 90
-    assert results["lineax"]["percent_checked"] >= 90
+    assert results["lineax"]["percent_checked"] >= 85
     assert results["optimistix"]["opaque_params"] > 0
 
 

@@ -70,6 +70,8 @@ def contract(fn: Any = None, *, stable: tuple[str, ...] | list[str] = (),
 
 
 def _decorate(fn: Any, stable: tuple[str, ...], guard: bool, localns: dict[str, Any]) -> Any:
+    if inspect.isclass(fn):
+        return _decorate_dataclass(fn, localns)
     if isinstance(fn, (staticmethod, classmethod)):
         return type(fn)(_decorate(fn.__func__, stable, guard, localns))
     if not callable(fn):
@@ -87,7 +89,46 @@ def _decorate(fn: Any, stable: tuple[str, ...], guard: bool, localns: dict[str, 
     return _build(fn, hints, stable, guard)
 
 
-def _build(fn: Any, hints: dict[str, Any], stable: tuple[str, ...] = (), guard: bool = False) -> Any:
+def _decorate_dataclass(cls: type, localns: dict[str, Any]) -> type:
+    """`@contract` on a dataclass (an `equinox.Module` too), as jaxtyping's `jaxtyped` does it:
+    its `__init__` is checked, so the fields are checked at construction, as the arguments of
+    `__init__` and before it runs (before `__post_init__`, converters, `__check_init__`), with
+    dims shared across them. The class itself is returned."""
+    import dataclasses
+
+    if not dataclasses.is_dataclass(cls):
+        raise TypeError(f"@contract decorates a function or a dataclass, not the class "
+                        f"{cls.__qualname__} (put @contract above @dataclass)")
+    init = cls.__init__
+    if hasattr(init, "__shapecontract__") or hasattr(init, "__shapecontract_resolve__"):
+        return cls  # checked already (here, or by a parent's decoration)
+    new = _decorate_init(cls, init, localns)
+    if new is not init:
+        cls.__init__ = new  # type: ignore[method-assign]
+    return cls
+
+
+def _decorate_init(cls: type, init: Any, localns: dict[str, Any]) -> Any:
+    """A dataclass's `__init__` checked, its violations located at `field x` when `__init__`
+    is the one dataclasses generated (its parameters are the fields), else at `argument x`."""
+    if get_mode() == "off" or not inspect.isfunction(init):
+        return init
+    generated = getattr(getattr(init, "__code__", None), "co_filename", "") == "<string>"
+    try:
+        hints = typing.get_type_hints(init, localns=localns, include_extras=True)
+    except NameError:
+        return _deferred(init, localns)
+    for p in inspect.signature(init).parameters.values():
+        # a field with a default_factory: dataclasses passes a sentinel, then calls the
+        # factory; like jaxtyping (beartype checks no default), the sentinel is not checked
+        if p.name in hints and type(p.default).__name__ == "_HAS_DEFAULT_FACTORY_CLASS":
+            union: Any = typing.cast(Any, typing.Union)
+            hints[p.name] = union[hints[p.name], type(p.default)]
+    return _build(init, hints, fields=generated, name=cls.__qualname__.rsplit("<locals>.", 1)[-1])
+
+
+def _build(fn: Any, hints: dict[str, Any], stable: tuple[str, ...] = (), guard: bool = False,
+           fields: bool = False, name: str | None = None) -> Any:
     sig = inspect.signature(fn)
     is_async = inspect.iscoroutinefunction(fn)
     # a generator, or a plain function returning Iterator[...] / Iterable[...] of arrays (one
@@ -101,8 +142,9 @@ def _build(fn: Any, hints: dict[str, Any], stable: tuple[str, ...] = (), guard: 
         except ContractSyntaxError:
             plain_stream = True  # reported below, as for a generator
         is_gen = plain_stream
-    name = getattr(fn, "__qualname__", getattr(fn, "__name__", "function"))
-    name = name.rsplit("<locals>.", 1)[-1]  # `Model.forward`, not `test.<locals>.Model.forward`
+    if name is None:
+        name = getattr(fn, "__qualname__", getattr(fn, "__name__", "function"))
+        name = name.rsplit("<locals>.", 1)[-1]  # `Model.forward`, not `test.<locals>.Model.forward`
     specs: dict[str, Any] = {}
     ys = None
     if is_gen and "return" in hints:
@@ -128,12 +170,13 @@ def _build(fn: Any, hints: dict[str, Any], stable: tuple[str, ...] = (), guard: 
             continue
         star = "*" if p.kind is P.VAR_POSITIONAL else "**" if p.kind is P.VAR_KEYWORD else ""
         spec = specs.get(p.name)
+        loc = ("field", p.name) if fields and not star else ()
         if spec is not None:
-            slots.append(Slot(p.name, "array", spec, hints[p.name], star))
+            slots.append(Slot(p.name, "array", spec, hints[p.name], star, loc=loc))
         elif hints[p.name] is int and p.name in all_names and not star:
-            slots.append(Slot(p.name, "dim", None, int))
+            slots.append(Slot(p.name, "dim", None, int, loc=loc))
         elif not star:  # *args/**kwargs with a non-array hint: not checked (documented)
-            slots.append(Slot(p.name, "hint", None, hints[p.name]))
+            slots.append(Slot(p.name, "hint", None, hints[p.name], loc=loc))
     check_return = False
     if "return" in hints and not is_gen:
         spec = specs.get("return")

@@ -113,9 +113,17 @@ class Reason(str):
 Location = tuple[Any, ...]
 """Where a violation is: a root and a path, e.g. `("argument", "X")`, `("return", 1)`,
 `("input", "seq")`, `("element", 137, 0)`, `("element_spec", 0)`, `("target", "y")`. Path items
-are ints (tuple items), strs (dict keys) or `(what, index)` pairs (`("model output", 0)`)."""
+are ints (tuple items), strs (dict keys), `Attr`s (attributes of a pytree node) or
+`(what, index)` pairs (`("model output", 0)`)."""
 
-_NAMED_ROOTS = {"argument": "argument {}", "input": "input '{}'", "output": "output '{}'",
+class Attr(str):
+    """A location part that is an attribute (a pytree leaf in a dataclass or `equinox.Module`
+    field): rendered `.name`, not `['name']`."""
+
+    __slots__ = ()
+
+
+_NAMED_ROOTS = {"argument": "argument {}", "field": "field {}", "input": "input '{}'", "output": "output '{}'",
                 "target": "target '{}'", "element": "element {}"}
 
 
@@ -132,6 +140,8 @@ def render_location(loc: Location) -> str:
     for part in rest:
         if isinstance(part, tuple):
             text += " (" + " ".join(str(p) for p in part) + ")"
+        elif isinstance(part, Attr):
+            text += f".{part}"
         elif isinstance(part, int):
             text += f"[{part}]"
         else:

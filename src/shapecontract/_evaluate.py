@@ -17,6 +17,7 @@ Design rules:
 from __future__ import annotations
 
 import sys
+import typing
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,6 +47,7 @@ from .backends import (
     dtype_of,
     internal_modules,
     is_array,
+    pytree_backend,
     shape_of,
     trusted,
 )
@@ -73,6 +75,11 @@ class State:
     violations: list[Violation] = field(default_factory=list)
     pending: list[tuple[Any, ...]] = field(default_factory=list)
     values: dict[str, Any] = field(default_factory=dict)  # var -> value, for fix snippets
+    structures: dict[str, Any] = field(default_factory=dict)
+    """Pytree structure names (`PyTree[..., "T"]`) -> the structure bound first."""
+    types_only: bool = False
+    """Arrays are checked for their type only (how a pytree's leaves are found, as jaxtyping
+    finds them)."""
 
     def bind(self, name: str, value: Any, origin: Origin | str, at: Location = ()) -> None:
         # (a plain str: frameworks/check_model.py until it passes an Origin)
@@ -359,6 +366,18 @@ def _check_hint(slot: Slot, v: Any, st: State) -> None:
             expected=hint, actual=type(v)))
 
 
+def _hint_holds(hint: Any, v: Any) -> bool:
+    """beartype's verdict on `v` against `hint` (a hint beartype cannot check holds)."""
+    from beartype.door import is_bearable
+
+    if isinstance(hint, type) and typing.get_origin(hint) is None:
+        return isinstance(v, hint)
+    try:
+        return is_bearable(v, hint)
+    except Exception:
+        return True
+
+
 def _short_repr(v: Any) -> str:
     r = repr(v)
     return r if len(r) <= 60 else r[:28] + " ... " + r[-27:]
@@ -439,6 +458,8 @@ def _check_array(spec: ArraySpec, v: Any, loc: Location, var: str, st: State) ->
             loc, "type", f"expected {want} ({spec}), got {type(v).__name__}",
             expected=spec, actual=type(v), suggestions=sugg))
         return
+    if st.types_only:
+        return
     if not dtype_ok(spec, v):
         got = dtype_name(dtype_of(v))
         fix = cast_fix(spec, v, var)
@@ -475,13 +496,15 @@ def _check_array(spec: ArraySpec, v: Any, loc: Location, var: str, st: State) ->
 
 def _trial(st: State) -> State:
     """A copy of `st` to try one member of a union in: its bindings, no violations yet."""
-    return State(dict(st.bindings), dict(st.origins), dict(st.bound_at), dict(st.vbroadcast))
+    return State(dict(st.bindings), dict(st.origins), dict(st.bound_at), dict(st.vbroadcast),
+                 structures=dict(st.structures), types_only=st.types_only)
 
 
 def _commit(st: State, sub: State) -> None:
     """Keep what a member that held bound (and its symbolic dims, checked again at the end)."""
     st.bindings, st.origins, st.bound_at = sub.bindings, sub.origins, sub.bound_at
     st.vbroadcast = sub.vbroadcast
+    st.structures = sub.structures
     st.pending.extend(sub.pending)
     st.values.update(sub.values)
 
@@ -511,6 +534,8 @@ class _Explainer:
     type_ok = staticmethod(type_ok)
     note_other_options = staticmethod(note_other_options)
     shape_of = staticmethod(shape_of)
+    pytree_backend = staticmethod(pytree_backend)
+    hint_holds = staticmethod(_hint_holds)
 
     @staticmethod
     def dtype_of(v: Any) -> str:

@@ -16,7 +16,17 @@ from typing import Any, Union
 
 from ._dims import parse_dims
 from ._errors import ContractSyntaxError
-from ._spec import AnyOf, ArraySpec, DictSpec, ModelSpec, OneOf, TupleSpec, _AnyArray, as_array
+from ._spec import (
+    AnyOf,
+    ArraySpec,
+    DictSpec,
+    ModelSpec,
+    PyTreeSpec,
+    TupleSpec,
+    _AnyArray,
+    as_array,
+    check_structure,
+)
 
 __all__ = ["array_spec_from_jaxtyping", "is_array_hint", "opaque_reason", "spec_from_hint",
            "yield_spec"]
@@ -51,7 +61,23 @@ def array_spec_from_jaxtyping(hint: Any, optional: bool = False) -> ArraySpec:
     return ArraySpec(dims, names, hint.dtype.__name__, types, optional, patterns)
 
 
-def spec_from_hint(hint: Any) -> ArraySpec | TupleSpec | DictSpec | OneOf | AnyOf | ModelSpec | None:
+def pytree_spec(hint: Any) -> PyTreeSpec | None:
+    """Our spec for `jaxtyping.PyTree[leaf]` / `PyTree[leaf, "T"]`, or None: not a PyTree
+    subscript, or one that states no array and no structure (beartype checks it, through
+    jaxtyping's own isinstance)."""
+    mod = sys.modules.get("jaxtyping._pytree_type")  # loaded once a PyTree annotation exists
+    meta = getattr(mod, "_MetaPyTree", None)
+    if meta is None or not isinstance(hint, meta) or not hasattr(hint, "leaftype"):
+        return None
+    leaftype, structure = hint.leaftype, hint.structure
+    leaf = None if leaftype is Any else spec_from_hint(leaftype)
+    if leaf is None and structure is None:
+        return None
+    return PyTreeSpec(leaf, None if leaf is not None else leaftype,
+                      None if structure is None else check_structure(structure))
+
+
+def spec_from_hint(hint: Any) -> Any:
     """The shape spec a type hint states, or None when it states none (checked by beartype).
 
     Raises `ContractSyntaxError` for hints that mix arrays into a structure this version
@@ -61,6 +87,9 @@ def spec_from_hint(hint: Any) -> ArraySpec | TupleSpec | DictSpec | OneOf | AnyO
 
     if is_array_hint(hint):
         return array_spec_from_jaxtyping(hint)
+    tree = pytree_spec(hint)
+    if tree is not None:
+        return tree
     if isinstance(hint, ModelSpec):
         return hint
     origin = typing.get_origin(hint)
@@ -100,8 +129,7 @@ def spec_from_hint(hint: Any) -> ArraySpec | TupleSpec | DictSpec | OneOf | AnyO
     return None
 
 
-def _union_spec(hint: Any, args: tuple[Any, ...]
-                ) -> ArraySpec | TupleSpec | DictSpec | OneOf | AnyOf | ModelSpec | None:
+def _union_spec(hint: Any, args: tuple[Any, ...]) -> Any:
     """A union: one array spec (arrays that differ only in their array type merge into one),
     a structure or None, else an `AnyOf` whose members are tried in order as beartype tries
     them; members that state no array shape (`float`, `np.number` in `Float[ArrayLike, ""]`)
@@ -134,7 +162,7 @@ def _union_spec(hint: Any, args: tuple[Any, ...]
     at = [len(options) if k < 0 else k for k in at]
     others_at = tuple(at) if any(k < len(options) for k in at) else ()
     if len(options) == 1 and not others and hasattr(options[0], "optional"):
-        return dataclasses.replace(options[0], optional=optional)  # type: ignore[no-any-return]
+        return dataclasses.replace(options[0], optional=optional)
     return AnyOf(tuple(options), others, optional, others_at)
 
 
@@ -165,6 +193,11 @@ def _names_arrays(hint: Any) -> bool:
     if isinstance(hint, (list, tuple)):  # Callable's parameter list
         return any(_names_arrays(h) for h in hint)
     if is_array_hint(hint):
+        return True
+    try:
+        if pytree_spec(hint) is not None:
+            return True
+    except ContractSyntaxError:
         return True
     return any(_names_arrays(a) for a in typing.get_args(hint) if not isinstance(a, (str, int)))
 

@@ -12,7 +12,8 @@ Design rules:
   module is about to be imported by an import statement after another hook was inserted
   ahead of it. (`importlib.import_module` raises no such event: install this hook last then.)
 - Decorated: module-level functions and the methods (plain, static, class) of classes defined
-  in the module (nested classes too), whose resolved annotations hold an array spec
+  in the module (nested classes too; a dataclass's or `equinox.Module`'s `__init__` checks its
+  fields at construction, as jaxtyping's hook does with `jaxtyped`), whose resolved annotations hold an array spec
   (shapecontract's or jaxtyping's `Float[...]` ..., also inside tuples, unions, `Iterator[...]`).
   Everything else stays the same object. Functions nested in other functions, and functions
   captured by reference while the module ran (a registry, a default argument), keep the
@@ -29,6 +30,7 @@ Design rules:
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.abc
 import inspect
 import os
@@ -40,7 +42,7 @@ from collections.abc import Iterable
 from types import ModuleType, TracebackType
 from typing import Any, Literal, overload
 
-from ._decorator import _decorate
+from ._decorator import _decorate, _decorate_init
 from ._errors import ContractSyntaxError
 from ._hints import opaque_reason, spec_from_hint, yield_spec
 
@@ -278,9 +280,12 @@ def _decorate_module(module: ModuleType, hooks: list[ImportHook]) -> None:
     seen: set[int] = set()
     strict = any(h.strict for h in hooks)
 
-    def attempt(obj: Any, fn: Any, name: str) -> Any:
-        """`@contract` on `obj`; None when its contract cannot be built (recorded, warned)."""
+    def attempt(obj: Any, fn: Any, name: str, owner: Any = None) -> Any:
+        """`@contract` on `obj`; None when its contract cannot be built (recorded, warned).
+        `owner`: the dataclass whose `__init__` `obj` is (its fields are checked as such)."""
         try:
+            if owner is not None:
+                return _decorate_init(owner, obj, {})
             return _decorate(obj, (), False, {})
         except Exception as e:
             if strict:
@@ -336,7 +341,9 @@ def _decorate_module(module: ModuleType, hooks: list[ImportHook]) -> None:
                 continue
             if not verdict:
                 continue
-            new = attempt(obj, fn, name)
+            init_of = owner if (attr == "__init__" and obj is fn and isinstance(owner, type)
+                                and dataclasses.is_dataclass(owner)) else None
+            new = attempt(obj, fn, name, init_of)
             if new is None:
                 continue
             if getattr(new, "__func__", new) is fn:  # mode off: @contract returned fn itself

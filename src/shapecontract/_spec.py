@@ -22,7 +22,8 @@ from typing import Any
 from ._dims import Anon, Dim, Expr, Named, Variadic, dim_text, parse_dims
 from ._errors import ContractSyntaxError, Origin, Violation
 
-__all__ = ["AnyOf", "ArraySpec", "DictSpec", "ModelSpec", "OneOf", "SpecKind", "TupleSpec",
+__all__ = ["AnyOf", "ArraySpec", "DictSpec", "ModelSpec", "OneOf", "PyTreeSpec", "SpecKind",
+           "TupleSpec", "check_structure",
            "array_at_rank", "as_array", "iter_array_specs", "kind_of", "kind_tag", "kinds",
            "options_of", "parse_model", "primary_array", "register_kind", "shape_text",
            "spec_text"]
@@ -149,6 +150,61 @@ class AnyOf:
         parts = [spec_text(o) for o in self.options]
         parts += [getattr(o, "__name__", None) or repr(o) for o in self.others]
         return " | ".join(parts) + (" | None" if self.optional else "")
+
+
+@dataclass(frozen=True)
+class PyTreeSpec:
+    """`jaxtyping.PyTree[leaf, "T"]`: every leaf satisfies `leaf` (a spec), or, when `leaf` is
+    None, the type hint `leaf_hint` (checked as beartype checks it; `Any`: anything).
+
+    Leaves are found as jaxtyping finds them: the tree is flattened with an `is_leaf` that
+    stops at a value of the leaf's type (arrays by their type alone, not their dtype or
+    shape), then each leaf is checked in full, sharing the call's dims. `structure` (None, a
+    name `"T"`, or names `"S T"` with `...` first or last) names the tree's structure: the
+    first tree of a call with a name binds it, the others must have the same structure (see
+    `structure_pieces`). `None` is an empty tree, always accepted."""
+
+    leaf: Any
+    leaf_hint: Any = None
+    structure: str | None = None
+    optional: bool = False
+
+    def structure_pieces(self) -> tuple[tuple[str, ...], str]:
+        """The structure's names and how they compose: "name" (one name, bound by the first
+        tree), "exact", "prefix" (`"T ..."`) or "suffix" (`"... T"`)."""
+        assert self.structure is not None
+        pieces = self.structure.split()
+        if len(pieces) == 1 and pieces[0] != "...":
+            return (pieces[0],), "name"
+        if pieces[0] == "...":
+            return tuple(pieces[1:]), "suffix"
+        if pieces[-1] == "...":
+            return tuple(pieces[:-1]), "prefix"
+        return tuple(pieces), "exact"
+
+    def __str__(self) -> str:
+        leaf = spec_text(self.leaf) if self.leaf is not None else (
+            getattr(self.leaf_hint, "__name__", None) or repr(self.leaf_hint))
+        text = f"PyTree[{leaf}" + (f", {self.structure!r}]" if self.structure else "]")
+        return text + (" | None" if self.optional else "")
+
+
+def check_structure(text: str) -> str:
+    """A pytree structure string as jaxtyping reads it (stripped), or ContractSyntaxError:
+    whitespace-separated names, `...` allowed first or last."""
+    if not isinstance(text, str):
+        raise ContractSyntaxError(f"a PyTree structure is a string such as 'T', not {text!r}")
+    pieces = text.split()
+    if not pieces:
+        raise ContractSyntaxError("a PyTree structure cannot be empty", text)
+    for i, piece in enumerate(pieces):
+        if piece == "..." and i in (0, len(pieces) - 1) and len(pieces) > 1:
+            continue
+        if not piece.isidentifier():
+            raise ContractSyntaxError(
+                f"a PyTree structure is names separated by spaces ('T', 'S T', '... T'), got "
+                f"{piece!r}", text)
+    return text.strip()
 
 
 @dataclass(frozen=True)
@@ -828,6 +884,127 @@ class AnyOfKind(SpecKind):
         return AnyOf(options, tuple(others), r.get("optional", bool, False), at)
 
 
+class PyTreeKind(SpecKind):
+    """`jaxtyping.PyTree[leaf, "T"]`: leaves found and checked as jaxtyping does, sharing the
+    call's dims; structure names compared across the call (`PyTreeSpec`). Slow path only."""
+
+    cls, tag = PyTreeSpec, "pytree"
+
+    def arrays(self, spec: PyTreeSpec) -> Iterator[ArraySpec]:
+        yield from iter_array_specs(spec.leaf)
+
+    def text(self, spec: PyTreeSpec) -> str:
+        return str(spec)
+
+    def occurrences(self, spec: PyTreeSpec, definite: bool) -> list[tuple[str, bool]]:
+        kind = kind_of(spec.leaf)  # a tree may have no leaf: nothing binds for sure
+        return [] if kind is None else kind.occurrences(spec.leaf, False)
+
+    def fast(self, spec: PyTreeSpec) -> bool:
+        return False
+
+    def check(self, spec: PyTreeSpec, v: Any, loc: Any, var: str, st: Any, ctx: Any) -> None:
+        if v is None:  # an empty tree (jaxtyping accepts None for any PyTree[...])
+            return
+        backend = ctx.pytree_backend()
+        if backend is None:
+            st.violations.append(Violation(
+                loc, "type", f"{spec} is checked with jax.tree_util, and jax is not imported",
+                expected=spec, actual=type(v)))
+            return
+        st.values[var] = v
+        leaf, hint = spec.leaf, spec.leaf_hint
+
+        def is_leaf(x: Any) -> bool:
+            if leaf is None:
+                return hint is not Any and bool(ctx.hint_holds(hint, x))
+            trial = ctx.trial(st)
+            trial.types_only = True
+            ctx.check_value(leaf, x, loc, var, trial)
+            return not trial.violations
+
+        try:
+            leaves, structure = backend.tree_flatten(v, is_leaf)
+        except Exception as e:  # a node whose flattening raises
+            st.violations.append(Violation(
+                loc, "type", f"cannot flatten {type(v).__name__} as a pytree: {e}",
+                expected=spec, actual=type(v)))
+            return
+        if spec.structure is not None and not self._structure_holds(spec, structure, loc, st,
+                                                                   backend):
+            return
+        for parts, path, x in leaves:
+            where = (*loc, *parts)
+            if leaf is not None:
+                ctx.check_value(leaf, x, where, var + path, st)
+            elif hint is not Any and not ctx.hint_holds(hint, x):
+                st.violations.append(Violation(
+                    where, "type", f"expected a leaf of type {getattr(hint, '__name__', None) or hint!r}, got "
+                    f"{type(x).__name__}", expected=hint, actual=type(x)))
+
+    @staticmethod
+    def _structure_holds(spec: PyTreeSpec, structure: Any, loc: Any, st: Any,
+                         backend: Any) -> bool:
+        names, how = spec.structure_pieces()
+        if how == "name":
+            prev = st.structures.get(names[0])
+            if prev is None:
+                st.structures[names[0]] = structure
+                return True
+            if prev == structure:
+                return True
+            problem = f"its structure {structure} differs from {names[0]}={prev}"
+        else:
+            missing = [n for n in names if n not in st.structures]
+            if missing:
+                problem = (f"the structure {spec.structure!r} names {', '.join(missing)}, "
+                           "which no earlier PyTree of the call has bound")
+            elif backend.tree_fits(structure, [st.structures[n] for n in names], how):
+                return True
+            else:
+                problem = (f"its structure {structure} is not {spec.structure!r} with "
+                           + ", ".join(f"{n}={st.structures[n]}" for n in names))
+        st.violations.append(Violation(loc, "type", problem, expected=spec.structure,
+                                       actual=str(structure)))
+        return False
+
+    def to_json(self, spec: PyTreeSpec, codec: Any, dropped: list[str],
+                where: str) -> dict[str, Any]:
+        d: dict[str, Any] = {"type": self.tag}
+        if spec.leaf is not None:
+            d["leaf"] = codec.spec_to_dict(spec.leaf, dropped, where)
+        elif spec.leaf_hint is not Any:
+            ref = codec.hint_ref(spec.leaf_hint)
+            if ref is None:
+                d["leaf_hint"] = {"text": codec.hint_text(spec.leaf_hint), "check": codec.DROPPED}
+                if f"hint check of {where}" not in dropped:
+                    dropped.append(f"hint check of {where}")
+            else:
+                d["leaf_hint"] = {"text": codec.hint_text(spec.leaf_hint), "ref": ref}
+        if spec.structure is not None:
+            d["structure"] = spec.structure
+        if spec.optional:
+            d["optional"] = True
+        return d
+
+    def from_json(self, r: Any, where: str, codec: Any) -> PyTreeSpec:
+        raw_leaf = r.get("leaf", dict, None, allow_none=True)
+        leaf = None if raw_leaf is None else codec.read_spec(raw_leaf, f"{where} leaf")
+        hint: Any = Any
+        raw_hint = r.get("leaf_hint", dict, None, allow_none=True)
+        if raw_hint is not None:
+            if leaf is not None:
+                raise ContractSyntaxError(f"{where}: a pytree has a leaf spec or a leaf_hint")
+            h = codec.reader(raw_hint, f"{where} leaf_hint")
+            text, ref = h.get("text", str), h.get("ref", str, None, allow_none=True)
+            found = codec.resolve_hint(ref, where) if ref else None
+            hint = codec.unchecked(text) if found is None else found
+        structure = r.get("structure", str, None, allow_none=True)
+        return PyTreeSpec(leaf, None if leaf is not None else hint,
+                          None if structure is None else check_structure(structure),
+                          r.get("optional", bool, False))
+
+
 def _others_hold(hints: tuple[Any, ...], v: Any) -> bool:
     if not hints:
         return False
@@ -855,5 +1032,6 @@ def _bearable(hints: tuple[Any, ...]) -> Callable[[Any], bool]:
     return bearable
 
 
-for _kind in (ArrayKind(), OneOfKind(), AnyOfKind(), TupleKind(), DictKind(), ModelKind()):
+for _kind in (ArrayKind(), OneOfKind(), AnyOfKind(), TupleKind(), DictKind(), ModelKind(),
+              PyTreeKind()):
     register_kind(_kind)

@@ -18,7 +18,7 @@ import sys
 from typing import Any
 
 __all__ = ["Backend", "BrokenShape", "backend_of", "backends", "compiler_escape", "defer_check",
-           "dtype_name", "dtype_of", "internal_modules", "is_array", "json_names",
+           "dtype_name", "dtype_of", "internal_modules", "is_array", "json_names", "pytree_backend",
            "register_backend", "shape_of", "trusted"]
 
 # Sets the compiled fast path tests with `in`. Only the slow path adds to them, and only what
@@ -78,6 +78,20 @@ class Backend:
 
     def array_types(self) -> tuple[type, ...]:
         return ()
+
+    # Pytrees (`jaxtyping.PyTree[...]`), for a framework that defines them (jax).
+    def tree_flatten(self, tree: Any, is_leaf: Any) -> tuple[list[tuple[tuple[Any, ...], str,
+                                                                       Any]], Any] | None:
+        """`tree`'s leaves (`is_leaf` stops the walk at a subtree) as (location parts, the
+        path as Python text such as `['a'][0]` or `.weight`, leaf), and its structure (compared
+        with `==`); None: this framework has no pytrees."""
+        return None
+
+    def tree_fits(self, tree_structure: Any, pieces: list[Any], how: str) -> bool:
+        """Whether a structure is the composition of `pieces` (each a structure bound to a
+        name): `how` is "exact", "prefix" (`"T ..."`: the tree is a prefix of it) or "suffix"
+        (`"... T"`: its lower levels are the composition)."""
+        return False
 
     def shape(self, x: Any) -> tuple[int | None, ...] | None:
         return tuple(s if type(s) is int else None for s in x.shape)
@@ -248,6 +262,15 @@ def defer_check(values: list[Any], owner: Any, check: Any) -> bool:
 class BrokenShape(Exception):
     """An object that has a `.shape`/`.dtype` that cannot be read as one (it raises, is None,
     holds a string, a negative size...): the slow path turns it into a violation."""
+
+
+def pytree_backend() -> Backend | None:
+    """The backend that flattens pytrees, if its framework is imported (none is imported here:
+    a `PyTree[...]` annotation exists only once its framework is)."""
+    for b in _BACKENDS:
+        if b.module in sys.modules and type(b).tree_flatten is not Backend.tree_flatten:
+            return b
+    return None
 
 
 def is_array(x: Any) -> bool:
