@@ -31,6 +31,7 @@ from ._errors import (
     Violation,
 )
 from ._guard import guard, unguard
+from .explain import explain, install, load_ipython_extension, unload_ipython_extension
 from ._hook import ImportHookWarning, hooked, install_import_hook
 from ._types import Array
 from .frameworks import contract_of
@@ -141,15 +142,19 @@ __all__ = [
     "config",
     "contract",
     "contract_of",
+    "explain",
     "get_mode",
     "guard",
     "hooked",
     "infer",
+    "install",
     "install_import_hook",
+    "load_ipython_extension",
     "picture",
     "port",
     "reset_mode",
     "scoped",
     "unguard",
+    "unload_ipython_extension",
     "validate",
 ]

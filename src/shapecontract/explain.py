@@ -163,9 +163,9 @@ def _keras(exc: BaseException, steps: list[Step]) -> ShapeContractError | None:
 
     v = base.violations[0]
     fixes = []
-    for code, op, edits in _keras_candidates(kind_of, who, chain, layer, v):
+    for text, code, op, edits in _keras_candidates(kind_of, who, chain, layer, v):
         if _keras_builds(keras, model_layers, edits):
-            fixes.append(Fix(code, "alternative", code.split(": ", 1)[-1], op))
+            fixes.append(Fix(f"{text}: {code}", "alternative", code, op))
         if len(fixes) >= 2:
             break
     if not fixes:
@@ -213,7 +213,7 @@ Edits = dict[int, dict[str, Any]]
 
 def _keras_candidates(kind_of: Callable[[Any], Any], who: Callable[[Any], str], chain: list[Any],
                       layer: Any, v: Violation
-                      ) -> Iterator[tuple[str, SetSetting, Edits]]:
+                      ) -> Iterator[tuple[str, str, SetSetting, Edits]]:
     """Settings that could give `layer` what it takes: a layer before it that drops an axis
     (its rank knobs, nearest first), and the declared input with the axis it misses."""
     for before in reversed(chain[1:]):
@@ -224,7 +224,7 @@ def _keras_candidates(kind_of: Callable[[Any], Any], who: Callable[[Any], str], 
             if isinstance(value, bool):
                 op = SetSetting(who(before), type(before).__name__, knob.name, not value)
                 code = kind.setting(before, **{knob.name: not value})
-                yield (f"build {who(before)} with {knob.code(not value)}: {code}", op,
+                yield (f"build {who(before)} with {knob.code(not value)}", code, op,
                        {id(before): {knob.name: not value}})
     if v.kind == "rank" and isinstance(v.expected, int) and isinstance(v.actual, int) and (
             v.expected == v.actual + 1):
@@ -236,9 +236,9 @@ def _keras_candidates(kind_of: Callable[[Any], Any], who: Callable[[Any], str], 
             new = (*batch_shape[:at], 1, *batch_shape[at:])
             shape = tuple(new[1:])
             op = SetSetting("the model's input", "Input", "shape", shape)
-            data = InsertAxis(at).index("x")
+            data = InsertAxis(at, len(new)).index("x")
             yield (f"declare the input with the axis {who(layer)} misses (the data then needs it "
-                   f"too: {data}): keras.Input({shape!r})", op,
+                   f"too: {data})", f"keras.Input({shape!r})", op,
                    {id(chain[0]): {"batch_shape": new}})
 
 
