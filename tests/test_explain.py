@@ -21,10 +21,10 @@ import pytest
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
-import shapecontract  # noqa: E402
-from shapecontract import ShapeContractError, explain  # noqa: E402
-from shapecontract.explain import Fresh  # noqa: E402
-from shapecontract.fixes import Permute, SetSetting  # noqa: E402
+import shapecontract
+from shapecontract import ShapeContractError, explain
+from shapecontract.explain import Fresh
+from shapecontract.fixes import Permute, SetSetting
 
 SRC = str(Path(__file__).resolve().parent.parent / "src")
 pytest_plugins = ["pytester"]

@@ -31,9 +31,9 @@ from ._errors import (
     Violation,
 )
 from ._guard import guard, unguard
-from .explain import explain, install, load_ipython_extension, unload_ipython_extension
 from ._hook import ImportHookWarning, hooked, install_import_hook
 from ._types import Array
+from .explain import explain, install, load_ipython_extension, unload_ipython_extension
 from .frameworks import contract_of
 from .pipeline import Compatibility, ValidationReport, compatible, validate
 

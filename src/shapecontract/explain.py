@@ -94,7 +94,7 @@ def _steps(tb: TracebackType | None) -> list[Step]:
 def _is_library(frame: FrameType) -> bool:
     name = frame.f_code.co_filename.replace("\\", "/")
     return ("/site-packages/" in name or "/dist-packages/" in name or name.startswith("<frozen")
-            or "/shapecontract/" in name and "/tests/" not in name)
+            or ("/shapecontract/" in name and "/tests/" not in name))
 
 
 def _where(steps: list[Step], before: int | None = None) -> tuple[str, int, str] | None:
@@ -171,7 +171,7 @@ def _keras(exc: BaseException, steps: list[Step]) -> ShapeContractError | None:
     if not fixes:
         return None
     before = chain[-1]
-    got = tuple(x.shape)
+    got = tuple(getattr(x, "shape", ()))
     message = (f"{who(layer)} takes {v.contract or 'another shape'}; "
                f"{who(before)} before it gives {_shape(got)}: {v.message}")
     origin = Origin.of_layer(who(layer), "input_spec", str(layer.input_spec))
@@ -292,9 +292,9 @@ def _torch(exc: BaseException, steps: list[Step]) -> ShapeContractError | None:
 
     def var(value: Any, fallback: str) -> str:
         if caller is not None:
-            for k, v in caller.f_locals.items():
-                if v is value and k != "self":
-                    return k
+            for k, local in caller.f_locals.items():
+                if local is value and k != "self":
+                    return str(k)
         return fallback
 
     def run(pre: Callable[..., Any] | None = None, new: Any = None) -> bool:
@@ -323,10 +323,10 @@ def _torch(exc: BaseException, steps: list[Step]) -> ShapeContractError | None:
     for position, changes, op, text in _data_candidates(base, names, args):
         def pre(m: Any, a: tuple[Any, ...], kw: dict[str, Any], position: int = position,
                 changes: list[tuple[tuple[Any, ...], Op]] = changes) -> Any:
-            a = list(a)
+            items = list(a)
             for sub, change in changes:
-                a[position] = _apply_at(a[position], sub, change)
-            return tuple(a), kw
+                items[position] = _apply_at(items[position], sub, change)
+            return tuple(items), kw
         if run(pre):
             name = var(args[position], names[position])
             if isinstance(op, Fresh):
@@ -340,7 +340,7 @@ def _torch(exc: BaseException, steps: list[Step]) -> ShapeContractError | None:
                 fixes.append(Fix(f"{text}: {code} (before calling {label})",
                                  _fix_kind(base, op), code, op))
     if not fixes:  # the module built for what it was given
-        for v, knob, value in _knob_candidates(kind_of(module), module, base):
+        for _, knob, value in _knob_candidates(kind_of(module), module, base):
             try:
                 values = {**kind_of(module).knob_values(module), knob: value}
                 new = type(module)(**values).to(next(module.parameters()).dtype)
@@ -528,7 +528,7 @@ def run_script(path: str, argv: list[str]) -> int:
             return code or 0
         print(code, file=sys.stderr)
         return 1
-    except BaseException as e:  # noqa: BLE001 - the script's own error, shown and explained
+    except BaseException as e:
         if isinstance(e, KeyboardInterrupt):
             raise
         traceback.print_exception(type(e), e, _user_tb(e.__traceback__))
