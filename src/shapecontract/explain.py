@@ -26,6 +26,7 @@ import contextlib
 import copy
 import inspect
 import linecache
+import os
 import re
 import sys
 import traceback
@@ -102,7 +103,11 @@ def _where(steps: list[Step], before: int | None = None) -> tuple[str, int, str]
     for frame, line in reversed(steps[:before]):
         if not _is_library(frame):
             name = frame.f_code.co_filename
-            return name, line, linecache.getline(name, line).strip()
+            source = linecache.getline(name, line).strip()
+            with contextlib.suppress(ValueError):  # another drive
+                relative = os.path.relpath(name)
+                name = name if relative.startswith("..") else relative
+            return name, line, source
     return None
 
 
@@ -357,8 +362,6 @@ def _torch(exc: BaseException, steps: list[Step]) -> ShapeContractError | None:
         return None
     v0 = base.violations[0]
     message = f"{label} rejects its input: {v0.message}"
-    if where is not None:
-        message += f" (called at line {where[1]}: {where[2]})"
     notes = [f"PyTorch raised {_headline(exc)}"]
     if where is not None:
         notes.append(f"at {where[0]}:{where[1]}: {where[2]}")
@@ -514,7 +517,6 @@ def unload_ipython_extension(ip: Any) -> None:
 def run_script(path: str, argv: list[str]) -> int:
     """Run `path` as `__main__` with `argv` (as `python path argv...` would); an uncaught
     exception is shown with its traceback, then explained; exit code 1. Returns the code."""
-    import os
     import runpy
 
     saved_argv, saved_path = sys.argv[:], sys.path[:]
