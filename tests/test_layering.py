@@ -21,7 +21,7 @@ LAYERS: dict[str, float] = {
     "frameworks": 6,
     # L7 has floors: streams, port, picture < guard < decorator < what decorates for you
     "pipeline": 7.0, "_validate": 7.0, "_compatible": 7.0, "port": 7.0, "picture": 7.0,
-    "repair": 7.0, "_proven": 7.05,
+    "repair": 7.0, "explain": 7.0, "_proven": 7.05,
     "_guard": 7.1,
     "_decorator": 7.2,
     "infer": 7.3, "demo": 7.3,

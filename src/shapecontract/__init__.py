@@ -34,6 +34,7 @@ from ._errors import (
 from ._guard import guard, unguard
 from ._hook import ImportHookWarning, hooked, install_import_hook
 from ._types import Array
+from .explain import explain, install, load_ipython_extension, unload_ipython_extension
 from .frameworks import contract_of
 from .pipeline import Compatibility, ValidationReport, compatible, validate
 
@@ -142,15 +143,19 @@ __all__ = [
     "config",
     "contract",
     "contract_of",
+    "explain",
     "get_mode",
     "guard",
     "hooked",
     "infer",
+    "install",
     "install_import_hook",
+    "load_ipython_extension",
     "picture",
     "port",
     "reset_mode",
     "scoped",
     "unguard",
+    "unload_ipython_extension",
     "validate",
 ]

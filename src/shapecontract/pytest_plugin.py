@@ -57,6 +57,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "were called (as --cov-fail-under does for lines); turns coverage on")
     parser.addini("shapecontract", type="bool", default=False,
                   help="as --shapecontract: raise mode for the session, and coverage")
+    parser.addini("shapecontract_explain", type="bool", default=True,
+                  help="add shapecontract's explanation of a framework's shape error to the "
+                       "report of the test it failed (default true)")
 
 
 def _start(config: pytest.Config, options: Any) -> None:
@@ -130,6 +133,22 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     bad = item.stash.get(_BAD_MARKER, None)
     if bad is not None:
         pytest.fail(bad, pytrace=False)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """A test failing with a framework's shape error that `shapecontract.explain` understands
+    gets the explanation as a section of its report (`shapecontract explanation`)."""
+    outcome = yield
+    report = outcome.get_result()
+    excinfo = call.excinfo
+    if not report.failed or excinfo is None or not item.config.getini("shapecontract_explain"):
+        return
+    from .explain import explanation_text
+
+    text = explanation_text(excinfo.value)
+    if text is not None:
+        report.sections.append(("shapecontract explanation", text))
 
 
 def coverage_report(session: _coverage.Session) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from .commands import (
     cmd_infer,
     cmd_inspect,
     cmd_port,
+    cmd_run,
     cmd_scaffold,
     cmd_validate,
     package_version,
@@ -141,6 +142,17 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument("--diff", action="store_true", help="print the patch, change nothing")
     what.add_argument("--apply", action="store_true", help="write the patch into the source")
     s.set_defaults(run=cmd_infer)
+
+    s = sub.add_parser("run", help="run a script, explaining a framework's shape error",
+                       description="Run SCRIPT as __main__ with ARGS (as python SCRIPT ARGS "
+                                   "would). An uncaught Keras, TensorFlow or PyTorch shape error "
+                                   "is shown with its traceback, then explained: the layer, the "
+                                   "axis, expected vs got, and fixes proven on a copy of the "
+                                   "model. Exit code: the script's, 1 on an uncaught error.")
+    s.add_argument("script", metavar="SCRIPT", help="the Python file to run")
+    s.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS",
+                   help="the script's own arguments")
+    s.set_defaults(run=cmd_run)
 
     s = sub.add_parser("demo", help="run the seed scenarios",
                        description="The seed scenarios, each caught before a model runs.")

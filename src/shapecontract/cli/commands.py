@@ -272,6 +272,15 @@ def cmd_infer(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run a script as `__main__`; its uncaught error is shown, then explained (exit code 1)."""
+    if not os.path.isfile(args.script):
+        raise UsageError(f"{args.script}: no such file")
+    from ..explain import run_script
+
+    return run_script(args.script, list(args.args))
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     with quiet_stderr():

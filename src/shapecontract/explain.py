@@ -1,0 +1,549 @@
+"""Post-mortem explanations (layer L7): a framework's own shape error, read from its traceback.
+
+Design rules:
+- `explain(exc)` reads only the objects on `exc.__traceback__`: Keras's input check names the
+  layer it refused (`layer_name`) and holds the symbolic input; Keras's call wrapper and a
+  Sequential being built hold the layer objects; torch's `Module._call_impl` frames hold every
+  module on the stack with the arguments it was called with. The innermost user frame gives the
+  file and line.
+- What the layer expects is the library's own knowledge: `contract_of(layer).check(input)` gives
+  the violation (axis, expected, actual, origin) and its fixes; the layer kinds' knobs give the
+  settings that could change it.
+- Nothing is guessed: every suggestion is proven on a copy before it is shown. A Keras model is
+  rebuilt from its layers' configs with the change (the whole Sequential, or the chain of layers
+  from the input to the failing one) and must build; a torch step is re-run from the outermost
+  module on the stack, on a deep copy, with the change applied at the failing module (a forward
+  pre-hook changing its input, or the module rebuilt with a knob changed), and must run. No
+  proven change, or no failing layer the library knows: `None`.
+- Nothing is kept: frames, models and arrays are dropped when `explain` returns (the result holds
+  shapes and settings only). The hooks (`install`, `load_ipython_extension`, the `run` command,
+  the pytest plugin) call `explain` after the framework's own traceback is shown.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import inspect
+import linecache
+import os
+import re
+import sys
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from types import FrameType, TracebackType
+from typing import Any
+
+from ._errors import Fix, Origin, ShapeContractError, Violation
+from .fixes import InsertAxis, Op, SetSetting
+from .frameworks import contract_of
+
+__all__ = ["Fresh", "explain", "install", "load_ipython_extension", "uninstall",
+           "unload_ipython_extension"]
+
+
+@dataclass(frozen=True)
+class Fresh(Op):
+    """A new all-zeros state of `shape` in place of an all-zeros one of another shape (a
+    recurrent layer's `h0` made for another batch size): the same values, the right shape."""
+
+    shape: tuple[int, ...]
+
+    def apply(self, x: Any) -> Any:
+        import torch  # applied to a torch state that exists, never on import
+
+        return torch.zeros(self.shape, dtype=x.dtype, device=x.device)
+
+    def code(self, var: str, be: Any = None) -> str:
+        return f"torch.zeros({', '.join(map(str, self.shape))})"
+
+
+Step = tuple[Any, int]
+"""A traceback entry: (frame, the line it was at)."""
+
+
+def explain(exc: BaseException) -> ShapeContractError | None:
+    """`exc`, a Keras, TensorFlow or PyTorch shape error, as a `ShapeContractError`: which layer
+    refused which axis, what it expected and where that comes from, with fixes proven on a
+    copy of the model. None when the library cannot say anything proven. A ShapeContractError
+    is returned as it is. Never raises."""
+    if isinstance(exc, ShapeContractError):
+        return exc
+    steps = _steps(exc.__traceback__)
+    try:
+        for reader in (_keras, _torch):
+            try:
+                err = reader(exc, steps)
+            except Exception:  # explaining must never fail the program it explains
+                err = None
+            if err is not None:
+                return err
+        return None
+    finally:
+        del steps
+
+
+def _steps(tb: TracebackType | None) -> list[Step]:
+    out = []
+    while tb is not None:
+        out.append((tb.tb_frame, tb.tb_lineno))
+        tb = tb.tb_next
+    return out
+
+
+def _is_library(frame: FrameType) -> bool:
+    name = frame.f_code.co_filename.replace("\\", "/")
+    return ("/site-packages/" in name or "/dist-packages/" in name or name.startswith("<frozen")
+            or ("/shapecontract/" in name and "/tests/" not in name))
+
+
+def _where(steps: list[Step], before: int | None = None) -> tuple[str, int, str] | None:
+    """(file, line, source) of the innermost user frame (before step `before`)."""
+    for frame, line in reversed(steps[:before]):
+        if not _is_library(frame):
+            name = frame.f_code.co_filename
+            source = linecache.getline(name, line).strip()
+            with contextlib.suppress(ValueError):  # another drive
+                relative = os.path.relpath(name)
+                name = name if relative.startswith("..") else relative
+            return name, line, source
+    return None
+
+
+def _headline(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"
+
+
+def _finish(base: ShapeContractError, function: str, message: str, origin: Origin | None,
+            fixes: list[Fix], notes: list[str]) -> ShapeContractError:
+    first, *rest = base.violations
+    v = replace(first, message=message, origin=origin or first.origin, suggestions=fixes,
+                explained=True)
+    others = [replace(r, suggestions=[], explained=True) for r in rest]
+    return ShapeContractError([v, *others], function, base.bindings, notes)
+
+
+# ---------------------------------------------------------------------------------- Keras
+def _keras(exc: BaseException, steps: list[Step]) -> ShapeContractError | None:
+    keras = sys.modules.get("keras")
+    if keras is None:
+        return None
+    layer_name, x = None, None
+    for frame, _ in reversed(steps):  # Keras's input check names the layer and holds the input
+        loc = frame.f_locals
+        if frame.f_code.co_name == "assert_input_compatibility" and "layer_name" in loc:
+            layer_name, x = loc.get("layer_name"), loc.get("x")
+            break
+    if layer_name is None or not hasattr(x, "shape"):
+        return None
+    found: list[Any] = []
+    sequential = None
+    for frame, _ in steps:
+        loc = frame.f_locals
+        args = loc.get("args")
+        for value in (loc.get("self"), loc.get("layer"),
+                      args[0] if isinstance(args, tuple) and args else None):
+            if isinstance(value, keras.Layer) and all(value is not f for f in found):
+                found.append(value)
+                if isinstance(value, keras.Sequential):
+                    sequential = value
+                    found += list(value._layers)
+    layer = next((f for f in reversed(found) if f.name == layer_name), None)
+    if layer is None:
+        return None
+    try:
+        contract_of(layer).check(x)
+    except ShapeContractError as e:
+        base = e
+    else:
+        return None
+    chain = _chain(keras, x)
+    if chain is None:
+        return None
+    model_layers = list(sequential._layers) if sequential is not None and any(
+        m is layer for m in sequential._layers) else [*chain, layer]
+    from .frameworks.keras.layers import kind_of, who
+
+    v = base.violations[0]
+    fixes = []
+    for text, code, op, edits in _keras_candidates(kind_of, who, chain, layer, v):
+        if _keras_builds(keras, model_layers, edits):
+            fixes.append(Fix(f"{text}: {code}", "alternative", code, op))
+        if len(fixes) >= 2:
+            break
+    if not fixes:
+        return None
+    before = chain[-1]
+    got = tuple(getattr(x, "shape", ()))
+    message = (f"{who(layer)} takes {v.contract or 'another shape'}; "
+               f"{who(before)} before it gives {_shape(got)}: {v.message}")
+    origin = Origin.of_layer(who(layer), "input_spec", str(layer.input_spec))
+    where = _where(steps)
+    notes = [f"Keras raised {_headline(exc)}"]
+    if where is not None:
+        notes.append(f"at {where[0]}:{where[1]}: {where[2]}")
+    scope = "the whole Sequential" if sequential is not None else (
+        f"the layers from the input to {who(layer)}")
+    notes.append(f"each fix was proven by rebuilding {scope} from its layers' configs with it")
+    return _finish(base, who(layer), message, origin, fixes, notes)
+
+
+def _shape(shape: tuple[Any, ...]) -> str:
+    items = ["None" if s is None else str(s) for s in shape]
+    return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+
+
+def _chain(keras: Any, x: Any) -> list[Any] | None:
+    """The layers from the input layer to the one that made `x`, along a single-input path."""
+    out: list[Any] = []
+    while True:
+        history = getattr(x, "_keras_history", None)
+        if history is None:
+            return None
+        op = history.operation
+        out.insert(0, op)
+        if type(op).__name__ == "InputLayer":
+            return out
+        node = op._inbound_nodes[history.node_index]
+        tensors = list(node.input_tensors)
+        if len(tensors) != 1 or len(out) > 200:
+            return None
+        x = tensors[0]
+
+
+Edits = dict[int, dict[str, Any]]
+
+
+def _keras_candidates(kind_of: Callable[[Any], Any], who: Callable[[Any], str], chain: list[Any],
+                      layer: Any, v: Violation
+                      ) -> Iterator[tuple[str, str, SetSetting, Edits]]:
+    """Settings that could give `layer` what it takes: a layer before it that drops an axis
+    (its rank knobs, nearest first), and the declared input with the axis it misses."""
+    for before in reversed(chain[1:]):
+        kind = kind_of(before)
+        values = kind.knob_values(before)
+        for knob in kind.knobs_for("rank"):
+            value = values.get(knob.name)
+            if isinstance(value, bool):
+                op = SetSetting(who(before), type(before).__name__, knob.name, not value)
+                code = kind.setting(before, **{knob.name: not value})
+                yield (f"build {who(before)} with {knob.code(not value)}", code, op,
+                       {id(before): {knob.name: not value}})
+    if v.kind == "rank" and isinstance(v.expected, int) and isinstance(v.actual, int) and (
+            v.expected == v.actual + 1):
+        cfg = chain[0].get_config()
+        batch_shape = tuple(cfg.get("batch_shape") or ())
+        if batch_shape:
+            at = v.axis if isinstance(v.axis, int) and 0 < v.axis <= len(batch_shape) else len(
+                batch_shape)
+            new = (*batch_shape[:at], 1, *batch_shape[at:])
+            shape = tuple(new[1:])
+            op = SetSetting("the model's input", "Input", "shape", shape)
+            data = InsertAxis(at, len(new)).index("x")
+            yield (f"declare the input with the axis {who(layer)} misses (the data then needs it "
+                   f"too: {data})", f"keras.Input({shape!r})", op,
+                   {id(chain[0]): {"batch_shape": new}})
+
+
+def _keras_builds(keras: Any, layers: list[Any], edits: Edits) -> bool:
+    """Whether the layers, rebuilt from their configs with `edits`, build one after another."""
+    from .frameworks.keras.verdict import no_trace
+
+    try:
+        with no_trace():
+            fresh = [type(layer).from_config({**layer.get_config(), **edits.get(id(layer), {})})
+                     for layer in layers]
+            t = fresh[0].output
+            for layer in fresh[1:]:
+                t = layer(t)
+    except Exception:
+        return False
+    return True
+
+
+# ---------------------------------------------------------------------------------- torch
+def _torch(exc: BaseException, steps: list[Step]) -> ShapeContractError | None:
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return None
+    calls = [(i, frame.f_locals["self"], frame.f_locals.get("args", ()),
+              frame.f_locals.get("kwargs") or {})
+             for i, (frame, _) in enumerate(steps)
+             if frame.f_code.co_name == "_call_impl"
+             and isinstance(frame.f_locals.get("self"), torch.nn.Module)]
+    if not calls:
+        return None
+    index, module, args, kwargs = calls[-1]
+    _, root, root_args, root_kwargs = calls[0]
+    from .frameworks.torch.layers import kind_of, rule_of, torch_class
+
+    if rule_of(module) is None:
+        return None
+    try:
+        contract_of(module).check(*args, **kwargs)
+    except ShapeContractError as e:
+        base = e
+    else:
+        return None
+    path = next((n for n, m in root.named_modules() if m is module), None)
+    if path is None:
+        return None
+    label = f"{torch_class(module)} '{path or type(module).__name__}'"
+    where = _where(steps, index)
+    caller = next((f for f, _ in reversed(steps[:index]) if not _is_library(f)), None)
+    names = list(inspect.signature(module.forward).parameters)
+
+    def var(value: Any, fallback: str) -> str:
+        if caller is not None:
+            for k, local in caller.f_locals.items():
+                if local is value and k != "self":
+                    return str(k)
+        return fallback
+
+    def run(pre: Callable[..., Any] | None = None, new: Any = None) -> bool:
+        try:
+            twin = copy.deepcopy(root)
+            if new is not None:
+                if not path:
+                    twin = new
+                else:
+                    parent, _, attr = path.rpartition(".")
+                    setattr(twin.get_submodule(parent) if parent else twin, attr, new)
+            sub = twin.get_submodule(path) if path else twin
+            handle = sub.register_forward_pre_hook(pre, with_kwargs=True) if pre else None
+            try:
+                with torch.no_grad():
+                    twin(*root_args, **root_kwargs)
+            finally:
+                if handle is not None:
+                    handle.remove()
+        except Exception:
+            return False
+        return True
+
+    fixes: list[Fix] = []
+    # the data at the failing module: the contract's own operations, then fresh states
+    for position, changes, op, text in _data_candidates(base, names, args):
+        def pre(m: Any, a: tuple[Any, ...], kw: dict[str, Any], position: int = position,
+                changes: list[tuple[tuple[Any, ...], Op]] = changes) -> Any:
+            items = list(a)
+            for sub, change in changes:
+                items[position] = _apply_at(items[position], sub, change)
+            return tuple(items), kw
+        if run(pre):
+            name = var(args[position], names[position])
+            if isinstance(op, Fresh):
+                code = _fresh_code(op, base.violations, names, args, var)
+                targets = ", ".join(name + "".join(f"[{s}]" for s in sub) for sub, _ in changes)
+                text = f"{text}; make {targets} per call"
+                fixes.append(Fix(f"{text}: {code} (each)", "alternative", code, op))
+            else:
+                target = name + "".join(f"[{s}]" for s in changes[0][0])
+                code = op.code(target, _backend(args[position]))
+                fixes.append(Fix(f"{text}: {code} (before calling {label})",
+                                 _fix_kind(base, op), code, op))
+    if not fixes:  # the module built for what it was given
+        for _, knob, value in _knob_candidates(kind_of(module), module, base):
+            try:
+                values = {**kind_of(module).knob_values(module), knob: value}
+                new = type(module)(**values).to(next(module.parameters()).dtype)
+            except Exception:
+                continue
+            if run(new=new):
+                code = f"nn.{type(module).__name__}(" + ", ".join(
+                    f"{k}={val!r}" for k, val in values.items()) + ")"
+                fixes.append(Fix(f"build {label} for its input, {knob}={value}: "
+                                 f"self.{path} = {code}" if path else code, "alternative",
+                                 code, SetSetting(label, type(module).__name__, knob, value)))
+                break
+    if not fixes:
+        return None
+    v0 = base.violations[0]
+    message = f"{label} rejects its input: {v0.message}"
+    notes = [f"PyTorch raised {_headline(exc)}"]
+    if where is not None:
+        notes.append(f"at {where[0]}:{where[1]}: {where[2]}")
+    notes.append(f"each fix was proven by re-running {type(root).__name__} on a copy with it, "
+                 "on the call that failed")
+    return _finish(base, label, message, None, fixes, notes)
+
+
+def _backend(value: Any) -> Any:
+    from .backends import backend_of
+
+    return backend_of(value)
+
+
+def _fix_kind(base: ShapeContractError, op: Op) -> str:
+    for v in base.violations:
+        for s in v.suggestions:
+            if s.op == op:
+                return str(s.kind)
+    return "alternative"
+
+
+def _apply_at(value: Any, sub: tuple[Any, ...], op: Op) -> Any:
+    """`op` applied to `value`, or to its item at `sub` (a state inside a tuple)."""
+    if not sub:
+        return op.apply(value)
+    items = list(value)
+    items[sub[0]] = _apply_at(items[sub[0]], sub[1:], op)
+    return type(value)(items) if isinstance(value, tuple) else items
+
+
+def _item(value: Any, sub: tuple[Any, ...]) -> Any:
+    for s in sub:
+        value = value[s]
+    return value
+
+
+def _data_candidates(base: ShapeContractError, names: list[str], args: tuple[Any, ...]
+                     ) -> Iterator[tuple[int, list[tuple[tuple[Any, ...], Op]], Op, str]]:
+    """(argument position, [(item path, op)], the op shown, why): the operations the
+    contract's own fixes carry, then, per argument, fresh all-zeros states in the size expected
+    in place of all-zeros ones made for another size (an `h0` made for another batch)."""
+    fresh: dict[int, list[tuple[tuple[Any, ...], Op]]] = {}
+    why: dict[int, str] = {}
+    for v in base.violations:
+        if len(v.location) < 2 or v.location[0] != "argument" or v.location[1] not in names:
+            continue
+        position = names.index(v.location[1])
+        if not 0 <= position < len(args):
+            continue
+        for s in v.suggestions:
+            if s.op is not None and not isinstance(s.op, SetSetting):
+                yield position, [(v.location[2:], s.op)], s.op, str(s).split(";")[0]
+        value = _item(args[position], v.location[2:])
+        if (v.kind == "dim" and isinstance(v.axis, int) and isinstance(v.expected, int)
+                and v.location[2:] and hasattr(value, "shape") and not bool(value.any())):
+            shape = list(value.shape)
+            shape[v.axis] = v.expected
+            fresh.setdefault(position, []).append((v.location[2:], Fresh(tuple(shape))))
+            why.setdefault(position, f"{v.slot} is all zeros made for {v.dim or 'axis'}="
+                                     f"{v.actual}, this call has {v.expected}")
+    for position, changes in fresh.items():
+        ops = {op for _, op in changes}
+        if len(ops) == 1:  # one op shown for every item it changes
+            yield position, changes, changes[0][1], why[position]
+
+
+_BOUND = re.compile(r"argument (\w+) axis (\d+)$")
+
+
+def _fresh_code(op: Fresh, violations: list[Violation], names: list[str],
+                args: tuple[Any, ...], var: Callable[[Any, str], str]) -> str:
+    """`torch.zeros(1, x.size(0), 64)`: the size taken from the argument that binds it."""
+    parts = [str(s) for s in op.shape]
+    v = violations[0]
+    m = _BOUND.search(str(v.origin or ""))
+    if m is not None and m.group(1) in names and isinstance(v.axis, int):
+        position = names.index(m.group(1))
+        if position < len(args):
+            parts[v.axis] = f"{var(args[position], m.group(1))}.size({m.group(2)})"
+    return f"torch.zeros({', '.join(parts)})"
+
+
+def _knob_candidates(kind: Any, module: Any, base: ShapeContractError
+                     ) -> Iterator[tuple[Violation, str, Any]]:
+    """The module's input knob the violation's origin names, set to what it was given."""
+    for v in base.violations:
+        attribute = getattr(v.origin, "attribute", None) or str(v.origin or "").rpartition(" ")[2]
+        if v.kind != "dim" or not isinstance(v.actual, int):
+            continue
+        for knob in kind.knobs:
+            if knob.name == attribute and knob.side == "input":
+                yield v, knob.name, v.actual
+
+
+# ---------------------------------------------------------------------------------- hooks
+def explanation_text(exc: BaseException) -> str | None:
+    """What the hooks print after a framework's traceback, or None."""
+    if isinstance(exc, ShapeContractError):
+        return None  # it explains itself
+    err = explain(exc)
+    if err is None:
+        return None
+    return "shapecontract explains the error above:\n" + str(err)
+
+
+def _print_explanation(exc: BaseException, stream: Any = None) -> None:
+    text = explanation_text(exc)
+    if text is not None:
+        print(text, file=stream or sys.stderr)
+
+
+def _excepthook(etype: type[BaseException], value: BaseException,
+                tb: TracebackType | None) -> None:
+    previous = getattr(_excepthook, "previous", sys.__excepthook__)
+    previous(etype, value, tb)
+    with contextlib.suppress(Exception):
+        _print_explanation(value)
+
+
+def install() -> None:
+    """Explain uncaught framework errors: `sys.excepthook` prints the framework's traceback,
+    then the explanation (when `explain` has one). Calling it again changes nothing."""
+    if sys.excepthook is not _excepthook:
+        _excepthook.previous = sys.excepthook  # type: ignore[attr-defined]
+        sys.excepthook = _excepthook
+
+
+def uninstall() -> None:
+    """Restore the `sys.excepthook` that `install` replaced."""
+    if sys.excepthook is _excepthook:
+        sys.excepthook = getattr(_excepthook, "previous", sys.__excepthook__)
+
+
+def _ipython_handler(shell: Any, etype: type[BaseException], value: BaseException,
+                     tb: TracebackType | None, tb_offset: int | None = None) -> Any:
+    shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
+    with contextlib.suppress(Exception):
+        _print_explanation(value, sys.stdout)
+
+
+def load_ipython_extension(ip: Any) -> None:
+    """`%load_ext shapecontract`: each exception a cell raises is shown as IPython shows it,
+    then explained (`explain`)."""
+    ip.set_custom_exc((Exception,), _ipython_handler)
+
+
+def unload_ipython_extension(ip: Any) -> None:
+    """`%unload_ext shapecontract`: IPython's own handling again."""
+    ip.set_custom_exc((), None)
+
+
+def run_script(path: str, argv: list[str]) -> int:
+    """Run `path` as `__main__` with `argv` (as `python path argv...` would); an uncaught
+    exception is shown with its traceback, then explained; exit code 1. Returns the code."""
+    import runpy
+
+    saved_argv, saved_path = sys.argv[:], sys.path[:]
+    sys.argv = [path, *argv]
+    sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
+    try:
+        runpy.run_path(path, run_name="__main__")
+    except SystemExit as e:
+        code = e.code
+        if code is None or isinstance(code, int):
+            return code or 0
+        print(code, file=sys.stderr)
+        return 1
+    except BaseException as e:
+        if isinstance(e, KeyboardInterrupt):
+            raise
+        traceback.print_exception(type(e), e, _user_tb(e.__traceback__))
+        _print_explanation(e)
+        return 1
+    finally:
+        sys.argv, sys.path[:] = saved_argv, saved_path
+    return 0
+
+
+def _user_tb(tb: TracebackType | None) -> TracebackType | None:
+    """The traceback from the script's own frames on (runpy's and ours left out)."""
+    while tb is not None and (tb.tb_frame.f_code.co_filename == __file__
+                              or "runpy" in tb.tb_frame.f_code.co_filename):
+        tb = tb.tb_next
+    return tb
