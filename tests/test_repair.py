@@ -123,8 +123,8 @@ def test_a_declared_input_shape_is_repaired_before_the_data_is_permuted() -> Non
 
 
 def test_a_guarded_fit_shows_the_proven_repair() -> None:
-    """guard(model).fit(x, y) refused before Keras runs: the error carries the proven repair
-    first, with its operation, and no longer says to change the data or the contract."""
+    """guard(model).fit(x, y) refused before Keras runs: the error carries the proven repair,
+    after the fixes it had, with its operation."""
     from shapecontract import ShapeContractError, guard
 
     model = guard(_stacked_lstm())
@@ -137,5 +137,3 @@ def test_a_guarded_fit_shows_the_proven_repair() -> None:
     assert (op.kind, op.setting, op.value) == ("LSTM", "return_sequences", False)
     assert op.layer == f"LSTM '{model.layers[1].name}'"  # the second LSTM, not the first
     assert "proven on the whole step" in str(info.value)
-    assert info.value.violations[0].suggestions[0].kind == "repair"
-    assert "change the contract" not in str(info.value)

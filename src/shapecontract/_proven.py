@@ -1,7 +1,8 @@
 """Proven repairs added to a guard's error (layer L7): when a guarded Keras entry point refuses
 the arrays it was given, the repair search (`repair.repairs`) runs on a copy of the step and
-its proven repairs are added to the error, first (a generic "no reshape can fix this" is
-dropped then). Registered with `frameworks.enrich` when `shapecontract` is imported."""
+its proven repairs are added to the error, after the fixes it has (a repair whose code a fix
+already shows is not repeated). Registered with `frameworks.enrich` when `shapecontract` is
+imported."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ def with_repairs(model: Any, x: Any, y: Any, err: Any) -> ShapeContractError | N
     if not isinstance(err, ShapeContractError) or backend_of(x) is None or (
             y is not None and backend_of(y) is None):
         return None
-    found = repairs(model, x, y)
+    found = repairs(model, x, y, model_edits=y is not None)  # predict: a trained model
     if not found:
         return None
     first = err.violations[0]
@@ -31,9 +32,8 @@ def with_repairs(model: Any, x: Any, y: Any, err: Any) -> ShapeContractError | N
              for r in found if r.code not in known]
     if not added:
         return None
-    # proven first; "a reshape cannot fix this / change the contract" says nothing more then
-    kept = [s for s in first.suggestions if s.kind != "no_reshape"]
-    violations = [replace(first, suggestions=[*added, *kept]), *err.violations[1:]]
+    violations = [replace(first, suggestions=[*first.suggestions, *added]),
+                  *err.violations[1:]]
     return ShapeContractError(violations, err.function, err.bindings, err.notes)
 
 

@@ -51,23 +51,26 @@ class Repair:
         return f"{self.why}: {self.code}"
 
 
-def repairs(model: Any, x: Any, y: Any = None, *, limit: int = 2) -> list[Repair]:
+def repairs(model: Any, x: Any, y: Any = None, *, limit: int = 2,
+            model_edits: bool = True) -> list[Repair]:
     """Up to `limit` proven repairs of the step `model(x)` (and its compiled loss on `y`), best
     first; [] when the step already passes or nothing proven makes it pass.
 
     Each repair was applied to a copy of the step and the whole step passed with it, on this
-    batch and on a batch of another size. The user's model and data are not changed."""
+    batch and on a batch of another size. The user's model and data are not changed. With
+    `model_edits=False` only the data is changed (a trained model used for inference keeps
+    its architecture: a rebuilt one would lose its weights)."""
     first = _violations(model, x, y)
     if first is None:
         return []
     found: list[Repair] = []
-    for where, op, why, cost, step in _candidates(model, x, y, first):
+    for where, op, why, cost, step, written in _candidates(model, x, y, first, model_edits):
         try:
             m2, x2, y2 = step()
         except Exception:  # the framework refuses the change itself: not a repair
             continue
         if _passes(m2, x2, y2) and _passes(m2, *_other_batch(x2, y2)):
-            code = _code(op, where, x, y)
+            code = written or _code(op, where, x, y)
             if not any(r.code == code for r in found):
                 found.append(Repair(where, op, code, why, cost))
     found.sort(key=lambda r: r.cost)
@@ -103,10 +106,13 @@ def _other_batch(x: Any, y: Any) -> tuple[Any, Any]:
 
 
 # ------------------------------------------------------------------------------ candidates
-Candidate = tuple[str, Op, str, float, Callable[[], tuple[Any, Any, Any]]]
+Candidate = tuple[str, Op, str, float, Callable[[], tuple[Any, Any, Any]], str | None]
+"""(what it changes, the operation, why, its cost, the step with it applied, the code a fix
+already wrote for it (the framework's idiom: `keras.utils.to_categorical`), or None)."""
 
 
-def _candidates(model: Any, x: Any, y: Any, err: ShapeContractError) -> Iterator[Candidate]:
+def _candidates(model: Any, x: Any, y: Any, err: ShapeContractError,
+                model_edits: bool = True) -> Iterator[Candidate]:
     """Data operations the violations carry, then model settings that govern what failed."""
     for v in err.violations:
         root = v.location[0] if v.location else ""
@@ -115,12 +121,13 @@ def _candidates(model: Any, x: Any, y: Any, err: ShapeContractError) -> Iterator
             if op is None or type(op) not in _COST or isinstance(op, SetSetting):
                 continue
             if root == "input":
-                yield ("x", op, "change the data", _COST[type(op)], _on_data(model, x, y, op, 0))
+                yield ("x", op, "change the data", _COST[type(op)], _on_data(model, x, y, op, 0),
+                       fix.code)
             elif root == "target" and y is not None:
                 yield ("y", op, "change the targets", _COST[type(op)],
-                       _on_data(model, x, y, op, 1))
+                       _on_data(model, x, y, op, 1), fix.code)
     adapter = adapter_of(model)
-    if adapter is not None and adapter.package == "keras":
+    if model_edits and adapter is not None and adapter.package == "keras":
         yield from _keras_settings(model, x, y, err)
 
 
@@ -151,7 +158,7 @@ def _keras_settings(model: Any, x: Any, y: Any, err: ShapeContractError) -> Iter
                 with no_trace():
                     return keras.models.clone_model(model, input_tensors=keras.Input(new)), x, y
             tried += 1
-            yield ("model", op, "declare the input the data has", 1.0, rebuilt_input)
+            yield ("model", op, "declare the input the data has", 1.0, rebuilt_input, None)
     yshape = shape_of(y) if y is not None and backend_of(y) is not None else None
     layers = [layer for layer in getattr(model, "layers", []) if not _is_input(layer)]
     for i, layer in enumerate(layers):
@@ -175,7 +182,7 @@ def _keras_settings(model: Any, x: Any, y: Any, err: ShapeContractError) -> Iter
                 yield (f"{type(layer).__name__} '{layer.name}'", op,
                        f"build {type(layer).__name__} '{layer.name}' with {knob.name}={new_value!r}",
                        1.5 if knob.governs == "rank" else 2.0,
-                       _rebuild_with(model, layer.name, knob.name, new_value, x, y))
+                       _rebuild_with(model, layer.name, knob.name, new_value, x, y), None)
 
 
 def _is_input(layer: Any) -> bool:

@@ -14,8 +14,11 @@ from typing import Any
 from ..._compile import Contract
 from ..._contract import Slot
 from ..._dims import Fixed, Named, Variadic
+from ..._errors import Fix
 from ..._spec import ArraySpec, OneOf, as_array
 from ...backends import BrokenShape, shape_of
+from ...fixes import OneHot
+from ...fixes.rules import Problem, one_hot_labels, register_rule
 from .contract import contract_of_keras
 from .verdict import is_subclassed, no_trace
 
@@ -58,6 +61,22 @@ LOSSES: dict[str, LossRule] = {
         "kullbackleiblerdivergence", "hinge", "squaredhinge", "poisson", "cosinesimilarity")},
 }
 """Keras loss (name, function or class, normalised) -> what it expects of `y`."""
+
+
+def _to_categorical(p: Problem) -> Fix | None:
+    """A fit's targets (`("target", ...)`) given as class labels where the loss takes one-hot
+    rows: the generic one-hot rule's operation, written the way Keras users write it."""
+    if not p.violation.location or p.violation.location[0] != "target":
+        return None
+    fix = one_hot_labels(p)
+    if fix is None or not isinstance(fix.op, OneHot):
+        return None
+    code = f"keras.utils.to_categorical({p.var}, {fix.op.classes})"
+    return Fix(f"{p.var} holds class labels and the loss takes one-hot rows of "
+               f"{fix.op.classes}: {code}", "convert", code, fix.op)
+
+
+register_rule(_to_categorical, before=one_hot_labels)
 
 
 def _loss_key(loss: Any) -> str | None:
