@@ -86,11 +86,13 @@ def test_unbatched_and_twice_batched_datasets_get_the_batch_fix() -> None:
         forecaster().fit(single, epochs=1, verbose=0)
     assert [f.code for f in info.value.suggestions] == ["ds.batch(32)"]  # the only fix
     forecaster().fit(single.batch(32), epochs=1, verbose=0)
+    forecaster().fit(info.value.suggestions[0].op.apply(single), epochs=1, verbose=0)  # its op
     twice = single.batch(8).batch(4)
     with pytest.raises(ShapeContractError) as info:
         forecaster().fit(twice, epochs=1, verbose=0)
     assert info.value.suggestions[0].code == "ds.unbatch()"
     forecaster().fit(twice.unbatch(), epochs=1, verbose=0)
+    forecaster().fit(info.value.suggestions[0].op.apply(twice), epochs=1, verbose=0)
 
 
 def test_contract_generator_feeding_fit_keeps_the_mode_and_the_error_type() -> None:

@@ -26,6 +26,7 @@ from ... import _coverage
 from ..._config import scoped, scoped_mode
 from ..._errors import Fix, ShapeContractError, Violation
 from ..._suggest import is_ragged, pad_fix, sequence_length
+from ...fixes import Stack
 from ..tensorflow import data as tf_data
 from .losses import target_contract, unbuilt_targets
 from .verdict import is_subclassed
@@ -248,7 +249,7 @@ def _stack_fix(xs: Any, spec: Any) -> list[Fix]:
     if len(shapes) != 1 or (rank is not None and len(next(iter(shapes))) + 1 != rank):
         return []
     return [Fix(f"the list holds {len(xs)} samples of shape {next(iter(shapes))}; stack them "
-                "into one batch: np.stack(x)", "convert", "np.stack(x)")]
+                "into one batch: np.stack(x)", "convert", "np.stack(x)", Stack())]
 
 
 def _one_sequence_fix(spec: Any) -> Fix:

@@ -19,6 +19,7 @@ from ..._errors import Fix, ShapeContractError
 from ..._evaluate import verdict
 from ..._spec import ArraySpec, DictSpec, TupleSpec, kind_of
 from ..._stream import StreamContract, loosened
+from ...fixes import Batch, Unbatch
 from ..sources import DataSource, register_source
 
 __all__ = ["batching_fix", "check_elements", "element_spec", "guard_dataset", "is_dataset",
@@ -150,10 +151,11 @@ def batching_fix(err: ShapeContractError, xs: Any, c: Contract) -> ShapeContract
         return err
     if rank == want - 1:
         fix = Fix("the dataset is not batched: its elements are single samples; batch it: "
-                  "ds.batch(32)", "insert_axis", "ds.batch(32)")
+                  "ds.batch(32)", "insert_axis", "ds.batch(32)", Batch(32))
     elif rank == want + 1:
         fix = Fix("the dataset is batched twice (each element is a batch of batches); remove "
-                  "the second .batch(...), or ds.unbatch() once", "squeeze", "ds.unbatch()")
+                  "the second .batch(...), or ds.unbatch() once", "squeeze", "ds.unbatch()",
+                  Unbatch())
     else:
         return err
     v.suggestions[:] = [fix]  # the elements are right: an axis fix on them would not apply
