@@ -19,6 +19,7 @@ from shapecontract.fixes import (
     Op,
     PadSequences,
     Permute,
+    Repeat,
     Reshape,
     SetSetting,
     Stack,
@@ -36,6 +37,7 @@ CASES: list[tuple[Op, Any, tuple[int, ...]]] = [
     (Reshape((-1, 12)), X, (2, 12)),
     (Cast("int64"), X, (2, 3, 4)),
     (Argmax(-1), X, (2, 3)),
+    (Repeat(1, 3), X[:, :1], (2, 3, 4)),
 ]
 
 

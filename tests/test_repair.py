@@ -137,3 +137,60 @@ def test_a_guarded_fit_shows_the_proven_repair() -> None:
     assert (op.kind, op.setting, op.value) == ("LSTM", "return_sequences", False)
     assert op.layer == f"LSTM '{model.layers[1].name}'"  # the second LSTM, not the first
     assert "proven on the whole step" in str(info.value)
+
+
+# ------------------------------------------------------------------------------ PyTorch
+torch = pytest.importorskip("torch")
+nn = torch.nn
+
+
+class _BertHead(nn.Module):
+    """A head for BERT-base token features (768), built for 1024 (BERT-large's size)."""
+
+    def __init__(self, features: int = 1024) -> None:
+        super().__init__()
+        self.lstm = nn.LSTM(features, 64, batch_first=True)
+        self.fc = nn.Linear(64, 2)
+
+    def forward(self, x: Any) -> Any:
+        out, _ = self.lstm(x)
+        return self.fc(out[:, -1])
+
+
+def test_torch_input_size_is_set_to_the_data_s_features() -> None:
+    """nn.LSTM(1024) fed BERT-base features (768): the proven repair builds the LSTM with
+    input_size=768; the rebuilt module runs on the data; the user's module is untouched."""
+    model, x = _BertHead(), torch.zeros(4, 10, 768)
+    (first, *_) = repairs(model, x)
+    assert (first.op.kind, first.op.setting, first.op.value) == ("LSTM", "input_size", 768)
+    assert model.lstm.input_size == 1024
+    assert tuple(_BertHead(768)(x).shape) == (4, 2)  # the control
+
+
+def test_gray_images_for_an_rgb_conv_repeat_the_channel_first() -> None:
+    """https://errorcanon.top/errors/pytorch/conv2d-channels-mismatch/index.md: gray images
+    (N, 1, H, W) into Conv2d(3, ...): repeat the channel (first), or build it with
+    in_channels=1; both proven, each applied runs."""
+    model, x = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.Flatten()), torch.zeros(2, 1, 28, 28)
+    found = repairs(model, x)
+    assert [type(r.op).__name__ for r in found] == ["Repeat", "SetSetting"]
+    assert tuple(model(found[0].op.apply(x)).shape) == (2, 8 * 26 * 26)
+    assert found[1].op.setting == "in_channels" and found[1].op.value == 1
+
+
+def test_rgb_images_for_a_one_channel_conv_set_in_channels() -> None:
+    """https://taourl.com/read-2182898.html: Conv2d(in_channels=1) fed (32, 3, 224, 224) RGB
+    batches: the answer builds the layer with in_channels=3 (nothing repeats 3 channels to 1)."""
+    model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU())
+    (first, *_) = repairs(model, torch.zeros(2, 3, 32, 32))
+    assert (first.op.setting, first.op.value) == ("in_channels", 3)
+
+
+def test_a_guarded_torch_module_shows_the_proven_repair() -> None:
+    from shapecontract import ShapeContractError, guard
+
+    model = guard(_BertHead())
+    with pytest.raises(ShapeContractError) as info:
+        model(torch.zeros(4, 10, 768))
+    assert "proven on the whole step" in str(info.value)
+    assert "input_size=768" in str(info.value)

@@ -1,5 +1,5 @@
-"""Proven repairs added to a guard's error (layer L7): when a guarded Keras entry point refuses
-the arrays it was given, the repair search (`repair.repairs`) runs on a copy of the step and
+"""Proven repairs added to a guard's error (layer L7): when a guarded Keras entry point or torch
+module refuses the arrays it was given, the repair search (`repair.repairs`) runs on a copy of the step and
 its proven repairs are added to the error, after the fixes it has (a repair whose code a fix
 already shows is not repeated). Registered with `frameworks.enrich` when `shapecontract` is
 imported."""
@@ -23,7 +23,7 @@ def with_repairs(model: Any, x: Any, y: Any, err: Any) -> ShapeContractError | N
     if not isinstance(err, ShapeContractError) or backend_of(x) is None or (
             y is not None and backend_of(y) is None):
         return None
-    found = repairs(model, x, y, model_edits=y is not None)  # predict: a trained model
+    found = repairs(model, x, y, model_edits=not _trained(model))
     if not found:
         return None
     first = err.violations[0]
@@ -35,6 +35,17 @@ def with_repairs(model: Any, x: Any, y: Any, err: Any) -> ShapeContractError | N
     violations = [replace(first, suggestions=[*first.suggestions, *added]),
                   *err.violations[1:]]
     return ShapeContractError(violations, err.function, err.bindings, err.notes)
+
+
+def _trained(model: Any) -> bool:
+    """Has the model taken optimizer steps (a Keras model after `fit`)? A rebuilt model would
+    lose what it learned, so only the data is repaired then. (A torch module keeps no such
+    count: its settings are offered, proven on a copy.)"""
+    iterations = getattr(getattr(model, "optimizer", None), "iterations", None)
+    try:
+        return iterations is not None and int(iterations) > 0
+    except (TypeError, ValueError):
+        return False
 
 
 register_enricher(with_repairs)

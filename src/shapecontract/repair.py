@@ -25,13 +25,25 @@ from typing import Any
 
 from ._errors import ShapeContractError
 from .backends import backend_of, shape_of
-from .fixes import Argmax, Cast, DropAxis, InsertAxis, OneHot, Op, Permute, Reshape, SetSetting
+from .fixes import (
+    Argmax,
+    Cast,
+    DropAxis,
+    InsertAxis,
+    OneHot,
+    Op,
+    Permute,
+    Repeat,
+    Reshape,
+    SetSetting,
+)
 from .frameworks import adapter_of, contract_of
 
 __all__ = ["Repair", "repairs"]
 
 _COST: dict[type, float] = {Cast: 0.5, InsertAxis: 1.0, DropAxis: 1.0, OneHot: 1.0,
-                            Argmax: 1.0, SetSetting: 1.5, Permute: 2.5, Reshape: 3.0}
+                            Argmax: 1.0, Repeat: 1.5, SetSetting: 1.5, Permute: 2.5,
+                            Reshape: 3.0}
 """The size of a change, by operation (a model setting is priced per setting below)."""
 _MAX_CANDIDATES = 16
 """Model rebuilds tried per search: each one costs a clone of the model."""
@@ -120,7 +132,7 @@ def _candidates(model: Any, x: Any, y: Any, err: ShapeContractError,
             op = fix.op
             if op is None or type(op) not in _COST or isinstance(op, SetSetting):
                 continue
-            if root == "input":
+            if root in ("input", "argument"):
                 yield ("x", op, "change the data", _COST[type(op)], _on_data(model, x, y, op, 0),
                        fix.code)
             elif root == "target" and y is not None:
@@ -129,6 +141,55 @@ def _candidates(model: Any, x: Any, y: Any, err: ShapeContractError,
     adapter = adapter_of(model)
     if model_edits and adapter is not None and adapter.package == "keras":
         yield from _keras_settings(model, x, y, err)
+    elif model_edits and adapter is not None and adapter.package == "torch":
+        yield from _torch_settings(model, x, y, err)
+
+
+def _torch_settings(model: Any, x: Any, y: Any, err: ShapeContractError
+                    ) -> Iterator[Candidate]:
+    """The input-side size settings (`input_size`, `in_features`, `in_channels`) of the first
+    layer the input reaches, set to the size the data has on the axis that failed; the module
+    rebuilt from its kind's knobs in a copy of the model."""
+    from .frameworks.torch import kind_of
+
+    failed = [v for v in err.violations if v.kind == "dim" and isinstance(v.actual, int)
+              and v.location and v.location[0] in ("input", "argument")]
+    if not failed:
+        return
+    v = failed[0]
+    path, first = next(((n, m) for n, m in model.named_modules()
+                        if kind_of(m).knobs and not list(m.children())), ("", None))
+    if first is None:
+        return
+    kind = kind_of(first)
+    values = kind.knob_values(first)
+    for knob in kind.knobs:
+        if (knob.side != "input" or knob.governs not in ("features", "channels")
+                or knob.name not in values or values[knob.name] == v.actual):
+            continue
+        cls = type(first).__name__
+        label = f"{cls} '{path}'" if path else cls
+        op = SetSetting(label, cls, knob.name, v.actual)
+        yield (label, op, f"build {label} for the data, {knob.name}={v.actual}", 2.0,
+               _torch_rebuild(model, path, {**values, knob.name: v.actual}, x, y),
+               f"nn.{cls}(..., {knob.name}={v.actual})")
+
+
+def _torch_rebuild(model: Any, path: str, values: dict[str, Any], x: Any, y: Any
+                   ) -> Callable[[], tuple[Any, Any, Any]]:
+    def step() -> tuple[Any, Any, Any]:
+        import copy
+
+        copied = copy.deepcopy(model)
+        old = copied.get_submodule(path) if path else copied
+        new = type(old)(**values)
+        if not path:
+            return new, x, y
+        parent_path, _, name = path.rpartition(".")
+        parent = copied.get_submodule(parent_path) if parent_path else copied
+        setattr(parent, name, new)
+        return copied, x, y
+    return step
 
 
 def _on_data(model: Any, x: Any, y: Any, op: Op, which: int

@@ -115,6 +115,9 @@ class Backend:
     def one_hot(self, var: str, classes: int) -> str:
         return f"np.eye({classes}, dtype=np.float32)[{var}]"
 
+    def repeat(self, var: str, axis: int, times: int) -> str:
+        return f"np.repeat({var}, {times}, axis={axis})"
+
     def argmax(self, var: str, axis: int) -> str:
         return f"{var}.argmax(axis={axis})"
 
@@ -144,6 +147,9 @@ class Backend:
 
     def do_argmax(self, x: Any, axis: int) -> Any:
         return x.argmax(axis=axis)
+
+    def do_repeat(self, x: Any, axis: int, times: int) -> Any:
+        return self._np(x).repeat(x, times, axis=axis)
 
     def do_stack(self, items: list[Any]) -> Any:
         return self._np(items[0]).stack(items)

@@ -15,6 +15,7 @@ from .ops import (
     Op,
     PadSequences,
     Permute,
+    Repeat,
     Reshape,
     SetSetting,
     Stack,
@@ -23,5 +24,5 @@ from .ops import (
 )
 
 __all__ = ["Argmax", "Batch", "Cast", "DropAxis", "InsertAxis", "InsertLayer", "ModelEdit",
-           "OneHot", "Op", "PadSequences", "Permute", "Reshape", "SetSetting", "Stack",
+           "OneHot", "Op", "PadSequences", "Permute", "Repeat", "Reshape", "SetSetting", "Stack",
            "SwapLoss", "Unbatch"]

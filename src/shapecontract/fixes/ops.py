@@ -22,7 +22,7 @@ from typing import Any
 from ..backends import Backend, backend_of
 
 __all__ = ["Argmax", "Batch", "Cast", "DropAxis", "InsertAxis", "InsertLayer", "ModelEdit",
-           "OneHot", "Op", "PadSequences", "Permute", "Reshape", "SetSetting", "Stack",
+           "OneHot", "Op", "PadSequences", "Permute", "Repeat", "Reshape", "SetSetting", "Stack",
            "SwapLoss", "Unbatch"]
 
 
@@ -112,6 +112,21 @@ class Reshape(Op):
 
     def code(self, var: str, be: Backend | None = None) -> str:
         return (be or Backend()).reshape(var, self.shape)
+
+
+@dataclass(frozen=True)
+class Repeat(Op):
+    """Repeat a size-1 axis `times` times (a gray image's one channel as the three an RGB
+    model takes)."""
+
+    axis: int
+    times: int
+
+    def apply(self, x: Any) -> Any:
+        return _backend(x).do_repeat(x, self.axis, self.times)
+
+    def code(self, var: str, be: Backend | None = None) -> str:
+        return (be or Backend()).repeat(var, self.axis, self.times)
 
 
 @dataclass(frozen=True)

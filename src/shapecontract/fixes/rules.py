@@ -27,7 +27,7 @@ from .._dims import Named, dim_label
 from .._errors import Fix, Violation
 from .._spec import ArraySpec
 from ..backends import Backend
-from .ops import DropAxis, InsertAxis, OneHot, Permute, Reshape
+from .ops import DropAxis, InsertAxis, OneHot, Permute, Repeat, Reshape
 
 __all__ = ["RULES", "Problem", "Rule", "permutation", "propose", "register_rule", "remove_rule"]
 
@@ -150,6 +150,26 @@ def permute_axes(p: Problem) -> Fix | None:
                f"{_fmt(tuple(p.shape[i] for i in perm))}", "permute", code, op)
 
 
+def repeat_channels(p: Problem) -> Fix | None:
+    """One channel where the contract takes several (a gray image for an RGB model): repeat it,
+    when every other axis already fits. Only an axis named `channels`: repeating any other
+    axis would invent data."""
+    v, sizes, shape, spec = p.violation, p.sizes, p.shape, p.spec
+    if v.kind != "dim" or v.axis is None or len(shape) != len(sizes) or not p.known:
+        return None
+    k = v.axis
+    want = sizes[k] if 0 <= k < len(sizes) else None
+    if (dim_label(spec.dims[k]) != "channels" or shape[k] != 1 or not isinstance(want, int)
+            or want < 2):
+        return None
+    if not _fits(sizes, (*shape[:k], want, *shape[k + 1:]), spec.dims):
+        return None
+    op = Repeat(k, want)
+    code = op.code(p.var, p.backend)
+    return Fix(f"{p.var} has 1 channel and the contract takes {want}: repeat it (a gray image "
+               f"as RGB): {code}", "convert", code, op)
+
+
 def reshape_open_batch(p: Problem) -> Fix | None:
     """Another number of axes, one open dim (the batch): a reshape with -1 there keeps the
     count, if the other sizes divide it."""
@@ -218,7 +238,8 @@ def _cannot_reshape(v: Violation, n_have: Any, n_want: Any) -> Fix:
     return Fix(msg + ".", "no_reshape")
 
 
-RULES: list[Rule] = [one_hot_labels, insert_axis, drop_axis, permute_axes, reshape_open_batch,
+RULES: list[Rule] = [one_hot_labels, insert_axis, drop_axis, permute_axes, repeat_channels,
+                     reshape_open_batch,
                      reshape_same_rank, reshape_all_known, no_reshape]
 """The table, most specific first; the first rule that returns a fix wins."""
 

@@ -82,6 +82,12 @@ class TensorFlowBackend(Backend):
     def stack(self, var: str) -> str:
         return f"tf.stack({var})"
 
+    def repeat(self, var: str, axis: int, times: int) -> str:
+        return f"tf.repeat({var}, {times}, axis={axis})"
+
+    def do_repeat(self, x: Any, axis: int, times: int) -> Any:
+        return sys.modules["tensorflow"].repeat(x, times, axis=axis)
+
     def defer(self, values: list[Any], owner: Any, check: Any) -> bool:
         """If `values` hold tf.function graph tensors with sizes unknown while tracing, add an op to
         the graph that calls `check(owner, concrete values)` each time the graph runs (a

@@ -70,5 +70,11 @@ class TorchBackend(Backend):
     def stack(self, var: str) -> str:
         return f"torch.stack({var})"
 
+    def repeat(self, var: str, axis: int, times: int) -> str:
+        return f"{var}.repeat_interleave({times}, dim={axis})"
+
+    def do_repeat(self, x: Any, axis: int, times: int) -> Any:
+        return x.repeat_interleave(times, dim=axis)
+
 
 register_backend(TorchBackend())

@@ -8,6 +8,8 @@ import functools
 import inspect
 from typing import Any
 
+from ..._errors import ShapeContractError
+from ..enrich import enrich
 from .verdict import call_untraced
 
 __all__ = ["ForwardGuard", "guard_of", "install_guard", "remove_guard"]
@@ -59,10 +61,13 @@ class ForwardGuard:
             return None  # nothing to check: torch says what is missing
         if prepare is not None:  # e.g. an RNN's PackedSequence is checked by its data
             args = prepare(args)
-        if len(args) <= n:
-            fn(*args)
-        else:
-            fn(*args[:n])
+        try:
+            if len(args) <= n:
+                fn(*args)
+            else:
+                fn(*args[:n])
+        except ShapeContractError as refused:  # proven repairs join the error
+            raise enrich(mod, args[0] if len(args) == 1 else None, None, refused) from None
         return None
 
 
