@@ -54,6 +54,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_infer.py
 	$(PY) benchmarks/bench_training_loop.py
 	$(PY) benchmarks/bench_new_shapes.py
+	$(PY) benchmarks/bench_pytree.py
 
 # The docs site (mkdocs-material + mkdocstrings), strict: a broken link or reference fails.
 docs: $(STAMP)
