@@ -17,7 +17,7 @@ layers = keras.layers
 
 from shapecontract import contract_of  # noqa: E402
 from shapecontract.fixes import OneHot, SetSetting  # noqa: E402
-from shapecontract.repair import Repair, repairs  # noqa: E402
+from shapecontract.repair import Repair, call_repairs, repairs  # noqa: E402
 
 Case = tuple[str, Callable[[], Any], Any, Any, Callable[[Repair], bool]]
 
@@ -194,3 +194,28 @@ def test_a_guarded_torch_module_shows_the_proven_repair() -> None:
         model(torch.zeros(4, 10, 768))
     assert "proven on the whole step" in str(info.value)
     assert "input_size=768" in str(info.value)
+
+
+def test_cross_entropy_on_sequence_logits_transposes_the_classes_to_axis_one() -> None:
+    """https://whosebug.com/question/6539086/How-to-compute-Cross-Entropy-Loss-for-sequences:
+    logits (batch, seq, classes) with targets (batch, seq); the answer: input.transpose(1, 2).
+    Applied, torch computes the loss."""
+    loss = nn.CrossEntropyLoss()
+    logits, target = torch.zeros(8, 7, 5), torch.zeros(8, 7, dtype=torch.long)
+    (first, *_) = call_repairs(loss, (logits, target))
+    assert first.code == "input.transpose(1, 2)"
+    loss(first.op.apply(logits), target)  # the control: torch takes it
+
+
+def test_cross_entropy_with_a_label_column_squeezes_it() -> None:
+    """Class indices as a column (N, 1) for logits (N, C): target.squeeze(1) comes first (the
+    argument the violation is about), and torch takes it."""
+    from shapecontract import ShapeContractError, guard
+
+    loss = guard(nn.CrossEntropyLoss())
+    logits, target = torch.zeros(8, 5), torch.zeros(8, 1, dtype=torch.long)
+    with pytest.raises(ShapeContractError) as info:
+        loss(logits, target)
+    proven = [s for v in info.value.violations for s in v.suggestions if s.kind == "repair"]
+    assert proven[0].code == "target.squeeze(1)"
+    nn.CrossEntropyLoss()(logits, proven[0].op.apply(target))

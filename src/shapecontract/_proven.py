@@ -12,7 +12,7 @@ from typing import Any
 from ._errors import Fix, ShapeContractError
 from .backends import backend_of
 from .frameworks.enrich import register_enricher
-from .repair import repairs
+from .repair import call_repairs, repairs
 
 __all__ = ["with_repairs"]
 
@@ -20,10 +20,14 @@ __all__ = ["with_repairs"]
 def with_repairs(model: Any, x: Any, y: Any, err: Any) -> ShapeContractError | None:
     """`err` with the step's proven repairs, or None when there are none (or the values are
     not arrays: streams and datasets are repaired where they are built)."""
-    if not isinstance(err, ShapeContractError) or backend_of(x) is None or (
-            y is not None and backend_of(y) is None):
+    if not isinstance(err, ShapeContractError):
         return None
-    found = repairs(model, x, y, model_edits=not _trained(model))
+    if isinstance(x, tuple):  # one call of several arrays (a loss's input and target)
+        found = call_repairs(model, x)
+    elif backend_of(x) is None or (y is not None and backend_of(y) is None):
+        return None
+    else:
+        found = repairs(model, x, y, model_edits=not _trained(model))
     if not found:
         return None
     first = err.violations[0]

@@ -39,7 +39,7 @@ from .fixes import (
 )
 from .frameworks import adapter_of, contract_of
 
-__all__ = ["Repair", "repairs"]
+__all__ = ["Repair", "call_repairs", "repairs"]
 
 _COST: dict[type, float] = {Cast: 0.5, InsertAxis: 1.0, DropAxis: 1.0, OneHot: 1.0,
                             Argmax: 1.0, Repeat: 1.5, SetSetting: 1.5, Permute: 2.5,
@@ -87,6 +87,69 @@ def repairs(model: Any, x: Any, y: Any = None, *, limit: int = 2,
                 found.append(Repair(where, op, code, why, cost))
     found.sort(key=lambda r: r.cost)
     return found[:limit]
+
+
+def call_repairs(target: Any, args: tuple[Any, ...], *, limit: int = 2) -> list[Repair]:
+    """Up to `limit` proven repairs of one call `target(*args)` that its contract refuses (a
+    loss module taking input and target, a module or `@contract` function of several arrays):
+    an operation on one argument (the fix rules' operations the violations carry, and the
+    structural ones: drop a size-1 axis, add one, move the last axis to second place or back)
+    under which the whole call's contract holds, also on a batch one smaller. The argument the
+    violation is about is changed first."""
+    try:
+        contract = contract_of(target)
+    except TypeError:
+        return []
+
+    def holds(values: tuple[Any, ...]) -> bool:
+        try:
+            contract.check(*values)
+        except ShapeContractError:
+            return False
+        return True
+
+    try:
+        contract.check(*args)
+        return []
+    except ShapeContractError as e:
+        err = e
+    names = [s.name for s in contract.arguments()][:len(args)]
+    blamed = {v.location[1] for v in err.violations
+              if len(v.location) > 1 and v.location[0] in ("argument", "input")}
+    found: list[Repair] = []
+    for i, (name, value) in enumerate(zip(names, args)):
+        if backend_of(value) is None:
+            continue
+        ops: list[tuple[Op, str | None]] = [
+            (f.op, f.code) for v in err.violations if len(v.location) > 1
+            and v.location[1] == name for f in v.suggestions
+            if f.op is not None and type(f.op) in _COST and not isinstance(f.op, SetSetting)]
+        ops += [(op, None) for op in _structural(shape_of(value) or ())]
+        for op, written in ops:
+            try:
+                changed = (*args[:i], op.apply(value), *args[i + 1:])
+            except Exception:
+                continue
+            smaller = tuple(_other_batch(a, None)[0] for a in changed)
+            if holds(changed) and holds(smaller):
+                code = written or op.code(name, backend_of(value))
+                cost = _COST[type(op)] + (0 if name in blamed else 0.5)
+                if not any(r.code == code for r in found):
+                    found.append(Repair(name, op, code, f"change {name}", cost))
+    found.sort(key=lambda r: r.cost)
+    return found[:limit]
+
+
+def _structural(shape: tuple[Any, ...]) -> list[Op]:
+    """The axis moves that keep every element and its meaning: drop a size-1 axis, add a last
+    one, move the last axis to second place (channels-last to channels-first) and back."""
+    r = len(shape)
+    ops: list[Op] = [DropAxis(k) for k in range(r) if shape[k] == 1]
+    ops.append(InsertAxis(-1, r + 1))
+    if r >= 3:
+        ops.append(Permute((0, r - 1, *range(1, r - 1))))
+        ops.append(Permute((0, *range(2, r), 1)))
+    return ops
 
 
 # ------------------------------------------------------------------------------- the step

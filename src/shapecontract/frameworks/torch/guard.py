@@ -67,7 +67,8 @@ class ForwardGuard:
             else:
                 fn(*args[:n])
         except ShapeContractError as refused:  # proven repairs join the error
-            raise enrich(mod, args[0] if len(args) == 1 else None, None, refused) from None
+            given = args[0] if len(args) == 1 else tuple(args[:n])  # several: a tuple
+            raise enrich(mod, given, None, refused) from None
         return None
 
 
