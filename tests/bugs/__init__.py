@@ -136,8 +136,12 @@ class Case:
     silent: bool = False
     """The framework does not raise on the bug (it warns or broadcasts): the thread's symptom
     is a wrong result, not a crash."""
+    stale: str | None = None
+    """Set when the bug no longer reproduces on today's framework (Keras 3, torch 2): why."""
     known_miss: str | None = None
-    """Why the engine misses it today (the bounded test marks it xfail, strict)."""
+    """Why the engine neither catches nor explains it today (the bounded test: xfail, strict)."""
+    no_right_fix: str | None = None
+    """Why the engine's error carries no fix matching the answer's today (xfail, strict)."""
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -204,6 +208,9 @@ def score(case: Case, *, strict: bool = True) -> Result:
     reproduces = plain_exc is not None or case.silent
     if strict and plain_exc is not None and case.silent:
         raise BrokenCase(f"{case.name}: declared silent, but raises {_describe(plain_exc)}")
+    if strict and reproduces == (case.stale is not None):
+        raise BrokenCase(f"{case.name}: declared {'stale' if case.stale else 'reproducing'}, "
+                         f"but the unguarded run gives {_describe(plain_exc)}")
 
     err: Any = None
     exc = _quiet(lambda: case.buggy(guarded))
