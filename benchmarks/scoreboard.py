@@ -93,10 +93,15 @@ def main(argv: list[str] | None = None) -> int:
             why = ("false alarm: " + str(r.control_error)) if r.false_alarm else (
                 f"{r.outcome}, suggestions: {r.suggestions or 'none'}")
             print(f"- {r.case} ({r.framework}, {r.kind}): {why}")
+    by = {c.name: c for c in cases}
+    stale = [by[r.case] for r in results if not r.reproduces]
+    if stale:
+        print("\nNo longer reproduce on today's frameworks:")
+        for c in stale:
+            print(f"- {c.name} ({c.framework}): {c.stale}")
     print(f"\n{len(results)} cases in {seconds:.0f} s")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        by = {c.name: c for c in cases}
         args.json.write_text(json.dumps({
             "by_framework": dict(rep["by_framework"]), "by_kind": dict(rep["by_kind"]),
             "seconds": round(seconds, 1),
