@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONHASHSEED := 0
 
-.PHONY: demo test bench fuzz corpus clients lint clean docs docs-bugs docs-port docs-tutorial docs-checker docs-pictures
+.PHONY: demo test bench fuzz corpus scoreboard clients lint clean docs docs-bugs docs-port docs-tutorial docs-checker docs-pictures
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -76,6 +76,11 @@ fuzz: $(STAMP)
 corpus: $(STAMP)
 	SHAPECONTRACT_CORPUS=all $(PY) -m pytest -q tests/test_corpus_keras.py tests/test_corpus_torch.py \
 		tests/test_corpus_targets.py
+
+# The public corpus of real shape bugs (tests/bugs, docs/scoreboard.md): caught / explained /
+# right fix / false alarms per framework and kind (make test runs a bounded slice).
+scoreboard: $(STAMP)
+	$(PY) benchmarks/scoreboard.py
 
 # Real clients (docs/real-code.md): equinox, lineax and optimistix's own test subsets, plain and
 # under install_import_hook, with tests, functions hooked, skips, checks run and time. Their test
