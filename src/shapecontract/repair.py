@@ -212,7 +212,8 @@ def _torch_settings(model: Any, x: Any, y: Any, err: ShapeContractError
                     ) -> Iterator[Candidate]:
     """The input-side size settings (`input_size`, `in_features`, `in_channels`) of the first
     layer the input reaches, set to the size the data has on the axis that failed; the module
-    rebuilt from its kind's knobs in a copy of the model."""
+    rebuilt from its kind's knobs in a copy of the model. Not when the data has the wanted size
+    on another axis (images channels-last into a Conv2d): the layout is wrong, not the layer."""
     from .frameworks.torch import kind_of
 
     failed = [v for v in err.violations if v.kind == "dim" and isinstance(v.actual, int)
@@ -220,6 +221,9 @@ def _torch_settings(model: Any, x: Any, y: Any, err: ShapeContractError
     if not failed:
         return
     v = failed[0]
+    shape = shape_of(x) if backend_of(x) is not None else None
+    if shape is not None and v.expected in [s for k, s in enumerate(shape) if k != v.axis]:
+        return  # the size the layer wants is in the data, on another axis: its layout is wrong
     path, first = next(((n, m) for n, m in model.named_modules()
                         if kind_of(m).knobs and not list(m.children())), ("", None))
     if first is None:
