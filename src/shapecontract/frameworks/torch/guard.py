@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import sys
 from typing import Any
 
 from ..._errors import ShapeContractError
@@ -67,9 +68,32 @@ class ForwardGuard:
             else:
                 fn(*args[:n])
         except ShapeContractError as refused:  # proven repairs join the error
+            if _compiling():
+                raise  # inside a Dynamo trace the search would be traced: the error as it is
             given = args[0] if len(args) == 1 else tuple(args[:n])  # several: a tuple
-            raise enrich(mod, given, None, refused) from None
+            raise _enrich_untraced()(mod, given, None, refused) from None
         return None
+
+
+_ENRICH: list[Any] = []
+
+
+def _enrich_untraced() -> Any:
+    """`enrich`, never traced by Dynamo: a compiled module's call runs its Python under Dynamo's
+    frame hook even after a graph break, and the repair search (deep copies, new modules) must
+    not be traced."""
+    if not _ENRICH:
+        compiler = getattr(sys.modules.get("torch"), "compiler", None)
+        disable = getattr(compiler, "disable", None)
+        _ENRICH.append(disable(enrich, recursive=True) if disable is not None else enrich)
+    return _ENRICH[0]
+
+
+def _compiling() -> bool:
+    """Is torch.compile tracing this call (Dynamo answers True while it traces)?"""
+    compiler = getattr(sys.modules.get("torch"), "compiler", None)
+    is_compiling = getattr(compiler, "is_compiling", None)
+    return bool(is_compiling()) if is_compiling is not None else False
 
 
 def _bind_forward(mod: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
