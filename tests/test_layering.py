@@ -222,16 +222,10 @@ CORE_ABOVE_THE_ADAPTERS = ("pipeline", "_stream", "_validate", "_compatible", "_
 L6 and held by the test above as well): they reach a framework's data sources and entry points
 through `frameworks.sources` and the adapter rows, never by its name."""
 
-ALLOWED_MENTIONS: dict[tuple[str, str], str] = {}
-"""(module, mention) -> why it must stay for now. An entry no longer found fails the test
-below, so the list only shrinks."""
-
-
 def _core_l7_mentions(files: dict[str, str]) -> list[str]:
     return [f"{m}:{line} {what}" for m, source in sorted(files.items())
             if m.split(".")[0] in CORE_ABOVE_THE_ADAPTERS
-            for line, what in framework_mentions(source)
-            if (m.split(".")[0], what) not in ALLOWED_MENTIONS]
+            for line, what in framework_mentions(source)]
 
 
 def test_the_core_above_the_adapters_names_no_framework() -> None:
@@ -244,19 +238,9 @@ def test_the_core_above_the_adapters_names_no_framework() -> None:
     assert _core_l7_mentions(files) == []
 
 
-def test_every_allowed_mention_is_still_there() -> None:
-    """An allow-list entry whose mention is gone is removed (the list only shrinks)."""
-    files = _package_files()
-    found = {(m.split(".")[0], what) for m, source in files.items()
-             if m.split(".")[0] in CORE_ABOVE_THE_ADAPTERS
-             for _, what in framework_mentions(source)}
-    assert set(ALLOWED_MENTIONS) <= found
-
-
 def test_the_core_l7_check_can_fail() -> None:
     """Meta-test: a lookup by name, an import inside a function and a framework's type read
-    through sys.modules are caught in the L7 core; the allow-list lets only its own entries
-    through."""
+    through sys.modules are caught in the L7 core."""
     files = {"pipeline": "import sys\ntf = sys.modules.get('tensorflow')\n",
              "_validate": "def f():\n    from torch.utils.data import DataLoader\n",
              "_guard": "def f(x):\n    import keras\n    return isinstance(x, keras.Model)\n",

@@ -202,61 +202,10 @@ def _candidates(model: Any, x: Any, y: Any, err: ShapeContractError,
                 yield ("y", op, "change the targets", _COST[type(op)],
                        _on_data(model, x, y, op, 1), fix.code)
     adapter = adapter_of(model)
-    if model_edits and adapter is not None and adapter.package == "keras":
-        yield from _keras_settings(model, x, y, err)
-    elif model_edits and adapter is not None and adapter.package == "torch":
-        yield from _torch_settings(model, x, y, err)
-
-
-def _torch_settings(model: Any, x: Any, y: Any, err: ShapeContractError
-                    ) -> Iterator[Candidate]:
-    """The input-side size settings (`input_size`, `in_features`, `in_channels`) of the first
-    layer the input reaches, set to the size the data has on the axis that failed; the module
-    rebuilt from its kind's knobs in a copy of the model. Not when the data has the wanted size
-    on another axis (images channels-last into a Conv2d): the layout is wrong, not the layer."""
-    from .frameworks.torch import kind_of
-
-    failed = [v for v in err.violations if v.kind == "dim" and isinstance(v.actual, int)
-              and v.location and v.location[0] in ("input", "argument")]
-    if not failed:
-        return
-    v = failed[0]
-    shape = shape_of(x) if backend_of(x) is not None else None
-    if shape is not None and v.expected in [s for k, s in enumerate(shape) if k != v.axis]:
-        return  # the size the layer wants is in the data, on another axis: its layout is wrong
-    path, first = next(((n, m) for n, m in model.named_modules()
-                        if kind_of(m).knobs and not list(m.children())), ("", None))
-    if first is None:
-        return
-    kind = kind_of(first)
-    values = kind.knob_values(first)
-    for knob in kind.knobs:
-        if (knob.side != "input" or knob.governs not in ("features", "channels")
-                or knob.name not in values or values[knob.name] == v.actual):
-            continue
-        cls = type(first).__name__
-        label = f"{cls} '{path}'" if path else cls
-        op = SetSetting(label, cls, knob.name, v.actual)
-        yield (label, op, f"build {label} for the data, {knob.name}={v.actual}", 2.0,
-               _torch_rebuild(model, path, {**values, knob.name: v.actual}, x, y),
-               f"nn.{cls}(..., {knob.name}={v.actual})")
-
-
-def _torch_rebuild(model: Any, path: str, values: dict[str, Any], x: Any, y: Any
-                   ) -> Callable[[], tuple[Any, Any, Any]]:
-    def step() -> tuple[Any, Any, Any]:
-        import copy
-
-        copied = copy.deepcopy(model)
-        old = copied.get_submodule(path) if path else copied
-        new = type(old)(**values)
-        if not path:
-            return new, x, y
-        parent_path, _, name = path.rpartition(".")
-        parent = copied.get_submodule(parent_path) if parent_path else copied
-        setattr(parent, name, new)
-        return copied, x, y
-    return step
+    if model_edits and adapter is not None and adapter.settings is not None:
+        # the framework's settings that govern what failed (its layer kinds' knobs), each
+        # with the step rebuilt on a copy of the model: (where, op, why, cost, step, code)
+        yield from adapter.settings(model, x, y, err, _MAX_CANDIDATES)
 
 
 def _on_data(model: Any, x: Any, y: Any, op: Op, which: int
@@ -267,77 +216,8 @@ def _on_data(model: Any, x: Any, y: Any, op: Op, which: int
     return step
 
 
-def _keras_settings(model: Any, x: Any, y: Any, err: ShapeContractError) -> Iterator[Candidate]:
-    from .frameworks.keras import kind_of
-    from .frameworks.keras.verdict import no_trace
-
-    keras = __import__("keras")
-    tried = 0
-    roots = {v.location[0] for v in err.violations if v.location}
-    shape = shape_of(x) if backend_of(x) is not None else None
-    inputs = getattr(model, "inputs", None) or []
-    if "input" in roots and shape is not None and len(inputs) == 1 and None not in shape[1:]:
-        declared = tuple(inputs[0].shape[1:])
-        if declared != tuple(shape[1:]):
-            new = tuple(int(s) for s in shape[1:] if s is not None)
-            op = SetSetting("the model's input", "Input", "shape", new)
-
-            def rebuilt_input(new: tuple[int, ...] = new) -> tuple[Any, Any, Any]:
-                with no_trace():
-                    return keras.models.clone_model(model, input_tensors=keras.Input(new)), x, y
-            tried += 1
-            yield ("model", op, "declare the input the data has", 1.0, rebuilt_input, None)
-    yshape = shape_of(y) if y is not None and backend_of(y) is not None else None
-    layers = [layer for layer in getattr(model, "layers", []) if not _is_input(layer)]
-    for i, layer in enumerate(layers):
-        kind = kind_of(layer)
-        values = kind.knob_values(layer)
-        last = i == len(layers) - 1
-        for knob in kind.knobs:
-            if tried >= _MAX_CANDIDATES or knob.name not in values:
-                continue
-            value = values[knob.name]
-            options: list[Any] = []
-            if knob.governs == "rank" and isinstance(value, bool) and knob.name == "return_sequences":
-                options = [not value]
-            elif (knob.governs in ("units", "channels") and isinstance(value, int) and last
-                  and yshape is not None and "target" in roots):
-                options = sorted({int(s) for s in yshape[1:] if s is not None and s != value})
-            for new_value in options:
-                op = SetSetting(f"{type(layer).__name__} '{layer.name}'", type(layer).__name__,
-                                knob.name, new_value)
-                tried += 1
-                yield (f"{type(layer).__name__} '{layer.name}'", op,
-                       f"build {type(layer).__name__} '{layer.name}' with {knob.name}={new_value!r}",
-                       1.5 if knob.governs == "rank" else 2.0,
-                       _rebuild_with(model, layer.name, knob.name, new_value, x, y), None)
-
-
-def _is_input(layer: Any) -> bool:
-    return type(layer).__name__ == "InputLayer"
-
-
-def _rebuild_with(model: Any, name: str, setting: str, value: Any, x: Any, y: Any
-                  ) -> Callable[[], tuple[Any, Any, Any]]:
-    def step() -> tuple[Any, Any, Any]:
-        keras = __import__("keras")
-        from .frameworks.keras.verdict import no_trace
-
-        def clone(layer: Any) -> Any:
-            cfg = layer.get_config()
-            if layer.name == name:
-                cfg = {**cfg, setting: value}
-            return layer.__class__.from_config(cfg)
-
-        with no_trace():
-            return keras.models.clone_model(model, clone_function=clone), x, y
-    return step
-
-
 def _code(op: Op, where: str, x: Any, y: Any) -> str:
     if isinstance(op, SetSetting):
-        if op.kind == "Input":
-            return f"keras.Input({op.value!r})"
         return op.code()
     value = x if where == "x" else y
     return op.code(where, backend_of(value))

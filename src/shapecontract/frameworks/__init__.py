@@ -31,7 +31,9 @@ from . import tensorflow as _tensorflow  # noqa: F401  (torch, TensorFlow, jax, 
 from . import torch as _torch  # each package registers its arrays' backend, in this order:
 from ._table import framework_class, lookup
 from .keras import files as _keras_files
+from .keras import repair as _keras_repair
 from .torch import files as _torch_files
+from .torch import repair as _torch_repair
 
 __all__ = ["LEVELS", "Adapter", "adapter_of", "check_level", "contract_of", "framework_class",
            "loader_for", "lookup", "model_file_suffixes"]
@@ -72,15 +74,20 @@ class Adapter:
     `files.LoadError`, and optionally `as_input(array)` (a numpy array read from a data file as
     the framework's models take it)."""
     entry_point: str = "__call__"
+    settings: Callable[..., Any] | None = None
+    """`settings(model, x, y, error, limit)`: the model settings the repair search tries
+    (candidates that rebuild a copy of the model), or None."""
     """The entry point whose checker `checker_source` shows (torch: `forward`)."""
 
 
 ADAPTERS: tuple[Adapter, ...] = (
     Adapter("Keras", "keras", _keras.is_keras, _keras.contract_of_keras, _keras.install_guard,
-            _keras.remove_guard, _keras.guard_of, _keras.target_contract, _keras_files),
+            _keras.remove_guard, _keras.guard_of, _keras.target_contract, _keras_files,
+            settings=_keras_repair.settings),
     Adapter("PyTorch", "torch", _torch.is_torch_module, _torch.contract_of_torch,
             _torch.install_guard, _torch.remove_guard, _torch.guard_of,
-            files=_torch_files, entry_point="forward"),
+            files=_torch_files, entry_point="forward",
+            settings=_torch_repair.settings),
 )
 FALLBACK_LOADER = "torch"
 """The framework asked to load a file whose suffix no framework claims (torch files have no

@@ -1,0 +1,89 @@
+"""Keras settings for the repair search (layer L6): when a step fails, the search
+(`shapecontract.repair`) tries the declared input shape and the layer kinds' knobs
+(`return_sequences`, the last layer's `units`). Each candidate is `(where, op, why, cost, step,
+code)`: `step()` rebuilds a copy of the model with the setting changed (the user's model is
+never touched) and returns `(model, x, y)` for the search to check. Named in the adapter row."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from ..._errors import ShapeContractError
+from ...backends import backend_of, shape_of
+from ...fixes import SetSetting
+from .layers import kind_of
+from .verdict import no_trace
+
+__all__ = ["settings"]
+
+Candidate = tuple[str, SetSetting, str, float, Callable[[], tuple[Any, Any, Any]], str | None]
+
+
+def settings(model: Any, x: Any, y: Any, err: ShapeContractError, limit: int
+             ) -> Iterator[Candidate]:
+    """The declared input shape (when the input failed), `return_sequences` of every RNN, and
+    the last layer's size (when the targets failed), set to what the data implies; at most
+    `limit` rebuilds."""
+    keras = sys.modules["keras"]
+    tried = 0
+    roots = {v.location[0] for v in err.violations if v.location}
+    shape = shape_of(x) if backend_of(x) is not None else None
+    inputs = getattr(model, "inputs", None) or []
+    if "input" in roots and shape is not None and len(inputs) == 1 and None not in shape[1:]:
+        declared = tuple(inputs[0].shape[1:])
+        if declared != tuple(shape[1:]):
+            new = tuple(int(s) for s in shape[1:] if s is not None)
+            op = SetSetting("the model's input", "Input", "shape", new)
+
+            def rebuilt_input(new: tuple[int, ...] = new) -> tuple[Any, Any, Any]:
+                with no_trace():
+                    return keras.models.clone_model(model, input_tensors=keras.Input(new)), x, y
+            tried += 1
+            yield ("model", op, "declare the input the data has", 1.0, rebuilt_input,
+                   f"keras.Input({new!r})")
+    yshape = shape_of(y) if y is not None and backend_of(y) is not None else None
+    layers = [layer for layer in getattr(model, "layers", []) if not _is_input(layer)]
+    for i, layer in enumerate(layers):
+        kind = kind_of(layer)
+        values = kind.knob_values(layer)
+        last = i == len(layers) - 1
+        for knob in kind.knobs:
+            if tried >= limit or knob.name not in values:
+                continue
+            value = values[knob.name]
+            options: list[Any] = []
+            if knob.governs == "rank" and isinstance(value, bool) and knob.name == "return_sequences":
+                options = [not value]
+            elif (knob.governs in ("units", "channels") and isinstance(value, int) and last
+                  and yshape is not None and "target" in roots):
+                options = sorted({int(s) for s in yshape[1:] if s is not None and s != value})
+            for new_value in options:
+                op = SetSetting(f"{type(layer).__name__} '{layer.name}'", type(layer).__name__,
+                                knob.name, new_value)
+                tried += 1
+                yield (f"{type(layer).__name__} '{layer.name}'", op,
+                       f"build {type(layer).__name__} '{layer.name}' with {knob.name}={new_value!r}",
+                       1.5 if knob.governs == "rank" else 2.0,
+                       _rebuild_with(model, layer.name, knob.name, new_value, x, y), None)
+
+
+def _is_input(layer: Any) -> bool:
+    return type(layer).__name__ == "InputLayer"
+
+
+def _rebuild_with(model: Any, name: str, setting: str, value: Any, x: Any, y: Any
+                  ) -> Callable[[], tuple[Any, Any, Any]]:
+    def step() -> tuple[Any, Any, Any]:
+        keras = sys.modules["keras"]
+
+        def clone(layer: Any) -> Any:
+            cfg = layer.get_config()
+            if layer.name == name:
+                cfg = {**cfg, setting: value}
+            return layer.__class__.from_config(cfg)
+
+        with no_trace():
+            return keras.models.clone_model(model, clone_function=clone), x, y
+    return step
