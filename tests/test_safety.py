@@ -495,3 +495,17 @@ def test_ragged_and_sparse_tensors_are_checked_by_their_known_sizes() -> None:
     with pytest.raises(ShapeContractError, match="expected 3, got 2"):
         f(tf.sparse.from_dense(tf.zeros((2, 4, 2))))
 
+
+
+def test_a_json_contract_named_with_a_nul_compiles() -> None:
+    """Found by the hostile-JSON property test: a contract named "\\x00" made compile() raise
+    "embedded null character" (the name reached the checker's file name raw); it is escaped."""
+    import numpy as np
+
+    from shapecontract import Contract, ShapeContractError
+
+    doc = {**_doc({"name": "x", "kind": "array", "spec": _array_spec("b 3")}), "name": "a\x00b\nc"}
+    c = Contract.from_dict(doc)
+    c.check(np.zeros((2, 3), np.float32))
+    with pytest.raises(ShapeContractError):
+        c.check(np.zeros((2, 4), np.float32))

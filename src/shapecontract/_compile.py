@@ -450,7 +450,10 @@ def compile_wrapper(fn: Callable[..., Any], contract: _contract.Contract, sig: i
                   "        raise __sc_e",
                   "    return __sc_r"]
     source = "\n".join(lines) + "\n"
-    filename = f"<shapecontract checker {next(_counter)} for {fn.__module__}.{fn.__qualname__}>"
+    # the name is outside text (a JSON contract's name): escaped, as in comments, so that no
+    # character of it (a NUL, a line break) reaches compile() or a traceback raw
+    where = _comment(f"{fn.__module__}.{fn.__qualname__}")
+    filename = f"<shapecontract checker {next(_counter)} for {where}>"
     try:
         code = compile(source, filename, "exec")
     except SyntaxError as e:  # a bug in the generator: show the numbered source
