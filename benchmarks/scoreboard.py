@@ -8,7 +8,8 @@ reproduce, caught (a ShapeContractError before the framework runs), explained (t
 error explained by `shapecontract.explain`), right fix (a suggestion matches the answer's fix)
 and false alarms (a control the guard rejects); then every case that is missed or gets no right
 fix. `--json FILE` writes the figures and every case's result; `--case NAME` (repeatable) runs
-only those cases; `--framework keras|torch` one framework.
+only those cases; `--framework keras|torch` one framework. Cases whose `known_miss` / `no_right_fix`
+annotations disagree with the run are listed last (the bounded test marks them xfail, strict).
 """
 
 from __future__ import annotations
@@ -99,6 +100,13 @@ def main(argv: list[str] | None = None) -> int:
         print("\nNo longer reproduce on today's frameworks:")
         for c in stale:
             print(f"- {c.name} ({c.framework}): {c.stale}")
+    marks = [(c, r) for c, r in ((by[r.case], r) for r in results)
+             if bool(c.known_miss) == r.found or bool(c.no_right_fix) == r.right_fix]
+    if marks:
+        print("\nAnnotations that disagree with this run (known_miss / no_right_fix):")
+        for c, r in marks:
+            print(f"- {c.name}: found={r.found} (known_miss={bool(c.known_miss)}), "
+                  f"right fix={r.right_fix} (no_right_fix={bool(c.no_right_fix)})")
     print(f"\n{len(results)} cases in {seconds:.0f} s")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -238,13 +238,19 @@ def score(case: Case, *, strict: bool = True) -> Result:
 
 
 def all_cases() -> list[Case]:
-    """Every case, Keras first."""
-    from .keras_cases import CASES as KERAS
-    from .torch_cases import CASES as TORCH
+    """Every case: each module `tests/bugs/<framework>_*.py` (or `sfdata*.py`) that defines
+    `CASES`, Keras first, then in module-name order."""
+    import importlib
+    import pkgutil
 
-    cases = [*KERAS, *TORCH]
-    names = [c.name for c in cases]
-    dup = {n for n in names if names.count(n) > 1}
+    names = sorted((m.name for m in pkgutil.iter_modules(__path__)),
+                   key=lambda n: (not n.startswith("keras"), n != "keras_cases",
+                                  n != "torch_cases", n))
+    cases: list[Case] = []
+    for mod in names:
+        cases += getattr(importlib.import_module(f"{__name__}.{mod}"), "CASES", [])
+    seen = [c.name for c in cases]
+    dup = {n for n in seen if seen.count(n) > 1}
     if dup:
         raise ValueError(f"duplicate case names: {sorted(dup)}")
     return cases
