@@ -99,9 +99,10 @@ def test_keras_conv2d_input_without_channels(keras: Any) -> None:
     assert err is not None
     v = err.violations[0]
     assert v.dim == "channels" and v.expected == 4 and v.actual == 3
-    fix = v.suggestions[0]
-    assert fix.op == SetSetting("the model's input", "Input", "shape", (28, 28, 1))
-    assert fix.code == "keras.Input((28, 28, 1))" and "x[..., None]" in fix
+    fix = v.suggestions[0]  # written where the user declared it: input_shape= of the layer
+    assert fix.op == SetSetting("Conv2D 'conv2d'", "Conv2D", "input_shape", (28, 28, 1)) or (
+        fix.op.setting == "input_shape" and fix.op.value == (28, 28, 1))
+    assert fix.code == "Conv2D(..., input_shape=(28, 28, 1))" and "x[..., None]" in fix
     model = build(fix.op.value)
     x = np.zeros((2, 28, 28), "float32")[..., None]
     shapecontract.contract_of(model).check(x)
@@ -124,6 +125,103 @@ def test_keras_input_vector_into_conv1d(keras: Any) -> None:
     assert op.value == (30, 1)
     model = build(op.value)
     shapecontract.contract_of(model).check(np.zeros((3, 30, 1), "float32"))
+
+
+def _sequential(keras: Any, shape: tuple[int, ...], *layers: Any) -> Any:
+    return keras.Sequential([keras.Input(shape), *layers])
+
+
+def test_keras_build_error_channels_first_input(keras: Any) -> None:
+    """https://stackoverflow.com/q/41651628 shape: CIFAR images declared channels first,
+    (3, 32, 32), for channels-last convolutions: a pooling layer's output size goes negative
+    while the Sequential is built (not an input-spec error: Keras's size computation raises).
+    The answer: input_shape=(32, 32, 3)."""
+    layers = keras.layers
+
+    def stack() -> list[Any]:
+        return [layers.Conv2D(8, 3), layers.MaxPooling2D(2), layers.Conv2D(8, 3),
+                layers.MaxPooling2D(2), layers.Flatten(), layers.Dense(2)]
+
+    err = explain(_raised(_sequential, keras, (3, 32, 32), *stack()))
+    assert err is not None
+    v = err.violations[0]
+    assert v.kind == "value" and "negative" in v.message and v.shape[1:3] == (1, 30)
+    assert "MaxPooling2D" in (v.origin.layer or "")
+    op = v.suggestions[0].op
+    assert (op.setting, op.value) == ("shape", (32, 32, 3)) and "keras.Input((32, 32, 3))" in str(err)
+    model = _sequential(keras, op.value, *stack())  # the fix, applied
+    assert model.predict(np.zeros((2, 32, 32, 3), "float32"), verbose=0).shape == (2, 2)
+
+
+def test_keras_build_error_strides_given_positionally(keras: Any) -> None:
+    """https://stackoverflow.com/q/51113327 shape: Conv2D(32, 3, 3), the Keras 1 habit of
+    (filters, rows, cols), passes 3 as strides to every convolution: the sizes shrink to
+    nothing. The repeated mistake is one change: strides=1 on every Conv2D that has 3."""
+    layers = keras.layers
+
+    def stack(strides: Any = 3) -> list[Any]:
+        return [layers.Conv2D(16, 3, strides), layers.Conv2D(16, 3, strides),
+                layers.Conv2D(16, 3, strides), layers.MaxPooling2D(2), layers.Flatten(),
+                layers.Dense(2)]
+
+    err = explain(_raised(_sequential, keras, (28, 28, 1), *stack()))
+    assert err is not None
+    fix = err.violations[0].suggestions[0]
+    assert isinstance(fix.op, SetSetting) and fix.op.setting == "strides"
+    assert fix.op.value == (1, 1) and fix.op.layer.count("Conv2D") == 3
+    assert "every Conv2D that has strides=(3, 3)" in fix
+    model = _sequential(keras, (28, 28, 1), *stack(fix.op.value))  # applied to every one
+    shapecontract.contract_of(model).check(np.zeros((2, 28, 28, 1), "float32"))
+
+
+def test_keras_build_error_batch_in_input_shape(keras: Any) -> None:
+    """http://www.kouhan.cn/en/article/00042451 shape: input_shape=x.shape, the number of
+    samples given as an axis; Keras 3 raises 'Kernel shape must have the same length as
+    input'. The answer: x.shape[1:]."""
+    layers = keras.layers
+    x = np.zeros((6, 16, 16, 1), "float32")
+
+    def build(shape: tuple[int, ...]) -> Any:
+        return keras.Sequential([layers.Conv2D(4, 3, input_shape=shape), layers.Flatten(),
+                                 layers.Dense(2)])
+
+    err = explain(_raised(build, x.shape))
+    assert err is not None
+    op = err.violations[0].suggestions[0].op
+    assert (op.setting, op.value) == ("input_shape", (16, 16, 1))
+    assert err.violations[0].suggestions[0].code == "Conv2D(..., input_shape=(16, 16, 1))"
+    shapecontract.contract_of(build(op.value)).check(x)
+
+
+def test_keras_build_error_steps_and_features_swapped(keras: Any) -> None:
+    """https://stackoverflow.com/q/53426412 shape: Conv1D(input_shape=(1, 101)), one step of
+    101 features, where the series has 101 steps of one feature: the kernel cannot fit in one
+    step. The axes turned, (101, 1), comes before padding='same' (both build: the smaller
+    change to what the user declared is first)."""
+    layers = keras.layers
+
+    def build(shape: tuple[int, ...]) -> Any:
+        return keras.Sequential([layers.Conv1D(8, 5, input_shape=shape),
+                                 layers.GlobalMaxPooling1D(), layers.Dense(1)])
+
+    err = explain(_raised(build, (1, 101)))
+    assert err is not None
+    ops = [f.op for f in err.violations[0].suggestions]
+    assert (ops[0].setting, ops[0].value) == ("input_shape", (101, 1))
+    assert any(o.setting == "padding" and o.value == "same" for o in ops[1:])
+    shapecontract.contract_of(build(ops[0].value)).check(np.zeros((2, 101, 1), "float32"))
+
+
+def test_keras_build_error_nothing_proven_is_not_explained(keras: Any) -> None:
+    """A Concatenate of a vector and a matrix: no setting the library knows makes it build, so
+    there is no explanation (not a guess)."""
+    layers = keras.layers
+
+    def build() -> Any:
+        a, b = keras.Input((4,)), keras.Input((3, 5))
+        return keras.Model([a, b], layers.Concatenate()([a, b]))
+
+    assert explain(_raised(build)) is None
 
 
 # ------------------------------------------------------------------------------------ torch

@@ -139,6 +139,38 @@ def test_a_guarded_fit_shows_the_proven_repair() -> None:
     assert "proven on the whole step" in str(info.value)
 
 
+@pytest.mark.parametrize("functional", [False, True], ids=["sequential", "functional"])
+def test_a_convolution_into_dense_gets_a_flatten(functional: bool) -> None:
+    """https://stackoom.com/en/question/32hTj shape: Conv2D straight into Dense keeps the
+    image axes to the output, (n, 14, 14, 10) for (n, 10) targets; the answer puts Flatten()
+    between them (proven on a copy built with it, for a Sequential and a functional model)."""
+    from shapecontract.fixes import InsertLayer
+
+    def build(flatten: bool) -> Any:
+        inp = layers.Input((16, 16, 3))
+        h = layers.Conv2D(4, 3, activation="relu")(inp)
+        h = layers.Flatten()(h) if flatten else h
+        out = layers.Dense(10, activation="softmax")(layers.Dense(8)(h))
+        if functional:
+            m = keras.Model(inp, out)
+        else:
+            m = keras.Sequential([layers.Input((16, 16, 3)), layers.Conv2D(4, 3),
+                                  *([layers.Flatten()] if flatten else []), layers.Dense(8),
+                                  layers.Dense(10, activation="softmax")])
+        m.compile("sgd", "categorical_crossentropy")
+        return m
+
+    x = np.zeros((6, 16, 16, 3), "float32")
+    y = np.eye(10, dtype="float32")[np.arange(6)]
+    found = repairs(build(False), x, y)
+    flatten = [r for r in found if isinstance(r.op, InsertLayer)]
+    assert flatten and flatten[0].op.new == "Flatten()", [str(r) for r in found]
+    assert flatten[0].op.layer.startswith("Dense '")
+    fixed = build(True)  # applied
+    assert repairs(fixed, x, y) == []
+    fixed.fit(x, y, epochs=1, verbose=0)
+
+
 # ------------------------------------------------------------------------------ PyTorch
 torch = pytest.importorskip("torch")
 nn = torch.nn

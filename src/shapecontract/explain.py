@@ -126,18 +126,11 @@ def _finish(base: ShapeContractError, function: str, message: str, origin: Origi
 
 
 # ---------------------------------------------------------------------------------- Keras
-def _keras(exc: BaseException, steps: list[Step]) -> ShapeContractError | None:
-    keras = sys.modules.get("keras")
-    if keras is None:
-        return None
-    layer_name, x = None, None
-    for frame, _ in reversed(steps):  # Keras's input check names the layer and holds the input
-        loc = frame.f_locals
-        if frame.f_code.co_name == "assert_input_compatibility" and "layer_name" in loc:
-            layer_name, x = loc.get("layer_name"), loc.get("x")
-            break
-    if layer_name is None or not hasattr(x, "shape"):
-        return None
+def _keras_failure(keras: Any, steps: list[Step]) -> tuple[Any, Any, Any] | None:
+    """(the layer that refused, its symbolic input, the Sequential being built or None), read
+    from the frames Keras leaves on a filtered traceback: its input check (`layer_name`, `x`),
+    a Sequential's build loop (`layer`, `x`) or the error handler around `Layer.__call__`
+    (`args`: the layer, its input)."""
     found: list[Any] = []
     sequential = None
     for frame, _ in steps:
@@ -150,36 +143,82 @@ def _keras(exc: BaseException, steps: list[Step]) -> ShapeContractError | None:
                 if isinstance(value, keras.Sequential):
                     sequential = value
                     found += list(value._layers)
-    layer = next((f for f in reversed(found) if f.name == layer_name), None)
-    if layer is None:
+    for frame, _ in reversed(steps):
+        loc = frame.f_locals
+        if frame.f_code.co_name == "assert_input_compatibility" and "layer_name" in loc:
+            layer = next((f for f in reversed(found) if f.name == loc.get("layer_name")), None)
+            x = loc.get("x")
+            if layer is not None and hasattr(x, "_keras_history"):
+                return layer, x, sequential
+        args = loc.get("args")
+        if (isinstance(args, tuple) and len(args) >= 2 and isinstance(args[0], keras.Layer)
+                and not isinstance(args[0], keras.Model)
+                and hasattr(args[1], "_keras_history")):
+            return args[0], args[1], sequential
+        layer, x = loc.get("layer"), loc.get("x")
+        if (isinstance(loc.get("self"), keras.Sequential) and isinstance(layer, keras.Layer)
+                and hasattr(x, "_keras_history")):
+            return layer, x, sequential
+    return None
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _keras_reason(exc: BaseException) -> str:
+    """The framework's own sentence: Keras wraps it as 'Exception encountered when calling
+    X.call(). <the reason> Arguments received by ...'."""
+    text = _ANSI.sub("", str(exc)).strip()
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    if lines and lines[0].startswith("Exception encountered when calling") and len(lines) > 1:
+        return lines[1]
+    return lines[0] if lines else type(exc).__name__
+
+
+def _keras(exc: BaseException, steps: list[Step]) -> ShapeContractError | None:
+    keras = sys.modules.get("keras")
+    if keras is None:
         return None
+    failure = _keras_failure(keras, steps)
+    if failure is None:
+        return None
+    layer, x, sequential = failure
+    from .frameworks.keras.layers import kind_of, who
+
+    got = tuple(getattr(x, "shape", ()))
     try:
         contract_of(layer).check(x)
     except ShapeContractError as e:
         base = e
-    else:
-        return None
+    else:  # the layer's computation refused what its input check let through (sizes)
+        base = ShapeContractError([Violation(
+            ("argument", "inputs"), "value", _keras_reason(exc), shape=got,
+            origin=Origin.of_layer(who(layer), "config"))], who(layer))
     chain = _chain(keras, x)
     if chain is None:
         return None
     model_layers = list(sequential._layers) if sequential is not None and any(
         m is layer for m in sequential._layers) else [*chain, layer]
-    from .frameworks.keras.layers import kind_of, who
-
     v = base.violations[0]
-    fixes = []
-    for text, code, op, edits in _keras_candidates(kind_of, who, chain, layer, v):
+    proven: list[tuple[int, int, Fix]] = []
+    for order, (cost, text, code, op, edits) in enumerate(
+            _keras_candidates(kind_of, who, model_layers, layer, v)):
         if _keras_builds(keras, model_layers, edits):
-            fixes.append(Fix(f"{text}: {code}", "alternative", code, op))
-        if len(fixes) >= 2:
-            break
-    if not fixes:
+            proven.append((cost, order, Fix(f"{text}: {code}", "alternative", code, op)))
+    if not proven:
         return None
-    before = chain[-1]
-    got = tuple(getattr(x, "shape", ()))
-    message = (f"{who(layer)} takes {v.contract or 'another shape'}; "
+    fixes: list[Fix] = []
+    for _, _, fix in sorted(proven, key=lambda t: t[:2]):
+        if len(fixes) < _SHOWN and all(f.code != fix.code for f in fixes):
+            fixes.append(fix)
+    before = model_layers[model_layers.index(layer) - 1] if layer in model_layers else chain[-1]
+    message = (f"{who(layer)} cannot take {_shape(got)} from {who(before)}: {v.message}"
+               if v.kind == "value" else
+               f"{who(layer)} takes {v.contract or 'another shape'}; "
                f"{who(before)} before it gives {_shape(got)}: {v.message}")
-    origin = Origin.of_layer(who(layer), "input_spec", str(layer.input_spec))
+    spec = getattr(layer, "input_spec", None)
+    origin = (Origin.of_layer(who(layer), "input_spec", str(spec)) if v.kind != "value"
+              and spec is not None else v.origin)
     where = _where(steps)
     notes = [f"Keras raised {_headline(exc)}"]
     if where is not None:
@@ -188,6 +227,10 @@ def _keras(exc: BaseException, steps: list[Step]) -> ShapeContractError | None:
         f"the layers from the input to {who(layer)}")
     notes.append(f"each fix was proven by rebuilding {scope} from its layers' configs with it")
     return _finish(base, who(layer), message, origin, fixes, notes)
+
+
+_SHOWN = 3
+"""Proven fixes shown for one error, the smallest changes first."""
 
 
 def _shape(shape: tuple[Any, ...]) -> str:
@@ -214,14 +257,24 @@ def _chain(keras: Any, x: Any) -> list[Any] | None:
 
 
 Edits = dict[int, dict[str, Any]]
+Candidate = tuple[int, str, str, SetSetting, Edits]
+"""(cost, why, code, the operation shown, config changes by layer id)."""
+
+_RESET = {"strides": 1, "padding": "same", "dilation_rate": 1}
+"""Spatial knob values that shrink an axis least: what a too-small axis is tried with."""
 
 
-def _keras_candidates(kind_of: Callable[[Any], Any], who: Callable[[Any], str], chain: list[Any],
-                      layer: Any, v: Violation
-                      ) -> Iterator[tuple[str, str, SetSetting, Edits]]:
-    """Settings that could give `layer` what it takes: a layer before it that drops an axis
-    (its rank knobs, nearest first), and the declared input with the axis it misses."""
-    for before in reversed(chain[1:]):
+def _keras_candidates(kind_of: Callable[[Any], Any], who: Callable[[Any], str],
+                      model_layers: list[Any], layer: Any, v: Violation) -> Iterator[Candidate]:
+    """Changes to the model's settings that could let `layer` build, each with its cost (the
+    layers it touches): a layer before it that drops an axis (its rank knobs, nearest first);
+    the declared input with an axis added, a leading axis dropped (the batch given as a
+    sample axis) or its axes turned (channels or steps given first); and the spatial knobs
+    (strides, padding, dilation) of the layers up to it, the same mistake on every layer that
+    repeats it counting as one change."""
+    at = next((i for i, m in enumerate(model_layers) if m is layer), len(model_layers))
+    upto = model_layers[1:at + 1]
+    for before in reversed(model_layers[1:at]):
         kind = kind_of(before)
         values = kind.knob_values(before)
         for knob in kind.knobs_for("rank"):
@@ -229,22 +282,90 @@ def _keras_candidates(kind_of: Callable[[Any], Any], who: Callable[[Any], str], 
             if isinstance(value, bool):
                 op = SetSetting(who(before), type(before).__name__, knob.name, not value)
                 code = kind.setting(before, **{knob.name: not value})
-                yield (f"build {who(before)} with {knob.code(not value)}", code, op,
+                yield (1, f"build {who(before)} with {knob.code(not value)}", code, op,
                        {id(before): {knob.name: not value}})
+    yield from _input_candidates(who, model_layers, layer, v)
+    groups: dict[tuple[type, str, Any], list[Any]] = {}
+    for m in model_layers[1:]:
+        kind = kind_of(m)
+        values = kind.knob_values(m)
+        for knob in kind.knobs_for("spatial"):
+            value, want = values.get(knob.name), _RESET.get(knob.name)
+            if want is None or value is None or _all_equal(value, want):
+                continue
+            groups.setdefault((type(m), knob.name, _hashable(value)), []).append(m)
+    singles: list[Candidate] = []
+    for (cls, name, value), members in groups.items():
+        want = _RESET[name]
+        kind = kind_of(members[0])
+        new = _like(value, want)
+        code = kind.setting(members[0], **{name: new})
+        op = SetSetting(", ".join(who(m) for m in members), cls.__name__, name, new)
+        if len(members) > 1:
+            yield (1, f"build every {cls.__name__} that has {name}={value!r} with "
+                      f"{kind.knob(name).code(new)} ({', '.join(who(m) for m in members)})",
+                   code, op, {id(m): {name: new} for m in members})
+        for m in reversed([m for m in members if any(m is u for u in upto)]):
+            one = SetSetting(who(m), cls.__name__, name, new)
+            singles.append((2, f"build {who(m)} with {kind.knob(name).code(new)}",
+                            kind.setting(m, **{name: new}), one, {id(m): {name: new}}))
+    yield from singles
+
+
+def _input_candidates(who: Callable[[Any], str], model_layers: list[Any], layer: Any,
+                      v: Violation) -> Iterator[Candidate]:
+    """The declared input's shape changed so that `layer` can take it."""
+    first = model_layers[0]
+    if type(first).__name__ != "InputLayer":
+        return
+    batch_shape = tuple(first.get_config().get("batch_shape") or ())
+    sample = batch_shape[1:]
+    if not sample:
+        return
+    shapes: list[tuple[tuple[Any, ...], str]] = []
     if v.kind == "rank" and isinstance(v.expected, int) and isinstance(v.actual, int) and (
             v.expected == v.actual + 1):
-        cfg = chain[0].get_config()
-        batch_shape = tuple(cfg.get("batch_shape") or ())
-        if batch_shape:
-            at = v.axis if isinstance(v.axis, int) and 0 < v.axis <= len(batch_shape) else len(
-                batch_shape)
-            new = (*batch_shape[:at], 1, *batch_shape[at:])
-            shape = tuple(new[1:])
+        at = v.axis if isinstance(v.axis, int) and 0 < v.axis <= len(batch_shape) else len(
+            batch_shape)
+        data = InsertAxis(at, len(batch_shape) + 1).index("x")
+        shapes.append(((*sample[:at - 1], 1, *sample[at - 1:]),
+                       f"with the axis {who(layer)} misses (the data then needs it too: {data})"))
+    else:
+        shapes.append(((*sample, 1), "with a last axis of size 1 (the data then needs it too: "
+                                     "x[..., None])"))
+    if len(sample) >= 2:
+        shapes.append((sample[1:], f"without its first axis, {sample[0]}: a sample's shape, "
+                                   "not the whole array's (the batch is not declared)"))
+        shapes.append(((*sample[1:], sample[0]), f"with its first axis, {sample[0]}, last: "
+                                                 "channels (or features) come last"))
+    user = model_layers[1] if len(model_layers) > 1 else None
+    written = getattr(user, "_input_shape_arg", None) is not None
+    for shape, why in shapes:
+        if written:  # the user gave `input_shape=` to the first layer: the fix goes there
+            op = SetSetting(who(user), type(user).__name__, "input_shape", shape)
+            code = f"{type(user).__name__}(..., input_shape={shape!r})"
+        else:
             op = SetSetting("the model's input", "Input", "shape", shape)
-            data = InsertAxis(at, len(new)).index("x")
-            yield (f"declare the input with the axis {who(layer)} misses (the data then needs it "
-                   f"too: {data})", f"keras.Input({shape!r})", op,
-                   {id(chain[0]): {"batch_shape": new}})
+            code = f"keras.Input({shape!r})"
+        yield 1, f"declare the input {why}", code, op, {id(first): {
+            "batch_shape": (batch_shape[0], *shape)}}
+
+
+def _hashable(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _all_equal(value: Any, want: Any) -> bool:
+    if isinstance(value, (tuple, list)):
+        return all(item == want for item in value)
+    return bool(value == want)
+
+
+def _like(value: Any, want: Any) -> Any:
+    """`want` in the form of `value`: a tuple of it for a tuple."""
+    if isinstance(value, (tuple, list)) and not isinstance(want, str):
+        return tuple(want for _ in value)
+    return want
 
 
 def _keras_builds(keras: Any, layers: list[Any], edits: Edits) -> bool:

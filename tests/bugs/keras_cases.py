@@ -258,18 +258,13 @@ CASES = [
          "input_shape=(32, 32, 1): one sample's shape, without the batch",
          (setting("input_shape", (32, 32, 1)), setting("shape", (32, 32, 1)),
           code("(32, 32, 1)")),
-         input_shape_with_samples(False), input_shape_with_samples(True),
-         known_miss="explain() does not read Keras 3's Conv 'Kernel shape must have the same "
-                    "length as input' error, raised while the Sequential is built",
-         no_right_fix="not explained"),
+         input_shape_with_samples(False), input_shape_with_samples(True)),
     Case("keras_conv_dense_without_flatten", "keras", "data-blamed",
          "https://stackoom.com/en/question/32hTj",
          "Conv2D straight into Dense: the output stays 4-D and Keras blames the (n, 10) targets",
          "Flatten() between the convolution and the Dense layers",
          (op(InsertLayer), code("Flatten")),
-         conv_without_flatten(False), conv_without_flatten(True),
-         no_right_fix="caught on the targets; the suggestion is to_categorical for the 4-D "
-                      "output (batch, 14, 14, 10), not a Flatten in the model"),
+         conv_without_flatten(False), conv_without_flatten(True)),
     Case("keras_second_lstm_returns_sequences", "keras", "data-blamed",
          "https://newbe.dev/error-when-checking-target-expected-dense-1-to-have-3-dimensions-but-got-array-with-shape-118-1",
          "both LSTMs return sequences, so Dense(1) outputs (n, 12, 1) against targets (n, 1) "

@@ -12,13 +12,13 @@ from typing import Any
 
 from ..._errors import ShapeContractError
 from ...backends import backend_of, shape_of
-from ...fixes import SetSetting
+from ...fixes import InsertLayer, ModelEdit, SetSetting
 from .layers import kind_of
 from .verdict import no_trace
 
 __all__ = ["settings"]
 
-Candidate = tuple[str, SetSetting, str, float, Callable[[], tuple[Any, Any, Any]], str | None]
+Candidate = tuple[str, ModelEdit, str, float, Callable[[], tuple[Any, Any, Any]], str | None]
 
 
 def settings(model: Any, x: Any, y: Any, err: ShapeContractError, limit: int
@@ -67,6 +67,57 @@ def settings(model: Any, x: Any, y: Any, err: ShapeContractError, limit: int
                        f"build {type(layer).__name__} '{layer.name}' with {knob.name}={new_value!r}",
                        1.5 if knob.governs == "rank" else 2.0,
                        _rebuild_with(model, layer.name, knob.name, new_value, x, y), None)
+
+
+    if "target" in roots and tried < limit:
+        yield from _flatten_before_dense(keras, model, layers, x, y)
+
+
+def _flatten_before_dense(keras: Any, model: Any, layers: list[Any], x: Any, y: Any
+                          ) -> Iterator[Candidate]:
+    """A `Flatten()` before the first Dense layer that is given more than one axis per sample:
+    Dense acts on the last axis only, so a convolution's (or every step's) output keeps its
+    other axes up to the model's output, where the targets refuse it."""
+    for layer in layers:
+        if kind_of(layer).kind != "dense":
+            continue
+        try:
+            rank = len(layer.input.shape)
+        except (AttributeError, ValueError):
+            return
+        if rank <= 2:
+            continue
+        label = f"{type(layer).__name__} '{layer.name}'"
+        op = InsertLayer(label, "Flatten()")
+
+        def step(name: str = layer.name) -> tuple[Any, Any, Any]:
+            with no_trace():
+                return _with_flatten(keras, model, name), x, y
+        yield (label, op, f"flatten the {rank - 1} axes of a sample before {label}: "
+                          "Dense acts on the last axis only", 2.0, step,
+               f"layers.Flatten() before {label}")
+        return
+
+
+def _with_flatten(keras: Any, model: Any, name: str) -> Any:
+    """A copy of `model` (new layers from their configs) with a Flatten before layer `name`."""
+    def clone(layer: Any) -> Any:
+        return layer.__class__.from_config(layer.get_config())
+
+    if isinstance(model, keras.Sequential):
+        fresh: list[Any] = [keras.Input(model.inputs[0].shape[1:])]
+        for layer in model.layers:
+            if layer.name == name:
+                fresh.append(keras.layers.Flatten())
+            fresh.append(clone(layer))
+        return keras.Sequential(fresh)
+
+    def call(layer: Any, *args: Any, **kwargs: Any) -> Any:
+        if layer.name == name and args:
+            args = (keras.layers.Flatten()(args[0]), *args[1:])
+        return layer(*args, **kwargs)
+
+    return keras.models.clone_model(model, clone_function=clone, call_function=call)
 
 
 def _is_input(layer: Any) -> bool:
