@@ -674,7 +674,8 @@ CASES = [
          "drop_last=True on the training DataLoader",
          (code("drop_last=True"),),
          batchnorm_last_batch_of_one(False), batchnorm_last_batch_of_one(True),
-         known_miss="BatchNorm's 'Expected more than 1 value per channel when training' for a last batch of one is neither caught nor explained"),
+         known_miss="BatchNorm's 'Expected more than 1 value per channel when training' for a last batch of one is neither caught nor explained",
+         no_right_fix="missed: no error of the library, so no suggestion"),
     Case("torch_unet_up_odd_skip", "torch", "custom-forward",
          "https://github.com/LeeJunHyun/Image_Segmentation/issues/38",
          "U-Net up block: torch.cat of the upsampled map and the skip connection after an odd "
@@ -706,7 +707,8 @@ CASES = [
          "x.permute(0, 2, 1) and in_channels = the embedding size",
          (op(Permute, perm=(0, 2, 1)), code("permute(0, 2, 1)"), setting("in_channels", 16)),
          textcnn_conv_over_embedding(False), textcnn_conv_over_embedding(True), silent=True,
-         known_miss="silent: Conv1d(in_channels=seq_len) on (B, seq_len, emb) is a valid call; nothing flags the convolution over the embedding axis"),
+         known_miss="silent: Conv1d(in_channels=seq_len) on (B, seq_len, emb) is a valid call; nothing flags the convolution over the embedding axis",
+         no_right_fix="missed: no error of the library, so no suggestion"),
     Case("torch_dense_output_fixed_batch", "torch", "custom-forward",
          "https://github.com/xinge008/Cylinder3D/issues/58",
          "the model builds its dense output for the configured batch size; the last batch is "
@@ -730,7 +732,8 @@ CASES = [
          "load the masks as class indices 0 .. n_classes - 1, not raw grey values",
          (code("255"),),
          ce_mask_grayscale_values(False), ce_mask_grayscale_values(True),
-         known_miss="Target 255 is out of bounds (a value-range error of the targets) is neither caught nor explained"),
+         known_miss="Target 255 is out of bounds (a value-range error of the targets) is neither caught nor explained",
+         no_right_fix="missed: no error of the library, so no suggestion"),
     Case("torch_embedding_num_embeddings", "torch", "data-blamed",
          "https://openillumi.com/?p=69161",
          "nn.Embedding(len(vocab), ...) with 1-based word ids (0 = padding): index out of "
@@ -738,7 +741,8 @@ CASES = [
          "num_embeddings must exceed the largest index: len(vocab) + 1",
          (setting("num_embeddings", 11),),
          embedding_num_embeddings(False), embedding_num_embeddings(True),
-         known_miss="nn.Embedding's 'index out of range in self' (an id >= num_embeddings) is neither caught nor explained"),
+         known_miss="nn.Embedding's 'index out of range in self' (an id >= num_embeddings) is neither caught nor explained",
+         no_right_fix="missed: no error of the library, so no suggestion"),
     Case("torch_resize_shorter_side_collate", "torch", "collate",
          "https://e-com-net.com/article/1398133171828084736.htm",
          "ImageFolder with transforms.Resize(224) (the shorter side only): stack expects each "
@@ -769,7 +773,8 @@ CASES = [
          "scores.view(-1, args.num_classes)",
          (op(Reshape, shape=(-1, 10)), code("view(-1, 10)")),
          scores_view_batch_size(False), scores_view_batch_size(True),
-         known_miss="the hard-coded view(batch_size, num_classes) in the training step fails outside any guarded call and is not explained"),
+         known_miss="the hard-coded view(batch_size, num_classes) in the training step fails outside any guarded call and is not explained",
+         no_right_fix="missed: no error of the library, so no suggestion"),
     Case("torch_latent_view_bsize", "torch", "custom-forward",
          "https://github.com/ctallec/world-models/issues/25",
          "to_latent reshapes with the configured BSIZE; the last batch of rollouts is smaller: "
@@ -777,7 +782,8 @@ CASES = [
          "drop_last=True on the DataLoader",
          (code("drop_last=True"),),
          latent_view_bsize(False), latent_view_bsize(True),
-         known_miss="the view(BSIZE, SEQ_LEN, LSIZE) on a short last batch fails outside any guarded call and is not explained; the guarded DataLoader accepts the short batch"),
+         known_miss="the view(BSIZE, SEQ_LEN, LSIZE) on a short last batch fails outside any guarded call and is not explained; the guarded DataLoader accepts the short batch",
+         no_right_fix="missed: no error of the library, so no suggestion"),
     Case("torch_reshape_opt_batch_size", "torch", "custom-forward",
          "https://github.com/LianpoWang/ICDICNet/issues/33",
          "forward flattens with reshape(opt.batchSize, -1): fails for a last mini-batch or "
