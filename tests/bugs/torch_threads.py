@@ -629,6 +629,65 @@ def ce_float_labels(fixed: bool) -> Any:
     return program
 
 
+def conv2d_unbatched_image(fixed: bool) -> Any:
+    def program(g: Guard) -> Any:
+        torch, nn = _t()
+        conv = nn.Conv2d(3, 32, 3)
+        input_tensor = torch.randn(3, 64, 64)  # one image, no batch axis
+        if fixed:
+            input_tensor = input_tensor.unsqueeze(0)  # (1, 3, 64, 64)
+        return g(conv)(input_tensor).shape
+    return program
+
+
+def har_batchnorm_timesteps(fixed: bool) -> Any:
+    def program(g: Guard) -> Any:
+        torch, nn = _t()
+        n_steps, n_input, n_hidden = 8, 6, 12  # 2-D pose keypoints per frame
+
+        class LSTMClassifier(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.bn = nn.BatchNorm1d(n_input if fixed else n_steps)
+                self.lstm = nn.LSTM(n_input, n_hidden, batch_first=True)
+                self.fc = nn.Linear(n_hidden, 4)
+
+            def forward(self, x: Any) -> Any:  # x: (batch, timesteps, features)
+                if fixed:  # BatchNorm1d normalizes axis 1: (batch, features, timesteps)
+                    x = self.bn(x.transpose(1, 2)).transpose(1, 2)
+                else:
+                    x = self.bn(x)
+                out, _ = self.lstm(x)
+                return self.fc(out[:, -1])
+
+        model = g(LSTMClassifier())
+        x, y = torch.randn(5, n_steps, n_input), torch.randint(0, 4, (5,))
+        return _step(torch, model.parameters(), g(nn.CrossEntropyLoss())(model(x), y))
+    return program
+
+
+def rnn_mnist_batch_first_false(fixed: bool) -> Any:
+    def program(g: Guard) -> Any:
+        torch, nn = _t()
+        sequence_length, input_size, hidden_size, num_classes = 28, 28, 16, 10
+
+        class RNN(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.lstm = nn.LSTM(input_size, hidden_size, batch_first=fixed)
+                self.fc = nn.Linear(hidden_size, num_classes)
+
+            def forward(self, x: Any) -> Any:
+                out, _ = self.lstm(x)
+                return self.fc(out[:, -1, :])  # the last time step, if batch comes first
+
+        model = g(RNN())
+        images, labels = torch.rand(6, 1, 28, 28), torch.randint(0, 10, (6,))
+        x = images.reshape(-1, sequence_length, input_size)  # (batch, seq, input)
+        return _step(torch, model.parameters(), g(nn.CrossEntropyLoss())(model(x), labels))
+    return program
+
+
 CASES = [
     Case("torch_squeezenet_spatial_logits", "torch", "output-vs-target",
          "https://github.com/Cadene/pretrained-models.pytorch/issues/151",
@@ -858,4 +917,32 @@ CASES = [
          "labels.long() before the loss",
          (op(Cast, dtype="int64"), code(".long()")),
          ce_float_labels(False), ce_float_labels(True)),
+    Case("torch_conv2d_unbatched_image", "torch", "known-remedy",
+         "https://geek-docs.com/pytorch/pytorch-questions/21_pytorch_runtimeerror_expected_4dimensional_input_for_4dimensional_weight_32_3_3_but_got_3dimensional_input_of_size_instead.html",
+         "a (3, H, W) image into nn.Conv2d(3, 32, 3): Expected 4-dimensional input for "
+         "4-dimensional weight, but got 3-dimensional input",
+         "input_tensor.unsqueeze(0): a batch of one",
+         (op(InsertAxis, axis=0), code("unsqueeze(0)")),
+         conv2d_unbatched_image(False), conv2d_unbatched_image(True),
+         stale="since torch 1.11 Conv2d takes a 3-D (C, H, W) input as one unbatched image",
+         known_miss="stale: torch runs the unbatched (C, H, W) image and the guard accepts it as torch does",
+         no_right_fix="missed: no error of the library, so no suggestion"),
+    Case("torch_har_batchnorm_timesteps", "torch", "transpose-vs-reshape",
+         "https://github.com/xieyulai/LSTM-for-Human-Activity-Recognition-using-2D-Pose_Pytorch/issues/2",
+         "BatchNorm1d on LSTM input (batch, timesteps, features): it runs, normalizing the "
+         "time steps as channels",
+         "transpose to (batch, features, timesteps) for the batch norm",
+         (op(Permute, perm=(0, 2, 1)), code("transpose(1, 2)"), setting("num_features", 6)),
+         har_batchnorm_timesteps(False), har_batchnorm_timesteps(True), silent=True,
+         known_miss="silent: BatchNorm1d(n_steps) on (batch, timesteps, features) is a valid call; the wrong normalized axis is not flagged",
+         no_right_fix="missed: no error of the library, so no suggestion"),
+    Case("torch_rnn_mnist_batch_first_false", "torch", "pipeline-layout",
+         "https://github.com/yunjey/pytorch-tutorial/issues/196",
+         "the tutorial's MNIST LSTM changed to batch_first=False while still fed (batch, seq, "
+         "input): it runs, loss stays near 2 and accuracy near 11%",
+         "batch_first=True for (batch, seq_len, input_size) data",
+         (setting("batch_first", True), op(Permute, perm=(1, 0, 2))),
+         rnn_mnist_batch_first_false(False), rnn_mnist_batch_first_false(True), silent=True,
+         known_miss="silent: an LSTM without batch_first reads (batch, seq, input) as (seq, batch, input); every size fits, so nothing is flagged",
+         no_right_fix="missed: no error of the library, so no suggestion"),
 ]
