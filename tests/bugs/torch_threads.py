@@ -688,6 +688,29 @@ def rnn_mnist_batch_first_false(fixed: bool) -> Any:
     return program
 
 
+def squeeze_last_batch_of_one(fixed: bool) -> Any:
+    def program(g: Guard) -> Any:
+        torch, nn = _t()
+        from torch.utils.data import DataLoader, TensorDataset
+
+        class SceneNet(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.features = nn.Sequential(nn.Conv2d(3, 8, 3), nn.AdaptiveAvgPool2d(1))
+                self.fc = nn.Linear(8, 5)
+
+            def forward(self, x: Any) -> Any:
+                feat = self.features(x).squeeze()  # (B, 8, 1, 1) -> (B, 8); (8,) when B == 1
+                return torch.log_softmax(self.fc(feat), dim=1)
+
+        model = g(SceneNet())
+        criterion = g(nn.NLLLoss())
+        data = TensorDataset(torch.randn(9, 3, 8, 8), torch.randint(0, 5, (9,)))  # 2 * 4 + 1
+        for x, y in DataLoader(data, batch_size=4, drop_last=fixed):
+            _step(torch, model.parameters(), criterion(model(x), y))
+    return program
+
+
 CASES = [
     Case("torch_squeezenet_spatial_logits", "torch", "output-vs-target",
          "https://github.com/Cadene/pretrained-models.pytorch/issues/151",
@@ -945,4 +968,12 @@ CASES = [
          rnn_mnist_batch_first_false(False), rnn_mnist_batch_first_false(True), silent=True,
          known_miss="silent: an LSTM without batch_first reads (batch, seq, input) as (seq, batch, input); every size fits, so nothing is flagged",
          no_right_fix="missed: no error of the library, so no suggestion"),
+    Case("torch_squeeze_last_batch_of_one", "torch", "custom-forward",
+         "https://github.com/chenyuntc/scene-baseline/issues/2",
+         "forward squeezes (B, C, 1, 1) features; a last batch of one loses its batch axis too: "
+         "dimension out of range (expected to be in range of [-1, 0], but got 1)",
+         "drop_last=True when creating the DataLoader",
+         (code("drop_last=True"),),
+         squeeze_last_batch_of_one(False), squeeze_last_batch_of_one(True),
+         no_right_fix="caught in SceneNet.forward (a batch of one) with no suggestion; drop_last=True (or squeezing only the spatial axes) is not proposed"),
 ]
