@@ -269,12 +269,41 @@ def test_torch_linear_after_convs_on_other_images(torch: Any) -> None:
     assert net(x).shape == (4, 10)
 
 
-def test_torch_view_with_a_fixed_size_is_not_guessed(torch: Any) -> None:
-    """`x.view(-1, 16*5*5)` on 36x36 images fails in `view` itself, in the user's own line: no
-    layer the library knows refused anything, so nothing is said (never a guess)."""
+def test_torch_view_with_a_fixed_size_is_placed_at_its_line_and_repaired(torch: Any) -> None:
+    """https://stackoverflow.com/q/53828329 shape: LeNet's `x.view(-1, 16*5*5)` on 36x36
+    images fails in `view` itself, in the user's own line, not in the layer before it. The
+    answer: keep the batch axis (`x.view(x.size(0), -1)`) and give fc1 the size the
+    convolutions now give (16*6*6). Both edits are proven together on fake tensors, and
+    applied here."""
     exc = _raised(_lenet(torch, flatten=False), torch.zeros(4, 3, 36, 36))
     assert "is invalid for input of size" in str(exc)
-    assert explain(exc) is None
+    err = explain(exc)
+    assert err is not None
+    v = err.violations[0]
+    assert "x.view(-1, 16 * 5 * 5)" in v.message and "test_explain.py" in v.message
+    fixes = v.suggestions
+    assert [f.code for f in fixes] == ["x.view(x.size(0), -1)",
+                                       "self.fc1 = nn.Linear(in_features=576, out_features=120)"]
+    assert isinstance(fixes[1].op, SetSetting) and fixes[1].op.value == 576
+    net = _lenet(torch, flatten=True)  # applied: torch.flatten(x, 1), the same reshape
+    net.fc1 = torch.nn.Linear(in_features=576, out_features=120)
+    assert net(torch.zeros(4, 3, 36, 36)).shape == (4, 10)
+
+
+def test_torch_forward_failure_with_nothing_proven_is_not_explained(torch: Any) -> None:
+    """A forward that adds two tensors of different sizes (no reshape at that line, no layer
+    refusing): nothing the library knows makes it complete, so nothing is said."""
+    nn = torch.nn
+
+    class Odd(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.a, self.b = nn.Linear(4, 3), nn.Linear(4, 5)
+
+        def forward(self, x: Any) -> Any:
+            return self.a(x) + self.b(x)
+
+    assert explain(_raised(Odd(), torch.zeros(2, 4))) is None
 
 
 def _text_conv(torch: Any) -> Any:

@@ -401,13 +401,13 @@ def _torch(exc: BaseException, steps: list[Step]) -> ShapeContractError | None:
     from .frameworks.torch.layers import kind_of, rule_of, torch_class
 
     if rule_of(module) is None:
-        return None
+        return _placed(exc, steps, root, root_args, root_kwargs)
     try:
         contract_of(module).check(*args, **kwargs)
     except ShapeContractError as e:
         base = e
     else:
-        return None
+        return _placed(exc, steps, root, root_args, root_kwargs)
     path = next((n for n, m in root.named_modules() if m is module), None)
     if path is None:
         return None
@@ -480,7 +480,7 @@ def _torch(exc: BaseException, steps: list[Step]) -> ShapeContractError | None:
                                  code, SetSetting(label, type(module).__name__, knob, value)))
                 break
     if not fixes:
-        return None
+        return _placed(exc, steps, root, root_args, root_kwargs)
     v0 = base.violations[0]
     message = f"{label} rejects its input: {v0.message}"
     notes = [f"PyTorch raised {_headline(exc)}"]
@@ -489,6 +489,35 @@ def _torch(exc: BaseException, steps: list[Step]) -> ShapeContractError | None:
     notes.append(f"each fix was proven by re-running {type(root).__name__} on a copy with it, "
                  "on the call that failed")
     return _finish(base, label, message, None, fixes, notes)
+
+
+def _placed(exc: BaseException, steps: list[Step], root: Any, args: tuple[Any, ...],
+            kwargs: dict[str, Any]) -> ShapeContractError | None:
+    """The failure placed where it happens in `root`'s forward (a leaf module, or a line of the
+    forward's own code), with edits proven on fake tensors to make the forward complete
+    (`frameworks.torch.search`); None when nothing is proven."""
+    from .frameworks.torch.search import repair_forward
+    from .frameworks.torch.verdict import _signature
+
+    if kwargs:
+        return None
+    sig = _signature(list(args))
+    if sig is None:
+        return None
+    reason = repair_forward(root, sig)
+    if reason is None or not reason.fixes:
+        return None
+    v = Violation(("argument", "x"), "value", str(reason), origin=None,
+                  shape=tuple(args[0].shape) if args and hasattr(args[0], "shape") else None)
+    notes = [f"PyTorch raised {_headline(exc)}"]
+    where = _where(steps)
+    if where is not None:
+        notes.append(f"at {where[0]}:{where[1]}: {where[2]}")
+    notes.append(f"each fix was proven by running {type(root).__name__}.forward on fake tensors "
+                 "of the call's shapes with it")
+    base = ShapeContractError([v], f"{type(root).__name__}.forward", {}, notes)
+    return _finish(base, f"{type(root).__name__}.forward", str(reason), None,
+                   list(reason.fixes), notes)
 
 
 def _backend(value: Any) -> Any:

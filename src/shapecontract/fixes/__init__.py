@@ -7,6 +7,7 @@ from .ops import (
     Argmax,
     Batch,
     Cast,
+    ChangeCall,
     DropAxis,
     InsertAxis,
     InsertLayer,
@@ -23,6 +24,6 @@ from .ops import (
     Unbatch,
 )
 
-__all__ = ["Argmax", "Batch", "Cast", "DropAxis", "InsertAxis", "InsertLayer", "ModelEdit",
+__all__ = ["Argmax", "Batch", "Cast", "ChangeCall", "DropAxis", "InsertAxis", "InsertLayer", "ModelEdit",
            "OneHot", "Op", "PadSequences", "Permute", "Repeat", "Reshape", "SetSetting", "Stack",
            "SwapLoss", "Unbatch"]

@@ -21,7 +21,8 @@ from typing import Any
 
 from ..backends import Backend, backend_of
 
-__all__ = ["Argmax", "Batch", "Cast", "DropAxis", "InsertAxis", "InsertLayer", "ModelEdit",
+__all__ = ["Argmax", "Batch", "Cast", "ChangeCall", "DropAxis", "InsertAxis", "InsertLayer",
+           "ModelEdit",
            "OneHot", "Op", "PadSequences", "Permute", "Repeat", "Reshape", "SetSetting", "Stack",
            "SwapLoss", "Unbatch"]
 
@@ -262,6 +263,18 @@ class SetSetting(ModelEdit):
 class InsertLayer(ModelEdit):
     """Insert a new layer (written as code, e.g. `Flatten()`) right after `layer`."""
 
+    new: str
+
+    def code(self, var: str = "", be: Backend | None = None) -> str:
+        return self.new
+
+
+@dataclass(frozen=True)
+class ChangeCall(ModelEdit):
+    """Write the call at `where` (`file:line` of the model's code) as `new` (code): a reshape
+    with a hard-coded size made to keep the batch axis, `x.view(x.size(0), -1)`."""
+
+    where: str
     new: str
 
     def code(self, var: str = "", be: Backend | None = None) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 
 from ..._errors import ShapeContractError
 from ..enrich import enrich
+from .provenance import note_call
 from .verdict import call_untraced
 
 __all__ = ["ForwardGuard", "guard_of", "install_guard", "remove_guard"]
@@ -62,6 +63,7 @@ class ForwardGuard:
             return None  # nothing to check: torch says what is missing
         if prepare is not None:  # e.g. an RNN's PackedSequence is checked by its data
             args = prepare(args)
+        note_call(mod, args)
         try:
             if len(args) <= n:
                 fn(*args)

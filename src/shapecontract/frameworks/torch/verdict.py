@@ -83,6 +83,10 @@ class isolated:
 
 
 # ------------------------------------------------------------------ framework verdicts
+_SIZES_CHECKED = 4
+"""Batch sizes run on fake tensors per shape before a new one is taken on trust."""
+
+
 class TorchVerdict:
     """torch's own verdict for one module on input values: its forward run on fake tensors of
     the same shapes and dtypes (no memory, no data), cached by them. Held by the module's
@@ -97,7 +101,12 @@ class TorchVerdict:
         """Its first input leads with the batch (`_batch_axes`): torch's acceptance of a shape
         holds for every batch size of the same rank (a new batch size costs no fake pass). A
         rejection is kept for its own shape only."""
-        self._accepted: dict[Any, bool] = {}
+        self._accepted: dict[Any, set[int]] = {}
+        """Batch sizes torch accepted, by the call's shapes without the batch: after
+        `_SIZES_CHECKED` of them, a new batch size of the same shapes is taken as accepted. A
+        forward can depend on the batch size (a state made for a fixed batch, BatchNorm on a
+        batch of one, a `view` with the batch size written in), and the one that fails is
+        the last, smaller batch of an epoch: the second size a module sees."""
         self.guessed_from: str | None = None
         """The layer a guessed input contract was read from (`LSTM 'lstm'`): when torch
         rejects a call at that very layer, the guess's violations stand."""
@@ -110,26 +119,35 @@ class TorchVerdict:
             return self._fast[key]
         except (KeyError, TypeError, AttributeError):
             pass
-        free = None
-        k = self._batch_axes
-        if k is not None and values and values[0] is not None:
-            try:  # the same shapes but the batch sizes: accepted already
-                x = values[0]
-                kept = tuple(x.shape)[1:] if k == 0 else tuple(x.shape)[len(x.shape) - k:]
-                free = (len(x.shape), kept, x.dtype,
-                        tuple(None if v is None else (v.shape, v.dtype) for v in values[1:]))
-                if free in self._accepted:
-                    return True
-            except (TypeError, AttributeError, IndexError):
-                free = None
+        if self._batch_axes is not None:
+            free, _ = self._free(values)
+            if free is not None and len(self._accepted.get(free, ())) >= _SIZES_CHECKED:
+                return True
         ok = self(list(values))[0]
         try:
             bounded(self._fast)[key] = ok
-            if ok and free is not None:
-                bounded(self._accepted)[free] = True
         except (TypeError, AttributeError, UnboundLocalError):
             pass
         return ok
+
+    def _free(self, values: Any) -> tuple[Any, int]:
+        """The call's shapes without the first input's batch axis, and its batch size."""
+        k = self._batch_axes if self._batch_axes is not None else 0
+        if not values or values[0] is None:
+            return None, 0
+        try:
+            x = values[0]
+            shape = tuple(x.shape)
+            kept = shape[1:] if k == 0 else shape[len(shape) - k:]
+            size = int(shape[0]) if k == 0 else int(shape[len(shape) - k - 1])
+            return (len(shape), kept, x.dtype, _signature(list(values[1:]))), size
+        except (TypeError, AttributeError, IndexError):
+            return None, 0
+
+    def batch_sizes_accepted(self, values: Any) -> set[int]:
+        """The batch sizes torch accepted for these shapes otherwise."""
+        free, _ = self._free(values)
+        return set(self._accepted.get(free, ())) if free is not None else set()
 
     def __call__(self, values: list[Any]) -> tuple[bool | None, str]:
         while values and values[-1] is None:  # omitted optional inputs (hx)
@@ -141,9 +159,38 @@ class TorchVerdict:
         if hit is None:
             if _compiling():  # Dynamo traces this: it cannot run fake tensors, but its own
                 return None, ""  # trace runs the module on them, and says what torch rejects
-            hit = bounded(self._cache)[key] = _torch_verdict(self._module, key)
+            hit = _torch_verdict(self._module, key)
+            if hit[0] is False:
+                hit = (False, _batch_dependent(hit[1], values, self.batch_sizes_accepted(values)))
+            hit = bounded(self._cache)[key] = hit
+        if hit[0]:
+            free, size = self._free(values)
+            if free is not None:
+                bounded(self._accepted).setdefault(free, set()).add(size)
         return hit
 
+
+
+def _batch_dependent(reason: Any, values: Any, sizes: set[int]) -> Any:
+    """A rejection of a batch size when other batch sizes of the same shapes passed: the
+    forward depends on the batch size, and the failing batch is the last, smaller one of an
+    epoch. Adds the remedy: drop that batch, or take sizes from the batch in the forward."""
+    from ..._errors import Fix, Reason
+    from ...fixes import SetSetting
+
+    if not sizes:
+        return reason
+    try:
+        got = int(values[0].shape[0])
+    except (AttributeError, IndexError, TypeError):
+        return reason
+    seen = ", ".join(str(s) for s in sorted(sizes))
+    fix = Fix(f"the same forward passed with batch size {seen} and fails with {got}: the last, "
+              "smaller batch of an epoch. Drop it with DataLoader(..., drop_last=True), or "
+              "make every size in the forward follow x.size(0)", "repair", "drop_last=True",
+              SetSetting("the DataLoader", "DataLoader", "drop_last", True))
+    text = f"{reason} (batch size {got}; batch size {seen} passed)"
+    return Reason(text, getattr(reason, "layer", None), (*getattr(reason, "fixes", ()), fix))
 
 
 def call_untraced(fn: Callable[..., Any], *args: Any) -> Any:
@@ -326,8 +373,13 @@ def _explain_failure(m: Any, sig: Any, text: str, last: Any) -> Any:
                           f"(torch: {text})", None,
                           (Fix(f"convert it: {code} (torch accepts that)", "cast", code,
                                Cast("int64" if other is torch.int64 else "float32")),))
+    from .search import repair_forward
+
+    placed = repair_forward(m, sig)  # where it fails, with edits proven to make it complete
+    if placed is not None and placed.layer is None:
+        return placed  # in the forward's own code: the layer before it is not to blame
     if last is None:
-        return None
+        return placed
     name, mod, shape = last
     label = who(torch_class(mod), name)
 
@@ -335,9 +387,13 @@ def _explain_failure(m: Any, sig: Any, text: str, last: Any) -> Any:
         return _fitting_input(m, sig, name, attr, want)
 
     explained = kind_of(mod).explain_rejection(mod, label, shape, fitting, fixes)
-    if explained is not None:
+    if explained is None:
+        explained = Reason(f"{label} rejects its input {shape}: {text}", label, tuple(fixes))
+    if placed is None:
         return explained
-    return Reason(f"{label} rejects its input {shape}: {text}", label, tuple(fixes))
+    proven = list(placed.fixes)  # a proven repair replaces the same change given as advice
+    kept = [f for f in explained.fixes if all(f.op is None or f.op != p.op for p in proven)]
+    return Reason(str(explained), explained.layer, (*kept, *proven))
 
 
 def _looks_unbatched(m: Any, shape: tuple[int, ...]) -> bool:
