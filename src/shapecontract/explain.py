@@ -285,6 +285,7 @@ def _keras_candidates(kind_of: Callable[[Any], Any], who: Callable[[Any], str],
                 yield (1, f"build {who(before)} with {knob.code(not value)}", code, op,
                        {id(before): {knob.name: not value}})
     yield from _input_candidates(who, model_layers, layer, v)
+    yield from _layout_candidates(kind_of, who, model_layers)
     groups: dict[tuple[type, str, Any], list[Any]] = {}
     for m in model_layers[1:]:
         kind = kind_of(m)
@@ -310,6 +311,27 @@ def _keras_candidates(kind_of: Callable[[Any], Any], who: Callable[[Any], str],
             singles.append((2, f"build {who(m)} with {kind.knob(name).code(new)}",
                             kind.setting(m, **{name: new}), one, {id(m): {name: new}}))
     yield from singles
+
+
+def _layout_candidates(kind_of: Callable[[Any], Any], who: Callable[[Any], str],
+                       model_layers: list[Any]) -> Iterator[Candidate]:
+    """Every layer that has a `data_format` with the other one (the model written for the
+    other axis order: Theano's channels first), as one change."""
+    having = [(m, kind_of(m).knob_values(m).get("data_format")) for m in model_layers[1:]]
+    having = [(m, f) for m, f in having if f in ("channels_last", "channels_first")]
+    formats = {f for _, f in having}
+    if len(formats) != 1:
+        return
+    (current,) = formats
+    new = "channels_first" if current == "channels_last" else "channels_last"
+    members = [m for m, _ in having]
+    op = SetSetting(", ".join(who(m) for m in members), type(members[0]).__name__,
+                    "data_format", new)
+    code = (f"data_format={new!r} on every layer that has one, or "
+            f"keras.config.set_image_data_format({new!r})")
+    yield (1, f"build every layer that has data_format={current!r} with {new!r} "
+              f"({', '.join(who(m) for m in members)})", code, op,
+           {id(m): {"data_format": new} for m in members})
 
 
 def _input_candidates(who: Callable[[Any], str], model_layers: list[Any], layer: Any,

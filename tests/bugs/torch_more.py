@@ -633,8 +633,7 @@ CASES = [
          "the same number of elements",
          "modify N_CLASSES for the application: 7 outputs",
          (setting("out_features", 7),),
-         chexnet_n_classes(False), chexnet_n_classes(True),
-         no_right_fix="advice that BCELoss needs equal shapes; nn.Linear(..., out_features=7) is not proposed"),
+         chexnet_n_classes(False), chexnet_n_classes(True)),
     Case("torch_regression_head_squeezed_logits", "torch", "output-vs-target",
          "https://github.com/deepset-ai/FARM/issues/229",
          "a regression head whose logits are squeezed to (32,) against labels (32, 1): "
@@ -674,8 +673,7 @@ CASES = [
          "size (torch.Size([64, 21])) must be the same as input size (torch.Size([64, 12]))",
          "label targets are batch_size x #label: the output must have 21 units",
          (setting("out_features", 21),),
-         multilabel_output_width(False), multilabel_output_width(True),
-         no_right_fix="advice that BCEWithLogitsLoss needs equal shapes; an output layer of 21 units is not proposed"),
+         multilabel_output_width(False), multilabel_output_width(True)),
     # ----------------------------------------------------------------------------- known-remedy
     Case("torch_vit_distill_grayscale_resnet", "torch", "known-remedy",
          "https://github.com/lucidrains/vit-pytorch/issues/54",

@@ -747,17 +747,14 @@ CASES = [
          "is smaller: Expected hidden[0] size (2, 4, 256), got (2, 64, 256)",
          "DataLoader(..., drop_last=True)",
          (code("drop_last=True"),),
-         lstm_hidden_last_batch(False), lstm_hidden_last_batch(True),
-         no_right_fix="caught in SentimentRNN.forward (hidden state sized for 4, batch of 2) with no suggestion; drop_last=True is not proposed"),
+         lstm_hidden_last_batch(False), lstm_hidden_last_batch(True)),
     Case("torch_batchnorm_last_batch_of_one", "torch", "pipeline-layout",
          "https://github.com/fastai/fastai/issues/1352",
          "a model with BatchNorm trained on a DataLoader whose last batch has one sample: "
          "Expected more than 1 value per channel when training",
          "drop_last=True on the training DataLoader",
          (code("drop_last=True"),),
-         batchnorm_last_batch_of_one(False), batchnorm_last_batch_of_one(True),
-         known_miss="BatchNorm's 'Expected more than 1 value per channel when training' for a last batch of one is neither caught nor explained",
-         no_right_fix="missed: no error of the library, so no suggestion"),
+         batchnorm_last_batch_of_one(False), batchnorm_last_batch_of_one(True)),
     Case("torch_unet_up_odd_skip", "torch", "custom-forward",
          "https://github.com/LeeJunHyun/Image_Segmentation/issues/38",
          "U-Net up block: torch.cat of the upsampled map and the skip connection after an odd "
@@ -880,8 +877,7 @@ CASES = [
          "equal to input_size. Expected 768, got 1024",
          "make the LSTM's input size the BERT output size (in the config)",
          (setting("input_size", 1024),),
-         lstm_input_size_bert_dim(False), lstm_input_size_bert_dim(True),
-         no_right_fix="caught in Model.forward with no suggestion; input_size=1024 is not proposed"),
+         lstm_input_size_bert_dim(False), lstm_input_size_bert_dim(True)),
     Case("torch_lstm_input_size_covariates", "torch", "data-blamed",
          "https://github.com/zalandoresearch/pytorch-ts/issues/100",
          "lags and time features concatenated to 62 features into an RNN built for fewer: "
@@ -974,6 +970,5 @@ CASES = [
          "dimension out of range (expected to be in range of [-1, 0], but got 1)",
          "drop_last=True when creating the DataLoader",
          (code("drop_last=True"),),
-         squeeze_last_batch_of_one(False), squeeze_last_batch_of_one(True),
-         no_right_fix="caught in SceneNet.forward (a batch of one) with no suggestion; drop_last=True (or squeezing only the spatial axes) is not proposed"),
+         squeeze_last_batch_of_one(False), squeeze_last_batch_of_one(True)),
 ]

@@ -111,7 +111,7 @@ class _Rewrite:
 
 
 def _called_from(targets: set[tuple[str, int]]) -> bool:
-    f = sys._getframe(2)
+    f: Any = sys._getframe(2)
     for _ in range(6):
         if f is None:
             return False
@@ -129,7 +129,7 @@ def _is_library(filename: str) -> bool:
 
 
 def run_watched(m: Any, sig: Any, edits: tuple[Edit, ...] = (),
-                out: list[Any] | None = None) -> Failure | None | bool:
+                out: list[Any] | None = None) -> Failure | bool | None:
     """Run `m.forward` on fake tensors of `sig` with `edits` applied: None when it completes
     (`out`, if given, receives the output's shape and the leaf modules that finished), the
     `Failure` when it raises, False when fake tensors cannot tell (a data-dependent op)."""
@@ -189,7 +189,7 @@ def run_watched(m: Any, sig: Any, edits: tuple[Edit, ...] = (),
             text = _first_line(e)
             if stack:
                 name, mod, args = stack[-1]
-                a = args[0] if args else None
+                a: Any = args[0] if args else None
                 shape = tuple(int(s) for s in a.shape) if hasattr(a, "shape") else None
                 return Failure(order[0], text, name, mod, shape, tuple(args))
             tb, where = e.__traceback__, None
@@ -251,7 +251,7 @@ def _candidates(f: Failure) -> Iterator[Edit]:
             yield _Set(f.name, knob.name, not values[knob.name])
 
 
-def _progress(old: Failure, new: Failure | None | bool) -> bool:
+def _progress(old: Failure, new: Failure | bool | None) -> bool:
     return isinstance(new, Failure) and new.order >= old.order and new.key() != old.key()
 
 
