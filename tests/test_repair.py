@@ -251,3 +251,123 @@ def test_cross_entropy_with_a_label_column_squeezes_it() -> None:
     proven = [s for v in info.value.violations for s in v.suggestions if s.kind == "repair"]
     assert proven[0].code == "target.squeeze(1)"
     nn.CrossEntropyLoss()(logits, proven[0].op.apply(target))
+
+
+# ------------------------------------------------------- torch: the forward and the whole step
+def _guarded_error(f: Callable[[], Any]) -> Any:
+    from shapecontract import ShapeContractError
+
+    with pytest.raises(ShapeContractError) as info:
+        f()
+    return info.value
+
+
+def test_a_view_with_a_written_size_is_blamed_on_its_line_and_repaired() -> None:
+    """https://www.bytezonex.com/archives/QBoC8wIS.html shape: `x.view(x.size(0), 5 * 5 * 16)`
+    after convolutions that give 24 channels. The guard's refusal names the line (not the
+    convolution that ran before it), and the repair is two edits proven together on fake
+    tensors: keep the batch axis, and fc1 built for the size the convolutions give."""
+    from shapecontract import guard
+
+    F = torch.nn.functional
+
+    class ConvNet(nn.Module):
+        def __init__(self, fc_in: int = 16 * 5 * 5, keep_batch: bool = False) -> None:
+            super().__init__()
+            self.keep_batch = keep_batch
+            self.conv1, self.conv2 = nn.Conv2d(3, 16, 3), nn.Conv2d(16, 24, 4)
+            self.fc1 = nn.Linear(fc_in, 10)
+
+        def forward(self, x: Any) -> Any:
+            x = F.max_pool2d(F.relu(self.conv2(F.max_pool2d(F.relu(self.conv1(x)), 2))), 2)
+            x = x.view(x.size(0), -1) if self.keep_batch else x.view(x.size(0), 5 * 5 * 16)
+            return self.fc1(x)
+
+    x = torch.randn(4, 3, 28, 28)
+    err = _guarded_error(lambda: guard(ConvNet())(x))
+    v = err.violations[0]
+    assert "test_repair.py" in v.message and "x.view(x.size(0), 5 * 5 * 16)" in v.message
+    assert "Conv2d" not in v.message.split(":")[0]  # placed at the line, not on a layer
+    codes = [f.code for f in v.suggestions]
+    assert "x.view(x.size(0), -1)" in codes
+    fc = next(f for f in v.suggestions if isinstance(f.op, SetSetting))
+    assert (fc.op.setting, fc.op.value) == ("in_features", 600)
+    fixed = guard(ConvNet(fc_in=fc.op.value, keep_batch=True))  # both edits applied
+    assert fixed(x).shape == (4, 10)
+
+
+def test_a_last_smaller_batch_gets_drop_last() -> None:
+    """https://github.com/udacity/deep-learning-v2-pytorch/issues/79 shape: an LSTM's state
+    made once for batches of 4; 10 samples leave a last batch of 2. The same forward passed
+    with 4, so the error says the last batch is the cause and gives drop_last=True, which is
+    applied here: the epoch runs."""
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from shapecontract import guard
+
+    class Tagger(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lstm = nn.LSTM(3, 5, batch_first=True)
+
+        def forward(self, x: Any, state: Any) -> Any:
+            return self.lstm(x, state)[0]
+
+    net = guard(Tagger())
+    state = (torch.zeros(1, 4, 5), torch.zeros(1, 4, 5))
+    data = TensorDataset(torch.randn(10, 6, 3))
+
+    def epoch(drop_last: bool) -> None:
+        for (x,) in DataLoader(data, batch_size=4, drop_last=drop_last):
+            net(x, state)
+
+    err = _guarded_error(lambda: epoch(False))
+    fix = next(f for v in err.violations for f in v.suggestions if f.code == "drop_last=True")
+    assert "batch size 4" in fix and "fails with 2" in fix
+    assert (fix.op.setting, fix.op.value) == ("drop_last", True)
+    epoch(fix.op.value)
+
+
+def test_a_loss_refusing_the_output_is_repaired_in_the_model_that_made_it() -> None:
+    """https://github.com/arnoweng/CheXNet/issues/6 shape: a classifier head of 14 outputs
+    for 7-label targets, refused by BCEWithLogitsLoss. The last guarded call made the input
+    (confirmed on fake tensors), so the repair is the head's out_features, proven with the
+    loss's own check, and applied here."""
+    from shapecontract import guard
+
+    def build(out: int) -> Any:
+        return guard(nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, out)))
+
+    loss = guard(nn.BCEWithLogitsLoss())
+    x, y = torch.randn(5, 6), torch.randint(0, 2, (5, 7)).float()
+    model = build(14)
+    err = _guarded_error(lambda: loss(model(x), y))
+    fix = err.violations[0].suggestions[0]
+    assert fix.kind == "repair" and isinstance(fix.op, SetSetting)
+    assert (fix.op.layer, fix.op.setting, fix.op.value) == ("Linear '2'", "out_features", 7)
+    assert fix.code == "self[2] = nn.Linear(in_features=8, out_features=7)"
+    loss(build(fix.op.value)(x), y).backward()  # applied: the step runs
+
+
+def test_an_lstm_fed_batch_major_data_with_batch_major_state_gets_batch_first() -> None:
+    """https://programmerah.com/runtimeerror-expected-hidden0-size-x-x-x-gotx-x-x-39265/
+    shape: (batch, seq, features) data and a (layers*2, batch, hidden) state into a BiLSTM
+    built without batch_first: torch reads the sequence axis as the batch. The layout knob,
+    turned, is proven on the whole forward."""
+    from shapecontract import guard
+
+    class Tagger(nn.Module):
+        def __init__(self, batch_first: bool) -> None:
+            super().__init__()
+            self.bilstm = nn.LSTM(6, 4, num_layers=2, bidirectional=True,
+                                  batch_first=batch_first)
+
+        def forward(self, x: Any, h0: Any, c0: Any) -> Any:
+            return self.bilstm(x, (h0, c0))[0]
+
+    x, h = torch.randn(3, 9, 6), torch.zeros(4, 3, 4)
+    err = _guarded_error(lambda: guard(Tagger(False))(x, h, h))
+    op = next(f.op for v in err.violations for f in v.suggestions
+              if isinstance(f.op, SetSetting))
+    assert (op.setting, op.value) == ("batch_first", True)
+    assert guard(Tagger(op.value))(x, h, h).shape == (3, 9, 8)
