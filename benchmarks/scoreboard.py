@@ -63,11 +63,28 @@ def report(results: list[Result]) -> dict[str, Any]:
     return {"by_framework": by_fw, "by_kind": by_kind}
 
 
+def cases_table(results: list[Result], by: dict[str, Any]) -> str:
+    """Every case as a markdown row: name, framework, kind, source, the answer's fix, today."""
+    rows = ["| case | framework | kind | source | the answer's fix | today |",
+            "|---|---|---|---|---|---|"]
+    for r in results:
+        c = by[r.case]
+        today = ("stale" if c.stale else r.outcome) + (", right fix" if r.right_fix else "")
+        if r.false_alarm:
+            today += ", FALSE ALARM"
+        fix = c.fix.replace("|", "\\|")
+        rows.append(f"| `{r.case}` | {r.framework} | {r.kind} | [thread]({c.source}) | {fix} "
+                    f"| {today} |")
+    return "\n".join(rows) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--json", type=Path, help="write the figures and every result here")
     ap.add_argument("--case", action="append", default=[], help="run only this case")
     ap.add_argument("--framework", choices=("keras", "torch"))
+    ap.add_argument("--cases-markdown", type=Path,
+                    help="write the table of every case (for docs/scoreboard.md) here")
     args = ap.parse_args(argv)
 
     cases = all_cases()
@@ -108,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"- {c.name}: found={r.found} (known_miss={bool(c.known_miss)}), "
                   f"right fix={r.right_fix} (no_right_fix={bool(c.no_right_fix)})")
     print(f"\n{len(results)} cases in {seconds:.0f} s")
+    if args.cases_markdown:
+        args.cases_markdown.write_text(cases_table(results, by))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({
