@@ -23,6 +23,7 @@ from shapecontract.fixes import (
     Reshape,
     SetSetting,
     Stack,
+    Then,
 )
 
 X = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
@@ -38,6 +39,8 @@ CASES: list[tuple[Op, Any, tuple[int, ...]]] = [
     (Cast("int64"), X, (2, 3, 4)),
     (Argmax(-1), X, (2, 3)),
     (Repeat(1, 3), X[:, :1], (2, 3, 4)),
+    (Then(InsertAxis(-1, 4), Repeat(-1, 3)), X, (2, 3, 4, 3)),
+    (Then(InsertAxis(1, 4), Repeat(1, 3)), X, (2, 3, 3, 4)),
 ]
 
 
@@ -198,3 +201,23 @@ def test_integer_labels_for_a_one_hot_slot_are_one_hot_encoded() -> None:
         train(fix.op.apply(labels))
         pasted = eval(fix.code, {"np": np}, {"y": labels})
         assert np.array_equal(pasted, fix.op.apply(labels))
+
+
+def test_gray_images_for_an_rgb_contract_get_the_axis_added_and_repeated() -> None:
+    """https://stackoverflow.com/q/51995977 shape: gray images (n, 32, 32) into a model that
+    takes RGB (n, 32, 32, 3). The fix adds the channel axis and repeats it; never a reshape to
+    (-1, 32, 32, 3), which keeps the element count by mixing three images into one."""
+    from shapecontract import ShapeContractError, contract
+
+    @contract
+    def model(x: Float[Array, "batch 32 32 channels=3"]) -> None: ...
+
+    gray = np.random.default_rng(0).random((6, 32, 32)).astype(np.float32)
+    with pytest.raises(ShapeContractError) as info:
+        model(gray)
+    fixes = [f for v in info.value.violations for f in v.suggestions]
+    assert fixes and isinstance(fixes[0].op, Then), str(info.value)
+    assert not any(isinstance(f.op, Reshape) for f in fixes)
+    rgb = eval(fixes[0].code, {"np": np, "x": gray})  # the code, pasted
+    assert rgb.shape == (6, 32, 32, 3) and np.array_equal(rgb[..., 2], gray)
+    model(rgb)

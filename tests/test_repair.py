@@ -371,3 +371,33 @@ def test_an_lstm_fed_batch_major_data_with_batch_major_state_gets_batch_first() 
               if isinstance(f.op, SetSetting))
     assert (op.setting, op.value) == ("batch_first", True)
     assert guard(Tagger(op.value))(x, h, h).shape == (3, 9, 8)
+
+
+def test_volumes_in_tensorflow_s_layout_get_the_channels_moved_to_axis_one() -> None:
+    """https://duoke360.com/post/34414 shape: NDHWC volumes into nn.Conv3d, whose refusal is
+    torch's own (no axis named). The structural moves of the data are tried on the module's
+    contract: the last axis moved to second place is the one that holds."""
+    from shapecontract import guard
+    from shapecontract.fixes import Permute
+
+    conv = guard(nn.Conv3d(3, 4, 3))
+    volume = torch.randn(2, 8, 8, 8, 3)
+    err = _guarded_error(lambda: conv(volume))
+    fix = next(f for v in err.violations for f in v.suggestions if isinstance(f.op, Permute))
+    assert fix.op.perm == (0, 4, 1, 2, 3)
+    assert conv(fix.op.apply(volume)).shape == (2, 4, 6, 6, 6)
+
+
+def test_spatial_logits_of_size_one_are_flattened_for_cross_entropy() -> None:
+    """https://github.com/Cadene/pretrained-models.pytorch/issues/151 shape: SqueezeNet's
+    (N, C, 1, 1) output into CrossEntropyLoss with (N,) targets; the answer reshapes it to
+    (N, C): every size-1 axis after the batch dropped at once."""
+    from shapecontract import guard
+    from shapecontract.fixes import Reshape
+
+    loss = guard(nn.CrossEntropyLoss())
+    out, y = torch.randn(4, 10, 1, 1), torch.randint(0, 10, (4,))
+    err = _guarded_error(lambda: loss(out, y))
+    fix = next(f for v in err.violations for f in v.suggestions if isinstance(f.op, Reshape))
+    assert fix.op.shape == (-1, 10) and "reshape(-1, 10)" in (fix.code or "")
+    loss(fix.op.apply(out), y)

@@ -141,10 +141,14 @@ def call_repairs(target: Any, args: tuple[Any, ...], *, limit: int = 2) -> list[
 
 
 def _structural(shape: tuple[Any, ...]) -> list[Op]:
-    """The axis moves that keep every element and its meaning: drop a size-1 axis, add a last
-    one, move the last axis to second place (channels-last to channels-first) and back."""
+    """The axis moves that keep every element and its meaning: drop a size-1 axis (or all of
+    them after the batch), add a last one, move the last axis to second place (channels-last
+    to channels-first) and back."""
     r = len(shape)
     ops: list[Op] = [DropAxis(k) for k in range(r) if shape[k] == 1]
+    ones = [k for k in range(1, r) if shape[k] == 1]
+    if len(ones) >= 2:  # every size-1 axis after the batch at once: (N, C, 1, 1) -> (N, C)
+        ops.append(Reshape((-1, *(s for k, s in enumerate(shape) if k and s != 1))))
     ops.append(InsertAxis(-1, r + 1))
     if r >= 3:
         ops.append(Permute((0, r - 1, *range(1, r - 1))))
@@ -201,6 +205,13 @@ def _candidates(model: Any, x: Any, y: Any, err: ShapeContractError,
             elif root == "target" and y is not None:
                 yield ("y", op, "change the targets", _COST[type(op)],
                        _on_data(model, x, y, op, 1), fix.code)
+    if any(v.location and v.location[0] in ("input", "argument") for v in err.violations):
+        shape = shape_of(x) if backend_of(x) is not None else None
+        for op in _structural(tuple(shape or ())) if shape and None not in shape else ():
+            # the axis moves that keep what each element is, for an input refused as a whole
+            # (torch's own verdict names no axis: NDHWC volumes into a Conv3d)
+            yield ("x", op, "change the data", _COST[type(op)], _on_data(model, x, y, op, 0),
+                   None)
     adapter = adapter_of(model)
     if model_edits and adapter is not None and adapter.settings is not None:
         # the framework's settings that govern what failed (its layer kinds' knobs), each

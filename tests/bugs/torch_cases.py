@@ -319,8 +319,7 @@ CASES = [
          "volumes in NDHWC (as TensorFlow keeps them) into nn.Conv3d(3, ...)",
          "input.permute(0, 4, 1, 2, 3): NCDHW",
          (op(Permute, perm=(0, 4, 1, 2, 3)), code("permute(0, 4, 1, 2, 3)")),
-         conv3d_channels_last(False), conv3d_channels_last(True),
-         no_right_fix="caught with no suggestion: the NDHWC permutation for Conv3d is not proposed"),
+         conv3d_channels_last(False), conv3d_channels_last(True)),
     Case("torch_bilstm_batch_first_h0", "torch", "data-blamed",
          "https://programmerah.com/runtimeerror-expected-hidden0-size-x-x-x-gotx-x-x-39265/",
          "a BiLSTM without batch_first fed (batch, seq, features) with h0 of (4, batch, hidden): "

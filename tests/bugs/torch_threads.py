@@ -718,8 +718,7 @@ CASES = [
          "only batches of spatial targets supported",
          "output.reshape(-1, 1000) before the loss",
          (op(Reshape, shape=(-1, 10)), code("reshape(-1, 10)")),
-         squeezenet_spatial_logits(False), squeezenet_spatial_logits(True),
-         no_right_fix="caught at the loss with advice that CrossEntropyLoss takes class indices of shape (batch,) (labels.long() / argmax(1)); reshaping the (N, C, 1, 1) output to (N, C) is not proposed"),
+         squeezenet_spatial_logits(False), squeezenet_spatial_logits(True)),
     Case("torch_ce_column_labels", "torch", "loss-hint",
          "https://github.com/deepchem/deepchem/issues/2323",
          "CrossEntropyLoss on outputs (N, C) with labels (N, 1): 1D target tensor expected, "

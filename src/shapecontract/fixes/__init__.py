@@ -21,9 +21,10 @@ from .ops import (
     SetSetting,
     Stack,
     SwapLoss,
+    Then,
     Unbatch,
 )
 
 __all__ = ["Argmax", "Batch", "Cast", "ChangeCall", "DropAxis", "InsertAxis", "InsertLayer", "ModelEdit",
            "OneHot", "Op", "PadSequences", "Permute", "Repeat", "Reshape", "SetSetting", "Stack",
-           "SwapLoss", "Unbatch"]
+           "SwapLoss", "Then", "Unbatch"]

@@ -24,7 +24,7 @@ from ..backends import Backend, backend_of
 __all__ = ["Argmax", "Batch", "Cast", "ChangeCall", "DropAxis", "InsertAxis", "InsertLayer",
            "ModelEdit",
            "OneHot", "Op", "PadSequences", "Permute", "Repeat", "Reshape", "SetSetting", "Stack",
-           "SwapLoss", "Unbatch"]
+           "SwapLoss", "Then", "Unbatch"]
 
 
 def _backend(x: Any) -> Backend:
@@ -128,6 +128,21 @@ class Repeat(Op):
 
     def code(self, var: str, be: Backend | None = None) -> str:
         return (be or Backend()).repeat(var, self.axis, self.times)
+
+
+@dataclass(frozen=True)
+class Then(Op):
+    """`first`, then `second` (a gray image given its channel axis, then that channel repeated
+    to the three an RGB model takes)."""
+
+    first: Op
+    second: Op
+
+    def apply(self, x: Any) -> Any:
+        return self.second.apply(self.first.apply(x))
+
+    def code(self, var: str, be: Backend | None = None) -> str:
+        return self.second.code(self.first.code(var, be), be)  # each op writes a call
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from .._dims import Named, dim_label
 from .._errors import Fix, Violation
 from .._spec import ArraySpec
 from ..backends import Backend
-from .ops import DropAxis, InsertAxis, OneHot, Permute, Repeat, Reshape
+from .ops import DropAxis, InsertAxis, OneHot, Permute, Repeat, Reshape, Then
 
 __all__ = ["RULES", "Problem", "Rule", "permutation", "propose", "register_rule", "remove_rule"]
 
@@ -170,15 +170,39 @@ def repeat_channels(p: Problem) -> Fix | None:
                f"as RGB): {code}", "convert", code, op)
 
 
+def gray_to_rgb(p: Problem) -> Fix | None:
+    """No channel axis where the contract takes several channels (gray images (n, h, w) for an
+    RGB model): add the axis and repeat it, when every other axis already fits."""
+    v, sizes, shape, spec = p.violation, p.sizes, p.shape, p.spec
+    if v.kind != "rank" or len(shape) != len(sizes) - 1 or not p.known:
+        return None
+    for k in (len(sizes) - 1, 1):
+        want = sizes[k] if 0 <= k < len(sizes) else None
+        if (not isinstance(want, int) or want < 2 or dim_label(spec.dims[k]) != "channels"
+                or not _fits(sizes, (*shape[:k], want, *shape[k:]), spec.dims)):
+            continue
+        axis = -1 if k == len(sizes) - 1 else k
+        op = Then(InsertAxis(axis, len(sizes)), Repeat(axis, want))
+        code = op.code(p.var, p.backend)
+        v.axis, v.dim = k, "channels"
+        return Fix(f"{p.var} has no channel axis and the contract takes {want} channels: add "
+                   f"it and repeat it (gray images as RGB): {code}", "convert", code, op)
+    return None
+
+
 def reshape_open_batch(p: Problem) -> Fix | None:
     """Another number of axes, one open dim (the batch): a reshape with -1 there keeps the
-    count, if the other sizes divide it."""
+    count, if the other sizes divide it, and keeps the number of samples of batched data (gray
+    images (n, 32, 32) are not (n/3, 32, 32, 3): that would mix three images into one)."""
     sizes, n = p.sizes, p.count
     if not p.known or len(sizes) == len(p.shape) or sizes.count("any") != 1 or not n:
         return None
     rest = math.prod(w for w in sizes if w != "any")
     if not rest or n % rest:
         return None
+    at = sizes.index("any")
+    if at == 0 and len(p.shape) >= 2 and n // rest != p.shape[0]:
+        return None  # it would regroup the samples: the batch axis keeps its meaning
     op = Reshape(tuple(-1 if w == "any" else w for w in sizes))
     code = op.code(p.var, p.backend)
     return Fix(f"{code} gives {_fmt(tuple(n // rest if w == 'any' else w for w in sizes))} "
@@ -239,7 +263,7 @@ def _cannot_reshape(v: Violation, n_have: Any, n_want: Any) -> Fix:
 
 
 RULES: list[Rule] = [one_hot_labels, insert_axis, drop_axis, permute_axes, repeat_channels,
-                     reshape_open_batch,
+                     gray_to_rgb, reshape_open_batch,
                      reshape_same_rank, reshape_all_known, no_reshape]
 """The table, most specific first; the first rule that returns a fix wins."""
 
