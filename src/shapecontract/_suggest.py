@@ -109,7 +109,7 @@ def is_ragged(v: Any) -> bool:
     return len(lengths) > 1
 
 
-def pad_fix(var: str, maxlen: int | None = None) -> Fix:
+def pad_fix(var: str, maxlen: int | None = None, be: Any = None) -> Fix:
     """Pad sequences of different lengths; to the contract's length when it fixes one."""
     to = f", maxlen={maxlen}" if maxlen is not None else ""
     op = PadSequences(maxlen)
@@ -117,7 +117,7 @@ def pad_fix(var: str, maxlen: int | None = None) -> Fix:
                f"are; pad them to one length first: keras.utils.pad_sequences({var}, "
                f"padding='post'{to}) (Keras, numpy) or torch.nn.utils.rnn.pad_sequence("
                f"[torch.tensor(s) for s in {var}], batch_first=True) (PyTorch)", "convert",
-               op.code(var), op)
+               op.code(var, be), op)
 
 
 def sequence_length(spec: Any) -> int | None:

@@ -749,16 +749,14 @@ CASES = [
          "tensor to be equal size, but got [1, 225, 255] at entry 0 and [3, 225, 255]",
          "the gray images must come out with 3 channels: img.convert('RGB')",
          (code("convert('RGB')"), op(Repeat)),
-         gray_and_rgb_images_collate(False), gray_and_rgb_images_collate(True),
-         no_right_fix="proposes padding (keras.utils.pad_sequences, a pad_sequence collate_fn) instead of converting the gray images to RGB"),
+         gray_and_rgb_images_collate(False), gray_and_rgb_images_collate(True)),
     Case("torch_boxes_variable_count_collate", "torch", "collate",
          "https://github.com/pytorch/pytorch/issues/1512",
          "images with a variable number of bounding boxes (i, 4) through the default collate, "
          "which stacks the boxes",
          "a collate_fn that stacks the images and keeps the boxes a list",
          (code("zip(*batch)"),),
-         boxes_variable_count_collate(False), boxes_variable_count_collate(True),
-         no_right_fix="proposes padding (keras.utils.pad_sequences, a pad_sequence collate_fn) instead of a collate_fn that keeps the boxes a list"),
+         boxes_variable_count_collate(False), boxes_variable_count_collate(True)),
     Case("torch_ucf101_audio_collate", "torch", "collate",
          "https://github.com/pytorch/vision/issues/2265",
          "UCF101 clips with their audio, [1, 0] for some and [1, 115] for others, through the "

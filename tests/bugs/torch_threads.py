@@ -827,8 +827,7 @@ CASES = [
          "tensor to be equal size",
          "transforms.Resize((224, 224)): both sides",
          (code("Resize(("),),
-         resize_shorter_side_collate(False), resize_shorter_side_collate(True),
-         no_right_fix="proposes padding (keras.utils.pad_sequences, a Keras call for a torch DataLoader, or a pad_sequence collate_fn) instead of resizing both sides"),
+         resize_shorter_side_collate(False), resize_shorter_side_collate(True)),
     Case("torch_conv1d_samples_as_channels", "torch", "transpose-vs-reshape",
          "https://discuss.pytorch.org/t/how-to-apply-1d-convolution-on-data-having-batch-size-1/190653",
          "(128, 64) data unsqueezed to (1, 128, 64) into nn.Conv1d(64, 32, 3): expected 64 "

@@ -58,7 +58,6 @@ class CheckedCollate:
 def _unstackable(batch: list[Any], name: str, n: int | None, batch_size: int | None
                  ) -> ShapeContractError | None:
     """The error for samples whose tensors differ in shape at the same place, or None."""
-    from ..._suggest import pad_fix
 
     def leaves(sample: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], Any]]:
         if hasattr(sample, "shape") and hasattr(sample, "dtype"):
@@ -83,15 +82,67 @@ def _unstackable(batch: list[Any], name: str, n: int | None, batch_size: int | N
                                                                f"batch {n}")
                  + (f" (dataset indices {n * batch_size + first_pos} and "
                     f"{n * batch_size + other[0]})" if batch_size and n is not None else ""))
-        fix = pad_fix("samples")
         msg = (f"{where} have shapes {first} and {other[1]}: the default collate cannot stack "
                "them into one batch")
         return ShapeContractError([Violation(
             ("element", n, *path), "dim", msg, expected=first, actual=other[1],
-            suggestions=[fix, Fix("or pass collate_fn=lambda b: torch.nn.utils.rnn.pad_sequence("
-                                  "b, batch_first=True) to the DataLoader (with the lengths, "
-                                  "for pack_padded_sequence)", "advice")])], f"{name}.collate")
+            suggestions=_collate_fixes(path, [s for _, s in seen]))], f"{name}.collate")
     return None
+
+
+def _collate_fixes(path: tuple[Any, ...], shapes: list[tuple[int, ...]]) -> list[Fix]:
+    """The remedy by what differs between the samples' shapes at `path`:
+    - sequences (only the first axis differs, on the sample's input): pad them;
+    - per-sample records of their own count (only the first axis differs, on a later part of
+      the sample: boxes, labels): keep them as a list;
+    - channels (only an axis of size 1, 3 or 4 at either end differs: gray, RGB, RGBA):
+      convert every image to one mode;
+    - images of different sizes (the other axes differ): resize them to one size;
+    - different numbers of axes: a channel axis on some samples only, or other kinds mixed."""
+    from collections import Counter
+
+    from ..._suggest import pad_fix
+    from ...fixes import PadSequences
+    from .arrays import TorchBackend
+
+    ranks = {len(s) for s in shapes}
+    keep = Fix("keep these as a list per batch: collate_fn=lambda batch: tuple(zip(*batch)) "
+               "(each sample's own count of them, as detection targets are)", "alternative",
+               "collate_fn=lambda batch: tuple(zip(*batch))")
+    if len(ranks) > 1:
+        return [Fix("the samples do not have the same number of axes (a channel axis on some "
+                    "images only: gray among RGB?): convert every image to one mode when it is "
+                    "read, e.g. Image.open(path).convert('RGB')", "advice",
+                    "img.convert('RGB')"), keep]
+    rank = ranks.pop()
+    differ = {k for k in range(rank) if len({s[k] for s in shapes}) > 1}
+    common = Counter(shapes).most_common(1)[0][0]
+    channel = [k for k in differ if k in (0, rank - 1)
+               and {s[k] for s in shapes} <= {1, 3, 4}]
+    if rank >= 3 and channel and differ == set(channel):
+        want = max(s[channel[0]] for s in shapes)
+        mode = {1: "L", 3: "RGB", 4: "RGBA"}.get(want, "RGB")
+        found = sorted({s[channel[0]] for s in shapes})
+        return [Fix(f"the images differ in their channels ({found}): convert every image to "
+                    f"one mode when it is read, e.g. Image.open(path).convert({mode!r})",
+                    "advice", f"img.convert({mode!r})")]
+    if differ == {0} and (not path or path[-1] == 0):
+        fix = pad_fix("samples", be=TorchBackend())
+        op = PadSequences()
+        code = op.code("samples", TorchBackend())
+        return [Fix(f"{fix.split(';')[0]}; pad them in the DataLoader: collate_fn=lambda b: "
+                    f"{op.code('b', TorchBackend())} (with the lengths, for "
+                    "pack_padded_sequence)", "convert", code, op), keep]
+    if differ == {0}:
+        return [keep]
+    spatial = [k for k in range(rank) if not (rank >= 3 and k in (0, rank - 1)
+                                              and common[k] in (1, 3, 4))]
+    size = tuple(common[k] for k in spatial)
+    if len(size) == 2 and differ <= set(spatial) and (rank >= 3 or len(differ) == 2):
+        return [Fix(f"the images differ in size: resize them to one size when they are read, "
+                    f"e.g. transforms.Resize({size!r}) (the most common size here) in the "
+                    "dataset's transform", "advice", f"transforms.Resize({size!r})"), keep]
+    return [pad_fix("samples", be=TorchBackend()), keep]
 
 
 
