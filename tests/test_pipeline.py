@@ -401,11 +401,51 @@ def test_dataloader_of_unequal_sequences_names_the_samples_and_the_padding_fix()
     assert any("pad_sequence" in s for s in e.suggestions)
     # the hint applied: a padding collate_fn; every batch then holds the spec
     hint = next(s for s in e.suggestions if "collate_fn=" in s)
-    assert "collate_fn=lambda b: torch.nn.utils.rnn.pad_sequence(b, batch_first=True)" in hint
-    padded = guard(DataLoader(Seqs(), batch_size=2, collate_fn=lambda b:
-                              torch.nn.utils.rnn.pad_sequence(b, batch_first=True)),
+    written = hint.split("collate_fn=", 1)[1].split(" (with the lengths")[0]
+    assert written.startswith("lambda b: torch.nn.utils.rnn.pad_sequence(")
+    collate = eval(written, {"torch": torch})  # the code, pasted
+    padded = guard(DataLoader(Seqs(), batch_size=2, collate_fn=collate),
                    Float[Array, "batch t 3"])
     assert [tuple(b.shape) for b in padded] == [(2, 8, 3), (2, 8, 3)]
+
+
+@pytest.mark.parametrize("shapes, remedy", [
+    ([(3, 15, 17), (3, 15, 17), (3, 12, 20)], "transforms.Resize((15, 17))"),
+    ([(3, 8, 8), (1, 8, 8)], "img.convert('RGB')"),
+    ([(8, 8, 3), (8, 8, 3), (8, 8)], "img.convert('RGB')"),
+])
+def test_a_batch_of_images_that_do_not_stack_gets_the_remedy_for_what_differs(
+        shapes: list[tuple[int, ...]], remedy: str) -> None:
+    """Images of different sizes are resized (to the most common size), not padded as
+    sequences; gray among RGB is converted (a channel axis of another size, or missing)."""
+    import torch
+    from torch.utils.data import DataLoader
+
+    images = [torch.zeros(s) for s in shapes]
+    loader = guard(DataLoader(images, batch_size=len(images)), Float[Array, "batch ..."])
+    with pytest.raises(ShapeContractError) as info:
+        next(iter(loader))
+    codes = [f.code for v in info.value.violations for f in v.suggestions]
+    assert codes[0] == remedy, codes
+    assert not any("pad_sequence" in (c or "") for c in codes)
+
+
+def test_per_sample_boxes_that_do_not_stack_are_kept_as_lists() -> None:
+    """Detection targets: each image has its own number of boxes; the remedy keeps them as a
+    list per batch (the collate_fn is pasted and the loader then yields)."""
+    import torch
+    from torch.utils.data import DataLoader
+
+    data = [(torch.zeros(3, 8, 8), torch.zeros(n, 4)) for n in (2, 5, 1)]
+    loader = guard(DataLoader(data, batch_size=3), tuple[Float[Array, "batch 3 8 8"], Any])
+    with pytest.raises(ShapeContractError) as info:
+        next(iter(loader))
+    fix = next(f for v in info.value.violations for f in v.suggestions if f.code
+               and f.code.startswith("collate_fn="))
+    collate = eval(fix.code.split("=", 1)[1], {})
+    images, boxes = next(iter(DataLoader(data, batch_size=3, collate_fn=collate)))
+    assert len(images) == 3
+    assert [tuple(b.shape) for b in boxes] == [(2, 4), (5, 4), (1, 4)]
 
 
 class _SlowFiles:
