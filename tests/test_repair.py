@@ -401,3 +401,34 @@ def test_spatial_logits_of_size_one_are_flattened_for_cross_entropy() -> None:
     fix = next(f for v in err.violations for f in v.suggestions if isinstance(f.op, Reshape))
     assert fix.op.shape == (-1, 10) and "reshape(-1, 10)" in (fix.code or "")
     loss(fix.op.apply(out), y)
+
+
+def test_a_view_that_folds_the_batch_is_repaired_from_the_loss() -> None:
+    """https://discuss.pytorch.org/t/valueerror-expected-input-batch-size-324-to-match-target-
+    batch-size-4/24498 shape: LeNet's `x.view(-1, 16 * 3 * 3)` on 32x32 images runs, folding
+    the batch (4 images become 16 rows); only the loss notices. The model that made the input
+    is searched: the reshape kept per sample and fc1 built for what it then gets, proven by
+    the loss's own check on the new output; both applied here."""
+    from shapecontract import guard
+
+    class LeNet(nn.Module):
+        def __init__(self, flat: int = 16 * 3 * 3, keep_batch: bool = False) -> None:
+            super().__init__()
+            self.keep_batch, self.flat = keep_batch, flat
+            self.conv1, self.conv2 = nn.Conv2d(3, 6, 3), nn.Conv2d(6, 16, 3)
+            self.pool, self.fc1 = nn.MaxPool2d(2), nn.Linear(flat, 10)
+
+        def forward(self, x: Any) -> Any:
+            x = self.pool(torch.relu(self.conv2(self.pool(torch.relu(self.conv1(x))))))
+            x = x.view(x.size(0), -1) if self.keep_batch else x.view(-1, self.flat)
+            return self.fc1(x)
+
+    images, labels = torch.randn(4, 3, 32, 32), torch.randint(0, 10, (4,))
+    loss = guard(nn.CrossEntropyLoss())
+    model = guard(LeNet())
+    err = _guarded_error(lambda: loss(model(images), labels))
+    fixes = [f for f in err.violations[0].suggestions if f.kind == "repair"]
+    assert [f.code for f in fixes] == ["x.view(x.size(0), -1)",
+                                       "self.fc1 = nn.Linear(in_features=576, out_features=10)"]
+    fixed = guard(LeNet(flat=fixes[1].op.value, keep_batch=True))
+    loss(fixed(images), labels).backward()

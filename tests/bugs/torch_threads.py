@@ -841,8 +841,7 @@ CASES = [
          "split across the batch",
          "the flattened size is 4 * k * k * 16 = 576, in the view and in fc1",
          (setting("in_features", 576), code("576")),
-         lenet_3x3_view(False), lenet_3x3_view(True),
-         no_right_fix="no_reshape advice at the loss: 'take the same batch for both' (16 vs 4); the flattened size 576 (view and fc1) is not proposed"),
+         lenet_3x3_view(False), lenet_3x3_view(True)),
     Case("torch_scores_view_batch_size", "torch", "custom-forward",
          "https://github.com/gsp-27/pytorch_Squeezenet/issues/4",
          "scores.view(args.batch_size, args.num_classes) in the training step: the last batch "

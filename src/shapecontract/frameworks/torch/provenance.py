@@ -58,10 +58,13 @@ def producer_repairs(loss: Any, given: Any, y: Any, err: Any) -> ShapeContractEr
     if mod is None or x is None or not all(isinstance(t, torch.Tensor) for t in (out, target)):
         return None
     shape, want = tuple(out.shape), tuple(target.shape)
+    sig = _signature([x])
+    if (sig is not None and shape and want and hasattr(x, "shape") and x.shape
+            and shape[0] != want[0] and want[0] == x.shape[0]):
+        return _batch_kept(loss, mod, sig, out, target, err)
     if (len(shape) != len(want) or not shape or shape[:-1] != want[:-1]
             or shape[-1] == want[-1]):
         return None
-    sig = _signature([x])
     seen: list[Any] = []
     if sig is None or run_watched(mod, sig, out=seen) is not None or not seen or seen[0] != shape:
         return None  # the last module called did not make this input
@@ -99,6 +102,40 @@ def producer_repairs(loss: Any, given: Any, y: Any, err: Any) -> ShapeContractEr
         return ShapeContractError([replace(first, suggestions=[fix, *first.suggestions]),
                                    *err.violations[1:]], err.function, err.bindings, err.notes)
     return None
+
+
+def _batch_kept(loss: Any, mod: Any, sig: Any, out: Any, target: Any, err: Any
+                ) -> ShapeContractError | None:
+    """The model's output has another batch than its input (and the target): a reshape in its
+    forward folded the batch into another axis (`x.view(-1, 400)` on maps of another size).
+    The edits that keep it, proven: the forward completes on fake tensors with an output whose
+    batch is the input's, under which the loss's own check holds with the target."""
+    import torch
+
+    from .. import contract_of
+    from .search import fixes_for, search_for
+
+    batch = int(sig[0][0][0])
+
+    def goal(shape: tuple[int, ...]) -> bool:
+        if not shape or shape[0] != batch:
+            return False
+        try:
+            contract_of(loss).check(torch.zeros(shape, dtype=out.dtype),
+                                    torch.zeros(tuple(target.shape), dtype=target.dtype))
+        except ShapeContractError:
+            return False
+        return True
+
+    edits = search_for(mod, sig, goal)
+    if not edits:
+        return None
+    fixes = [Fix(f"proven on the whole step: {type(mod).__name__}'s output has batch "
+                 f"{int(out.shape[0])} for an input of {batch}: " + f, "repair", f.code, f.op)
+             for f in fixes_for(mod, edits)]
+    first = err.violations[0]
+    return ShapeContractError([replace(first, suggestions=[*fixes, *first.suggestions]),
+                               *err.violations[1:]], err.function, err.bindings, err.notes)
 
 
 register_enricher(producer_repairs)

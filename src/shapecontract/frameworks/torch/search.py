@@ -92,7 +92,10 @@ class _Rewrite:
     """A torch function mode that makes the reshapes called at given lines keep the batch
     axis: `t.view(...)` there runs as `t.reshape(t.shape[0], -1)`."""
 
-    def __new__(cls, targets: set[tuple[str, int]]) -> Any:
+    def __new__(cls, targets: set[tuple[str, int]],
+                seen: list[_KeepBatch] | None = None) -> Any:
+        import linecache
+
         import torch
         from torch.overrides import TorchFunctionMode
 
@@ -102,12 +105,29 @@ class _Rewrite:
             def __torch_function__(self, func: Any, types: Any, args: Any = (),
                                    kwargs: Any = None) -> Any:
                 kwargs = kwargs or {}
-                if func in reshapes and args and _called_from(targets):
-                    t = args[0]
-                    return t.reshape(t.shape[0], -1)
+                if func in reshapes and args:
+                    if seen is not None:
+                        where = _user_frame()
+                        if where is not None and all((k.file, k.line) != where for k in seen):
+                            seen.append(_KeepBatch(*where, linecache.getline(*where).strip()))
+                    if targets and _called_from(targets):
+                        t = args[0]
+                        return t.reshape(t.shape[0], -1)
                 return func(*args, **kwargs)
 
         return Mode()
+
+
+def _user_frame() -> tuple[str, int] | None:
+    """(file, line) of the innermost frame of the forward's own code."""
+    f: Any = sys._getframe(2)
+    for _ in range(8):
+        if f is None:
+            return None
+        if not _is_library(f.f_code.co_filename):
+            return f.f_code.co_filename, f.f_lineno
+        f = f.f_back
+    return None
 
 
 def _called_from(targets: set[tuple[str, int]]) -> bool:
@@ -129,10 +149,12 @@ def _is_library(filename: str) -> bool:
 
 
 def run_watched(m: Any, sig: Any, edits: tuple[Edit, ...] = (),
-                out: list[Any] | None = None) -> Failure | bool | None:
+                out: list[Any] | None = None,
+                reshapes: list[_KeepBatch] | None = None) -> Failure | bool | None:
     """Run `m.forward` on fake tensors of `sig` with `edits` applied: None when it completes
-    (`out`, if given, receives the output's shape and the leaf modules that finished), the
-    `Failure` when it raises, False when fake tensors cannot tell (a data-dependent op)."""
+    (`out`, if given, receives the output's shape and the leaf modules that finished;
+    `reshapes` the reshapes the forward's own code made, by line), the `Failure` when it
+    raises, False when fake tensors cannot tell (a data-dependent op)."""
     import linecache
 
     from torch._subclasses.fake_tensor import FakeTensorMode
@@ -172,7 +194,7 @@ def run_watched(m: Any, sig: Any, edits: tuple[Edit, ...] = (),
             handles.append(sub.register_forward_hook(post))
         targets = {(e.file, e.line) for e in edits if isinstance(e, _KeepBatch)}
         try:
-            mode = _Rewrite(targets) if targets else None
+            mode = _Rewrite(targets, reshapes) if targets or reshapes is not None else None
             with FakeTensorMode(allow_non_fake_inputs=True):
                 if mode is not None:
                     with mode:
@@ -277,6 +299,36 @@ def search(m: Any, sig: Any, first: Failure) -> tuple[Edit, ...] | None:
         if step is None:
             return None
         edits, failure = (*edits, step[0]), step[1]
+    return None
+
+
+def search_for(m: Any, sig: Any, goal: Any) -> tuple[Edit, ...] | None:
+    """The smallest chain of edits (at most `_DEPTH`) under which the forward completes with an
+    output shape `goal(shape)` accepts. A run that completes with another output is moved by
+    the batch-keeping reshape at each line the forward reshapes at; a run that fails, by the
+    candidates of its failure (`_candidates`)."""
+    frontier: list[tuple[tuple[Edit, ...], Any]] = [((), None)]
+    for _ in range(_DEPTH + 1):
+        nxt: list[tuple[tuple[Edit, ...], Any]] = []
+        for edits, _prev in frontier:
+            out: list[Any] = []
+            seen: list[_KeepBatch] = []
+            try:
+                got = run_watched(m, sig, edits, out=out, reshapes=seen)
+            except Exception:
+                continue
+            if got is None:
+                if out and out[0] is not None and goal(out[0]):
+                    return edits
+                cands: list[Edit] = list(seen)
+            elif isinstance(got, Failure):
+                cands = list(_candidates(got))
+            else:
+                continue
+            nxt += [((*edits, c), None) for c in cands if c not in edits][:4]
+        if not nxt:
+            return None
+        frontier = nxt[:8]
     return None
 
 
