@@ -100,14 +100,18 @@ class Reason(str):
 
     layer: str | None
     fixes: tuple[Fix, ...]
+    shape: tuple[Any, ...] | None
+    """The shape the rejecting layer was given (it differs from the argument's when the
+    model's code changed the value on the way: a concatenation, a reshape)."""
 
-    def __new__(cls, text: str, layer: str | None = None, fixes: tuple[Fix, ...] = ()) -> Reason:
+    def __new__(cls, text: str, layer: str | None = None, fixes: tuple[Fix, ...] = (),
+                shape: tuple[Any, ...] | None = None) -> Reason:
         self = super().__new__(cls, text)
-        self.layer, self.fixes = layer, tuple(fixes)
+        self.layer, self.fixes, self.shape = layer, tuple(fixes), shape
         return self
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (Reason, (str(self), self.layer, self.fixes))
+        return (Reason, (str(self), self.layer, self.fixes, self.shape))
 
 
 Location = tuple[Any, ...]

@@ -194,8 +194,12 @@ def verdict(contract: Contract, values: list[Any]) -> ShapeContractError | None:
                              "silently; the size you pinned (dims=) is enforced")
             return build_error(contract, st, notes, values)
         guessed_from = getattr(fw, "guessed_from", None)
-        if guessed_from is not None and getattr(reason, "layer", None) == guessed_from:
-            # the layer the guess was read from is the one that rejects: the guess holds
+        given = getattr(reason, "shape", None)
+        shapes = {tuple(v.shape) for v in st.violations if v.shape is not None}
+        if (guessed_from is not None and getattr(reason, "layer", None) == guessed_from
+                and (given is None or tuple(given) in shapes)):
+            # the layer the guess was read from is the one that rejects what it was given
+            # (the argument itself, not a value the forward made of it): the guess holds
             notes.append(f"{contract.framework_name} rejects it too: {reason}")
             return build_error(contract, st, notes, values)
         # it fails elsewhere: the framework's own reason is the violation (it is sure)

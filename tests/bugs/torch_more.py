@@ -589,8 +589,7 @@ CASES = [
          "person for two-person data: running_mean should contain 126 elements not 63",
          "the elements are num_person * in_channels * num_point: pass the data's num_person",
          (setting("num_features", 126),),
-         agcn_data_bn_num_person(False), agcn_data_bn_num_person(True),
-         no_right_fix="caught in Model.forward with no suggestion; BatchNorm1d(num_features=126) (num_person=2) is not proposed"),
+         agcn_data_bn_num_person(False), agcn_data_bn_num_person(True)),
     Case("torch_imdb_lstm_batch_first", "torch", "data-blamed",
          "https://github.com/pytorch/pytorch/issues/2674",
          "IMDB sentiment LSTM without batch_first fed (64, 150, 125) embeddings, h0 sized "

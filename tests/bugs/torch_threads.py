@@ -881,8 +881,7 @@ CASES = [
          "input.size(-1) must be equal to input_size",
          "set the input_size to 62",
          (setting("input_size", 62),),
-         lstm_input_size_covariates(False), lstm_input_size_covariates(True),
-         no_right_fix="no_reshape: 'the contract expects 60 features on axis 2; the data has 7' (it reads the first argument, not the concatenated 62); input_size=62 is not proposed"),
+         lstm_input_size_covariates(False), lstm_input_size_covariates(True)),
     Case("torch_tinyvgg_classifier_in_features", "torch", "data-blamed",
          "https://github.com/mrdbourke/pytorch-deep-learning/issues/763",
          "TinyVGG's classifier nn.Linear(in_features=hidden_units) after Flatten of (10, 7, 7): "

@@ -268,6 +268,15 @@ def _candidates(f: Failure) -> Iterator[Edit]:
     except Exception:
         pass
     values = kind.knob_values(f.module)
+    for knob in kind.knobs:  # an input size no axis has: built for another size of that axis
+        value = values.get(knob.name)
+        if (knob.side != "input" or knob.governs not in ("channels", "features")
+                or not isinstance(value, int) or isinstance(value, bool) or len(shape) < 2
+                or value in shape[1:]):
+            continue  # a size another axis has: the layout is wrong, not the setting
+        got = shape[1] if knob.governs == "channels" else shape[-1]
+        if got != value:
+            yield _Set(f.name, knob.name, got)
     for knob in kind.knobs_for("layout"):
         if isinstance(values.get(knob.name), bool):
             yield _Set(f.name, knob.name, not values[knob.name])

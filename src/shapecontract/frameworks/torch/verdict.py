@@ -389,11 +389,10 @@ def _explain_failure(m: Any, sig: Any, text: str, last: Any) -> Any:
     explained = kind_of(mod).explain_rejection(mod, label, shape, fitting, fixes)
     if explained is None:
         explained = Reason(f"{label} rejects its input {shape}: {text}", label, tuple(fixes))
-    if placed is None:
-        return explained
-    proven = list(placed.fixes)  # a proven repair replaces the same change given as advice
+    proven = list(placed.fixes) if placed is not None else []
+    # a proven repair replaces the same change given as advice
     kept = [f for f in explained.fixes if all(f.op is None or f.op != p.op for p in proven)]
-    return Reason(str(explained), explained.layer, (*kept, *proven))
+    return Reason(str(explained), explained.layer, (*kept, *proven), shape)
 
 
 def _looks_unbatched(m: Any, shape: tuple[int, ...]) -> bool:
