@@ -41,6 +41,8 @@ class ValidationReport(Report):
     sizes: dict[str, dict[int, int]] = field(default_factory=dict)
     """From a data engine (Ray Data, Hugging Face): how many good rows had each size of each
     dim, added up over every worker (`{"timesteps": {24: 999990, 23: 10}}`)."""
+    sources: dict[str, int] = field(default_factory=dict)
+    """From a data engine whose rows name their file: rows read from each file."""
 
     def problems(self) -> list[Any]:
         return [*self.failures, *self.faults]
@@ -143,7 +145,8 @@ def _validate_on_engine(source: DataSource, stream: Any, spec: Any, dims: dict[s
     run = source.validate(stream, sc, columns=columns, lazy=lazy, progress=progress,
                           timeout=timeout, workers=workers)
     return ValidationReport(sc.name, run.elements, list(run.failures), list(run.faults),
-                            {d: dict(sorted(per.items())) for d, per in sorted(run.sizes.items())})
+                            {d: dict(sorted(per.items())) for d, per in sorted(run.sizes.items())},
+                            dict(run.sources))
 
 
 def _workers_arg(workers: Any) -> int | None:

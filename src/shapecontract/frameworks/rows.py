@@ -31,11 +31,11 @@ from typing import Any
 from .._dims import Named
 from .._errors import Origin, ShapeContractError
 from .._evaluate import evaluate
-from .._spec import DictSpec, TupleSpec, iter_array_specs, kind_of
+from .._spec import ArraySpec, DictSpec, TupleSpec, iter_array_specs, kind_of
 from .._stream import StreamContract
 from .sources import EngineRun, Fault
 
-__all__ = ["BatchCheck", "Columns", "Combined", "Summary", "columns_for", "element_of",
+__all__ = ["BatchCheck", "Columns", "Combined", "Summary", "columns_for", "element_of", "per_row",
            "loaded_frameworks"]
 
 PATH_COLUMN = "path"
@@ -318,6 +318,7 @@ class Combined:
         for path, count in s.paths:
             starts.append((pos, path, self._row_in_path.get(path, 0)))
             self._row_in_path[path] = self._row_in_path.get(path, 0) + count
+            self.run.sources[path] = self._row_in_path[path]
             pos += count
 
         def where(p: int) -> tuple[str, str]:
@@ -342,3 +343,20 @@ def received(data: Any) -> Summary:
 def spec_kind_name(spec: Any) -> str:
     kind = kind_of(spec)
     return type(kind).__name__ if kind is not None else type(spec).__name__
+
+
+def per_row(spec: Any) -> Any:
+    """A model's input spec for one row of a dataset: every array without its first axis (the
+    batch a model is called with), so `(batch, 24, 3)` becomes `(24, 3)`; a spec whose first
+    axis is variadic (`*batch`) is left as it is."""
+    from .._dims import Variadic
+
+    kind = kind_of(spec)
+    if kind is None:
+        return spec
+    items = kind.items(spec)
+    if items is not None:
+        return kind.with_items(spec, tuple(per_row(i) for _, i in items))
+    if isinstance(spec, ArraySpec) and spec.dims and not isinstance(spec.dims[0], Variadic):
+        return replace(spec, dims=spec.dims[1:], origins=spec.origins[1:])
+    return spec

@@ -54,6 +54,9 @@ class EngineRun:
     failures: list[tuple[int, Any]] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
     sizes: dict[str, dict[int, int]] = field(default_factory=dict)
+    sources: dict[str, int] = field(default_factory=dict)
+    """Rows read from each source file, when the rows say where they came from (Ray's `path`
+    column): a file with none was not read."""
 
 
 @dataclass(frozen=True)
