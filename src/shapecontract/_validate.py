@@ -21,8 +21,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from ._compile import Contract
 from ._errors import Origin, Report, ShapeContractError, Violation
 from ._stream import StreamContract, StreamState, as_spec, lists_as_tuples, stream_name
+from .frameworks.rows import per_row
 from .frameworks.sources import DataSource, Fault, Reading, source_of, worker_pool
 
 __all__ = ["ValidationReport", "validate"]
@@ -105,7 +107,9 @@ def validate(stream: Any, spec: Any, *, lazy: bool = True, dims: dict[str, int] 
     spec; by default the only column, or a dict spec's keys). The report is the one a single
     process gives over the same rows (same indices, same text), plus `faults` (rows an engine
     could not read or check: a file, a block that raised, a dead worker, each with its source
-    and rows) and `sizes` (every dim's sizes over the whole dataset). There, `timeout` is the
+    and rows) and `sizes` (every dim's sizes over the whole dataset). A model's contract
+    (`contract_of(model)`, or one loaded from JSON) checks each row as one sample: its input
+    without the batch axis. There, `timeout` is the
     longest wait for the engine's next answer (then the job is stopped and the rest is a
     fault) and needs no `workers`.
     """
@@ -140,7 +144,10 @@ def _validate_on_engine(source: DataSource, stream: Any, spec: Any, dims: dict[s
                         stable: tuple[str, ...], lazy: bool, progress: bool | None,
                         workers: int | None, timeout: float | None,
                         columns: Any) -> ValidationReport:
-    sc = StreamContract(stream_name(stream), as_spec(spec), dims, stable, columns=columns)
+    row = as_spec(spec)
+    if isinstance(spec, Contract) and (spec.framework_name or spec.layers):
+        row = per_row(row)  # a model's input is a batch; a row is one sample of it
+    sc = StreamContract(stream_name(stream), row, dims, stable, columns=columns)
     assert source.validate is not None
     run = source.validate(stream, sc, columns=columns, lazy=lazy, progress=progress,
                           timeout=timeout, workers=workers)

@@ -193,12 +193,9 @@ def _print_report(report: Any) -> int:
 def _validate_on_ray(args: argparse.Namespace, spec: Any) -> int:
     """DATA read by Ray Data, checked in the cluster's tasks, one row per element. A file that
     cannot be read fails its own read task only; the report names it as a fault."""
-    from .._compile import Contract
     from .._errors import ContractSyntaxError, ShapeContractError
-    from .._stream import as_spec
     from ..frameworks.files import LoadError
     from ..frameworks.ray import files as ray_files
-    from ..frameworks.rows import per_row
     from ..frameworks.sources import Fault
     from ..pipeline import validate
 
@@ -208,11 +205,6 @@ def _validate_on_ray(args: argparse.Namespace, spec: Any) -> int:
         kind, files = ray_files.files_of(args.data)
     except LoadError as e:
         raise UsageError(str(e)) from None
-    if isinstance(spec, Contract):
-        try:
-            spec = per_row(as_spec(spec))  # a model takes batches; a row is one sample
-        except ContractSyntaxError as e:
-            raise UsageError(f"--contract {args.contract}: {one_line(e)}") from None
     columns = None if not args.columns else (
         args.columns[0] if len(args.columns) == 1 else tuple(args.columns))
     try:

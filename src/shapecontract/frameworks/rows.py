@@ -347,8 +347,9 @@ def spec_kind_name(spec: Any) -> str:
 
 def per_row(spec: Any) -> Any:
     """A model's input spec for one row of a dataset: every array without its first axis (the
-    batch a model is called with), so `(batch, 24, 3)` becomes `(24, 3)`; a spec whose first
-    axis is variadic (`*batch`) is left as it is."""
+    batch a model is called with), so `(batch, 24, 3)` becomes `(24, 3)` (a first axis that is
+    variadic, torch's `*batch`, already takes a row), and of any array type: a dataset holds
+    numpy arrays (or Arrow), which the framework's loader turns into its tensors later."""
     from .._dims import Variadic
 
     kind = kind_of(spec)
@@ -357,6 +358,8 @@ def per_row(spec: Any) -> Any:
     items = kind.items(spec)
     if items is not None:
         return kind.with_items(spec, tuple(per_row(i) for _, i in items))
-    if isinstance(spec, ArraySpec) and spec.dims and not isinstance(spec.dims[0], Variadic):
-        return replace(spec, dims=spec.dims[1:], origins=spec.origins[1:])
+    if isinstance(spec, ArraySpec):
+        if spec.dims and not isinstance(spec.dims[0], Variadic):
+            spec = replace(spec, dims=spec.dims[1:], origins=spec.origins[1:])
+        return replace(spec, array_types=())
     return spec

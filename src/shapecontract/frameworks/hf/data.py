@@ -26,7 +26,16 @@ from typing import Any
 from ..._errors import ShapeContractError
 from ..._spec import iter_array_specs
 from ..._stream import StreamContract
-from ..rows import BatchCheck, Columns, Combined, Summary, columns_for, element_of, received, sendable
+from ..rows import (
+    BatchCheck,
+    Columns,
+    Combined,
+    Summary,
+    columns_for,
+    element_of,
+    received,
+    sendable,
+)
 from ..sources import DataSource, EngineRun, Fault, register_source
 
 __all__ = ["GuardedHFDataset", "guard_dataset", "is_hf_dataset", "validate_dataset"]

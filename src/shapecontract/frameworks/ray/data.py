@@ -22,6 +22,7 @@ Ray is read from `sys.modules` (a dataset exists only once it is imported).
 from __future__ import annotations
 
 import queue
+import re
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -88,8 +89,14 @@ class GuardBatch:
 
 
 def _columns(ds: Any, sc: StreamContract, columns: Any) -> Columns:
-    schema = ds.schema()
-    names = list(getattr(schema, "names", None) or [])
+    try:
+        names = list(getattr(ds.schema(), "names", None) or [])
+    except Exception:  # blocks whose schemas Ray cannot unify (float32 and int32 tensors):
+        names = []  # each block is still checked on its own; the first row names the columns
+    if not names:
+        for row in ds.iter_rows():
+            names = list(row)
+            break
     return columns_for(sc.spec, names, columns if columns is not None else sc.columns,
                        f"{sc.name}")
 
@@ -107,21 +114,37 @@ def guard_dataset(ds: Any, sc: StreamContract) -> Any:
                           zero_copy_batch=True)
 
 
+_WRAPPERS = ("RayTaskError", "UserCodeException", "RayError")
+_ADVICE = ("To change retry", "Failed to ", "Traceback", "File ", "ray::")
+
+
 def _cause(e: BaseException) -> str:
-    """The innermost cause of a job's failure, on one line: `ValueError: bad block`."""
-    seen = set()
-    while id(e) not in seen:
-        seen.add(id(e))
+    """The innermost cause of a job's failure, on one line: `ValueError: bad block` (Ray wraps
+    it in its task error and appends retry advice)."""
+    chain: list[BaseException] = []
+    while e is not None and all(e is not c for c in chain):
+        chain.append(e)
         inner = getattr(e, "cause", None) or e.__cause__
-        if not isinstance(inner, BaseException):
-            break
-        e = inner
-    text = str(e).strip()
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    last = next((ln for ln in reversed(lines) if ":" in ln and ln.split(":")[0].endswith(
-        ("Error", "Exception", "Died", "Failure"))), lines[-1] if lines else "")
-    msg = f"{type(e).__name__}: {last}" if not last.startswith(type(e).__name__) else last
-    return msg if len(msg) <= 600 else msg[:597] + "..."
+        e = inner if isinstance(inner, BaseException) else None  # type: ignore[assignment]
+    for exc in reversed(chain):
+        if type(exc).__name__.startswith(_WRAPPERS):
+            continue
+        lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+        first = next((ln for ln in lines if not ln.startswith(_ADVICE)), "")
+        if first:
+            return _short(f"{type(exc).__name__}: {first}")
+    text = "\n".join(str(x) for x in chain)
+    found = re.findall(r"^\s*(\w+(?:Error|Exception)): (.+)$", text, re.MULTILINE)
+    found = [f for f in found if not f[0].startswith(_WRAPPERS)]
+    if found:
+        return _short(f"{found[-1][0]}: {found[-1][1]}")
+    head = next((ln.strip() for ln in text.splitlines() if ln.strip()
+                 and not ln.strip().startswith(_ADVICE)), "")
+    return _short(f"{type(chain[-1]).__name__}: {head}")
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 600 else text[:597] + "..."
 
 
 def _stop(ds: Any) -> None:
