@@ -292,6 +292,7 @@ def test_cli_engine_ray_reads_npy_files_and_names_a_corrupt_one(
     assert "element 80, axis 1 (f): expected 3, got 4" in out
     assert f"file {tmp_path / 'part9.npy'}, its rows (none read): its read failed" in out
     assert "dims over the good rows: f 3 (80 rows); t 24 (80 rows)" in out
+    assert f"failing rows by file: {tmp_path / 'part2.npy'} 40 of 40" in out
 
 
 def test_cli_engine_ray_with_a_json_contract_and_parquet(

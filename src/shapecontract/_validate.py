@@ -45,6 +45,8 @@ class ValidationReport(Report):
     dim, added up over every worker (`{"timesteps": {24: 999990, 23: 10}}`)."""
     sources: dict[str, int] = field(default_factory=dict)
     """From a data engine whose rows name their file: rows read from each file."""
+    failing: dict[str, int] = field(default_factory=dict)
+    """From a data engine whose rows name their file: failing rows in each file."""
 
     def problems(self) -> list[Any]:
         return [*self.failures, *self.faults]
@@ -153,7 +155,7 @@ def _validate_on_engine(source: DataSource, stream: Any, spec: Any, dims: dict[s
                           timeout=timeout, workers=workers)
     return ValidationReport(sc.name, run.elements, list(run.failures), list(run.faults),
                             {d: dict(sorted(per.items())) for d, per in sorted(run.sizes.items())},
-                            dict(run.sources))
+                            dict(run.sources), dict(run.failing))
 
 
 def _workers_arg(workers: Any) -> int | None:

@@ -234,6 +234,9 @@ def _validate_on_ray(args: argparse.Namespace, spec: Any) -> int:
                          for f in unread] + report.faults
     report.name = args.data
     code = _print_report(report)
+    if report.failing:
+        print("failing rows by file: " + "; ".join(
+            f"{f} {n} of {report.sources.get(f, n)}" for f, n in report.failing.items()))
     if report.sizes:
         sizes = "; ".join(f"{d} " + ", ".join(f"{size} ({count} rows)" for size, count in
                                                per.items()) for d, per in report.sizes.items())

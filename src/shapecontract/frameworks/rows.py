@@ -298,6 +298,9 @@ class Combined:
             i = base + pos
             if i < skip_below:
                 continue
+            if s.paths:
+                src = where(pos)[0].removeprefix("file ")
+                self.run.failing[src] = self.run.failing.get(src, 0) + 1
             err = reindexed(errors[which], i)
             if not self.lazy:
                 raise err

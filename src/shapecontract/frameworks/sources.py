@@ -57,6 +57,8 @@ class EngineRun:
     sources: dict[str, int] = field(default_factory=dict)
     """Rows read from each source file, when the rows say where they came from (Ray's `path`
     column): a file with none was not read."""
+    failing: dict[str, int] = field(default_factory=dict)
+    """Failing rows in each source file (when the rows name their file)."""
 
 
 @dataclass(frozen=True)
