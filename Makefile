@@ -50,6 +50,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_guard.py
 	$(PY) benchmarks/bench_port.py
 	$(PY) benchmarks/bench_validate.py
+	$(PY) benchmarks/bench_ray.py
 	$(PY) benchmarks/bench_picture.py
 	$(PY) benchmarks/bench_infer.py
 	$(PY) benchmarks/bench_training_loop.py

@@ -349,3 +349,14 @@ def test_ctrl_c_stops_the_cluster_job(tmp_path: Path, cluster: str) -> None:
         if p.poll() is None:
             p.kill()
             p.wait(5)
+
+
+def test_a_progress_bar_only_when_asked_or_on_a_terminal(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """progress=None draws on a terminal only (pytest's stderr is none); progress=True draws."""
+    pytest.importorskip("tqdm")
+    ds = ray.data.from_numpy(np.zeros((50, 4, 3), np.float32))
+    validate(ds, SPEC)
+    assert "validating" not in capsys.readouterr().err
+    validate(ds, SPEC, progress=True)
+    assert "validating MaterializedDataset" in capsys.readouterr().err
