@@ -153,6 +153,8 @@ class Summary:
     frameworks: list[str] = field(default_factory=list)
     paths: list[tuple[str, int]] = field(default_factory=list)
     """Run-length (source path, rows) of the batch's `path` column, when it has one."""
+    refused: str = ""
+    """Why the batch was not checked at all (its columns do not fit the spec)."""
 
 
 LOCAL = -1
@@ -164,8 +166,13 @@ class BatchCheck:
     stream contract crosses as data, its checker is compiled again where it runs."""
 
     def __init__(self, sc: StreamContract, pins: dict[str, int], origins: dict[str, Origin],
-                 cols: Columns) -> None:
-        self.sc, self.pins, self.origins, self.cols = sc, dict(pins), dict(origins), cols
+                 cols: Columns | None, columns: Any = None) -> None:
+        """`cols` None: the columns are chosen from the first batch's (`columns_for` with the
+        user's `columns`), so the driver need not ask the dataset its schema (which, after a
+        `map_batches`, means running it)."""
+        self.sc, self.pins, self.origins = sc, dict(pins), dict(origins)
+        self.cols = cols
+        self.columns = columns
         self.dims = sorted({d.name for a in iter_array_specs(sc.spec) for d in a.dims
                             if isinstance(d, Named)})
 
@@ -173,10 +180,16 @@ class BatchCheck:
         return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
 
     def __call__(self, batch: Mapping[str, Any]) -> Summary:
-        cols = self.cols
+        out = Summary(pid=os.getpid(), frameworks=loaded_frameworks())
+        if self.cols is None:
+            try:
+                self.cols = columns_for(self.sc.spec, list(batch), self.columns, self.sc.name)
+            except ShapeContractError as e:
+                out.rows, out.refused = _rows_in(batch), str(e)
+                return out
+        cols: Columns = self.cols
         fn = self.sc.checker(self.pins, self.origins)
         values = tuple(self.pins.values())
-        out = Summary(pid=os.getpid(), frameworks=loaded_frameworks())
         columns = [batch[n] for n in cols.names if n in batch]
         n = len(columns[0]) if columns else _rows_in(batch)
         out.rows = n
@@ -189,7 +202,7 @@ class BatchCheck:
         sizes_of: dict[Any, dict[str, int]] = {}
         for pos in range(1 if dense else n):
             try:
-                element = self._element(batch, pos)
+                element = self._element(cols, batch, pos)
             except Exception as e:  # a row that cannot be read: a fault, never skipped
                 out.faults.append((pos, f"cannot be read: {type(e).__name__}: {e}"))
                 continue
@@ -224,8 +237,8 @@ class BatchCheck:
             out.bad.extend((p, which) for p in (range(n) if dense else (pos,)))
         return out
 
-    def _element(self, batch: Mapping[str, Any], pos: int) -> Any:
-        cols = self.cols
+    @staticmethod
+    def _element(cols: Columns, batch: Mapping[str, Any], pos: int) -> Any:
         if cols.kind == "one":
             return batch[cols.names[0]][pos]
         if cols.kind == "tuple":
@@ -284,6 +297,8 @@ class Combined:
     def add(self, s: Summary, skip_below: int = -1) -> None:
         """Add one batch (its first row is the next row of the dataset). Rows below
         `skip_below` were already judged (by the driver, where the stable dims were learned)."""
+        if s.refused:
+            raise ShapeContractError(s.refused)
         base = self.offset
         self.workers.add(s.pid)
         self.frameworks.update(s.frameworks)

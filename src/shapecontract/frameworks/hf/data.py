@@ -264,7 +264,8 @@ def _row_by_row(ds: Any, check: BatchCheck, start: int, stop: int) -> Summary:
             out.faults.append((i - start, _fault_message(e)))
             out.rows += 1
             continue
-        one = check({c: [row[c]] for c in check.cols.names if c in row})
+        names = check.cols.names if check.cols is not None else tuple(row)
+        one = check({c: [row[c]] for c in names if c in row})
         out.bad += [(i - start, which + len(out.errors)) for _, which in one.bad]
         out.errors += one.errors
         out.faults += [(i - start, m) for _, m in one.faults]

@@ -233,15 +233,15 @@ def validate_dataset(ds: Any, sc: StreamContract, *, columns: Any = None, lazy: 
     """Validate a Ray Data dataset in its cluster (see the module's docstring)."""
     if workers is not None:
         raise TypeError(f"validate(workers={workers}) on a Ray Data dataset: {WORKERS}")
-    cols = _columns(ds, sc, columns)
+    columns = columns if columns is not None else sc.columns
     combined = Combined(lazy)
     bar = _progress(sc.name, bool(progress) if progress is not None else sys.stderr.isatty())
     try:
-        head = _learn_head(ds, sc, cols, combined, timeout)
+        head = _learn_head(ds, sc, columns, combined, timeout)
         if head is None:
             return combined.run
-        pins, origins, skip_below = head
-        check = BatchCheck(sc, pins, origins, cols)
+        pins, origins, skip_below, cols = head
+        check = BatchCheck(sc, pins, origins, cols, columns)  # cols None: the tasks choose
         out = ds.map_batches(RayBatch(check), batch_format="numpy", batch_size=None,
                              zero_copy_batch=True)
         out.context.execution_options.preserve_order = True
@@ -262,7 +262,7 @@ def validate_dataset(ds: Any, sc: StreamContract, *, columns: Any = None, lazy: 
                 "the cluster job", f"rows {combined.offset} on (not checked)",
                 f"{e}; the job was stopped", combined.offset))
         except ShapeContractError:
-            raise  # lazy=False: the first violation, as one process raises it
+            raise  # lazy=False: the first violation, as one process raises it; bad columns
         except Exception as e:  # the job failed: what was read stands, the rest is a fault
             combined.run.faults.append(Fault(
                 "the cluster job", f"rows {combined.offset} on (not checked)", _cause(e),
@@ -274,21 +274,26 @@ def validate_dataset(ds: Any, sc: StreamContract, *, columns: Any = None, lazy: 
             bar.close()
 
 
-def _learn_head(ds: Any, sc: StreamContract, cols: Columns, combined: Combined,
-                timeout: float | None) -> tuple[dict[str, int], dict[str, Any], int] | None:
+def _learn_head(ds: Any, sc: StreamContract, columns: Any, combined: Combined,
+                timeout: float | None,
+                ) -> tuple[dict[str, int], dict[str, Any], int, Columns | None] | None:
     """The stable dims, learned here from the dataset's first good row as one process learns
-    them (the rows before it judged here too): (pins, origins, rows judged). None when the job
-    failed or stalled before (the fault is in `combined`)."""
+    them (the rows before it judged here too): (pins, origins, rows judged, the columns the
+    first row chose). None when the job failed or stalled before (the fault is in
+    `combined`). Without stable dims nothing is read here (the tasks choose the columns)."""
     state = sc.start()
     i = 0
     if not state.learn:
-        return state.pins, state.origins, 0
+        return state.pins, state.origins, 0, None
+    cols: Columns | None = None
 
     def read() -> Iterator[Any]:
         return iter(ds.iter_rows())
 
     try:
         for row in _bounded(read, timeout, lambda: _stop(ds)):
+            if cols is None:
+                cols = columns_for(sc.spec, list(row), columns, sc.name)
             err = state.errors_of(element_of(row, cols), i)
             if err is not None:
                 if not combined.lazy:
@@ -310,7 +315,7 @@ def _learn_head(ds: Any, sc: StreamContract, cols: Columns, combined: Combined,
     if state.learn:  # no good row at all: every row was judged here
         combined.run.elements = i
         return None
-    return dict(state.pins), dict(state.origins), i
+    return dict(state.pins), dict(state.origins), i, cols
 
 
 WORKERS = ("it runs in the Ray cluster's tasks, whose CPUs are the workers (ray.init(num_cpus=N) "
