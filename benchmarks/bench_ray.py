@@ -5,7 +5,8 @@ check of the same conditions; all in one run, as ratios of medians.
 1. Scale-out: 600 windows (24, 3) float32, each "read" in 4 ms (as bench_validate.py): one
    process, `validate(workers=2)` (DataLoader workers), and Ray (a `map_batches` that reads,
    then the checker in `map_batches` on every block). Rows per second and same-run ratios.
-   Every variant reports the two bad rows planted in the data.
+   Every variant reports the two bad rows planted in the data. Also Ray's reading alone (the
+   same pipeline with an empty `map_batches`): what Ray costs without any check.
 2. Overhead: the same conditions (rank 2, 3 features, float32) checked by a hand-written
    `map_batches` function and by `validate`, over a materialized dataset (no reading), as
    dense blocks (200,000 rows: one ndarray per block) and as ragged rows (20,000 rows of 20-27
@@ -83,12 +84,17 @@ def scale_out(ray: Any) -> dict[str, float]:
         r = validate(ds, SPEC, progress=False)
         assert [i for i, _ in r.failures] == list(BAD), r
 
+    def pipeline_only() -> None:
+        assert _consume(ds.map_batches(empty, batch_size=None)) == N
+
     times: dict[str, list[float]] = {"1 process": [], "validate(workers=2)": [],
-                                     "Ray Data, num_cpus=2": []}
+                                     "Ray Data, num_cpus=2": [],
+                                     "Ray Data, same reading, no check": []}
     for _ in range(ROUNDS):
         times["1 process"].append(timed(one))
         times["validate(workers=2)"].append(timed(two))
         times["Ray Data, num_cpus=2"].append(timed(on_ray))
+        times["Ray Data, same reading, no check"].append(timed(pipeline_only))
     return {k: statistics.median(v) for k, v in times.items()}
 
 
