@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -c constraints.txt torch==2.13.0
-	$(PY) -m pip install -q -c constraints.txt -e '.[all,jax,test,lint,docs,infer,clients]'
+	$(PY) -m pip install -q -c constraints.txt -e '.[all,jax,ray,hf,test,lint,docs,infer,clients]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -50,6 +50,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_guard.py
 	$(PY) benchmarks/bench_port.py
 	$(PY) benchmarks/bench_validate.py
+	$(PY) benchmarks/bench_ray.py
 	$(PY) benchmarks/bench_picture.py
 	$(PY) benchmarks/bench_infer.py
 	$(PY) benchmarks/bench_training_loop.py

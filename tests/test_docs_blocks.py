@@ -53,6 +53,7 @@ KERAS_NUMBER = re.compile(r"'([A-Za-z][A-Za-z0-9_]*?)_\d+'")
 NOT_RUN = {
     ("docs/explain.md", 1),
     ("docs/inference.md", 1),
+    ("docs/pipelines.md", 4),
     ("docs/pytest.md", 1),
     ("docs/real-code.md", 1),
 }

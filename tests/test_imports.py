@@ -5,7 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-FRAMEWORKS = ("numpy", "torch", "tensorflow", "keras", "jax", "jaxtyping")
+FRAMEWORKS = ("numpy", "torch", "tensorflow", "keras", "jax", "jaxtyping", "ray", "datasets",
+              "pyarrow", "pandas")
 
 
 def _loaded_after(code: str) -> list[str]:

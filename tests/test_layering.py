@@ -171,7 +171,7 @@ def test_the_cycle_check_can_fail() -> None:
     assert import_cycles(files) == [["a", "b", "a"]]
 
 
-FRAMEWORK_PACKAGES = ("torch", "tensorflow", "keras", "jax", "jaxlib", "flax")
+FRAMEWORK_PACKAGES = ("torch", "tensorflow", "keras", "jax", "jaxlib", "flax", "ray", "datasets")
 """What the core must not import or look up by name: the frameworks the adapters stand for."""
 
 

@@ -92,7 +92,7 @@ class Guard:
 
 def guard(obj: M, spec: Any = None, *, level: str = "strict",
           dims: dict[str, int] | None = None, stable: Any = (),
-          input_shape: tuple[Any, ...] | None = None) -> M:
+          input_shape: tuple[Any, ...] | None = None, columns: Any = None) -> M:
     """Check a model's entry points against its own contract, or a stream's elements against `spec`.
 
     Models (no `spec`): Keras `fit` (and its `validation_data`), `predict`, `evaluate`,
@@ -108,6 +108,8 @@ def guard(obj: M, spec: Any = None, *, level: str = "strict",
     `dims` pins sizes, e.g. `dims={"timesteps": 24}`; `stable` names stream dims that must keep
     the value of the first element (e.g. `stable=("timesteps", "features")`). `input_shape`
     (torch) declares a custom module's input, e.g. `(None, 1, 28, 28)`, as for `contract_of`.
+    `columns` (a Hugging Face or Ray Data dataset, rows of named columns): which columns make
+    the element, as for `validate`.
     """
     adapter = adapter_of(obj)
     if spec is not None or adapter is None:
@@ -118,7 +120,7 @@ def guard(obj: M, spec: Any = None, *, level: str = "strict",
                             "torch.nn.Module")
         from .pipeline import guard_stream
 
-        return guard_stream(obj, spec, dims, stable)  # type: ignore[no-any-return]
+        return guard_stream(obj, spec, dims, stable, columns)  # type: ignore[no-any-return]
     check_level(level)
     if adapter.guard_of(obj) is not None:
         adapter.remove(obj)

@@ -42,8 +42,12 @@ class StreamContract:
     """What every element of a stream must satisfy, and which dims hold for the whole stream."""
 
     def __init__(self, name: str, spec: Any, dims: dict[str, int] | None = None,
-                 stable: Iterable[str] = (), origins: dict[str, Origin] | None = None) -> None:
+                 stable: Iterable[str] = (), origins: dict[str, Origin] | None = None,
+                 columns: Any = None) -> None:
         self.name = name
+        self.columns = columns
+        """For a source of rows with named columns (Ray Data, Hugging Face): which columns
+        make the element (a name, a tuple of names, or None: see `frameworks.rows`)."""
         self.spec = spec
         self.pins = dict(dims or {})
         self.pin_origins = {k: Origin(f"dims={{{k!r}: {v}}}", "pin") for k, v in self.pins.items()}

@@ -21,9 +21,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from ._compile import Contract
 from ._errors import Origin, Report, ShapeContractError, Violation
 from ._stream import StreamContract, StreamState, as_spec, lists_as_tuples, stream_name
-from .frameworks.sources import Reading, source_of, worker_pool
+from .frameworks.rows import per_row
+from .frameworks.sources import DataSource, Fault, Reading, source_of, worker_pool
 
 __all__ = ["ValidationReport", "validate"]
 
@@ -35,9 +37,19 @@ class ValidationReport(Report):
     name: str
     elements: int = 0
     failures: list[tuple[int, ShapeContractError]] = field(default_factory=list)
+    faults: list[Fault] = field(default_factory=list)
+    """Rows a data engine could not read or check (a file, a block, a worker, a row), each
+    with its source and rows: never dropped, and a report with one is not ok."""
+    sizes: dict[str, dict[int, int]] = field(default_factory=dict)
+    """From a data engine (Ray Data, Hugging Face): how many good rows had each size of each
+    dim, added up over every worker (`{"timesteps": {24: 999990, 23: 10}}`)."""
+    sources: dict[str, int] = field(default_factory=dict)
+    """From a data engine whose rows name their file: rows read from each file."""
+    failing: dict[str, int] = field(default_factory=dict)
+    """From a data engine whose rows name their file: failing rows in each file."""
 
     def problems(self) -> list[Any]:
-        return self.failures
+        return [*self.failures, *self.faults]
 
     def violations(self) -> list[tuple[int, Violation]]:
         return [(i, v) for i, e in self.failures for v in e.violations]
@@ -45,19 +57,30 @@ class ValidationReport(Report):
     def __str__(self) -> str:
         if self.ok:
             return f"{self.name}: {self.elements} elements, no contract violations"
-        lines = [f"{self.name}: {len(self.failures)} of {self.elements} elements violate the "
-                 f"contract ({len(self.violations())} violations)"]
+        if self.failures or not self.faults:
+            lines = [f"{self.name}: {len(self.failures)} of {self.elements} elements violate "
+                     f"the contract ({len(self.violations())} violations)"]
+        else:
+            lines = [f"{self.name}: {self.elements} elements checked, no contract violations "
+                     "among them"]
         for _, e in self.failures[:20]:
             for v in e.violations:
                 lines.append(f"  {v.location_text()}: {v.message}")
         if len(self.failures) > 20:
             lines.append(f"  ... and {len(self.failures) - 20} more elements")
+        if self.faults:
+            lines.append(f"{len(self.faults)} fault{'s' if len(self.faults) != 1 else ''}: "
+                         "rows not read or not checked")
+            lines += [f"  {f}" for f in self.faults[:20]]
+            if len(self.faults) > 20:
+                lines.append(f"  ... and {len(self.faults) - 20} more faults")
         return "\n".join(lines)
 
 
 def validate(stream: Any, spec: Any, *, lazy: bool = True, dims: dict[str, int] | None = None,
              stable: Iterable[str] = (), progress: bool | None = None,
-             workers: int | None = None, timeout: float | None = None) -> ValidationReport:
+             workers: int | None = None, timeout: float | None = None,
+             columns: Any = None) -> ValidationReport:
     """Read a whole stream and report every violation (element index, slot, axis).
 
     `lazy=True` collects everything (the report to read before a long training run);
@@ -78,8 +101,28 @@ def validate(stream: Any, spec: Any, *, lazy: bool = True, dims: dict[str, int] 
     names the element being read. It is refused without workers: a hung call in this process
     (a `__getitem__` or `next()` that never returns) cannot be interrupted safely, and a thread
     left running it would keep the stream and its files busy.
+
+    Data engines check a dataset where it lives and need no `workers` for it: a Ray Data
+    `Dataset` is checked in its cluster's tasks (`map_batches`, every block), a Hugging Face
+    `datasets.Dataset` with `workers=N` in its own `map(num_proc=N)`. Their rows have named
+    columns: `columns` says which make the element (a name, or a tuple of names for a tuple
+    spec; by default the only column, or a dict spec's keys). The report is the one a single
+    process gives over the same rows (same indices, same text), plus `faults` (rows an engine
+    could not read or check: a file, a block that raised, a dead worker, each with its source
+    and rows) and `sizes` (every dim's sizes over the whole dataset). A model's contract
+    (`contract_of(model)`, or one loaded from JSON) checks each row as one sample: its input
+    without the batch axis. There, `timeout` is the
+    longest wait for the engine's next answer (then the job is stopped and the rest is a
+    fault) and needs no `workers`.
     """
     workers = _workers_arg(workers)
+    source = source_of(stream)
+    if source is not None and source.validate is not None:
+        return _validate_on_engine(source, stream, spec, dims, tuple(stable), lazy, progress,
+                                   workers, _timeout_arg(timeout, 1), columns)
+    if columns is not None:
+        raise TypeError(f"validate(columns={columns!r}) is for a dataset of named columns "
+                        f"(Ray Data, Hugging Face datasets); {type(stream).__name__} is not one")
     timeout = _timeout_arg(timeout, workers)
     if workers is not None and (workers > 1 or timeout is not None):
         return _validate_in_workers(stream, spec, dims, tuple(stable), workers, lazy, timeout)
@@ -97,6 +140,22 @@ def validate(stream: Any, spec: Any, *, lazy: bool = True, dims: dict[str, int] 
                 raise err
             report.failures.append((i, err))
     return report
+
+
+def _validate_on_engine(source: DataSource, stream: Any, spec: Any, dims: dict[str, int] | None,
+                        stable: tuple[str, ...], lazy: bool, progress: bool | None,
+                        workers: int | None, timeout: float | None,
+                        columns: Any) -> ValidationReport:
+    row = as_spec(spec)
+    if isinstance(spec, Contract) and (spec.framework_name or spec.layers):
+        row = per_row(row)  # a model's input is a batch; a row is one sample of it
+    sc = StreamContract(stream_name(stream), row, dims, stable, columns=columns)
+    assert source.validate is not None
+    run = source.validate(stream, sc, columns=columns, lazy=lazy, progress=progress,
+                          timeout=timeout, workers=workers)
+    return ValidationReport(sc.name, run.elements, list(run.failures), list(run.faults),
+                            {d: dict(sorted(per.items())) for d, per in sorted(run.sizes.items())},
+                            dict(run.sources), dict(run.failing))
 
 
 def _workers_arg(workers: Any) -> int | None:

@@ -43,7 +43,7 @@ __all__ = ["StreamContract", "ValidationReport", "compatible", "guard_stream", "
 
 
 def guard_stream(stream: Any, spec: Any, dims: dict[str, int] | None = None,
-                 stable: Iterable[str] = ()) -> Any:
+                 stable: Iterable[str] = (), columns: Any = None) -> Any:
     """Check every element of `stream` against `spec` (see `shapecontract.guard`)."""
     name = stream_name(stream)
     spec = as_spec(spec)
@@ -51,7 +51,11 @@ def guard_stream(stream: Any, spec: Any, dims: dict[str, int] | None = None,
     source = source_of(stream)
     if source is not None:
         return source.guard(stream, StreamContract(
-            name, lists_as_tuples(spec) if source.loosen else spec, dims, stable))
+            name, lists_as_tuples(spec) if source.loosen else spec, dims, stable,
+            columns=columns))
+    if columns is not None:
+        raise TypeError(f"guard(columns={columns!r}) is for a dataset of named columns (Ray "
+                        f"Data, Hugging Face datasets); {type(stream).__name__} is not one")
     sc = StreamContract(name, spec, dims, stable)
     if hasattr(stream, "__anext__"):
         return AsyncGuardedIterator(stream, sc.start())

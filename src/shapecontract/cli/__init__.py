@@ -89,16 +89,37 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("validate", help="validate every element of a dataset against a spec",
                        description="Read a whole dataset and report every bad element: the "
-                                   "report of shapecontract.validate().")
+                                   "report of shapecontract.validate(). With --engine ray, "
+                                   "the dataset is files Ray Data reads and the check runs in "
+                                   "the Ray cluster's tasks, one row per element.")
     s.add_argument("data", metavar="DATA",
                    help="a .npy/.npz file (one element), a directory of them (one element "
-                        "per file) or package.module:attr naming a stream")
-    s.add_argument("--spec", required=True,
-                   help="each element's annotation, e.g. \"Float[Array, 'batch 24 3']\" or "
-                        "\"tuple[Float[Array, 'b 24 3'], Float[Array, 'b 1']]\" for (x, y)")
+                        "per file) or package.module:attr naming a stream; with --engine ray: "
+                        "a file or directory that ray.data.read_* reads, chosen by suffix "
+                        "(.parquet, .npy, .json/.jsonl, .csv, images, .tfrecords)")
+    what = s.add_mutually_exclusive_group(required=True)
+    what.add_argument("--spec",
+                      help="each element's annotation, e.g. \"Float[Array, 'batch 24 3']\" or "
+                           "\"tuple[Float[Array, 'b 24 3'], Float[Array, 'b 1']]\" for (x, y)")
+    what.add_argument("--contract", metavar="MODEL_OR_JSON",
+                      help="the input contract of a model (" + model_help + ") or a contract "
+                           "saved as JSON (no framework loaded); with --engine ray each row is "
+                           "checked as one sample: the input without its batch axis")
     s.add_argument("--stable", action="append", metavar="DIM",
                    help="a dim that must keep the first element's size (repeatable)")
-    s.add_argument("--workers", type=int, help="read a map-style dataset in N processes")
+    s.add_argument("--workers", type=int, help="read a map-style dataset in N processes; with "
+                   "--engine ray and no --address: the local cluster's CPUs")
+    s.add_argument("--engine", choices=("local", "ray"), default="local",
+                   help="local (this machine, default) or ray (a Ray cluster: a local one, or "
+                        "--address)")
+    s.add_argument("--address", help="--engine ray: the Ray cluster to join (e.g. auto) instead "
+                                     "of starting a local one")
+    s.add_argument("--column", action="append", metavar="NAME", dest="columns",
+                   help="--engine ray: the column(s) that make an element (repeatable; "
+                        "default: the only data column)")
+    s.add_argument("--timeout", type=float, help="--engine ray: the longest wait, in seconds, "
+                                                 "for the cluster's next answer")
+    s.add_argument("--unsafe", action="store_true", help=unsafe_help)
     s.set_defaults(run=cmd_validate)
 
     s = sub.add_parser("port", help="compare a Keras model with its PyTorch port",

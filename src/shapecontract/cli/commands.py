@@ -136,16 +136,36 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _validate_spec(args: argparse.Namespace) -> Any:
+    """--spec parsed, or --contract's contract (a saved JSON contract: no framework; a model:
+    its framework, here only)."""
+    from .._errors import ContractSyntaxError
+
+    if args.spec is not None:
+        try:
+            return parse_spec(args.spec)
+        except ContractSyntaxError as e:
+            raise UsageError(f"--spec {args.spec!r}: {one_line(e)}") from None
+    if args.contract.lower().endswith(".json"):
+        return load_contract(args.contract)
+    return model_contract(load_model(args.contract, args.unsafe))
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     from .._errors import ContractSyntaxError
     from ..pipeline import validate
 
-    try:
-        spec = parse_spec(args.spec)
-    except ContractSyntaxError as e:
-        raise UsageError(f"--spec {args.spec!r}: {one_line(e)}") from None
+    spec = _validate_spec(args)
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers {args.workers}: at least 1")
+    if args.timeout is not None and not args.timeout > 0:
+        raise UsageError(f"--timeout {args.timeout}: a positive number of seconds")
+    if args.engine == "ray":
+        return _validate_on_ray(args, spec)
+    for flag, given in (("--address", args.address), ("--column", args.columns),
+                        ("--timeout", args.timeout)):
+        if given is not None:
+            raise UsageError(f"{flag} is for --engine ray")
     name, data = data_source(args.data, with_targets=is_tuple_spec(spec))
     stream = [data] if is_single(data) else data
     if args.workers and args.workers > 1 and not isinstance(stream, (list, Files)) and not (
@@ -160,10 +180,68 @@ def cmd_validate(args: argparse.Namespace) -> int:
     except ContractSyntaxError as e:
         raise UsageError(one_line(e)) from None
     report.name = name  # the report names the stream by its type; the user named DATA
+    return _print_report(report)
+
+
+def _print_report(report: Any) -> int:
     text = str(report)
     print(good(text) if report.ok else bad(text.splitlines()[0]) + text[len(
         text.splitlines()[0]):])
     return 0 if report.ok else 1
+
+
+def _validate_on_ray(args: argparse.Namespace, spec: Any) -> int:
+    """DATA read by Ray Data, checked in the cluster's tasks, one row per element. A file that
+    cannot be read fails its own read task only; the report names it as a fault."""
+    from .._errors import ContractSyntaxError, ShapeContractError
+    from ..frameworks.files import LoadError
+    from ..frameworks.ray import files as ray_files
+    from ..frameworks.sources import Fault
+    from ..pipeline import validate
+
+    if args.workers is not None and args.address:
+        raise UsageError("--workers sizes a local cluster; with --address the cluster is given")
+    try:
+        kind, files = ray_files.files_of(args.data)
+    except LoadError as e:
+        raise UsageError(str(e)) from None
+    columns = None if not args.columns else (
+        args.columns[0] if len(args.columns) == 1 else tuple(args.columns))
+    try:
+        started = ray_files.connect(args.address, args.workers)
+    except LoadError as e:
+        raise UsageError(str(e)) from None
+    try:
+        with ray_files.Errors() as errors:
+            try:
+                ds = ray_files.read(kind, files)
+                report = validate(ds, spec, stable=tuple(args.stable or ()), columns=columns,
+                                  timeout=args.timeout, progress=sys.stderr.isatty())
+            except LoadError as e:
+                raise UsageError(str(e)) from None
+            except ContractSyntaxError as e:
+                raise UsageError(one_line(e)) from None
+            except ShapeContractError as e:  # the columns do not fit the spec
+                if e.violations and e.violations[0].kind == "message":
+                    raise UsageError(one_line(e)) from None
+                raise
+    finally:
+        ray_files.disconnect(started)
+    if report.sources or report.elements == 0:  # rows name their file: a file with none
+        unread = ray_files.unread(files, report.sources)
+        report.faults = [Fault(f"file {f}", "its rows (none read)",
+                               ray_files.cause_of(f, errors.messages, len(unread)))
+                         for f in unread] + report.faults
+    report.name = args.data
+    code = _print_report(report)
+    if report.failing:
+        print("failing rows by file: " + "; ".join(
+            f"{f} {n} of {report.sources.get(f, n)}" for f, n in report.failing.items()))
+    if report.sizes:
+        sizes = "; ".join(f"{d} " + ", ".join(f"{size} ({count} rows)" for size, count in
+                                               per.items()) for d, per in report.sizes.items())
+        print(f"dims over the good rows: {sizes}")
+    return code
 
 
 def _port_pair(args: argparse.Namespace) -> tuple[Any, Any]:

@@ -25,8 +25,10 @@ from typing import Any
 from .._compile import Contract
 from .._contract import Slot
 from .._slot import argument_slots
+from . import hf as _hf  # noqa: F401  (data engines: Hugging Face datasets, Ray Data)
 from . import jax as _jax  # noqa: F401
 from . import keras as _keras
+from . import ray as _ray  # noqa: F401
 from . import tensorflow as _tensorflow  # noqa: F401  (torch, TensorFlow, jax, Keras symbolic)
 from . import torch as _torch  # each package registers its arrays' backend, in this order:
 from ._table import framework_class, lookup

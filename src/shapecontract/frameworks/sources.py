@@ -21,8 +21,44 @@ from typing import Any, Protocol
 
 from .._stream import StreamContract
 
-__all__ = ["DataSource", "Reading", "WorkerPool", "exported", "register_pool",
-           "register_source", "source_of", "sources", "worker_pool"]
+__all__ = ["DataSource", "EngineRun", "Fault", "Reading", "WorkerPool", "exported",
+           "register_pool", "register_source", "source_of", "sources", "worker_pool"]
+
+
+@dataclass(frozen=True)
+class Fault:
+    """Rows a data engine could not check (a block that raised, a file that cannot be read, a
+    worker that died, a row that cannot be decoded): where, which rows, why. A fault is never
+    dropped: it is part of the report, and a report with one is not ok."""
+
+    source: str
+    """Where: `file data/3.parquet`, `block 7`, `the cluster job`."""
+    rows: str
+    """Which rows: `row 17`, `rows 4096 on (not checked)`."""
+    message: str
+    index: int | None = None
+    """The first row's index in the dataset's order, where known."""
+
+    def __str__(self) -> str:
+        return f"{self.source}, {self.rows}: {self.message}"
+
+
+@dataclass
+class EngineRun:
+    """What a data engine (`DataSource.validate`) found: the rows it checked, the failures in
+    the dataset's order (each error named by its row index, as one process names it), the
+    faults, and how many rows had each size of each dim (`sizes[dim][size]`), combined over
+    every worker."""
+
+    elements: int = 0
+    failures: list[tuple[int, Any]] = field(default_factory=list)
+    faults: list[Fault] = field(default_factory=list)
+    sizes: dict[str, dict[int, int]] = field(default_factory=dict)
+    sources: dict[str, int] = field(default_factory=dict)
+    """Rows read from each source file, when the rows say where they came from (Ray's `path`
+    column): a file with none was not read."""
+    failing: dict[str, int] = field(default_factory=dict)
+    """Failing rows in each source file (when the rows name their file)."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +84,10 @@ class DataSource:
     exports: Mapping[str, Callable[[], Any]] = field(default_factory=dict)
     """Names that `shapecontract.pipeline` had before they moved into the framework's package
     (`pipeline.GuardedDataset`: pickles made before find it there): name -> its getter."""
+    validate: Callable[..., EngineRun] | None = None
+    """`validate(source, sc, columns=, lazy=, progress=, timeout=)`: the source checked where
+    it lives (Ray Data: in the cluster's tasks, `map_batches`; Hugging Face: its `map`), or
+    None (`validate` reads its elements here)."""
 
 
 class Reading(Protocol):
