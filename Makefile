@@ -75,8 +75,9 @@ fuzz: $(STAMP)
 
 # Every program of the correct-program corpora (make test runs a slice of the Keras ones).
 corpus: $(STAMP)
-	SHAPECONTRACT_CORPUS=all $(PY) -m pytest -q tests/test_corpus_keras.py tests/test_corpus_torch.py \
-		tests/test_corpus_targets.py
+	SHAPECONTRACT_CORPUS=all SHAPECONTRACT_SCOREBOARD=all $(PY) -m pytest -q \
+		tests/test_corpus_keras.py tests/test_corpus_torch.py tests/test_corpus_targets.py \
+		tests/test_scoreboard.py
 
 # The public corpus of real shape bugs (tests/bugs, docs/scoreboard.md): caught / explained /
 # right fix / false alarms per framework and kind (make test runs a bounded slice).
