@@ -454,3 +454,30 @@ def test_no_false_would_have_accepted_note_for_a_built_subclassed_model() -> Non
     unguard(m)
     with pytest.raises(Exception):  # noqa: B017 -- and indeed Keras does not accept it
         m.predict(np.zeros((2, 24, 1)), verbose=0)
+
+
+def test_a_subclassed_model_whose_first_layer_takes_any_rank_keeps_its_built_input() -> None:
+    """https://stackoverflow.com/questions/65356923 (SFData) shape: a subclassed MLP whose
+    call starts with Flatten (its input spec says only 'at least one axis') trained with
+    validation data. The guarded __call__ in Keras's own evaluation step was refused with a
+    made-up contract of one axis, (batch,): a lower bound read as the rank. The input is the
+    one Keras built the model on."""
+    import keras
+
+    class LeNet300(keras.Model):
+        def __init__(self) -> None:
+            super().__init__()
+            self.flatten = keras.layers.Flatten()
+            self.dense = keras.layers.Dense(10, activation="softmax")
+
+        def call(self, inputs: Any) -> Any:
+            return self.dense(self.flatten(inputs))
+
+    m = LeNet300()
+    m.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    rng = np.random.default_rng(0)
+    x, y = rng.random((16, 28, 28), dtype=np.float32), rng.integers(0, 10, 16)
+    guard(m).fit(x, y, epochs=1, verbose=0, validation_data=(x[:8], y[:8]))
+    assert str(contract_of(m)).startswith("(batch, 28, 28)")
+    with pytest.raises(ShapeContractError):
+        m.predict(np.zeros((2, 28, 27), "float32"), verbose=0)

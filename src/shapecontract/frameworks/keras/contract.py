@@ -256,13 +256,18 @@ def _model_inputs(model: Any) -> list[tuple[Any, tuple[Any, ...] | None, str]]:
         ins = None
     if ins:
         return [(t, tuple(t.shape), _input_name(t, i)) for i, t in enumerate(ins)]
+    built = getattr(model, "_build_shapes_dict", None)  # the shape Keras built it on
+    if isinstance(built, dict) and len(built) == 1:
+        shape = next(iter(built.values()))
+        if isinstance(shape, (tuple, list)) and shape:
+            return [(None, tuple(None if i == 0 else s for i, s in enumerate(shape)), "input")]
     first = _first_layer(model)
     spec = getattr(first, "input_spec", None)
     if isinstance(spec, list):
         spec = spec[0] if spec else None
     if spec is not None and getattr(spec, "ndim", None):
         return [(None, (None,) * spec.ndim, "input")]
-    if spec is not None and getattr(spec, "min_ndim", None):
+    if spec is not None and getattr(spec, "min_ndim", None):  # unbuilt: the least it takes
         return [(None, (None,) * spec.min_ndim, "input")]
     return []
 

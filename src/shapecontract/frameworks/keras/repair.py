@@ -45,10 +45,13 @@ def settings(model: Any, x: Any, y: Any, err: ShapeContractError, limit: int
                    f"keras.Input({new!r})")
     yshape = shape_of(y) if y is not None and backend_of(y) is not None else None
     layers = [layer for layer in getattr(model, "layers", []) if not _is_input(layer)]
+    # the last layer that sizes the output (an Activation or Dropout after it changes no size)
+    sizing = [i for i, layer in enumerate(layers)
+              if any(k.governs in ("units", "channels") for k in kind_of(layer).knobs)]
     for i, layer in enumerate(layers):
         kind = kind_of(layer)
         values = kind.knob_values(layer)
-        last = i == len(layers) - 1
+        last = bool(sizing) and i == sizing[-1]
         for knob in kind.knobs:
             if tried >= limit or knob.name not in values:
                 continue
