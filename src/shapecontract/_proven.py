@@ -32,8 +32,9 @@ def with_repairs(model: Any, x: Any, y: Any, err: Any) -> ShapeContractError | N
         return None
     first = err.violations[0]
     known = {s.code for v in err.violations for s in v.suggestions if s.code}
+    ops = [s.op for v in err.violations for s in v.suggestions if s.op is not None]
     added = [Fix(f"proven on the whole step: {r.why}: {r.code}", "repair", r.code, r.op)
-             for r in found if r.code not in known]
+             for r in found if r.code not in known and all(r.op != o for o in ops)]
     if not added:
         return None
     violations = [replace(first, suggestions=[*first.suggestions, *added]),

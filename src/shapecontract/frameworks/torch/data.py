@@ -132,7 +132,7 @@ def _collate_fixes(path: tuple[Any, ...], shapes: list[tuple[int, ...]]) -> list
         code = op.code("samples", TorchBackend())
         return [Fix(f"{fix.split(';')[0]}; pad them in the DataLoader: collate_fn=lambda b: "
                     f"{op.code('b', TorchBackend())} (with the lengths, for "
-                    "pack_padded_sequence)", "convert", code, op), keep]
+                    "pack_padded_sequence)", "convert", code, op)]
     if differ == {0}:
         return [keep]
     spatial = [k for k in range(rank) if not (rank >= 3 and k in (0, rank - 1)
