@@ -1417,25 +1417,17 @@ CASES = [
           s37085653),
     _case(38584268, "data-blamed",
           "convolutions straight into Dense(50) without Flatten; one-hot targets (n, 50)",
-          "Flatten() before the Dense layer", FLATTEN, s38584268,
-          no_right_fix="caught on the targets; the suggestion is to_categorical for the "
-                       "4-D output (batch, 3, 3, 50), not a Flatten in the model"),
+          "Flatten() before the Dense layer", FLATTEN, s38584268),
     _case(38656566, "model-build",
           "Conv1D(kernel 10, input_shape=(1, 101)) for series (n, 101, 1): steps and features "
           "swapped",
           "input_shape=(101, 1)",
-          (setting("input_shape", (40, 1)), code("(40, 1)")), s38656566,
-          known_miss="explain() does not read Keras 3's Conv 'Computed output size would "
-                     "be zero or negative' error, raised while the Sequential is built",
-          no_right_fix="not explained"),
+          (setting("input_shape", (40, 1)), code("(40, 1)")), s38656566),
     _case(39376169, "model-build",
           "Keras 1's Convolution2D(32, 3, 3) on Keras 2+: the second 3 is the strides, and the "
           "feature maps shrink below the pooling window",
           "Conv2D(32, 3): the kernel size once, strides 1",
-          (setting("strides", 1), setting("strides", (1, 1)), code("strides")), s39376169,
-          known_miss="explain() does not read Keras 3's Conv 'Computed output size would "
-                     "be zero or negative' error, raised while the Sequential is built",
-          no_right_fix="not explained"),
+          (setting("strides", 1), setting("strides", (1, 1)), code("strides")), s39376169),
     _case(39815518, "data-blamed",
           "VGG-style ZeroPadding2D(input_shape=(3, 224, 224)), channels first, for "
           "channels-last images (n, 224, 224, 3)",
@@ -1490,10 +1482,7 @@ CASES = [
           "features) on the 32-wide code",
           "chain the last three layers (layers[-3], [-2], [-1]) on the code input",
           (code("layers[-3]"),), s44472693,
-          known_miss="explain() does not read the Dense 'expected axis -1 of input shape "
-                     "to have value 128' error raised while the functional decoder is "
-                     "built",
-          no_right_fix="not explained"),
+          no_right_fix="explained while the model is built, but the proven settings are not the answer's"),
     _case(44847446, "known-remedy",
           "CNN trained on (512, 64, 3) images, predict on one image without the batch axis",
           "np.expand_dims(image, 0)",
@@ -1548,11 +1537,7 @@ CASES = [
     _case(48951409, "model-build",
           "stacked LSTMs with input_shape=X.shape: the sample count given as an axis",
           "input_shape=X.shape[1:]",
-          (setting("input_shape", (10, 6)), code("shape[1:]"), code("(10, 6)")), s48951409,
-          known_miss="explain() reads the LSTM's 'expected ndim=3, found ndim=2' but not "
-                     "'found ndim=4' (input_shape with the sample count), raised while the"
-                     " Sequential is built",
-          no_right_fix="not explained"),
+          (setting("input_shape", (10, 6)), code("shape[1:]"), code("(10, 6)")), s48951409),
     _case(48978609, "output-vs-target",
           "sequence-to-sequence LSTMs ending in Dense(10) for targets (1, 10, 1)",
           "Dense(1): one value a step",
@@ -1574,10 +1559,7 @@ CASES = [
           "batch_shape=(32, 5, 54): the data's steps and features (the sum of the answer's "
           "output_size=54 reused for Dense's units is left out: Keras 3 does not broadcast it)",
           (setting("batch_shape", (8, 5, 6)), code("(8, 5, 6)")), s50364194,
-          known_miss="explain() does not read 'Shapes used to initialize variables must be"
-                     " fully-defined' (Dense after Flatten of a None time axis), raised "
-                     "while the model is built",
-          no_right_fix="not explained"),
+          no_right_fix="explained while the model is built, but the proven settings are not the answer's"),
     _case(50483715, "pipeline-layout",
           "CNN with input_shape=(150, 150, 1) trained from flow_from_directory, which yields "
           "RGB images by default",
@@ -1636,9 +1618,7 @@ CASES = [
                        " the last step"),
     _case(56437157, "output-vs-target",
           "Dense layers on images (50, 50, 3) without Flatten, one 0/1 target a sample",
-          "Flatten() before the output Dense(1)", FLATTEN, s56437157,
-          no_right_fix="caught on the targets; the suggestion is the output's shape "
-                       "(batch, 10, 10, 1) for y, not a Flatten in the model"),
+          "Flatten() before the output Dense(1)", FLATTEN, s56437157),
     _case(56479008, "output-vs-target",
           "sign-language CNN, softmax over 24 classes, categorical_crossentropy, integer "
           "labels",
@@ -1646,9 +1626,7 @@ CASES = [
           (op(OneHot, classes=24), code("to_categorical")), s56479008),
     _case(56912176, "data-blamed",
           "CIFAR-10 CNN with Flatten commented out: Dense(10) on 4-D feature maps",
-          "Flatten() before Dense(10)", FLATTEN, s56912176,
-          no_right_fix="caught on the targets; the suggestion is to_categorical for the "
-                       "4-D output (batch, 6, 6, 10), not a Flatten in the model"),
+          "Flatten() before Dense(10)", FLATTEN, s56912176),
     _case(57423915, "known-remedy",
           "Conv1D(input_shape=(6, 1)) fit on rows (n, 6)",
           "np.expand_dims(X, -1)",
@@ -1658,14 +1636,10 @@ CASES = [
                 "strict guard still flags it"),
     _case(57928270, "data-blamed",
           "Conv3D and MaxPooling3D straight into Dense(32) without Flatten, targets (n, 32)",
-          "Flatten() before Dense(32)", FLATTEN, s57928270,
-          no_right_fix="caught on the targets; the suggestion is the 5-D output's shape "
-                       "for y, not a Flatten in the model"),
+          "Flatten() before Dense(32)", FLATTEN, s57928270),
     _case(58277932, "data-blamed",
           "Conv1D straight into Dense(9) without Flatten, one-hot targets (n, 9)",
-          "Flatten() after the Conv1D", FLATTEN, s58277932,
-          no_right_fix="caught on the targets; the suggestion is to_categorical for the "
-                       "3-D output (batch, 28, 9), not a Flatten in the model"),
+          "Flatten() after the Conv1D", FLATTEN, s58277932),
     _case(58398491, "loss-hint",
           "CNN, softmax over 3 classes, sparse_categorical_crossentropy, one-hot targets",
           "np.argmax(y, -1): integer labels",
@@ -1742,11 +1716,7 @@ CASES = [
     _case(60711423, "model-build",
           "LSTM with input_shape=X_train.shape: the sample count given as an axis",
           "input_shape=X_train.shape[1:]",
-          (setting("input_shape", (7, 1)), code("shape[1:]"), code("(7, 1)")), s60711423,
-          known_miss="explain() does not read the LSTM's 'expected ndim=3, found ndim=4' "
-                     "(input_shape with the sample count), raised while the Sequential is "
-                     "built",
-          no_right_fix="not explained"),
+          (setting("input_shape", (7, 1)), code("shape[1:]"), code("(7, 1)")), s60711423),
     _case(60949314, "output-vs-target",
           "MNIST CNN, softmax over 10 classes, categorical_crossentropy, integer labels",
           "to_categorical(y, 10)",
@@ -1771,9 +1741,7 @@ CASES = [
           "LSTM(input_shape=(20, 85, 1)): an extra axis for sequences (n, 20, 85)",
           "input_shape=(20, 85)",
           (setting("input_shape", (10, 12)), code("(10, 12)")), s61550026,
-          known_miss="explain() does not read the LSTM's 'expected ndim=3, found ndim=4' "
-                     "error, raised while the Sequential is built",
-          no_right_fix="not explained"),
+          no_right_fix="explained while the model is built, but the proven settings are not the answer's"),
     _case(62148508, "output-vs-target",
           "facial-expression CNN, softmax over 7 classes, categorical_crossentropy, integer "
           "labels",
@@ -1787,14 +1755,10 @@ CASES = [
           s62206004),
     _case(62299824, "data-blamed",
           "CNN from a directory generator: convolutions straight into Dense without Flatten",
-          "Flatten() before the Dense layers", FLATTEN, s62299824,
-          no_right_fix="caught on the targets; the suggestion is to_categorical for the "
-                       "4-D output (batch, 3, 3, 2), not a Flatten in the model"),
+          "Flatten() before the Dense layers", FLATTEN, s62299824),
     _case(62300118, "data-blamed",
           "Conv1D straight into Dense layers without Flatten, targets (n, 23)",
-          "Flatten() after the Conv1D", FLATTEN, s62300118,
-          no_right_fix="caught on the targets; the suggestion is to_categorical for the "
-                       "3-D output (batch, 28, 23), not a Flatten in the model"),
+          "Flatten() after the Conv1D", FLATTEN, s62300118),
     _case(62449191, "output-vs-target",
           "MNIST Flatten/Dense classifier, categorical_crossentropy, integer labels",
           "to_categorical(y_train)",
@@ -1823,10 +1787,7 @@ CASES = [
           "Conv2D(input_shape=train_data.shape): the sample count given as an axis",
           "input_shape=train_data.shape[1:]",
           (setting("input_shape", (20, 30, 1)), code("shape[1:]"), code("(20, 30, 1)")),
-          s63536948,
-          known_miss="explain() does not read Keras 3's Conv 'Kernel shape must have the "
-                     "same length as input' error, raised while the Sequential is built",
-          no_right_fix="not explained"),
+          s63536948),
     _case(63687794, "known-remedy",
           "samples (n, 3, 12) into Conv2D(input_shape=(3, 12, 1))",
           "np.expand_dims(X_train, -1)",
@@ -1904,9 +1865,7 @@ CASES = [
           no_right_fix="not explained"),
     _case(65387184, "data-blamed",
           "functional MNIST model: Dense layers on (28, 28) images without Flatten",
-          "Flatten() after the Input", FLATTEN, s65387184,
-          no_right_fix="caught on the targets; the suggestion is to_categorical for the "
-                       "3-D output (batch, 28, 10), not a Flatten after the Input"),
+          "Flatten() after the Input", FLATTEN, s65387184),
     _case(65461201, "data-blamed",
           "functional Conv1D model with Input(shape=(335, 48)), the whole data's shape, "
           "for rows of 48",
@@ -1916,7 +1875,5 @@ CASES = [
     _case(65519647, "output-vs-target",
           "CNN whose pooled feature maps go into Dense layers without Flatten, one-hot "
           "targets (n, 2)",
-          "Flatten() before the Dense layers", FLATTEN, s65519647,
-          no_right_fix="caught on the targets; the suggestion is the output's shape "
-                       "(batch, 7, 7, 2) for y, not a Flatten in the model"),
+          "Flatten() before the Dense layers", FLATTEN, s65519647),
 ]
