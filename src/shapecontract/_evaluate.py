@@ -197,7 +197,7 @@ def verdict(contract: Contract, values: list[Any]) -> ShapeContractError | None:
         given = getattr(reason, "shape", None)
         shapes = {tuple(v.shape) for v in st.violations if v.shape is not None}
         if (guessed_from is not None and getattr(reason, "layer", None) == guessed_from
-                and (given is None or tuple(given) in shapes)):
+                and (given is None or not shapes or tuple(given) in shapes)):
             # the layer the guess was read from is the one that rejects what it was given
             # (the argument itself, not a value the forward made of it): the guess holds
             notes.append(f"{contract.framework_name} rejects it too: {reason}")

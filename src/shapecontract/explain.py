@@ -518,8 +518,8 @@ def _placed(exc: BaseException, steps: list[Step], root: Any, args: tuple[Any, .
     """The failure placed where it happens in `root`'s forward (a leaf module, or a line of the
     forward's own code), with edits proven on fake tensors to make the forward complete
     (`frameworks.torch.search`); None when nothing is proven."""
+    from .frameworks.torch.fake import _signature
     from .frameworks.torch.search import repair_forward
-    from .frameworks.torch.verdict import _signature
 
     if kwargs:
         return None

@@ -124,6 +124,12 @@ class Backend:
     def stack(self, var: str) -> str:
         return f"np.stack({var})"
 
+    def pad_sequences(self, var: str, maxlen: int | None) -> str:
+        """Sequences of different lengths padded at the end into one array (Keras's utility,
+        which takes numpy; a framework writes its own)."""
+        to = f", maxlen={maxlen}" if maxlen is not None else ""
+        return f"keras.utils.pad_sequences({var}, padding='post'{to})"
+
     # Fix operations carried out on a value (`fixes.ops`), in this framework; numpy-like here
     # (numpy and jax arrays answer these methods). Each returns a new value.
     def do_expand(self, x: Any, axis: int) -> Any:

@@ -179,11 +179,7 @@ class PadSequences(Op):
         return out
 
     def code(self, var: str, be: Backend | None = None) -> str:
-        if be is not None and be.module == "torch":  # torch's own, for a torch pipeline
-            return (f"torch.nn.utils.rnn.pad_sequence([torch.as_tensor(s) for s in {var}], "
-                    "batch_first=True)")
-        to = f", maxlen={self.maxlen}" if self.maxlen is not None else ""
-        return f"keras.utils.pad_sequences({var}, padding='post'{to})"
+        return (be or Backend()).pad_sequences(var, self.maxlen)
 
 
 @dataclass(frozen=True)

@@ -31,9 +31,15 @@ from typing import Any
 from .._dims import Named
 from .._errors import Origin, ShapeContractError
 from .._evaluate import evaluate
-from .._spec import ArraySpec, DictSpec, TupleSpec, iter_array_specs, kind_of
+from .._spec import iter_array_specs, kind_of
 from .._stream import StreamContract
 from .sources import EngineRun, Fault
+
+
+def _tag(spec: Any) -> str:
+    """The spec's kind, by its JSON tag (`dict`, `tuple`, `array`...): asked of `kind_of`."""
+    kind = kind_of(spec)
+    return kind.tag if kind is not None else ""
 
 __all__ = ["BatchCheck", "Columns", "Combined", "Summary", "columns_for", "element_of", "per_row",
            "loaded_frameworks"]
@@ -78,20 +84,20 @@ def columns_for(spec: Any, available: Sequence[str], columns: Any, where: str) -
         missing = [n for n in names if n not in available]
         if missing:
             raise ShapeContractError(f"{where}: no column {missing[0]!r}; the columns are: {have}")
-        if isinstance(spec, DictSpec):
+        if _tag(spec) == "dict":
             return Columns("dict", names)
         if isinstance(columns, str):
             return Columns("one", names)
-        if isinstance(spec, TupleSpec) and len(spec.items) != len(names):
+        if _tag(spec) == "tuple" and len(spec.items) != len(names):
             raise ShapeContractError(
                 f"{where}: columns={columns!r} names {len(names)} columns for a tuple spec of "
                 f"{len(spec.items)} items")
         return Columns("tuple", names)
-    if isinstance(spec, DictSpec):
+    if _tag(spec) == "dict":
         return Columns("dict", tuple(k for k in spec.keys if isinstance(k, str)))
-    if len(data) == 1 and not isinstance(spec, TupleSpec):
+    if len(data) == 1 and _tag(spec) != "tuple":
         return Columns("one", (data[0],))
-    what = ("a tuple spec" if isinstance(spec, TupleSpec) else
+    what = ("a tuple spec" if _tag(spec) == "tuple" else
             f"rows of {len(data)} columns" if data else "rows without columns")
     raise ShapeContractError(
         f"{where}: {what}: say which columns make an element with columns=, e.g. "
@@ -376,7 +382,7 @@ def per_row(spec: Any) -> Any:
     items = kind.items(spec)
     if items is not None:
         return kind.with_items(spec, tuple(per_row(i) for _, i in items))
-    if isinstance(spec, ArraySpec):
+    if getattr(kind, "is_array", False):
         if spec.dims and not isinstance(spec.dims[0], Variadic):
             spec = replace(spec, dims=spec.dims[1:], origins=spec.origins[1:])
         return replace(spec, array_types=())

@@ -76,5 +76,10 @@ class TorchBackend(Backend):
     def do_repeat(self, x: Any, axis: int, times: int) -> Any:
         return x.repeat_interleave(times, dim=axis)
 
+    def pad_sequences(self, var: str, maxlen: int | None) -> str:
+        pad = (f"torch.nn.utils.rnn.pad_sequence([torch.as_tensor(s) for s in {var}], "
+               "batch_first=True)")
+        return pad if maxlen is None else f"{pad}[:, :{maxlen}]"
+
 
 register_backend(TorchBackend())

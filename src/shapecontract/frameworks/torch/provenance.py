@@ -46,8 +46,8 @@ def producer_repairs(loss: Any, given: Any, y: Any, err: Any) -> ShapeContractEr
     import torch
 
     from .. import contract_of
+    from .fake import _signature
     from .search import _rebuilt, _Set, run_watched
-    from .verdict import _signature
 
     if (not isinstance(err, ShapeContractError) or not isinstance(given, tuple)
             or len(given) < 2 or not isinstance(loss, torch.nn.Module)

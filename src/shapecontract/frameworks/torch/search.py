@@ -159,7 +159,7 @@ def run_watched(m: Any, sig: Any, edits: tuple[Edit, ...] = (),
 
     from torch._subclasses.fake_tensor import FakeTensorMode
 
-    from .verdict import _cannot_tell, _fake, _first_line, isolated, quiet
+    from .fake import _cannot_tell, _fake, _first_line, isolated, quiet
 
     order = [0]
     stack: list[tuple[str, Any, Any]] = []

@@ -11,78 +11,17 @@ Design rules:
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from typing import Any
 
 from ..._spec import options_of
 from .._cache import bounded
+from .fake import _cannot_tell, _fake, _first_line, _signature, isolated, quiet
 from .layers import first_known, kind_of, known, torch_class, who
 
 __all__ = ["TorchVerdict", "call_untraced", "isolated", "quiet", "run_fake", "sizes_that_fit"]
 
 
-class quiet:
-    """Silence torch's fake-tensor logger: a failing shape is an answer here, not an error."""
-
-    def __enter__(self) -> None:
-        import logging
-
-        self.log = logging.getLogger("torch._subclasses.fake_tensor")
-        self.level = self.log.level
-        self.log.setLevel(logging.CRITICAL)
-
-    def __exit__(self, *exc: Any) -> None:
-        self.log.setLevel(self.level)
-
-
-class isolated:
-    """Run a module's forward for its shapes only and leave nothing behind: every submodule's
-    attributes (a mask the forward caches on `self` would otherwise stay a fake tensor; a call
-    counter would count), its buffers' values (BatchNorm statistics) and the random number
-    generators (Python's, numpy's, torch's: a forward that draws for teacher forcing draws the
-    same numbers in the real call) are as they were before."""
-
-    def __init__(self, m: Any) -> None:
-        self.m = m
-
-    def __enter__(self) -> None:
-        import random
-
-        import torch
-
-        self.attrs = [(sub, dict(vars(sub)), dict(sub._parameters), dict(sub._buffers),
-                       dict(sub._modules)) for sub in self.m.modules()]
-        self.values = [(b, b.detach().clone()) for b in self.m.buffers()]
-        self.py = random.getstate()
-        np = sys.modules.get("numpy")
-        self.np = np.random.get_state() if np is not None else None
-        self.torch = torch.random.get_rng_state()
-
-    def __exit__(self, *exc: Any) -> None:
-        import random
-
-        import torch
-
-        for sub, attrs, params, buffers, modules in self.attrs:
-            vars(sub).clear()
-            vars(sub).update(attrs)
-            for held, saved in ((sub._parameters, params), (sub._buffers, buffers),
-                                (sub._modules, modules)):
-                held.clear()
-                held.update(saved)
-        with torch.no_grad():
-            for b, value in self.values:
-                if b.shape == value.shape:
-                    b.copy_(value)
-        random.setstate(self.py)
-        np = sys.modules.get("numpy")
-        if np is not None and self.np is not None:
-            np.random.set_state(self.np)
-        torch.random.set_rng_state(self.torch)
-
-
-# ------------------------------------------------------------------ framework verdicts
 _SIZES_CHECKED = 4
 """Batch sizes run on fake tensors per shape before a new one is taken on trust."""
 
@@ -170,7 +109,6 @@ class TorchVerdict:
         return hit
 
 
-
 def _batch_dependent(reason: Any, values: Any, sizes: set[int]) -> Any:
     """A rejection of a batch size when other batch sizes of the same shapes passed: the
     forward depends on the batch size, and the failing batch is the last, smaller one of an
@@ -218,44 +156,6 @@ def _compiling() -> bool:
     return bool(torch.compiler.is_compiling())
 
 
-def _signature(values: Any) -> Any:
-    """Nested (shape, dtype) of tensors (tuples for tuples), or None if any is unknown."""
-    out = []
-    for v in values:
-        if isinstance(v, (tuple, list)):
-            inner = _signature(v)
-            if inner is None:
-                return None
-            out.append(inner)
-        elif v is None:
-            out.append(None)
-        elif hasattr(v, "shape") and hasattr(v, "dtype"):
-            try:
-                shape = tuple(int(s) for s in v.shape)
-            except (TypeError, ValueError):
-                return None
-            out.append((shape, v.dtype))
-        else:
-            return None
-    return tuple(out)
-
-
-def _fake(sig: Any, zeros: bool = False) -> Any:
-    """Tensors of a `_signature`: empty (fake, under FakeTensorMode), or real zeros."""
-    import torch
-
-    if sig is None:
-        return None
-    if len(sig) == 2 and isinstance(sig[0], tuple) and not isinstance(sig[1], tuple):
-        return (torch.zeros if zeros else torch.empty)(sig[0], dtype=sig[1])
-    return tuple(_fake(s, zeros) for s in sig)
-
-
-def _first_line(e: BaseException) -> str:
-    """torch's verdict in torch's own words: the first line of its error."""
-    return (str(e).strip().splitlines() or [type(e).__name__])[0][:300]
-
-
 def run_fake(m: Any, sig: Any, watch: Any = None) -> tuple[bool | None, str, Any]:
     """Run `m.forward` on fake tensors of `sig`: (ok, torch's first line, the last leaf module
     entered as (name, module, input shape)); ok is None when fake tensors cannot tell. `watch(name, module, shape)` sees every entry."""
@@ -288,20 +188,6 @@ def run_fake(m: Any, sig: Any, watch: Any = None) -> tuple[bool | None, str, Any
         for h in handles:
             h.remove()
     return True, "", None
-
-
-def _cannot_tell() -> tuple[type[BaseException], ...]:
-    """What fake tensors raise for an op they cannot run on shapes alone."""
-    from torch._subclasses import fake_tensor
-
-    names = ("DataDependentOutputException", "DynamicOutputShapeException",
-             "UnsupportedOperatorException", "UnsupportedFakeTensorException")
-    found = tuple(getattr(fake_tensor, n) for n in names if hasattr(fake_tensor, n))
-    try:
-        from torch.fx.experimental.symbolic_shapes import GuardOnDataDependentSymNode
-    except ImportError:
-        return found
-    return (*found, GuardOnDataDependentSymNode)
 
 
 def _torch_verdict(m: Any, sig: Any) -> tuple[bool | None, str]:
