@@ -171,6 +171,44 @@ def test_a_convolution_into_dense_gets_a_flatten(functional: bool) -> None:
     fixed.fit(x, y, epochs=1, verbose=0)
 
 
+def test_one_target_per_sample_sizes_the_last_layer_to_one_unit() -> None:
+    """https://stackoverflow.com/questions/64435490 (SFData) shape: Dense(2, sigmoid) with
+    binary_crossentropy on labels of shape (n,): one target per sample is one unit. The last
+    layer that sizes the output (an Activation after it changes nothing) gets units=1, proven
+    on the whole step and applied here."""
+    m = keras.Sequential([layers.Input((6,)), layers.Dense(8), layers.Dense(2),
+                          layers.Activation("sigmoid")])
+    m.compile("adam", "binary_crossentropy")
+    x, y = np.zeros((10, 6), "float32"), np.zeros((10,), "float32")
+    found = repairs(m, x, y)
+    units = [r for r in found if isinstance(r.op, SetSetting) and r.op.setting == "units"]
+    assert units and units[0].op.value == 1 and units[0].op.layer.startswith("Dense")
+    fixed = keras.Sequential([layers.Input((6,)), layers.Dense(8), layers.Dense(1),
+                              layers.Activation("sigmoid")])
+    fixed.compile("adam", "binary_crossentropy")
+    assert repairs(fixed, x, y) == []
+    fixed.fit(x, y, epochs=1, verbose=0)
+
+
+def test_a_list_of_token_sequences_of_different_lengths_gets_pad_sequences() -> None:
+    """https://github.com/keras-team/keras/issues/40 shape: fit on a list of integer arrays of
+    different lengths for an Embedding model; the answer pads them (pad_sequences), which is
+    applied here: the guarded fit then trains."""
+    from shapecontract import ShapeContractError, guard
+    from shapecontract.fixes import PadSequences
+
+    m = keras.Sequential([layers.Input((None,), dtype="int32"), layers.Embedding(20, 4),
+                          layers.GlobalAveragePooling1D(), layers.Dense(1)])
+    m.compile("adam", "mse")
+    seqs = [np.arange(n) % 20 for n in (3, 5, 2, 4)]
+    with pytest.raises(ShapeContractError) as info:
+        guard(m).fit(seqs, np.zeros(4, "float32"), epochs=1, verbose=0)
+    fix = next(f for v in info.value.violations for f in v.suggestions
+               if isinstance(f.op, PadSequences))
+    assert "pad_sequences" in (fix.code or "")
+    m.fit(fix.op.apply(seqs), np.zeros(4, "float32"), epochs=1, verbose=0)
+
+
 # ------------------------------------------------------------------------------ PyTorch
 torch = pytest.importorskip("torch")
 nn = torch.nn
@@ -432,3 +470,19 @@ def test_a_view_that_folds_the_batch_is_repaired_from_the_loss() -> None:
                                        "self.fc1 = nn.Linear(in_features=576, out_features=10)"]
     fixed = guard(LeNet(flat=fixes[1].op.value, keep_batch=True))
     loss(fixed(images), labels).backward()
+
+
+def test_flattened_images_into_a_convolution_are_unflattened() -> None:
+    """https://e-com-net.com/article/1743708265516122112.htm shape: MNIST batches viewed as
+    (n, 784) fed to a Conv2d(1, ...): the proven repair gives each row back its image,
+    (n, 1, 28, 28) (each sample stays a sample), applied here."""
+    from shapecontract import guard
+    from shapecontract.fixes import Reshape
+
+    net = guard(nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.Flatten(),
+                              nn.Linear(4 * 28 * 28, 10)))
+    flat = torch.rand(6, 784)
+    err = _guarded_error(lambda: net(flat))
+    fix = next(f for v in err.violations for f in v.suggestions if isinstance(f.op, Reshape))
+    assert fix.op.shape == (-1, 1, 28, 28) and fix.kind == "repair"
+    assert net(fix.op.apply(flat)).shape == (6, 10)

@@ -19,6 +19,7 @@ Design rules:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -142,14 +143,20 @@ def call_repairs(target: Any, args: tuple[Any, ...], *, limit: int = 2) -> list[
 
 def _structural(shape: tuple[Any, ...]) -> list[Op]:
     """The axis moves that keep every element and its meaning: drop a size-1 axis (or all of
-    them after the batch), add a last one, move the last axis to second place (channels-last
-    to channels-first) and back."""
+    them after the batch), add a last one, unflatten a row of c * s * s values into a square
+    image of 1 or 3 channels (each sample stays a sample), move the last axis to second place
+    (channels-last to channels-first) and back."""
     r = len(shape)
     ops: list[Op] = [DropAxis(k) for k in range(r) if shape[k] == 1]
     ones = [k for k in range(1, r) if shape[k] == 1]
     if len(ones) >= 2:  # every size-1 axis after the batch at once: (N, C, 1, 1) -> (N, C)
         ops.append(Reshape((-1, *(s for k, s in enumerate(shape) if k and s != 1))))
     ops.append(InsertAxis(-1, r + 1))
+    if r == 2 and isinstance(shape[1], int):  # flattened images back to (n, c, s, s) / (n, s, s, c)
+        for c in (1, 3):
+            side = math.isqrt(shape[1] // c) if shape[1] % c == 0 else 0
+            if side > 1 and side * side * c == shape[1]:
+                ops += [Reshape((-1, c, side, side)), Reshape((-1, side, side, c))]
     if r >= 3:
         ops.append(Permute((0, r - 1, *range(1, r - 1))))
         ops.append(Permute((0, *range(2, r), 1)))

@@ -1679,10 +1679,7 @@ CASES = [
           "CNN ending in Dense(1, relu) then softmax, binary_crossentropy on one-hot "
           "targets (n, 2)",
           "Dense(2, activation='sigmoid')",
-          (setting("units", 2),), s59619015,
-          no_right_fix="caught (1 unit, 2 targets a sample) with no_reshape and "
-                       "binary_crossentropy advice; no units=2 repair (the Dense is "
-                       "followed by a separate Activation layer)"),
+          (setting("units", 2),), s59619015),
     _case(59840678, "model-build",
           "Embedding(vocab_size, 100, weights=[embeddings]) with a pretrained matrix of "
           "another size (412457, 400)",
@@ -1824,16 +1821,11 @@ CASES = [
           "MLP ending in Dense(2, sigmoid) trained with binary_crossentropy on 0/1 labels "
           "(class_mode='binary')",
           "Dense(1, sigmoid)",
-          (setting("units", 1),), s64435490,
-          no_right_fix="caught (targets (n,) for a (n, 2) output) with no_reshape and "
-                       "binary_crossentropy advice; no units=1 repair"),
+          (setting("units", 1),), s64435490),
     _case(64577667, "output-vs-target",
           "Dense network ending in Dense(16) and sigmoid for one-hot targets of 3 classes",
           "Dense(3)",
-          (setting("units", 3),), s64577667,
-          no_right_fix="caught (16 outputs, 3 targets a sample) with no_reshape and "
-                       "to_categorical(y, 16) advice; no units=3 repair (the Dense is "
-                       "followed by a separate Activation layer)"),
+          (setting("units", 3),), s64577667),
     _case(64784096, "output-vs-target",
           "Dense network ending in Dense(2, sigmoid), categorical_crossentropy, integer "
           "labels",

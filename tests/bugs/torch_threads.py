@@ -895,8 +895,7 @@ CASES = [
          "should contain 256 elements not 512",
          "the batch normalization's dimension: BatchNorm1d(256), the output size",
          (setting("num_features", 16),),
-         gnn_batchnorm_num_features(False), gnn_batchnorm_num_features(True),
-         no_right_fix="caught in Sequential.forward with no suggestion; BatchNorm1d(num_features=16) is not proposed"),
+         gnn_batchnorm_num_features(False), gnn_batchnorm_num_features(True)),
     Case("torch_ce_mask_channel_axis", "torch", "loss-hint",
          "https://github.com/HSG-AIML/SSLTransformerRS/issues/1",
          "segmentation CrossEntropyLoss with y_hat (8, 8, 224, 224) and y (8, 1, 224, 224): only "

@@ -246,6 +246,9 @@ def _stack_fix(xs: Any, spec: Any) -> list[Fix]:
     except (TypeError, AttributeError):
         return []
     rank = len(getattr(spec, "dims", ())) if getattr(spec, "variadic_at", 0) is None else None
+    if (len(shapes) > 1 and len({len(s) for s in shapes}) == 1
+            and len({s[1:] for s in shapes}) == 1):  # sequences of different lengths
+        return [pad_fix("x", sequence_length(spec))]
     if len(shapes) != 1 or (rank is not None and len(next(iter(shapes))) + 1 != rank):
         return []
     return [Fix(f"the list holds {len(xs)} samples of shape {next(iter(shapes))}; stack them "

@@ -61,7 +61,9 @@ def settings(model: Any, x: Any, y: Any, err: ShapeContractError, limit: int
                 options = [not value]
             elif (knob.governs in ("units", "channels") and isinstance(value, int) and last
                   and yshape is not None and "target" in roots):
-                options = sorted({int(s) for s in yshape[1:] if s is not None and s != value})
+                # the target's sizes after the batch; one per sample, (n,), is one unit
+                sizes = yshape[1:] if len(yshape) > 1 else (1,)
+                options = sorted({int(s) for s in sizes if s is not None and s != value})
             for new_value in options:
                 op = SetSetting(f"{type(layer).__name__} '{layer.name}'", type(layer).__name__,
                                 knob.name, new_value)
