@@ -212,6 +212,45 @@ def test_keras_build_error_steps_and_features_swapped(keras: Any) -> None:
     shapecontract.contract_of(build(ops[0].value)).check(np.zeros((2, 101, 1), "float32"))
 
 
+@pytest.mark.parametrize("layer, n, want", [("Dense", 3, (3,)), ("LSTM", 1, (1, 1))])
+def test_keras_input_shape_given_as_a_number(keras: Any, layer: str, n: int,
+                                             want: tuple[int, ...]) -> None:
+    """https://stackoverflow.com/q/44747343 shape: `input_shape=(3)` is the number 3 (the
+    comma of a one-item tuple forgotten): Keras 'cannot convert 3 to a shape'. The first shape
+    the number can mean under which the layers build is the fix: (3,) for a Dense, (1, 1) for
+    an LSTM (which takes steps of features); applied here."""
+    cls = getattr(keras.layers, layer)
+
+    def build(shape: Any) -> Any:
+        return keras.Sequential([cls(4, input_shape=shape), keras.layers.Dense(1)])
+
+    err = explain(_raised(build, n))
+    assert err is not None
+    fix = err.violations[0].suggestions[0]
+    assert (fix.op.setting, fix.op.value) == ("input_shape", want)
+    assert fix.code == f"{layer}(..., input_shape={want!r})"
+    model = build(fix.op.value)
+    assert model.predict(np.zeros((2, *want), "float32"), verbose=0).shape == (2, 1)
+
+
+def test_keras_time_distributed_after_a_last_state_gets_return_sequences(keras: Any) -> None:
+    """https://stackoverflow.com/q/42755820 shape: TimeDistributed(Dense) after an LSTM that
+    returns its last state only: TimeDistributed raises while the Sequential is built (it has
+    no input spec of its own; its sentence is the violation). The LSTM before it is built with
+    return_sequences=True, proven by rebuilding."""
+    layers = keras.layers
+
+    def build(seq: bool) -> Any:
+        return keras.Sequential([layers.Input((8, 4)), layers.LSTM(6, return_sequences=seq),
+                                 layers.TimeDistributed(layers.Dense(3))])
+
+    err = explain(_raised(build, False))
+    assert err is not None
+    op = err.violations[0].suggestions[0].op
+    assert (op.kind, op.setting, op.value) == ("LSTM", "return_sequences", True)
+    assert build(op.value).output_shape == (None, 8, 3)
+
+
 def test_keras_build_error_nothing_proven_is_not_explained(keras: Any) -> None:
     """A Concatenate of a vector and a matrix: no setting the library knows makes it build, so
     there is no explanation (not a guess)."""

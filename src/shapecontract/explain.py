@@ -181,16 +181,19 @@ def _keras(exc: BaseException, steps: list[Step]) -> ShapeContractError | None:
         return None
     failure = _keras_failure(keras, steps)
     if failure is None:
-        return None
+        return _keras_int_shape(keras, exc, steps)
     layer, x, sequential = failure
     from .frameworks.keras.layers import kind_of, who
 
     got = tuple(getattr(x, "shape", ()))
+    base = None
     try:
         contract_of(layer).check(x)
     except ShapeContractError as e:
         base = e
-    else:  # the layer's computation refused what its input check let through (sizes)
+    except Exception:  # no contract of its own (a wrapper): Keras's sentence is the violation
+        pass
+    if base is None:  # the layer's computation refused what its input check let through
         base = ShapeContractError([Violation(
             ("argument", "inputs"), "value", _keras_reason(exc), shape=got,
             origin=Origin.of_layer(who(layer), "config"))], who(layer))
@@ -231,6 +234,50 @@ def _keras(exc: BaseException, steps: list[Step]) -> ShapeContractError | None:
 
 _SHOWN = 3
 """Proven fixes shown for one error, the smallest changes first."""
+
+
+def _keras_int_shape(keras: Any, exc: BaseException, steps: list[Step]
+                     ) -> ShapeContractError | None:
+    """`input_shape=(3)`: a number, not a tuple (the comma of a one-item tuple forgotten), so
+    Keras 'cannot convert 3 to a shape' while the Sequential is built. The shapes a number can
+    have meant, (n,), (n, 1) and (1, n), are tried: the first under which the Sequential's
+    layers, rebuilt from their configs, build is the fix."""
+    from .frameworks.keras.layers import who
+    from .frameworks.keras.verdict import no_trace
+
+    n = next((f.f_locals.get("shape") for f, _ in reversed(steps)
+              if f.f_code.co_name == "standardize_shape"), None)
+    built = next((f.f_locals.get("layers") for f, _ in steps
+                  if isinstance(f.f_locals.get("self"), keras.Sequential)
+                  and isinstance(f.f_locals.get("layers"), (list, tuple))), None)
+    if not isinstance(n, int) or isinstance(n, bool) or not built:
+        return None
+    layers = [m for m in built if isinstance(m, keras.Layer)]
+    first = next((m for m in layers if type(m).__name__ != "InputLayer"), None)
+    if first is None:
+        return None
+    for shape in ((n,), (n, 1), (1, n)):
+        try:
+            with no_trace():
+                keras.Sequential([keras.Input(shape), *[
+                    type(m).from_config(m.get_config()) for m in layers
+                    if type(m).__name__ != "InputLayer"]])
+        except Exception:
+            continue
+        code = f"{type(first).__name__}(..., input_shape={shape!r})"
+        op = SetSetting(who(first), type(first).__name__, "input_shape", shape)
+        v = Violation(("argument", "input_shape"), "type",
+                      f"input_shape={n} is the number {n}, not a shape: a tuple of one item "
+                      f"needs its comma, ({n},)", origin=Origin.of_layer(who(first), "input_shape"),
+                      suggestions=[Fix(f"give the shape as a tuple: {code}", "alternative", code,
+                                       op)], explained=True)
+        notes = [f"Keras raised {_headline(exc)}",
+                 "the fix was proven by building the Sequential's layers with it"]
+        where = _where(steps)
+        if where is not None:
+            notes.insert(1, f"at {where[0]}:{where[1]}: {where[2]}")
+        return ShapeContractError([v], who(first), {}, notes)
+    return None
 
 
 def _shape(shape: tuple[Any, ...]) -> str:
