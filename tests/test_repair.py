@@ -486,3 +486,37 @@ def test_flattened_images_into_a_convolution_are_unflattened() -> None:
     fix = next(f for v in err.violations for f in v.suggestions if isinstance(f.op, Reshape))
     assert fix.op.shape == (-1, 1, 28, 28) and fix.kind == "repair"
     assert net(fix.op.apply(flat)).shape == (6, 10)
+
+
+def test_a_unet_whose_skip_connections_do_not_meet_gets_both_remedies() -> None:
+    """https://github.com/milesial/Pytorch-UNet/issues/30 shape: 36x36 images into a U-Net of
+    two poolings: the upsampled map is one pixel short of its skip connection, and torch.cat
+    fails in the forward's own line. Two repairs are proven on fake tensors: pad the smaller
+    map at that line, or give the model sides that are a multiple of 4; the second is applied
+    here."""
+    import torch.nn.functional as F
+
+    from shapecontract import guard
+
+    class UNet(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.down1, self.down2 = nn.Conv2d(1, 4, 3, padding=1), nn.Conv2d(4, 4, 3, padding=1)
+            self.pool, self.up = nn.MaxPool2d(2), nn.Upsample(scale_factor=2)
+            self.out = nn.Conv2d(8, 1, 1)
+
+        def forward(self, x: Any) -> Any:
+            e1 = self.down1(x)
+            e2 = self.down2(self.pool(self.pool(e1)))
+            e2 = self.up(self.up(e2))
+            return self.out(torch.cat([e1, e2], dim=1))
+
+    net = guard(UNet())
+    err = _guarded_error(lambda: net(torch.randn(2, 1, 38, 38)))
+    fixes = err.violations[0].suggestions
+    assert "torch.cat" in err.violations[0].message and "test_repair.py" in err.violations[0].message
+    assert any("F.pad" in (f.code or "") for f in fixes)
+    resize = next(f for f in fixes if (f.code or "").startswith("transforms.Resize"))
+    assert resize.code == "transforms.Resize((40, 40))" and "multiple of 4" in resize
+    images = F.interpolate(torch.randn(2, 1, 38, 38), size=(40, 40))
+    assert net(images).shape == (2, 1, 40, 40)

@@ -760,16 +760,14 @@ CASES = [
          "size: Sizes of tensors must match except in dimension 1",
          "F.pad the upsampled map by the size difference before torch.cat",
          (code("F.pad"),),
-         unet_up_odd_skip(False), unet_up_odd_skip(True),
-         no_right_fix="caught in UNet.forward (torch.cat of 15 and 14) with no suggestion; padding the upsampled map is not proposed"),
+         unet_up_odd_skip(False), unet_up_odd_skip(True)),
     Case("torch_unet_input_not_multiple_of_16", "torch", "custom-forward",
          "https://github.com/bigmb/Unet-Segmentation-Pytorch-Nest-of-Unets/issues/55",
          "U-Net with four poolings on images whose side is not a multiple of 16: torch.cat "
          "'Expected size 61 but got size 60'",
          "make the data's side a multiple of 2 ** 4 (or reduce the depth of the model)",
          (code("multiple of 16"),),
-         unet_input_not_multiple_of_16(False), unet_input_not_multiple_of_16(True),
-         no_right_fix="caught in UNet.forward (torch.cat of 5 and 4) with no suggestion; a side divisible by 16 is not proposed"),
+         unet_input_not_multiple_of_16(False), unet_input_not_multiple_of_16(True)),
     Case("torch_bn1d_region_features", "torch", "custom-forward",
          "https://github.com/ruotianluo/self-critical.pytorch/issues/44",
          "nn.BatchNorm1d(2048) on attention features (B, 36, 2048): running_mean should contain "

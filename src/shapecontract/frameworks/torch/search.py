@@ -77,7 +77,26 @@ class _KeepBatch:
     source: str
 
 
-Edit = _Set | _FlattenBefore | _KeepBatch
+@dataclass(frozen=True)
+class _PadCat:
+    """The tensors a `torch.cat` at `file:line` joins, padded to one size (a U-Net's upsampled
+    map one pixel short of its skip connection)."""
+
+    file: str
+    line: int
+    source: str
+
+
+@dataclass(frozen=True)
+class _Input:
+    """The forward's first input of another spatial size (a multiple of what its poolings
+    halve)."""
+
+    shape: tuple[int, ...]
+    multiple: int
+
+
+Edit = _Set | _FlattenBefore | _KeepBatch | _PadCat | _Input
 
 
 def _rebuilt(mod: Any, knob: str, value: Any) -> Any:
@@ -93,7 +112,8 @@ class _Rewrite:
     axis: `t.view(...)` there runs as `t.reshape(t.shape[0], -1)`."""
 
     def __new__(cls, targets: set[tuple[str, int]],
-                seen: list[_KeepBatch] | None = None) -> Any:
+                seen: list[_KeepBatch] | None = None,
+                cats: set[tuple[str, int]] | None = None) -> Any:
         import linecache
 
         import torch
@@ -105,6 +125,9 @@ class _Rewrite:
             def __torch_function__(self, func: Any, types: Any, args: Any = (),
                                    kwargs: Any = None) -> Any:
                 kwargs = kwargs or {}
+                if cats and func in (torch.cat, torch.concat) and args and _called_from(cats):
+                    dim = args[1] if len(args) > 1 else kwargs.get("dim", 0)
+                    return func(_padded(list(args[0]), dim), dim)
                 if func in reshapes and args:
                     if seen is not None:
                         where = _user_frame()
@@ -116,6 +139,23 @@ class _Rewrite:
                 return func(*args, **kwargs)
 
         return Mode()
+
+
+def _padded(tensors: list[Any], dim: int) -> list[Any]:
+    """Each tensor padded at the end of every axis but `dim` to the largest size there."""
+    import torch.nn.functional as F
+
+    rank = tensors[0].dim()
+    dim = dim % rank
+    big = [max(int(t.shape[k]) for t in tensors) for k in range(rank)]
+    out = []
+    for t in tensors:
+        pad: list[int] = []
+        for k in reversed(range(rank)):
+            extra = 0 if k == dim else big[k] - int(t.shape[k])
+            pad += [extra // 2, extra - extra // 2]
+        out.append(F.pad(t, pad) if any(pad) else t)
+    return out
 
 
 def _user_frame() -> tuple[str, int] | None:
@@ -193,8 +233,13 @@ def run_watched(m: Any, sig: Any, edits: tuple[Edit, ...] = (),
             handles.append(sub.register_forward_pre_hook(pre, with_kwargs=True))
             handles.append(sub.register_forward_hook(post))
         targets = {(e.file, e.line) for e in edits if isinstance(e, _KeepBatch)}
+        cats = {(e.file, e.line) for e in edits if isinstance(e, _PadCat)}
+        for e in edits:
+            if isinstance(e, _Input) and sig:
+                sig = ((e.shape, sig[0][1]), *sig[1:])
         try:
-            mode = _Rewrite(targets, reshapes) if targets or reshapes is not None else None
+            mode = (_Rewrite(targets, reshapes, cats)
+                    if targets or cats or reshapes is not None else None)
             with FakeTensorMode(allow_non_fake_inputs=True):
                 if mode is not None:
                     with mode:
@@ -241,11 +286,14 @@ def _meta(value: Any) -> Any:
     return value
 
 
-def _candidates(f: Failure) -> Iterator[Edit]:
+def _candidates(f: Failure, sig: Any = None) -> Iterator[Edit]:
     """What could move this failure: see the module docstring."""
     if f.file is not None and f.line is not None:
         if re.search(r"\.(view|reshape)\(|torch\.reshape\(", f.source):
             yield _KeepBatch(f.file, f.line, f.source)
+        if re.search(r"torch\.(cat|concat)\(", f.source):
+            yield _PadCat(f.file, f.line, f.source)
+            yield from _resized(sig)
         return
     if f.name is None or f.module is None:
         return
@@ -282,33 +330,55 @@ def _candidates(f: Failure) -> Iterator[Edit]:
             yield _Set(f.name, knob.name, not values[knob.name])
 
 
+def _resized(sig: Any) -> Iterator[_Input]:
+    """An image input whose height and width are not multiples of 2**k, made the nearest
+    larger multiple (the skip connections of k poolings then meet), smallest k first."""
+    try:
+        shape, _ = sig[0]
+    except (TypeError, ValueError, IndexError):
+        return
+    if not isinstance(shape, tuple) or len(shape) != 4:
+        return
+    h, w = shape[2], shape[3]
+    for k in range(1, 6):
+        m = 2 ** k
+        if h % m or w % m:
+            yield _Input((shape[0], shape[1], -(-h // m) * m, -(-w // m) * m), m)
+
+
 def _progress(old: Failure, new: Failure | bool | None) -> bool:
     return isinstance(new, Failure) and new.order >= old.order and new.key() != old.key()
 
 
-def search(m: Any, sig: Any, first: Failure) -> tuple[Edit, ...] | None:
-    """The smallest chain of edits (at most `_DEPTH`) under which the forward completes, each
-    one moving the failure further; None when there is none."""
+def search(m: Any, sig: Any, first: Failure, limit: int = 2) -> list[tuple[Edit, ...]]:
+    """The smallest chains of edits (at most `_DEPTH` long, at most `limit` of them) under which
+    the forward completes, each edit moving the failure further; [] when there is none."""
     edits: tuple[Edit, ...] = ()
     failure = first
     for _ in range(_DEPTH):
         step: tuple[Edit, Failure] | None = None
-        for cand in _candidates(failure):
-            if cand in edits:
+        found: list[tuple[Edit, ...]] = []
+        for cand in _candidates(failure, sig):
+            if cand in edits or len(found) >= limit:
                 continue
             try:
                 got = run_watched(m, sig, (*edits, cand))
             except Exception:  # the module cannot be rebuilt so: not a candidate
                 continue
             if got is None:
-                return (*edits, cand)
+                if not (isinstance(cand, _Input) and any(isinstance(e[-1], _Input)
+                                                         for e in found)):
+                    found.append((*edits, cand))  # one input size: the smallest multiple
+                continue
             if step is None and _progress(failure, got):
                 assert isinstance(got, Failure)
                 step = (cand, got)
+        if found:
+            return found
         if step is None:
-            return None
+            return []
         edits, failure = (*edits, step[0]), step[1]
-    return None
+    return []
 
 
 def search_for(m: Any, sig: Any, goal: Any) -> tuple[Edit, ...] | None:
@@ -331,7 +401,7 @@ def search_for(m: Any, sig: Any, goal: Any) -> tuple[Edit, ...] | None:
                     return edits
                 cands: list[Edit] = list(seen)
             elif isinstance(got, Failure):
-                cands = list(_candidates(got))
+                cands = list(_candidates(got, sig))
             else:
                 continue
             nxt += [((*edits, c), None) for c in cands if c not in edits][:4]
@@ -378,6 +448,20 @@ def fixes_for(m: Any, edits: tuple[Edit, ...]) -> list[Fix]:
             out.append((f"at {_where(e.file, e.line)} ({e.source}), keep the batch axis and "
                         f"flatten the rest: {code}", code,
                         ChangeCall(type(m).__name__ + ".forward", _where(e.file, e.line), code)))
+        elif isinstance(e, _PadCat):
+            code = ("F.pad(x1, [dx // 2, dx - dx // 2, dy // 2, dy - dy // 2]) before "
+                    "torch.cat, with dy, dx the size differences")
+            out.append((f"at {_where(e.file, e.line)} ({e.source}), pad the smaller map to "
+                        f"the other's size before joining them: {code}", code,
+                        ChangeCall(type(m).__name__ + ".forward", _where(e.file, e.line),
+                                   code)))
+        elif isinstance(e, _Input):
+            size = tuple(e.shape[2:])
+            code = f"transforms.Resize({size!r})"
+            out.append((f"give the model inputs whose height and width are a multiple of "
+                        f"{e.multiple} (each pooling halves them, and the skip connections "
+                        f"must meet): resize or pad to {size}: {code} or "
+                        f"F.interpolate(x, size={size!r})", code, None))
         elif isinstance(e, _FlattenBefore):
             sub = m.get_submodule(e.name)
             label = who(torch_class(sub), e.name)
@@ -408,8 +492,7 @@ def repair_forward(m: Any, sig: Any) -> Reason | None:
     first = run_watched(m, sig)
     if not isinstance(first, Failure):
         return None
-    edits = search(m, sig, first)
-    fixes = fixes_for(m, edits) if edits else []
+    fixes = [f for edits in search(m, sig, first) for f in fixes_for(m, edits)]
     if first.file is not None and first.line is not None:
         after = ""
         if first.before is not None:
