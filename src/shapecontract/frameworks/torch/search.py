@@ -358,9 +358,11 @@ def search(m: Any, sig: Any, first: Failure, limit: int = 2) -> list[tuple[Edit,
     for _ in range(_DEPTH):
         step: tuple[Edit, Failure] | None = None
         found: list[tuple[Edit, ...]] = []
+        tried: list[Edit] = []
         for cand in _candidates(failure, sig):
-            if cand in edits or len(found) >= limit:
-                continue
+            if cand in edits or cand in tried or len(found) >= limit:
+                continue  # the same edit from two sources is tried once
+            tried.append(cand)
             try:
                 got = run_watched(m, sig, (*edits, cand))
             except Exception:  # the module cannot be rebuilt so: not a candidate
