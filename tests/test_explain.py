@@ -407,6 +407,40 @@ def test_torch_lstm_state_made_for_another_batch(torch: Any) -> None:
     assert model(x).shape == (8, 1)
 
 
+def test_torch_ids_beyond_the_embedding_get_the_vocabulary_they_need(torch: Any) -> None:
+    """https://discuss.pytorch.org/t/embeddings-index-out-of-range-error/12582 shape: a
+    vocabulary of 10 words numbered from 1 (0 is padding) into nn.Embedding(10, ...): the id
+    10 is 'index out of range in self', a value fake tensors cannot see. The layer built for
+    the largest id is proven by running it on the ids, and applied here."""
+    ids = torch.tensor([[1, 2, 10], [3, 10, 5]])
+    emb = torch.nn.Embedding(10, 4, padding_idx=0)
+    err = explain(_raised(emb, ids))
+    assert err is not None
+    v = err.violations[0]
+    assert "largest id given is 10" in v.message and v.origin.attribute == "num_embeddings"
+    fix = v.suggestions[0]
+    assert (fix.op.setting, fix.op.value) == ("num_embeddings", 11)
+    fixed = torch.nn.Embedding(fix.op.value, 4, padding_idx=0)
+    assert fixed(ids).shape == (2, 3, 4)
+
+
+def test_torch_class_indices_beyond_the_scores_are_repaired_in_the_model(torch: Any) -> None:
+    """https://github.com/huggingface/transformers/issues/3400 shape: an intent classifier
+    built for 12 labels trained on 50: 'Target 17 is out of bounds'. The scores came from the
+    last guarded call (confirmed on fake tensors); its Linear built for the classes the
+    targets hold is proven by the loss on scores of that size, and applied here."""
+    head = shapecontract.guard(torch.nn.Linear(16, 12))
+    loss = torch.nn.CrossEntropyLoss()
+    x, y = torch.randn(4, 16), torch.tensor([3, 17, 49, 0])
+    err = explain(_raised(lambda: loss(head(x), y)))
+    assert err is not None
+    v = err.violations[0]
+    assert "holds class 49" in v.message and "12 classes" in v.message
+    fix = v.suggestions[0]
+    assert (fix.op.setting, fix.op.value) == ("out_features", 50)
+    loss(torch.nn.Linear(16, fix.op.value)(x), y).backward()
+
+
 def test_explain_keeps_nothing_alive(torch: Any) -> None:
     model = _text_conv(torch)
     ref = weakref.ref(model)

@@ -469,6 +469,9 @@ def _torch(exc: BaseException, steps: list[Step]) -> ShapeContractError | None:
     _, root, root_args, root_kwargs = calls[0]
     from .frameworks.torch.layers import kind_of, rule_of, torch_class
 
+    valued = _torch_values(torch, exc, steps, module, args, root)
+    if valued is not None:
+        return valued
     if rule_of(module) is None:
         return _placed(exc, steps, root, root_args, root_kwargs)
     try:
@@ -558,6 +561,109 @@ def _torch(exc: BaseException, steps: list[Step]) -> ShapeContractError | None:
     notes.append(f"each fix was proven by re-running {type(root).__name__} on a copy with it, "
                  "on the call that failed")
     return _finish(base, label, message, None, fixes, notes)
+
+
+def _torch_values(torch: Any, exc: BaseException, steps: list[Step], module: Any,
+                  args: tuple[Any, ...], root: Any) -> ShapeContractError | None:
+    """Shapes right, values out of what a setting allows (what fake tensors cannot see):
+    - ids at or above a layer's vocabulary knob (`nn.Embedding(num_embeddings)`: "index out of
+      range in self"): the layer built for the largest id, proven by running it on the ids;
+    - class indices at or above the classes a loss's input scores ("Target 50 is out of
+      bounds"): the layer of the model that made the input (the last guarded call) that sizes
+      its classes, built for them, proven by the loss on scores of that size."""
+    from .frameworks.torch.layers import kind_of, torch_class
+
+    kind = kind_of(module)
+    path = next((n for n, m in root.named_modules() if m is module), "")
+    label = f"{torch_class(module)} '{path}'" if path else torch_class(module)
+    notes = [f"PyTorch raised {_headline(exc)}"]
+    where = _where(steps)
+    if where is not None:
+        notes.append(f"at {where[0]}:{where[1]}: {where[2]}")
+    ids = args[0] if args else None
+    for knob in kind.knobs_for("vocab"):
+        if (not isinstance(ids, torch.Tensor) or ids.is_floating_point() or not ids.numel()):
+            continue
+        limit, top = knob.read(module), int(ids.max())
+        if not isinstance(limit, int) or top < limit:
+            continue
+        values = {**kind.knob_values(module), knob.name: top + 1}
+        try:
+            with torch.no_grad():
+                type(module)(**values)(*args)  # the proof: the ids go through
+        except Exception:
+            continue
+        code = (f"{'self.' + path if path else 'layer'} = nn.{type(module).__name__}("
+                + ", ".join(f"{k}={v!r}" for k, v in values.items()) + ")")
+        fix = Fix(f"build {label} for every id it is given, {knob.name}={top + 1} (ids run "
+                  f"0..{top}; a padding id 0 counts too): {code}", "repair", code,
+                  SetSetting(label, type(module).__name__, knob.name, top + 1))
+        v = Violation(("argument", "input"), "value",
+                      f"{label} takes ids below {knob.name}={limit}; the largest id given is "
+                      f"{top}", origin=Origin.of_layer(label, knob.name), suggestions=[fix],
+                      explained=True)
+        notes.append("proven by running the layer, built so, on the ids it was given")
+        return ShapeContractError([v], label, {}, notes)
+    if kind.eager_verdict and len(args) >= 2:  # a loss: class indices against its scores
+        scores, target = args[0], args[1]
+        if (not isinstance(target, torch.Tensor) or target.is_floating_point()
+                or not isinstance(scores, torch.Tensor) or scores.dim() < 2 or not target.numel()):
+            return None
+        classes, top = int(scores.shape[1]), int(target.max())
+        if top < classes:
+            return None
+        fixes = _class_fixes(torch, module, scores, target, top + 1)
+        held = torch.unique(target)
+        shown = (", ".join(str(int(c)) for c in held[:6]) + (", ..." if len(held) > 6 else ""))
+        v = Violation(("argument", "target"), "value",
+                      f"the target of {label} holds class {top}; the input scores {classes} "
+                      f"classes (0..{classes - 1})", axis=1, expected=classes, actual=top + 1,
+                      suggestions=fixes or [Fix(
+                          f"the model must give {top + 1} classes on axis 1, or the target's "
+                          f"values ({shown}) are not class indices 0..{classes - 1}: map them "
+                          "to class indices", "advice")], explained=True)
+        return ShapeContractError([v], label, {}, notes)
+    return None
+
+
+def _class_fixes(torch: Any, loss: Any, scores: Any, target: Any, classes: int) -> list[Fix]:
+    """The layer that sizes the classes in the model that made `scores` (the last guarded
+    call), built for `classes`, proven by the loss on scores of that size."""
+    from .frameworks.torch.fake import _signature
+    from .frameworks.torch.layers import kind_of, torch_class
+    from .frameworks.torch.provenance import _LAST
+    from .frameworks.torch.search import run_watched
+
+    if _LAST[0] is None:
+        return []
+    model, x = _LAST[0][0](), _LAST[0][1]()
+    sig = _signature([x]) if model is not None and x is not None else None
+    seen: list[Any] = []
+    if sig is None or run_watched(model, sig, out=seen) is not None or not seen or (
+            seen[0] != tuple(scores.shape)):
+        return []  # the last guarded call did not make these scores
+    leaves = seen[1] or [("", model, seen[0])]
+    for name, leaf, shape in reversed(leaves):
+        attr = kind_of(leaf).output_attr
+        if attr is None:
+            continue
+        if getattr(leaf, attr, None) != scores.shape[1] or not shape or (
+                shape[-1] != scores.shape[1]):
+            return []
+        wider = torch.zeros((scores.shape[0], classes, *scores.shape[2:]), dtype=scores.dtype)
+        try:
+            with torch.no_grad():
+                loss(wider, target)
+        except Exception:
+            return []
+        label = f"{torch_class(leaf)} '{name or type(leaf).__name__}'"
+        values = {**kind_of(leaf).knob_values(leaf), attr: classes}
+        code = (f"{'self.' + name if name else 'model'} = nn.{type(leaf).__name__}("
+                + ", ".join(f"{k}={v!r}" for k, v in values.items()) + ")")
+        return [Fix(f"the scores come from {type(model).__name__}, whose {label} gives "
+                    f"{scores.shape[1]} classes: build it with {attr}={classes}: {code}",
+                    "repair", code, SetSetting(label, type(leaf).__name__, attr, classes))]
+    return []
 
 
 def _placed(exc: BaseException, steps: list[Step], root: Any, args: tuple[Any, ...],

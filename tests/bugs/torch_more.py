@@ -663,9 +663,7 @@ CASES = [
          "17: IndexError: Target 12 is out of bounds",
          "raise num_labels to the dataset's classes (50)",
          (setting("out_features", 50),),
-         intent_num_labels(False), intent_num_labels(True),
-         known_miss="CrossEntropyLoss's 'Target 17 is out of bounds' (labels past the classifier's 12 classes) is neither caught nor explained",
-         no_right_fix="missed: no error of the library, so no suggestion"),
+         intent_num_labels(False), intent_num_labels(True)),
     Case("torch_multilabel_output_width", "torch", "output-vs-target",
          "https://github.com/jiangqy/ADSH-AAAI2018/issues/5",
          "BCEWithLogitsLoss on the hashing net's 12 outputs and NUS-WIDE's 21 labels: Target "
