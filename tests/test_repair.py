@@ -209,6 +209,23 @@ def test_a_list_of_token_sequences_of_different_lengths_gets_pad_sequences() -> 
     m.fit(fix.op.apply(seqs), np.zeros(4, "float32"), epochs=1, verbose=0)
 
 
+def test_one_hot_labels_for_a_sparse_loss_get_the_categorical_loss() -> None:
+    """https://stackoverflow.com/questions/61116088 (SFData) shape: one-hot labels (n, 5) with
+    sparse_categorical_crossentropy; the answer compiles with categorical_crossentropy. The
+    loss's twin for these labels is proven on a clone compiled with it, and applied here."""
+    from shapecontract.fixes import SwapLoss
+
+    m = keras.Sequential([layers.Input((8,)), layers.Dense(5, activation="softmax")])
+    m.compile("adam", "sparse_categorical_crossentropy")
+    x, y = np.zeros((6, 8), "float32"), np.eye(5, dtype="float32")[np.arange(6) % 5]
+    found = repairs(m, x, y)
+    swap = next(r for r in found if isinstance(r.op, SwapLoss))
+    assert swap.code == "model.compile(..., loss='categorical_crossentropy')"
+    m.compile("adam", "categorical_crossentropy")  # applied
+    assert repairs(m, x, y) == []
+    m.fit(x, y, epochs=1, verbose=0)
+
+
 # ------------------------------------------------------------------------------ PyTorch
 torch = pytest.importorskip("torch")
 nn = torch.nn

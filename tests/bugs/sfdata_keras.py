@@ -1722,10 +1722,7 @@ CASES = [
           "Dense classifier of 5 classes with sparse_categorical_crossentropy and one-hot "
           "labels (n, 5)",
           "loss='categorical_crossentropy' for the one-hot labels",
-          (op(SwapLoss),), s61116088,
-          no_right_fix="caught; the advice is y.argmax(-1) for the sparse loss (the "
-                       "asker's own alternative B), not the answer's "
-                       "loss='categorical_crossentropy'"),
+          (op(SwapLoss),), s61116088),
     _case(61435176, "output-vs-target",
           "binary CNN (Dense(1, sigmoid)) trained from flow_from_directory's default "
           "class_mode='categorical': one-hot labels (n, 2)",

@@ -76,6 +76,33 @@ def settings(model: Any, x: Any, y: Any, err: ShapeContractError, limit: int
 
     if "target" in roots and tried < limit:
         yield from _flatten_before_dense(keras, model, layers, x, y)
+        yield from _other_loss(keras, model, x, y, yshape)
+
+
+_PAIRED = {"sparsecategoricalcrossentropy": "categorical_crossentropy",
+           "categoricalcrossentropy": "sparse_categorical_crossentropy"}
+"""A classification loss and its twin for the other form of labels (one-hot rows, indices)."""
+
+
+def _other_loss(keras: Any, model: Any, x: Any, y: Any, yshape: Any) -> Iterator[Candidate]:
+    """The compiled loss's twin for the labels given: one-hot rows to a sparse loss take the
+    categorical one, class indices to the categorical loss the sparse one (the data stays)."""
+    from ...fixes import SwapLoss
+    from .losses import _loss_key
+
+    key = _loss_key(getattr(model, "loss", None))
+    new = _PAIRED.get(key or "")
+    if new is None or yshape is None:
+        return
+
+    def step() -> tuple[Any, Any, Any]:
+        with no_trace():
+            twin = keras.models.clone_model(model)
+            twin.compile(optimizer="sgd", loss=new)
+        return twin, x, y
+    yield ("model", SwapLoss("the model's loss", f"loss={new!r}"),
+           f"compile with the loss for these labels, loss={new!r}", 1.2, step,
+           f"model.compile(..., loss={new!r})")
 
 
 def _flatten_before_dense(keras: Any, model: Any, layers: list[Any], x: Any, y: Any
