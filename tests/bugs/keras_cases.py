@@ -13,25 +13,10 @@ import numpy as np
 from shapecontract.fixes import InsertAxis, InsertLayer, OneHot, Permute, Reshape, SwapLoss
 
 from . import Case, Guard, code, op, setting
-
-
-def _k() -> tuple[Any, Any]:
-    import keras
-    from keras import layers
-
-    return keras, layers
-
-
-def _rng() -> np.random.Generator:
-    return np.random.default_rng(0)
-
-
-def _fit(m: Any, x: Any, y: Any) -> Any:
-    return m.fit(x, y, epochs=1, batch_size=8, verbose=0)
-
-
-def _predict(m: Any, x: Any) -> Any:
-    return m.predict(x, verbose=0)
+from .programs import fit as _fit
+from .programs import keras_modules as _k
+from .programs import predict as _predict
+from .programs import rng as _rng
 
 
 # ----------------------------------------------------------------------------------------------

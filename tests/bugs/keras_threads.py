@@ -8,6 +8,7 @@ random data; sizes are shrunk, the layers and the mistake are the thread's.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -26,30 +27,13 @@ from shapecontract.fixes import (
 )
 
 from . import Case, Guard, code, op, setting
+from .programs import f32 as _f32
+from .programs import fit
+from .programs import keras_modules as _k
+from .programs import predict as _predict
+from .programs import rng as _rng
 
-
-def _k() -> tuple[Any, Any]:
-    import keras
-    from keras import layers
-
-    return keras, layers
-
-
-def _rng() -> np.random.Generator:
-    return np.random.default_rng(0)
-
-
-def _f32(*shape: int) -> Any:
-    return _rng().random(shape, dtype=np.float32)
-
-
-def _fit(m: Any, x: Any, y: Any = None, **kw: Any) -> Any:
-    kw.setdefault("batch_size", 4)
-    return m.fit(x, y, epochs=1, verbose=0, **kw)
-
-
-def _predict(m: Any, x: Any) -> Any:
-    return m.predict(x, verbose=0)
+_fit = functools.partial(fit, batch_size=4)
 
 
 # ---------------------------------------------------------------------------- model-build

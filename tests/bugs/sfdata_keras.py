@@ -34,33 +34,15 @@ from shapecontract.fixes import (
 )
 
 from . import Case, Expect, Guard, code, op, setting
-
-
-def _k() -> tuple[Any, Any]:
-    import keras
-    from keras import layers
-
-    return keras, layers
-
-
-def _rng() -> np.random.Generator:
-    return np.random.default_rng(0)
-
-
-def _fit(m: Any, x: Any, y: Any, **kw: Any) -> Any:
-    return m.fit(x, y, epochs=1, batch_size=kw.pop("batch_size", 8), verbose=0, **kw)
-
-
-def _predict(m: Any, x: Any) -> Any:
-    return m.predict(x, verbose=0)
+from .programs import f32 as _x
+from .programs import fit as _fit
+from .programs import keras_modules as _k
+from .programs import predict as _predict
+from .programs import rng as _rng
 
 
 def _onehot(y: Any, n: int) -> Any:
     return np.eye(n, dtype=np.float32)[y]
-
-
-def _x(*shape: int) -> Any:
-    return _rng().random(shape, dtype=np.float32)
 
 
 def _labels(n: int, classes: int) -> Any:

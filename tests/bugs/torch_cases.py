@@ -20,14 +20,7 @@ from shapecontract.fixes import (
 )
 
 from . import Case, Guard, code, op, setting
-
-
-def _t() -> tuple[Any, Any]:
-    import torch
-    from torch import nn
-
-    torch.manual_seed(0)
-    return torch, nn
+from .programs import torch_modules as _t
 
 
 # ----------------------------------------------------------------------------------------------

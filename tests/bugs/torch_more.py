@@ -21,23 +21,8 @@ from shapecontract.fixes import (
 )
 
 from . import Case, Guard, code, op, setting
-
-
-def _t() -> tuple[Any, Any]:
-    import torch
-    from torch import nn
-
-    torch.manual_seed(0)
-    return torch, nn
-
-
-def _step(torch: Any, params: Any, loss: Any) -> Any:
-    """One optimizer step on `loss` (the programs train, briefly)."""
-    opt = torch.optim.SGD(params, lr=0.01)
-    opt.zero_grad()
-    loss.backward()
-    opt.step()
-    return loss
+from .programs import step as _step
+from .programs import torch_modules as _t
 
 
 def _to_tensor(torch: Any, pic: Any) -> Any:
