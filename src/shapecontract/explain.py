@@ -572,6 +572,7 @@ def _torch_values(torch: Any, exc: BaseException, steps: list[Step], module: Any
       bounds"): the layer of the model that made the input (the last guarded call) that sizes
       its classes, built for them, proven by the loss on scores of that size."""
     from .frameworks.torch.layers import kind_of, torch_class
+    from .frameworks.torch.search import module_code
 
     kind = kind_of(module)
     path = next((n for n, m in root.named_modules() if m is module), "")
@@ -593,8 +594,7 @@ def _torch_values(torch: Any, exc: BaseException, steps: list[Step], module: Any
                 type(module)(**values)(*args)  # the proof: the ids go through
         except Exception:
             continue
-        code = (f"{'self.' + path if path else 'layer'} = nn.{type(module).__name__}("
-                + ", ".join(f"{k}={v!r}" for k, v in values.items()) + ")")
+        code = module_code(path, module, values, root="layer")
         fix = Fix(f"build {label} for every id it is given, {knob.name}={top + 1} (ids run "
                   f"0..{top}; a padding id 0 counts too): {code}", "repair", code,
                   SetSetting(label, type(module).__name__, knob.name, top + 1))
@@ -628,42 +628,26 @@ def _torch_values(torch: Any, exc: BaseException, steps: list[Step], module: Any
 
 def _class_fixes(torch: Any, loss: Any, scores: Any, target: Any, classes: int) -> list[Fix]:
     """The layer that sizes the classes in the model that made `scores` (the last guarded
-    call), built for `classes`, proven by the loss on scores of that size."""
-    from .frameworks.torch.fake import _signature
+    call: `provenance.sizing_layer`), built for `classes`, proven by the loss on scores of that
+    size."""
     from .frameworks.torch.layers import kind_of, torch_class
-    from .frameworks.torch.provenance import _LAST
-    from .frameworks.torch.search import run_watched
+    from .frameworks.torch.provenance import sizing_layer
+    from .frameworks.torch.search import module_code
 
-    if _LAST[0] is None:
+    found = sizing_layer(tuple(scores.shape)) if scores.dim() == 2 else None
+    if found is None:
         return []
-    model, x = _LAST[0][0](), _LAST[0][1]()
-    sig = _signature([x]) if model is not None and x is not None else None
-    seen: list[Any] = []
-    if sig is None or run_watched(model, sig, out=seen) is not None or not seen or (
-            seen[0] != tuple(scores.shape)):
-        return []  # the last guarded call did not make these scores
-    leaves = seen[1] or [("", model, seen[0])]
-    for name, leaf, shape in reversed(leaves):
-        attr = kind_of(leaf).output_attr
-        if attr is None:
-            continue
-        if getattr(leaf, attr, None) != scores.shape[1] or not shape or (
-                shape[-1] != scores.shape[1]):
-            return []
-        wider = torch.zeros((scores.shape[0], classes, *scores.shape[2:]), dtype=scores.dtype)
-        try:
-            with torch.no_grad():
-                loss(wider, target)
-        except Exception:
-            return []
-        label = f"{torch_class(leaf)} '{name or type(leaf).__name__}'"
-        values = {**kind_of(leaf).knob_values(leaf), attr: classes}
-        code = (f"{'self.' + name if name else 'model'} = nn.{type(leaf).__name__}("
-                + ", ".join(f"{k}={v!r}" for k, v in values.items()) + ")")
-        return [Fix(f"the scores come from {type(model).__name__}, whose {label} gives "
-                    f"{scores.shape[1]} classes: build it with {attr}={classes}: {code}",
-                    "repair", code, SetSetting(label, type(leaf).__name__, attr, classes))]
-    return []
+    model, _, name, leaf, attr = found
+    try:
+        with torch.no_grad():
+            loss(torch.zeros((scores.shape[0], classes), dtype=scores.dtype), target)
+    except Exception:
+        return []
+    label = f"{torch_class(leaf)} '{name or type(leaf).__name__}'"
+    code = module_code(name, leaf, {**kind_of(leaf).knob_values(leaf), attr: classes})
+    return [Fix(f"the scores come from {type(model).__name__}, whose {label} gives "
+                f"{scores.shape[1]} classes: build it with {attr}={classes}: {code}",
+                "repair", code, SetSetting(label, type(leaf).__name__, attr, classes))]
 
 
 def _placed(exc: BaseException, steps: list[Step], root: Any, args: tuple[Any, ...],

@@ -40,6 +40,31 @@ def note_call(mod: Any, args: tuple[Any, ...]) -> None:
         _LAST[0] = None
 
 
+def sizing_layer(shape: tuple[int, ...]) -> tuple[Any, Any, str, Any, str] | None:
+    """(model, its input's signature, layer path, layer, knob): the layer of the last guarded
+    call's model that sets the last axis of its output, when that call made an output of
+    `shape` (confirmed on fake tensors); None otherwise."""
+    from .fake import _signature
+    from .search import run_watched
+
+    if _LAST[0] is None:
+        return None
+    mod, x = _LAST[0][0](), _LAST[0][1]()
+    sig = _signature([x]) if mod is not None and x is not None else None
+    seen: list[Any] = []
+    if sig is None or run_watched(mod, sig, out=seen) is not None or not seen or seen[0] != shape:
+        return None  # the last module called did not make this value
+    leaves = seen[1] or [("", mod, shape)]  # a guarded leaf module is its own last layer
+    for name, leaf, leaf_shape in reversed(leaves):
+        attr = kind_of(leaf).output_attr
+        if attr is None:
+            continue
+        if getattr(leaf, attr, None) != shape[-1] or not leaf_shape or leaf_shape[-1] != shape[-1]:
+            return None  # the last sizing layer does not set this axis
+        return mod, sig, name, leaf, attr
+    return None
+
+
 def producer_repairs(loss: Any, given: Any, y: Any, err: Any) -> ShapeContractError | None:
     """`err` (a loss module refusing `given` = (input, target)) with a proven repair in the
     model that made the input, or None."""
@@ -47,7 +72,7 @@ def producer_repairs(loss: Any, given: Any, y: Any, err: Any) -> ShapeContractEr
 
     from .. import contract_of
     from .fake import _signature
-    from .search import _rebuilt, _Set, run_watched
+    from .search import _rebuilt, _Set, module_code, run_watched
 
     if (not isinstance(err, ShapeContractError) or not isinstance(given, tuple)
             or len(given) < 2 or not isinstance(loss, torch.nn.Module)
@@ -65,43 +90,32 @@ def producer_repairs(loss: Any, given: Any, y: Any, err: Any) -> ShapeContractEr
     if (len(shape) != len(want) or not shape or shape[:-1] != want[:-1]
             or shape[-1] == want[-1]):
         return None
-    seen: list[Any] = []
-    if sig is None or run_watched(mod, sig, out=seen) is not None or not seen or seen[0] != shape:
-        return None  # the last module called did not make this input
+    found = sizing_layer(shape)
+    if found is None:
+        return None
+    mod, sig, name, leaf, attr = found
     size = want[-1]
-    leaves = seen[1] or [("", mod, shape)]  # a guarded leaf module is its own last layer
-    for name, leaf, leaf_shape in reversed(leaves):
-        attr = kind_of(leaf).output_attr
-        if attr is None:
-            continue
-        if getattr(leaf, attr, None) != shape[-1] or not leaf_shape or leaf_shape[-1] != shape[-1]:
-            return None  # the last sizing layer does not set this axis
-        proof: list[Any] = []
-        if name:
-            ran = run_watched(mod, sig, (_Set(name, attr, size),), out=proof)
-        else:
-            ran = run_watched(_rebuilt(leaf, attr, size), sig, out=proof)
-        if ran is not None:
-            return None
-        try:
-            contract_of(loss).check(torch.zeros(proof[0], dtype=out.dtype),
-                                    torch.zeros(want, dtype=target.dtype))
-        except ShapeContractError:
-            return None
-        label = who(torch_class(leaf), name)
-        path = ("self" + "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in name.split("."))
-                if name else "model")
-        values = {**kind_of(leaf).knob_values(leaf), attr: size}
-        code = f"{path} = nn.{type(leaf).__name__}(" + ", ".join(
-            f"{k}={v!r}" for k, v in values.items()) + ")"
-        fix = Fix(f"proven on the whole step: the input comes from {type(mod).__name__}, whose "
-                  f"{label} gives {shape[-1]} on the last axis; the target has {size}: "
-                  f"build it with {attr}={size}: {code}", "repair", code,
-                  SetSetting(label, type(leaf).__name__, attr, size))
-        first = err.violations[0]
-        return ShapeContractError([replace(first, suggestions=[fix, *first.suggestions]),
-                                   *err.violations[1:]], err.function, err.bindings, err.notes)
-    return None
+    proof: list[Any] = []
+    if name:
+        ran = run_watched(mod, sig, (_Set(name, attr, size),), out=proof)
+    else:
+        ran = run_watched(_rebuilt(leaf, attr, size), sig, out=proof)
+    if ran is not None:
+        return None
+    try:
+        contract_of(loss).check(torch.zeros(proof[0], dtype=out.dtype),
+                                torch.zeros(want, dtype=target.dtype))
+    except ShapeContractError:
+        return None
+    label = who(torch_class(leaf), name)
+    code = module_code(name, leaf, {**kind_of(leaf).knob_values(leaf), attr: size})
+    fix = Fix(f"proven on the whole step: the input comes from {type(mod).__name__}, whose "
+              f"{label} gives {shape[-1]} on the last axis; the target has {size}: "
+              f"build it with {attr}={size}: {code}", "repair", code,
+              SetSetting(label, type(leaf).__name__, attr, size))
+    first = err.violations[0]
+    return ShapeContractError([replace(first, suggestions=[fix, *first.suggestions]),
+                               *err.violations[1:]], err.function, err.bindings, err.notes)
 
 
 def _batch_kept(loss: Any, mod: Any, sig: Any, out: Any, target: Any, err: Any

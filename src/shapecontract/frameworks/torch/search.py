@@ -418,6 +418,14 @@ def _attr_path(name: str) -> str:
     return "self" + "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in name.split("."))
 
 
+def module_code(name: str, module: Any, values: dict[str, Any], root: str = "model") -> str:
+    """The line that builds `module` (at path `name` of its model) with `values`:
+    `self.fc1 = nn.Linear(in_features=576, out_features=120)` (`root = ...` for the model
+    itself)."""
+    args = ", ".join(f"{k}={v!r}" for k, v in values.items())
+    return f"{_attr_path(name) if name else root} = nn.{type(module).__name__}({args})"
+
+
 def _where(file: str, line: int) -> str:
     import os
 
@@ -475,8 +483,7 @@ def fixes_for(m: Any, edits: tuple[Edit, ...]) -> list[Fix]:
             sub = m.get_submodule(e.name)
             label = who(torch_class(sub), e.name)
             values = {**kind_of(sub).knob_values(sub), e.knob: e.value}
-            args = ", ".join(f"{k}={v!r}" for k, v in values.items())
-            code = f"{_attr_path(e.name)} = nn.{type(sub).__name__}({args})"
+            code = module_code(e.name, sub, values)
             out.append((f"build {label} with {e.knob}={e.value!r}: {code}", code,
                         SetSetting(label, type(sub).__name__, e.knob, e.value)))
     fixes = []
