@@ -21,6 +21,7 @@ from typing import Any
 
 from ..._errors import Fix, ShapeContractError
 from ...fixes import SetSetting
+from .._cache import bounded
 from ..enrich import register_enricher
 from .layers import kind_of, torch_class, who
 
@@ -30,9 +31,18 @@ _LAST: list[Any] = [None]
 """(weak reference to the module, to its first argument) of the last guarded call."""
 
 
+_LOSS: dict[type, bool] = {}
+"""Module class -> is it a loss (its kind asks the eager verdict)? Asked once per class: the
+note is made on every guarded call."""
+
+
 def note_call(mod: Any, args: tuple[Any, ...]) -> None:
     """Note the guarded call `mod(*args)` (a loss module's call is not noted)."""
-    if not args or kind_of(mod).eager_verdict:
+    t = type(mod)
+    loss = _LOSS.get(t)
+    if loss is None:
+        loss = bounded(_LOSS)[t] = bool(kind_of(mod).eager_verdict)
+    if loss or not args:
         return
     try:
         _LAST[0] = (weakref.ref(mod), weakref.ref(args[0]))
