@@ -516,8 +516,9 @@ def test_a_unet_whose_skip_connections_do_not_meet_gets_both_remedies() -> None:
     from shapecontract import guard
 
     class UNet(nn.Module):
-        def __init__(self) -> None:
+        def __init__(self, pasted: str | None = None) -> None:
             super().__init__()
+            self.pasted = pasted
             self.down1, self.down2 = nn.Conv2d(1, 4, 3, padding=1), nn.Conv2d(4, 4, 3, padding=1)
             self.pool, self.up = nn.MaxPool2d(2), nn.Upsample(scale_factor=2)
             self.out = nn.Conv2d(8, 1, 1)
@@ -526,13 +527,20 @@ def test_a_unet_whose_skip_connections_do_not_meet_gets_both_remedies() -> None:
             e1 = self.down1(x)
             e2 = self.down2(self.pool(self.pool(e1)))
             e2 = self.up(self.up(e2))
+            if self.pasted is not None:  # the suggested lines, pasted before the join
+                names = {"e1": e1, "e2": e2, "F": F}
+                exec(self.pasted, names)
+                e1, e2 = names["e1"], names["e2"]
             return self.out(torch.cat([e1, e2], dim=1))
 
     net = guard(UNet())
     err = _guarded_error(lambda: net(torch.randn(2, 1, 38, 38)))
     fixes = err.violations[0].suggestions
     assert "torch.cat" in err.violations[0].message and "test_repair.py" in err.violations[0].message
-    assert any("F.pad" in (f.code or "") for f in fixes)
+    pad = next(f for f in fixes if "F.pad" in (f.code or ""))
+    assert pad.code is not None and pad.code.endswith("e2 = F.pad(e2, [dx // 2, dx - dx // 2, "
+                                                       "dy // 2, dy - dy // 2])")
+    assert guard(UNet(pad.code))(torch.randn(2, 1, 38, 38)).shape == (2, 1, 38, 38)
     resize = next(f for f in fixes if (f.code or "").startswith("transforms.Resize"))
     assert resize.code == "transforms.Resize((40, 40))" and "multiple of 4" in resize
     images = F.interpolate(torch.randn(2, 1, 38, 38), size=(40, 40))

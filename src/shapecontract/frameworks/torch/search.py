@@ -142,20 +142,30 @@ class _Rewrite:
 
 
 def _padded(tensors: list[Any], dim: int) -> list[Any]:
-    """Each tensor padded at the end of every axis but `dim` to the largest size there."""
+    """Every tensor after the first padded (or cropped, by a negative pad) on each axis but
+    `dim` to the first's size, centred: what `_pad_code` writes."""
     import torch.nn.functional as F
 
-    rank = tensors[0].dim()
+    first = tensors[0]
+    rank = first.dim()
     dim = dim % rank
-    big = [max(int(t.shape[k]) for t in tensors) for k in range(rank)]
-    out = []
-    for t in tensors:
+    out = [first]
+    for t in tensors[1:]:
         pad: list[int] = []
         for k in reversed(range(rank)):
-            extra = 0 if k == dim else big[k] - int(t.shape[k])
-            pad += [extra // 2, extra - extra // 2]
+            d = 0 if k == dim else int(first.shape[k]) - int(t.shape[k])
+            pad += [d // 2, d - d // 2]
         out.append(F.pad(t, pad) if any(pad) else t)
     return out
+
+
+def _pad_code(source: str) -> str:
+    """The lines that make the second map of `torch.cat([a, b], ...)` at `source` the size of
+    the first (padding, or cropping when it is larger), written with the line's own names."""
+    m = re.search(r"torch\.(?:cat|concat)\(\s*[\[(]\s*([\w.]+)\s*,\s*([\w.]+)\s*[\])]", source)
+    a, b = (m.group(1), m.group(2)) if m is not None else ("skip", "up")
+    return (f"dy, dx = {a}.size(2) - {b}.size(2), {a}.size(3) - {b}.size(3); "
+            f"{b} = F.pad({b}, [dx // 2, dx - dx // 2, dy // 2, dy - dy // 2])")
 
 
 def _user_frame() -> tuple[str, int] | None:
@@ -459,10 +469,10 @@ def fixes_for(m: Any, edits: tuple[Edit, ...]) -> list[Fix]:
                         f"flatten the rest: {code}", code,
                         ChangeCall(type(m).__name__ + ".forward", _where(e.file, e.line), code)))
         elif isinstance(e, _PadCat):
-            code = ("F.pad(x1, [dx // 2, dx - dx // 2, dy // 2, dy - dy // 2]) before "
-                    "torch.cat, with dy, dx the size differences")
-            out.append((f"at {_where(e.file, e.line)} ({e.source}), pad the smaller map to "
-                        f"the other's size before joining them: {code}", code,
+            code = _pad_code(e.source)
+            out.append((f"at {_where(e.file, e.line)} ({e.source}), make the second map the "
+                        f"first's size before joining them (pad, or crop when larger), just "
+                        f"before that line: {code}", code,
                         ChangeCall(type(m).__name__ + ".forward", _where(e.file, e.line),
                                    code)))
         elif isinstance(e, _Input):
